@@ -1,0 +1,42 @@
+//===- KilnOps.h - kiln dialect -------------------------------*- C++ -*-===//
+#ifndef KILN_DIALECT_KILNOPS_H
+#define KILN_DIALECT_KILNOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "Kiln/KilnDialect.h.inc"
+#include "Kiln/KilnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "Kiln/KilnAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "Kiln/KilnOps.h.inc"
+
+namespace kiln {
+
+/// Numpy-style broadcast of two static shapes; failure if incompatible.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// True if `from` broadcasts to exactly `to` under numpy rules.
+bool isBroadcastableTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
+
+/// Whether a binary kind yields i1 regardless of its operand type.
+bool isComparison(BinaryKind kind);
+
+/// Whether a binary kind works on i1 operands only.
+bool isLogical(BinaryKind kind);
+
+/// Prints a shape as 1x3x224x224 (or "scalar" for rank 0).
+std::string shapeToString(llvm::ArrayRef<int64_t> shape);
+
+} // namespace kiln
+
+#endif // KILN_DIALECT_KILNOPS_H

@@ -1,0 +1,143 @@
+//===- ImporterImpl.h - internals shared by the ONNX importer ---*- C++ -*-===//
+#ifndef KILN_LIB_IMPORT_IMPORTERIMPL_H
+#define KILN_LIB_IMPORT_IMPORTERIMPL_H
+
+#include "Kiln/KilnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+#include <optional>
+
+namespace kiln {
+namespace detail {
+
+class GraphImporter;
+
+/// One ONNX node being imported: typed access to its inputs and
+/// attributes, and helpers that build verified, folded kiln ops.
+class NodeContext {
+public:
+  NodeContext(GraphImporter &graph, const onnx::NodeProto &node,
+              mlir::Location loc, int64_t opset)
+      : graph(graph), node(node), loc(loc), opset(opset) {}
+
+  GraphImporter &graph;
+  const onnx::NodeProto &node;
+  mlir::Location loc;
+  int64_t opset;
+
+  mlir::OpBuilder &builder();
+  mlir::MLIRContext *ctx();
+
+  /// Reports an error at this node, prefixed with the op type.
+  mlir::InFlightDiagnostic error();
+
+  int numInputs() const { return node.input_size(); }
+  /// Whether input `i` is given (present and non-empty).
+  bool hasInput(int i) const;
+  /// The value of input `i`, or null if absent.
+  mlir::Value input(int i);
+  /// Input `i`, which the op requires; reports an error if absent.
+  mlir::FailureOr<mlir::Value> requiredInput(int i);
+  /// Input `i` as a compile-time constant; null if not constant.
+  mlir::DenseElementsAttr constInput(int i);
+  /// Input `i` as constant integers; reports an error naming `what` if the
+  /// input is not a compile-time constant.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> constInts(int i,
+                                                        llvm::StringRef what);
+  /// Input `i` as constant floating-point values.
+  mlir::FailureOr<llvm::SmallVector<double>> constFloats(int i,
+                                                         llvm::StringRef what);
+
+  int numOutputs() const { return node.output_size(); }
+  /// Whether output `i` exists and is consumed or a graph output.
+  bool outputUsed(int i) const;
+  void setOutput(int i, mlir::Value v);
+
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t attrInt(llvm::StringRef name, int64_t dflt) const;
+  float attrFloat(llvm::StringRef name, float dflt) const;
+  std::string attrString(llvm::StringRef name, llvm::StringRef dflt) const;
+  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+
+  /// Normalizes a possibly negative axis against `rank`; reports an error if
+  /// it is out of range.
+  mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
+                                         llvm::StringRef what = "axis");
+
+  /// Creates, type-checks and folds an op. Ops with InferTypeOpInterface get
+  /// their result types inferred (pass any placeholder type); the op is
+  /// verified, then folded when possible. Returns the first result.
+  template <typename OpT, typename... Args>
+  mlir::FailureOr<mlir::Value> create(Args &&...args) {
+    auto op = OpT::create(builder(), loc, std::forward<Args>(args)...);
+    auto results = finalize(op.getOperation());
+    if (mlir::failed(results))
+      return mlir::failure();
+    return (*results)[0];
+  }
+  /// Like create, for ops with several results.
+  template <typename OpT, typename... Args>
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>> createMulti(Args &&...args) {
+    auto op = OpT::create(builder(), loc, std::forward<Args>(args)...);
+    return finalize(op.getOperation());
+  }
+
+  /// Converts a tensor-valued attribute to a dense constant.
+  mlir::FailureOr<mlir::DenseElementsAttr>
+  tensorAttr(const onnx::TensorProto &t, llvm::StringRef what);
+
+  /// Placeholder result type for ops whose types are inferred.
+  mlir::Type inferred();
+
+  // Common building blocks.
+  mlir::Value constant(mlir::DenseElementsAttr value);
+  mlir::Value scalarConstant(mlir::Type elementType, double value);
+  mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
+                                       llvm::ArrayRef<int64_t> shape);
+  mlir::FailureOr<mlir::Value> transpose(mlir::Value v,
+                                         llvm::ArrayRef<int64_t> perm);
+  mlir::FailureOr<mlir::Value> binary(BinaryKind kind, mlir::Value a,
+                                      mlir::Value b);
+  mlir::FailureOr<mlir::Value> unary(UnaryKind kind, mlir::Value a,
+                                     std::optional<float> alpha = std::nullopt,
+                                     std::optional<float> beta = std::nullopt);
+  mlir::FailureOr<mlir::Value> reduce(ReduceKind kind, mlir::Value v,
+                                      llvm::ArrayRef<int64_t> axes,
+                                      bool keepDims);
+  mlir::FailureOr<mlir::Value> castTo(mlir::Value v, mlir::Type elementType);
+
+private:
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>> finalize(mlir::Operation *op);
+};
+
+/// Converts one ONNX op type. Returns failure after reporting an error.
+using OpImporter = std::function<mlir::LogicalResult(NodeContext &)>;
+
+/// The table of supported ONNX op types (default domain).
+const llvm::StringMap<OpImporter> &getOpImporters();
+
+/// Maps an ONNX tensor element type to MLIR; null if unsupported.
+mlir::Type convertElementType(mlir::MLIRContext *ctx, int32_t onnxType);
+
+/// Human-readable name of an ONNX element type.
+llvm::StringRef onnxTypeName(int32_t onnxType);
+
+/// Shape of a value, which is always a ranked tensor in kiln.
+inline llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType()).getShape();
+}
+inline mlir::Type elementTypeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType();
+}
+
+} // namespace detail
+} // namespace kiln
+
+#endif // KILN_LIB_IMPORT_IMPORTERIMPL_H

@@ -1,0 +1,831 @@
+//===- OnnxImporter.cpp - ONNX model to kiln dialect ---------------------===//
+//
+// Reads a model (binary or text), pins user-given input shapes, runs the
+// ONNX checker and shape inference, then converts the graph node by node.
+// libonnx reports bad models with C++ exceptions; they are caught here and
+// turned into diagnostics, so this file is built with -fexceptions.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+#include "kiln/Import/OnnxImporter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/parser.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cstring>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::detail;
+
+namespace {
+/// Oldest and newest default-domain opsets the importer understands.
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+/// Float initializers with more elements than this become dense_resource
+/// blobs; smaller ones (and all integer ones up to kMaxDenseInts) stay as
+/// readable dense literals that folding can see.
+constexpr int64_t kMaxDenseFloats = 16;
+constexpr int64_t kMaxDenseInts = 4096;
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+Type kiln::detail::convertElementType(MLIRContext *ctx, int32_t t) {
+  using TP = onnx::TensorProto;
+  switch (t) {
+  case TP::FLOAT: return Float32Type::get(ctx);
+  case TP::DOUBLE: return Float64Type::get(ctx);
+  case TP::FLOAT16: return Float16Type::get(ctx);
+  case TP::BFLOAT16: return BFloat16Type::get(ctx);
+  case TP::BOOL: return IntegerType::get(ctx, 1);
+  case TP::INT8: return IntegerType::get(ctx, 8);
+  case TP::INT16: return IntegerType::get(ctx, 16);
+  case TP::INT32: return IntegerType::get(ctx, 32);
+  case TP::INT64: return IntegerType::get(ctx, 64);
+  case TP::UINT8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case TP::UINT16: return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case TP::UINT32: return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case TP::UINT64: return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  default: return nullptr;
+  }
+}
+
+StringRef kiln::detail::onnxTypeName(int32_t t) {
+  if (onnx::TensorProto_DataType_IsValid(t))
+    return onnx::TensorProto_DataType_Name(
+        static_cast<onnx::TensorProto_DataType>(t));
+  return "unknown";
+}
+
+static int64_t byteWidth(Type et) {
+  if (et.isInteger(1))
+    return 1;
+  return (et.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+//===----------------------------------------------------------------------===//
+// Graph importer
+//===----------------------------------------------------------------------===//
+
+namespace kiln::detail {
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, const onnx::ModelProto &model,
+                const ImportOptions &options, int64_t opset)
+      : ctx(ctx), builder(ctx), model(model), options(options), opset(opset) {}
+
+  OwningOpRef<ModuleOp> run();
+
+  MLIRContext *ctx;
+  OpBuilder builder;
+  const onnx::ModelProto &model;
+  const ImportOptions &options;
+  int64_t opset;
+  llvm::StringMap<Value> values;
+  llvm::StringSet<> usedNames;
+  llvm::StringMap<const onnx::TypeProto *> inferredTypes;
+  llvm::StringSet<> resourceNames;
+
+  Location modelLoc() {
+    return FileLineColLoc::get(ctx, options.modelName, 0, 0);
+  }
+  Location nodeLoc(const onnx::NodeProto &node, int index);
+
+  /// Converts a TensorProto (initializer or Constant attribute) to an
+  /// elements attribute; `what` names it in errors.
+  FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &t,
+                                        StringRef what, Location loc,
+                                        bool allowResource);
+  FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
+                                          StringRef what, Location loc);
+  FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &vi,
+                                               Location loc, StringRef role);
+  LogicalResult checkUnsupported();
+  LogicalResult checkAgainstInference(const onnx::NodeProto &node,
+                                      NodeContext &nc);
+};
+} // namespace kiln::detail
+
+Location GraphImporter::nodeLoc(const onnx::NodeProto &node, int index) {
+  std::string name = node.name();
+  if (name.empty())
+    name = node.op_type() + "#" + std::to_string(index);
+  return NameLoc::get(StringAttr::get(ctx, name), modelLoc());
+}
+
+FailureOr<std::string> GraphImporter::readExternalData(const onnx::TensorProto &t,
+                                                       StringRef what,
+                                                       Location loc) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &kv : t.external_data()) {
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::atoll(kv.value().c_str());
+    else if (kv.key() == "length")
+      length = std::atoll(kv.value().c_str());
+  }
+  if (options.modelDir.empty())
+    return emitError(loc) << "tensor '" << what
+                          << "' uses external data, which needs the model to "
+                             "be loaded from a file";
+  if (location.empty())
+    return emitError(loc) << "tensor '" << what
+                          << "' has external data without a location";
+  SmallString<256> dirReal, fileReal;
+  SmallString<256> joined(options.modelDir);
+  llvm::sys::path::append(joined, location);
+  if (llvm::sys::path::is_absolute(location) ||
+      llvm::sys::fs::real_path(options.modelDir, dirReal) ||
+      llvm::sys::fs::real_path(joined, fileReal))
+    return emitError(loc) << "tensor '" << what << "': external data file '"
+                          << location << "' not found next to the model";
+  StringRef dir = dirReal.str();
+  if (!StringRef(fileReal).starts_with(dir) || fileReal.size() <= dir.size() ||
+      !llvm::sys::path::is_separator(fileReal[dir.size()]))
+    return emitError(loc) << "tensor '" << what << "': external data path '"
+                          << location << "' escapes the model's folder";
+  auto buf = llvm::MemoryBuffer::getFile(fileReal, /*IsText=*/false);
+  if (!buf)
+    return emitError(loc) << "tensor '" << what << "': cannot read '"
+                          << location << "': " << buf.getError().message();
+  StringRef data = (*buf)->getBuffer();
+  if (offset < 0 || (size_t)offset > data.size() ||
+      (length >= 0 && (size_t)(offset + length) > data.size()))
+    return emitError(loc) << "tensor '" << what << "': offset/length exceed '"
+                          << location << "' (" << data.size() << " bytes)";
+  return data.substr(offset, length < 0 ? StringRef::npos : length).str();
+}
+
+FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
+                                                     StringRef what,
+                                                     Location loc,
+                                                     bool allowResource) {
+  using TP = onnx::TensorProto;
+  Type et = convertElementType(ctx, t.data_type());
+  if (!et)
+    return emitError(loc) << "tensor '" << what << "' has unsupported element type "
+                          << onnxTypeName(t.data_type());
+  SmallVector<int64_t> shape;
+  int64_t numel = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0)
+      return emitError(loc) << "tensor '" << what << "' has negative dimension "
+                            << d;
+    shape.push_back(d);
+    numel *= d;
+  }
+  auto type = RankedTensorType::get(shape, et);
+  int64_t width = byteWidth(et);
+  std::string bytes;
+  if (t.data_location() == TP::EXTERNAL) {
+    auto ext = readExternalData(t, what, loc);
+    if (failed(ext))
+      return failure();
+    bytes = std::move(*ext);
+  } else if (t.has_raw_data()) {
+    bytes = t.raw_data();
+  } else {
+    bytes.resize(numel * width);
+    char *out = bytes.data();
+    auto fill = [&](auto const &field, auto convert) -> LogicalResult {
+      if (field.size() != numel)
+        return emitError(loc) << "tensor '" << what << "' holds " << field.size()
+                              << " values, its shape " << shapeToString(shape)
+                              << " needs " << numel;
+      for (int64_t i = 0; i < numel; ++i)
+        convert(field.Get(i), out + i * width);
+      return success();
+    };
+    LogicalResult ok = success();
+    switch (t.data_type()) {
+    case TP::FLOAT:
+      ok = fill(t.float_data(), [](float v, char *p) { std::memcpy(p, &v, 4); });
+      break;
+    case TP::DOUBLE:
+      ok = fill(t.double_data(), [](double v, char *p) { std::memcpy(p, &v, 8); });
+      break;
+    case TP::INT64:
+      ok = fill(t.int64_data(), [](int64_t v, char *p) { std::memcpy(p, &v, 8); });
+      break;
+    case TP::UINT32:
+    case TP::UINT64:
+      ok = fill(t.uint64_data(), [width](uint64_t v, char *p) {
+        std::memcpy(p, &v, width);
+      });
+      break;
+    default: // int32_data carries all narrower types, bit patterns for 16-bit floats.
+      ok = fill(t.int32_data(), [width](int32_t v, char *p) {
+        std::memcpy(p, &v, width);
+      });
+      break;
+    }
+    if (failed(ok))
+      return failure();
+  }
+  if ((int64_t)bytes.size() != numel * width)
+    return emitError(loc) << "tensor '" << what << "' has " << bytes.size()
+                          << " bytes of data, its type " << type << " needs "
+                          << numel * width;
+  if (et.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (char c : bytes)
+      bits.push_back(c != 0);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
+  }
+  bool small = isa<FloatType>(et) ? numel <= kMaxDenseFloats : numel <= kMaxDenseInts;
+  if (!allowResource || small) {
+    ArrayRef<char> raw(bytes.data(), bytes.size());
+    if (numel == 0)
+      return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<Attribute>{}));
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, raw));
+  }
+  std::string blobName;
+  for (char c : what)
+    blobName += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
+  if (blobName.empty() || llvm::isDigit(blobName[0]))
+    blobName = "w_" + blobName;
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(bytes.data(), bytes.size()), alignof(std::max_align_t));
+  return cast<ElementsAttr>(
+      DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+}
+
+FailureOr<RankedTensorType>
+GraphImporter::convertValueType(const onnx::ValueInfoProto &vi, Location loc,
+                                StringRef role) {
+  if (!vi.type().has_tensor_type())
+    return emitError(loc) << role << " '" << vi.name()
+                          << "' is not a tensor (sequences, maps and optionals "
+                             "are not supported)";
+  const auto &tt = vi.type().tensor_type();
+  Type et = convertElementType(ctx, tt.elem_type());
+  if (!et)
+    return emitError(loc) << role << " '" << vi.name()
+                          << "' has unsupported element type "
+                          << onnxTypeName(tt.elem_type());
+  auto pinned = options.inputShapes.find(vi.name());
+  if (pinned != options.inputShapes.end())
+    return RankedTensorType::get(pinned->second, et);
+  if (!tt.has_shape())
+    return emitError(loc) << role << " '" << vi.name()
+                          << "' has no shape; pin it with --input-shape "
+                          << vi.name() << "=D0xD1x...";
+  SmallVector<int64_t> dims;
+  for (auto [i, d] : llvm::enumerate(tt.shape().dim())) {
+    if (!d.has_dim_value() || d.dim_value() < 0)
+      return emitError(loc)
+             << role << " '" << vi.name() << "' has unknown dimension "
+             << (d.has_dim_param() ? "'" + d.dim_param() + "'" : std::string("?"))
+             << " at index " << i << "; pin it with --input-shape " << vi.name()
+             << "=D0xD1x...";
+    dims.push_back(d.dim_value());
+  }
+  return RankedTensorType::get(dims, et);
+}
+
+LogicalResult GraphImporter::checkUnsupported() {
+  const auto &importers = getOpImporters();
+  llvm::MapVector<StringRef, std::string> missing;
+  for (const auto &node : model.graph().node()) {
+    StringRef domain = node.domain();
+    bool known = (domain.empty() || domain == "ai.onnx") &&
+                 importers.count(node.op_type());
+    if (known)
+      continue;
+    std::string key = domain.empty() ? node.op_type() : domain.str() + "." + node.op_type();
+    std::string nodeName = node.name().empty() ? "<unnamed>" : node.name();
+    missing.insert({StringRef(node.op_type()), "'" + key + "' (first at node '" + nodeName + "')"});
+  }
+  if (missing.empty())
+    return success();
+  auto diag = emitError(modelLoc()) << "unsupported ONNX op"
+                                    << (missing.size() > 1 ? "s: " : ": ");
+  llvm::interleaveComma(missing, diag, [&](auto &kv) { diag << kv.second; });
+  return failure();
+}
+
+LogicalResult GraphImporter::checkAgainstInference(const onnx::NodeProto &node,
+                                                   NodeContext &nc) {
+  for (int i = 0; i < node.output_size(); ++i) {
+    const std::string &name = node.output(i);
+    if (name.empty())
+      continue;
+    auto it = values.find(name);
+    if (it == values.end()) {
+      if (usedNames.contains(name))
+        return nc.error() << "output " << i << " ('" << name
+                          << "') is used but this op form does not produce it";
+      continue;
+    }
+    auto inf = inferredTypes.find(name);
+    if (inf == inferredTypes.end() || !inf->second->has_tensor_type())
+      continue;
+    const auto &tt = inf->second->tensor_type();
+    if (!tt.has_shape())
+      continue;
+    SmallVector<int64_t> dims;
+    bool staticShape = true;
+    for (const auto &d : tt.shape().dim()) {
+      staticShape &= d.has_dim_value();
+      dims.push_back(d.dim_value());
+    }
+    auto actual = cast<RankedTensorType>(it->second.getType());
+    if (staticShape && ArrayRef<int64_t>(dims) != actual.getShape())
+      return nc.error() << "output '" << name << "' has shape "
+                        << shapeToString(actual.getShape())
+                        << " but ONNX shape inference says "
+                        << shapeToString(dims);
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  const onnx::GraphProto &graph = model.graph();
+  if (graph.node_size() == 0 && graph.output_size() == 0) {
+    emitError(modelLoc()) << "the model's graph is empty";
+    return nullptr;
+  }
+  if (graph.output_size() == 0) {
+    emitError(modelLoc()) << "the model's graph has no outputs";
+    return nullptr;
+  }
+  if (failed(checkUnsupported()))
+    return nullptr;
+
+  for (const auto &vi : graph.value_info())
+    inferredTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.output())
+    inferredTypes[vi.name()] = &vi.type();
+  for (const auto &node : graph.node())
+    for (const auto &in : node.input())
+      usedNames.insert(in);
+  for (const auto &out : graph.output())
+    usedNames.insert(out.name());
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc());
+  if (!graph.name().empty())
+    (*module)->setAttr("kiln.graph_name", StringAttr::get(ctx, graph.name()));
+
+  // Initializers are constants; graph inputs that share their name (old IR
+  // versions list them as inputs too) are not function arguments.
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+  for (const auto &init : graph.initializer())
+    initializers[init.name()] = &init;
+
+  SmallVector<Type> argTypes;
+  SmallVector<const onnx::ValueInfoProto *> args;
+  for (const auto &vi : graph.input()) {
+    if (initializers.count(vi.name()))
+      continue;
+    auto type = convertValueType(vi, modelLoc(), "input");
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    args.push_back(&vi);
+  }
+  for (const auto &entry : options.inputShapes)
+    if (!llvm::any_of(args, [&](auto *vi) { return vi->name() == entry.getKey(); })) {
+      emitError(modelLoc()) << "--input-shape names '" << entry.getKey()
+                            << "', which is not an input of the model";
+      return nullptr;
+    }
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, modelLoc(), "main",
+                                   builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  for (auto [i, vi] : llvm::enumerate(args)) {
+    func.setArgAttr(i, "kiln.name", StringAttr::get(ctx, vi->name()));
+    values[vi->name()] = entry->getArgument(i);
+  }
+  builder.setInsertionPointToEnd(entry);
+
+  for (const auto &init : graph.initializer()) {
+    auto attr = convertTensor(init, init.name(), modelLoc(), /*allowResource=*/true);
+    if (failed(attr))
+      return nullptr;
+    values[init.name()] = ConstantOp::create(builder, modelLoc(), *attr);
+  }
+
+  const auto &importers = getOpImporters();
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    Location loc = nodeLoc(node, index);
+    NodeContext nc(*this, node, loc, opset);
+    for (int i = 0; i < node.input_size(); ++i)
+      if (!node.input(i).empty() && !values.count(node.input(i))) {
+        nc.error() << "input " << i << " ('" << node.input(i)
+                   << "') is not produced by any earlier node, graph input "
+                      "or initializer";
+        return nullptr;
+      }
+    if (failed(importers.lookup(node.op_type())(nc)) ||
+        failed(checkAgainstInference(node, nc)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    if (!v) {
+      emitError(modelLoc()) << "graph output '" << out.name()
+                            << "' is not produced by any node, input or "
+                               "initializer";
+      return nullptr;
+    }
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(builder, modelLoc(), results);
+  func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "kiln.name", StringAttr::get(ctx, out.name()));
+  if (failed(mlir::verify(*module)))
+    return nullptr;
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+OpBuilder &NodeContext::builder() { return graph.builder; }
+MLIRContext *NodeContext::ctx() { return graph.ctx; }
+
+InFlightDiagnostic NodeContext::error() {
+  return emitError(loc) << node.op_type() << ": ";
+}
+
+bool NodeContext::hasInput(int i) const {
+  return i < node.input_size() && !node.input(i).empty();
+}
+
+Value NodeContext::input(int i) {
+  return hasInput(i) ? graph.values.lookup(node.input(i)) : Value();
+}
+
+FailureOr<Value> NodeContext::requiredInput(int i) {
+  if (!hasInput(i))
+    return error() << "required input " << i << " is missing";
+  return input(i);
+}
+
+DenseElementsAttr NodeContext::constInput(int i) {
+  Value v = input(i);
+  if (!v)
+    return nullptr;
+  if (auto c = v.getDefiningOp<ConstantOp>())
+    return dyn_cast<DenseElementsAttr>(c.getValue());
+  return nullptr;
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constInts(int i, StringRef what) {
+  DenseElementsAttr attr = constInput(i);
+  if (!attr || !isa<IntegerType>(attr.getElementType()))
+    return error() << what << " (input " << i
+                   << ") must be a compile-time constant integer tensor; "
+                      "Kiln compiles static shapes only";
+  SmallVector<int64_t> out;
+  for (APInt v : attr.getValues<APInt>())
+    out.push_back(v.getSExtValue());
+  return out;
+}
+
+FailureOr<SmallVector<double>> NodeContext::constFloats(int i, StringRef what) {
+  DenseElementsAttr attr = constInput(i);
+  if (!attr)
+    return error() << what << " (input " << i
+                   << ") must be a compile-time constant";
+  SmallVector<double> out;
+  if (isa<FloatType>(attr.getElementType())) {
+    for (APFloat v : attr.getValues<APFloat>()) {
+      bool lost;
+      v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      out.push_back(v.convertToDouble());
+    }
+  } else {
+    for (APInt v : attr.getValues<APInt>())
+      out.push_back((double)v.getSExtValue());
+  }
+  return out;
+}
+
+bool NodeContext::outputUsed(int i) const {
+  return i < node.output_size() && !node.output(i).empty() &&
+         graph.usedNames.contains(node.output(i));
+}
+
+void NodeContext::setOutput(int i, Value v) {
+  if (i < node.output_size() && !node.output(i).empty())
+    graph.values[node.output(i)] = v;
+}
+
+const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeContext::attrInt(StringRef name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+
+float NodeContext::attrFloat(StringRef name, float dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+
+std::string NodeContext::attrString(StringRef name, StringRef dflt) const {
+  const auto *a = attr(name);
+  return a ? a->s() : dflt.str();
+}
+
+std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank,
+                                              StringRef what) {
+  if (axis < -rank || axis >= rank)
+    return error() << what << " " << axis << " is out of range for rank "
+                   << rank;
+  return axis < 0 ? axis + rank : axis;
+}
+
+FailureOr<DenseElementsAttr> NodeContext::tensorAttr(const onnx::TensorProto &t,
+                                                    StringRef what) {
+  auto attr = graph.convertTensor(t, what, loc, /*allowResource=*/false);
+  if (failed(attr))
+    return failure();
+  return cast<DenseElementsAttr>(*attr);
+}
+
+Type NodeContext::inferred() { return NoneType::get(ctx()); }
+
+FailureOr<SmallVector<Value>> NodeContext::finalize(Operation *op) {
+  if (auto iface = dyn_cast<InferTypeOpInterface>(op)) {
+    SmallVector<Type> types;
+    if (failed(iface.inferReturnTypes(ctx(), op->getLoc(), op->getOperands(),
+                                      op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(),
+                                      op->getRegions(), types))) {
+      op->erase();
+      return failure();
+    }
+    for (auto [r, t] : llvm::zip(op->getResults(), types))
+      r.setType(t);
+  }
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
+  }
+  SmallVector<OpFoldResult> folded;
+  if (succeeded(op->fold(folded)) && !folded.empty()) {
+    SmallVector<Value> out;
+    for (auto [r, f] : llvm::zip(op->getResults(), folded)) {
+      if (auto v = dyn_cast<Value>(f)) {
+        out.push_back(v);
+        continue;
+      }
+      auto attr = cast<ElementsAttr>(cast<Attribute>(f));
+      out.push_back(ConstantOp::create(builder(), loc, attr));
+    }
+    if (llvm::none_of(out, [&](Value v) { return v.getDefiningOp() == op; }))
+      op->erase();
+    return out;
+  }
+  return SmallVector<Value>(op->getResults());
+}
+
+Value NodeContext::constant(DenseElementsAttr value) {
+  return ConstantOp::create(builder(), loc, cast<ElementsAttr>(value));
+}
+
+Value NodeContext::scalarConstant(Type et, double value) {
+  auto type = RankedTensorType::get({}, et);
+  if (auto ft = dyn_cast<FloatType>(et)) {
+    APFloat f(value);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return constant(DenseElementsAttr::get(type, f));
+  }
+  if (et.isInteger(1))
+    return constant(DenseElementsAttr::get(type, value != 0));
+  return constant(DenseElementsAttr::get(
+      type, APInt(et.getIntOrFloatBitWidth(), (uint64_t)(int64_t)value, true)));
+}
+
+FailureOr<Value> NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
+  return create<ReshapeOp>(RankedTensorType::get(shape, elementTypeOf(v)), v);
+}
+
+FailureOr<Value> NodeContext::transpose(Value v, ArrayRef<int64_t> perm) {
+  return create<TransposeOp>(inferred(), v, perm);
+}
+
+FailureOr<Value> NodeContext::binary(BinaryKind kind, Value a, Value b) {
+  return create<BinaryOp>(inferred(), kind, a, b);
+}
+
+FailureOr<Value> NodeContext::unary(UnaryKind kind, Value a,
+                                    std::optional<float> alpha,
+                                    std::optional<float> beta) {
+  FloatAttr al = alpha ? builder().getF32FloatAttr(*alpha) : FloatAttr();
+  FloatAttr be = beta ? builder().getF32FloatAttr(*beta) : FloatAttr();
+  return create<UnaryOp>(inferred(), kind, a, al, be);
+}
+
+FailureOr<Value> NodeContext::reduce(ReduceKind kind, Value v,
+                                     ArrayRef<int64_t> axes, bool keepDims) {
+  return create<ReduceOp>(inferred(), kind, v, axes, keepDims);
+}
+
+FailureOr<Value> NodeContext::castTo(Value v, Type et) {
+  if (elementTypeOf(v) == et)
+    return v;
+  return create<CastOp>(RankedTensorType::get(shapeOf(v), et), v);
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+void kiln::registerImportDialects(MLIRContext &ctx) {
+  ctx.loadDialect<KilnDialect, func::FuncDialect>();
+}
+
+std::string kiln::describeLocation(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    std::string inner = describeLocation(name.getChildLoc());
+    return (inner.empty() ? "" : inner + ": ") + "node '" +
+           name.getName().str() + "'";
+  }
+  if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    if (file.getLine() == 0)
+      return file.getFilename().str();
+    return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+           ":" + std::to_string(file.getColumn());
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (auto s = describeLocation(l); !s.empty())
+        return s;
+  return "";
+}
+
+bool kiln::parseShape(StringRef text, SmallVectorImpl<int64_t> &dims) {
+  dims.clear();
+  text = text.trim();
+  if (text.empty() || text == "scalar")
+    return true;
+  SmallVector<StringRef> parts;
+  text.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p.trim().getAsInteger(10, d) || d < 0)
+      return false;
+    dims.push_back(d);
+  }
+  return true;
+}
+
+static bool looksLikeText(StringRef bytes) {
+  StringRef t = bytes.ltrim();
+  return t.starts_with("<") || t.starts_with("#") ||
+         (!t.empty() && (llvm::isAlpha(t[0]) || t[0] == '_'));
+}
+
+static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
+                                         bool isText, ImportOptions options) {
+  registerImportDialects(ctx);
+  Location loc = FileLineColLoc::get(&ctx, options.modelName, 0, 0);
+  onnx::ModelProto model;
+  try {
+    if (isText) {
+      std::string text = bytes.str();
+      onnx::OnnxParser parser(text.c_str());
+      auto status = parser.Parse(model);
+      if (!status.IsOK()) {
+        emitError(loc) << "cannot parse ONNX text: " << status.ErrorMessage();
+        return nullptr;
+      }
+    } else if (bytes.size() > (size_t)INT_MAX ||
+               !model.ParseFromArray(bytes.data(), (int)bytes.size())) {
+      emitError(loc) << "not a valid ONNX model (truncated or corrupt "
+                        "protobuf, " << bytes.size() << " bytes)";
+      return nullptr;
+    }
+    if (!model.has_graph()) {
+      emitError(loc) << "the model has no graph";
+      return nullptr;
+    }
+    int64_t opset = -1;
+    for (const auto &imp : model.opset_import())
+      if (imp.domain().empty() || imp.domain() == "ai.onnx")
+        opset = imp.version();
+    if (opset < 0) {
+      emitError(loc) << "the model imports no default-domain (ai.onnx) opset";
+      return nullptr;
+    }
+    if (opset < kMinOpset || opset > kMaxOpset) {
+      emitError(loc) << "unsupported opset " << opset
+                     << " (Kiln supports default-domain opsets " << kMinOpset
+                     << " to " << kMaxOpset << ")";
+      return nullptr;
+    }
+    // Pin user-given input shapes before inference so that every
+    // downstream shape becomes static.
+    for (auto &vi : *model.mutable_graph()->mutable_input()) {
+      auto it = options.inputShapes.find(vi.name());
+      if (it == options.inputShapes.end() || !vi.type().has_tensor_type())
+        continue;
+      auto *shape = vi.mutable_type()->mutable_tensor_type()->mutable_shape();
+      shape->clear_dim();
+      for (int64_t d : it->second)
+        shape->add_dim()->set_dim_value(d);
+    }
+    if (model.ir_version() == 0)
+      model.set_ir_version(onnx::IR_VERSION);
+    try {
+      onnx::checker::check_model(model);
+    } catch (const std::exception &e) {
+      emitError(loc) << "invalid ONNX model: " << e.what();
+      return nullptr;
+    }
+    model.mutable_graph()->clear_value_info();
+    onnx::ShapeInferenceOptions inferOptions{/*check_type=*/true,
+                                             /*error_mode=*/1,
+                                             /*enable_data_propagation=*/true};
+    try {
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                         inferOptions);
+    } catch (const std::exception &e) {
+      emitError(loc) << "ONNX shape inference failed: " << e.what();
+      return nullptr;
+    }
+    GraphImporter importer(&ctx, model, options, opset);
+    return importer.run();
+  } catch (const std::exception &e) {
+    emitError(loc) << "cannot import the model: " << e.what();
+    return nullptr;
+  }
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxBytes(MLIRContext &ctx, StringRef bytes,
+                                            const ImportOptions &options) {
+  bool isText = false;
+  if (!bytes.empty()) {
+    onnx::ModelProto probe;
+    isText = !probe.ParseFromArray(bytes.data(), (int)std::min<size_t>(bytes.size(), INT_MAX)) &&
+             looksLikeText(bytes);
+  }
+  return importModel(ctx, bytes, isText, options);
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxFile(MLIRContext &ctx, StringRef path,
+                                           ImportOptions options) {
+  Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
+  auto buf = path == "-" ? llvm::MemoryBuffer::getSTDIN()
+                         : llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf) {
+    registerImportDialects(ctx);
+    emitError(loc) << "cannot read '" << path << "': " << buf.getError().message();
+    return nullptr;
+  }
+  options.modelName = path.str();
+  if (path != "-" && options.modelDir.empty()) {
+    SmallString<256> dir(path);
+    llvm::sys::path::remove_filename(dir);
+    options.modelDir = dir.empty() ? "." : std::string(dir);
+  }
+  StringRef bytes = (*buf)->getBuffer();
+  if (path.ends_with(".onnxtxt"))
+    return importModel(ctx, bytes, /*isText=*/true, options);
+  if (path.ends_with(".onnx"))
+    return importModel(ctx, bytes, /*isText=*/false, options);
+  return importOnnxBytes(ctx, bytes, options);
+}

@@ -1,0 +1,1326 @@
+//===- OnnxOpImporters.cpp - one converter per ONNX op type --------------===//
+//
+// Each converter normalizes an ONNX op onto kiln ops. Shape-valued inputs
+// (Reshape's shape, Slice's starts, ...) must be compile-time constants;
+// PyTorch's shape subgraphs (Shape -> Gather -> Concat -> Reshape) reach
+// that state because every kiln op folds when its operands are constants.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <map>
+
+#include <cmath>
+#include <numeric>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::detail;
+
+namespace {
+
+#define TRY(VAR, EXPR)                                                         \
+  auto VAR##OrErr = (EXPR);                                                    \
+  if (failed(VAR##OrErr))                                                      \
+    return failure();                                                          \
+  auto VAR = *VAR##OrErr;
+
+int64_t product(ArrayRef<int64_t> dims) {
+  return std::accumulate(dims.begin(), dims.end(), (int64_t)1,
+                         std::multiplies<int64_t>());
+}
+
+std::string listToString(ArrayRef<int64_t> v) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(v, os);
+  os << "]";
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Pointwise
+//===----------------------------------------------------------------------===//
+
+OpImporter unaryOp(UnaryKind kind) {
+  return [kind](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    std::optional<float> alpha, beta;
+    switch (kind) {
+    case UnaryKind::LeakyRelu: alpha = nc.attrFloat("alpha", 0.01f); break;
+    case UnaryKind::Elu: alpha = nc.attrFloat("alpha", 1.0f); break;
+    case UnaryKind::Selu:
+      alpha = nc.attrFloat("alpha", 1.67326319217681884765625f);
+      beta = nc.attrFloat("gamma", 1.05070102214813232421875f);
+      break;
+    case UnaryKind::HardSigmoid:
+      alpha = nc.attrFloat("alpha", 0.2f);
+      beta = nc.attrFloat("beta", 0.5f);
+      break;
+    default: break;
+    }
+    TRY(y, nc.unary(kind, x, alpha, beta));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+/// Binary ops; variadic ONNX ops (Max, Min, Sum, Mean) fold left.
+OpImporter binaryOp(BinaryKind kind) {
+  return [kind](NodeContext &nc) -> LogicalResult {
+    TRY(acc, nc.requiredInput(0));
+    for (int i = 1; i < nc.numInputs(); ++i) {
+      TRY(rhs, nc.requiredInput(i));
+      if (kind == BinaryKind::Pow) {
+        TRY(cast, nc.castTo(rhs, elementTypeOf(acc)));
+        rhs = cast;
+      }
+      TRY(r, nc.binary(kind, acc, rhs));
+      acc = r;
+    }
+    nc.setOutput(0, acc);
+    return success();
+  };
+}
+
+/// ONNX comparisons that kiln spells with swapped operands or negation.
+LogicalResult importMean(NodeContext &nc) {
+  TRY(acc, nc.requiredInput(0));
+  for (int i = 1; i < nc.numInputs(); ++i) {
+    TRY(r, nc.binary(BinaryKind::Add, acc, nc.input(i)));
+    acc = r;
+  }
+  if (nc.numInputs() > 1) {
+    TRY(r, nc.binary(BinaryKind::Div, acc,
+                     nc.scalarConstant(elementTypeOf(acc), nc.numInputs())));
+    acc = r;
+  }
+  nc.setOutput(0, acc);
+  return success();
+}
+
+LogicalResult importIdentity(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  nc.setOutput(0, x);
+  return success();
+}
+
+LogicalResult importDropout(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  if (nc.hasInput(2)) {
+    DenseElementsAttr training = nc.constInput(2);
+    if (!training || training.getSplatValue<bool>())
+      return nc.error() << "training mode is not supported (training_mode "
+                           "must be a constant false)";
+  }
+  nc.setOutput(0, x);
+  if (nc.outputUsed(1)) {
+    auto maskType = RankedTensorType::get(shapeOf(x), nc.builder().getI1Type());
+    nc.setOutput(1, nc.constant(DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+LogicalResult importCast(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  int64_t to = nc.attrInt("to", 0);
+  Type et = convertElementType(nc.ctx(), to);
+  if (!et)
+    return nc.error() << "cannot cast to unsupported element type "
+                      << onnxTypeName(to);
+  TRY(y, nc.castTo(x, et));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importWhere(NodeContext &nc) {
+  TRY(c, nc.requiredInput(0));
+  TRY(t, nc.requiredInput(1));
+  TRY(f, nc.requiredInput(2));
+  TRY(y, nc.create<SelectOp>(nc.inferred(), c, t, f));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importClip(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  Type et = elementTypeOf(x);
+  Value lo, hi;
+  if (nc.opset < 11) {
+    if (nc.attr("min"))
+      lo = nc.scalarConstant(et, nc.attrFloat("min", 0));
+    if (nc.attr("max"))
+      hi = nc.scalarConstant(et, nc.attrFloat("max", 0));
+  } else {
+    lo = nc.input(1);
+    hi = nc.input(2);
+  }
+  for (Value bound : {lo, hi})
+    if (bound && !shapeOf(bound).empty() && product(shapeOf(bound)) != 1)
+      return nc.error() << "min and max must be scalars, got shape "
+                        << shapeToString(shapeOf(bound));
+  Value y = x;
+  if (lo) {
+    TRY(r, nc.binary(BinaryKind::Max, y, lo));
+    y = r;
+  }
+  if (hi) {
+    TRY(r, nc.binary(BinaryKind::Min, y, hi));
+    y = r;
+  }
+  nc.setOutput(0, y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalizations
+//===----------------------------------------------------------------------===//
+
+LogicalResult importMatMul(NodeContext &nc) {
+  TRY(a, nc.requiredInput(0));
+  TRY(b, nc.requiredInput(1));
+  TRY(y, nc.create<MatMulOp>(nc.inferred(), a, b));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importGemm(NodeContext &nc) {
+  TRY(a, nc.requiredInput(0));
+  TRY(b, nc.requiredInput(1));
+  if (shapeOf(a).size() != 2 || shapeOf(b).size() != 2)
+    return nc.error() << "A and B must be matrices, got shapes "
+                      << shapeToString(shapeOf(a)) << " and "
+                      << shapeToString(shapeOf(b));
+  if (nc.attrInt("transA", 0)) {
+    TRY(t, nc.transpose(a, {1, 0}));
+    a = t;
+  }
+  if (nc.attrInt("transB", 0)) {
+    TRY(t, nc.transpose(b, {1, 0}));
+    b = t;
+  }
+  TRY(y, nc.create<MatMulOp>(nc.inferred(), a, b));
+  Type et = elementTypeOf(y);
+  float alpha = nc.attrFloat("alpha", 1.0f), beta = nc.attrFloat("beta", 1.0f);
+  if (alpha != 1.0f) {
+    TRY(r, nc.binary(BinaryKind::Mul, y, nc.scalarConstant(et, alpha)));
+    y = r;
+  }
+  if (Value c = nc.input(2); c && beta != 0.0f) {
+    if (beta != 1.0f) {
+      TRY(r, nc.binary(BinaryKind::Mul, c, nc.scalarConstant(et, beta)));
+      c = r;
+    }
+    if (!isBroadcastableTo(shapeOf(c), shapeOf(y)))
+      return nc.error() << "C of shape " << shapeToString(shapeOf(c))
+                        << " does not broadcast to the product's shape "
+                        << shapeToString(shapeOf(y));
+    TRY(r, nc.binary(BinaryKind::Add, y, c));
+    y = r;
+  }
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Reads kernel/stride/dilation/pad attributes of a window op with `n`
+/// spatial dims, resolving auto_pad against the input sizes.
+struct WindowAttrs {
+  SmallVector<int64_t> kernel, strides, dilations, pads;
+};
+
+FailureOr<WindowAttrs> readWindow(NodeContext &nc, ArrayRef<int64_t> inShape,
+                                  ArrayRef<int64_t> kernel) {
+  size_t n = kernel.size();
+  WindowAttrs w;
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = nc.attrInts("strides").value_or(SmallVector<int64_t>(n, 1));
+  w.dilations = nc.attrInts("dilations").value_or(SmallVector<int64_t>(n, 1));
+  w.pads = nc.attrInts("pads").value_or(SmallVector<int64_t>(2 * n, 0));
+  if (w.strides.size() != n || w.dilations.size() != n || w.pads.size() != 2 * n)
+    return nc.error() << "strides/dilations/pads have " << w.strides.size()
+                      << "/" << w.dilations.size() << "/" << w.pads.size()
+                      << " entries; " << n << " spatial dims need " << n << "/"
+                      << n << "/" << 2 * n;
+  std::string autoPad = nc.attrString("auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    w.pads.assign(2 * n, 0);
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (size_t i = 0; i < n; ++i) {
+      int64_t in = inShape[2 + i], s = w.strides[i];
+      int64_t out = (in + s - 1) / s;
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * s + (kernel[i] - 1) * w.dilations[i] + 1 - in);
+      int64_t small = total / 2, big = total - small;
+      w.pads[i] = autoPad == "SAME_UPPER" ? small : big;
+      w.pads[n + i] = autoPad == "SAME_UPPER" ? big : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    return nc.error() << "unknown auto_pad '" << autoPad << "'";
+  }
+  return w;
+}
+
+LogicalResult importConv(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(w, nc.requiredInput(1));
+  if (shapeOf(x).size() < 3 || shapeOf(w).size() != shapeOf(x).size())
+    return nc.error() << "input " << shapeToString(shapeOf(x)) << " and weight "
+                      << shapeToString(shapeOf(w))
+                      << " must both have rank >= 3 and equal ranks";
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  if (auto ks = nc.attrInts("kernel_shape"); ks && *ks != kernel)
+    return nc.error() << "kernel_shape " << listToString(*ks)
+                      << " disagrees with weight shape "
+                      << shapeToString(shapeOf(w));
+  TRY(win, readWindow(nc, shapeOf(x), kernel));
+  TRY(y, nc.create<ConvOp>(nc.inferred(), x, w, nc.input(2), win.strides,
+                           win.pads, win.dilations, nc.attrInt("group", 1)));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importConvTranspose(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(w, nc.requiredInput(1));
+  if (shapeOf(x).size() < 3 || shapeOf(w).size() != shapeOf(x).size())
+    return nc.error() << "input " << shapeToString(shapeOf(x)) << " and weight "
+                      << shapeToString(shapeOf(w))
+                      << " must both have rank >= 3 and equal ranks";
+  size_t n = shapeOf(x).size() - 2;
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  SmallVector<int64_t> strides =
+      nc.attrInts("strides").value_or(SmallVector<int64_t>(n, 1));
+  SmallVector<int64_t> dilations =
+      nc.attrInts("dilations").value_or(SmallVector<int64_t>(n, 1));
+  SmallVector<int64_t> pads =
+      nc.attrInts("pads").value_or(SmallVector<int64_t>(2 * n, 0));
+  SmallVector<int64_t> outPad =
+      nc.attrInts("output_padding").value_or(SmallVector<int64_t>(n, 0));
+  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n ||
+      outPad.size() != n)
+    return nc.error() << "strides/dilations/pads/output_padding do not match "
+                      << n << " spatial dims";
+  std::string autoPad = nc.attrString("auto_pad", "NOTSET");
+  std::optional<SmallVector<int64_t>> outShape = nc.attrInts("output_shape");
+  if (outShape && outShape->size() == n + 2)
+    outShape = SmallVector<int64_t>(outShape->begin() + 2, outShape->end());
+  if (!outShape && (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER")) {
+    outShape = SmallVector<int64_t>();
+    for (size_t i = 0; i < n; ++i)
+      outShape->push_back(shapeOf(x)[2 + i] * strides[i]);
+  }
+  if (autoPad == "VALID")
+    pads.assign(2 * n, 0);
+  if (outShape) {
+    if (outShape->size() != n)
+      return nc.error() << "output_shape must list " << n << " spatial sizes";
+    for (size_t i = 0; i < n; ++i) {
+      int64_t total = strides[i] * (shapeOf(x)[2 + i] - 1) + outPad[i] +
+                      (kernel[i] - 1) * dilations[i] + 1 - (*outShape)[i];
+      if (total < 0) {
+        // ONNX grows output_padding when the requested size is larger.
+        outPad[i] -= total;
+        total = 0;
+      }
+      int64_t half = total / 2;
+      pads[i] = autoPad == "SAME_UPPER" ? half : total - half;
+      pads[n + i] = total - pads[i];
+    }
+  }
+  TRY(y, nc.create<ConvTransposeOp>(nc.inferred(), x, w, nc.input(2), strides,
+                                    pads, dilations, outPad,
+                                    nc.attrInt("group", 1)));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importBatchNorm(NodeContext &nc) {
+  if (nc.attrInt("training_mode", 0) != 0)
+    return nc.error() << "training mode is not supported";
+  for (int i = 1; i < nc.numOutputs(); ++i)
+    if (nc.outputUsed(i))
+      return nc.error() << "running mean/variance outputs are training-only "
+                           "and not supported";
+  SmallVector<Value> in;
+  for (int i = 0; i < 5; ++i) {
+    TRY(v, nc.requiredInput(i));
+    in.push_back(v);
+  }
+  TRY(y, nc.create<BatchNormOp>(nc.inferred(), in[0], in[1], in[2], in[3],
+                                in[4], APFloat(nc.attrFloat("epsilon", 1e-5f))));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importLayerNorm(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(scale, nc.requiredInput(1));
+  if (nc.outputUsed(1) || nc.outputUsed(2))
+    return nc.error() << "the Mean and InvStdDev outputs are not supported";
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), shapeOf(x).size()));
+  TRY(y, nc.create<LayerNormOp>(nc.inferred(), x, scale, nc.input(2), axis,
+                                APFloat(nc.attrFloat("epsilon", 1e-5f))));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importInstanceNorm(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(s, nc.requiredInput(1));
+  TRY(b, nc.requiredInput(2));
+  TRY(y, nc.create<InstanceNormOp>(
+             nc.inferred(), x, s, b,
+             APFloat(nc.attrFloat("epsilon", 1e-5f))));
+  nc.setOutput(0, y);
+  return success();
+}
+
+OpImporter softmaxOp(bool log) {
+  return [log](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    int64_t rank = shapeOf(x).size();
+    if (rank == 0)
+      return nc.error() << "input must have rank >= 1";
+    if (nc.opset >= 13) {
+      TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), rank));
+      TRY(y, nc.create<SoftmaxOp>(nc.inferred(), x, axis, log));
+      nc.setOutput(0, y);
+      return success();
+    }
+    // Before opset 13 the input is coerced to 2-D at `axis`.
+    TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 1), rank));
+    SmallVector<int64_t> shape(shapeOf(x));
+    int64_t outer = product(ArrayRef<int64_t>(shape).take_front(axis));
+    TRY(flat, nc.reshape(x, {outer, product(shape) / std::max<int64_t>(outer, 1)}));
+    TRY(sm, nc.create<SoftmaxOp>(nc.inferred(), flat, 1, log));
+    TRY(y, nc.reshape(sm, shape));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+/// Resolves the axes of a reduction: from the `axes` input (ReduceSum since
+/// opset 13) or attribute, normalized, sorted and unique. Empty means all
+/// axes unless noop_with_empty_axes.
+FailureOr<std::optional<SmallVector<int64_t>>> reductionAxes(NodeContext &nc,
+                                                             int64_t rank,
+                                                             bool axesFromInput) {
+  std::optional<SmallVector<int64_t>> axes;
+  if (axesFromInput) {
+    if (nc.hasInput(1)) {
+      TRY(a, nc.constInts(1, "axes"));
+      axes = a;
+    }
+  } else {
+    axes = nc.attrInts("axes");
+  }
+  if (!axes || axes->empty()) {
+    if (nc.attrInt("noop_with_empty_axes", 0))
+      return std::optional<SmallVector<int64_t>>();
+    SmallVector<int64_t> all;
+    for (int64_t d = 0; d < rank; ++d)
+      all.push_back(d);
+    return std::optional<SmallVector<int64_t>>(all);
+  }
+  SmallVector<int64_t> out;
+  for (int64_t a : *axes) {
+    TRY(n, nc.normalizeAxis(a, rank, "reduction axis"));
+    out.push_back(n);
+  }
+  llvm::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return std::optional<SmallVector<int64_t>>(out);
+}
+
+OpImporter reduceOp(ReduceKind kind, bool axesInputSinceOpset13) {
+  return [=](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    bool fromInput = axesInputSinceOpset13 && nc.opset >= 13;
+    TRY(axes, reductionAxes(nc, shapeOf(x).size(), fromInput));
+    if (!axes) {
+      nc.setOutput(0, x);
+      return success();
+    }
+    TRY(y, nc.reduce(kind, x, *axes, nc.attrInt("keepdims", 1) != 0));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+OpImporter argReduceOp(ArgKind kind) {
+  return [kind](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(x).size()));
+    TRY(y, nc.create<ArgReduceOp>(nc.inferred(), kind, x, axis,
+                                  nc.attrInt("keepdims", 1) != 0,
+                                  nc.attrInt("select_last_index", 0) != 0));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+OpImporter poolOp(PoolKind kind) {
+  return [kind](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    if (nc.outputUsed(1))
+      return nc.error() << "the Indices output is not supported";
+    if (shapeOf(x).size() < 3)
+      return nc.error() << "input must have rank >= 3, got "
+                        << shapeToString(shapeOf(x));
+    auto kernel = nc.attrInts("kernel_shape");
+    if (!kernel || kernel->size() != shapeOf(x).size() - 2)
+      return nc.error() << "kernel_shape must list " << shapeOf(x).size() - 2
+                        << " sizes";
+    if (nc.attrInt("storage_order", 0) != 0)
+      return nc.error() << "storage_order=1 is not supported";
+    TRY(win, readWindow(nc, shapeOf(x), *kernel));
+    TRY(y, nc.create<PoolOp>(nc.inferred(), kind, x, win.kernel, win.strides,
+                             win.pads, win.dilations,
+                             nc.attrInt("ceil_mode", 0) != 0,
+                             nc.attrInt("count_include_pad", 0) != 0));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+OpImporter globalPoolOp(ReduceKind kind) {
+  return [kind](NodeContext &nc) -> LogicalResult {
+    TRY(x, nc.requiredInput(0));
+    if (shapeOf(x).size() < 3)
+      return nc.error() << "input must have rank >= 3, got "
+                        << shapeToString(shapeOf(x));
+    SmallVector<int64_t> axes;
+    for (size_t d = 2; d < shapeOf(x).size(); ++d)
+      axes.push_back(d);
+    TRY(y, nc.reduce(kind, x, axes, /*keepDims=*/true));
+    nc.setOutput(0, y);
+    return success();
+  };
+}
+
+LogicalResult importTopK(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(k, nc.constInts(1, "K"));
+  if (k.size() != 1)
+    return nc.error() << "K must hold one value, got " << k.size();
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), shapeOf(x).size()));
+  TRY(r, nc.createMulti<TopKOp>(nc.inferred(), nc.inferred(), x, k[0], axis,
+                                nc.attrInt("largest", 1) != 0));
+  nc.setOutput(0, r[0]);
+  nc.setOutput(1, r[1]);
+  return success();
+}
+
+LogicalResult importCumSum(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(axisV, nc.constInts(1, "axis"));
+  if (axisV.size() != 1)
+    return nc.error() << "axis must hold one value";
+  TRY(axis, nc.normalizeAxis(axisV[0], shapeOf(x).size()));
+  TRY(y, nc.create<CumSumOp>(nc.inferred(), x, axis,
+                             nc.attrInt("exclusive", 0) != 0,
+                             nc.attrInt("reverse", 0) != 0));
+  nc.setOutput(0, y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes and data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult importReshape(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(spec, nc.constInts(1, "shape"));
+  bool allowZero = nc.attrInt("allowzero", 0) != 0;
+  ArrayRef<int64_t> in = shapeOf(x);
+  SmallVector<int64_t> out;
+  int inferIndex = -1;
+  for (auto [i, d] : llvm::enumerate(spec)) {
+    if (d == 0 && !allowZero) {
+      if (i >= in.size())
+        return nc.error() << "shape " << listToString(spec) << " copies dim "
+                          << i << " (0) beyond input rank " << in.size();
+      out.push_back(in[i]);
+    } else if (d == -1) {
+      if (inferIndex >= 0)
+        return nc.error() << "shape " << listToString(spec)
+                          << " has more than one -1";
+      inferIndex = i;
+      out.push_back(1);
+    } else if (d < -1) {
+      return nc.error() << "shape " << listToString(spec)
+                        << " has invalid dimension " << d;
+    } else {
+      out.push_back(d);
+    }
+  }
+  if (inferIndex >= 0) {
+    int64_t known = product(out);
+    if (known == 0 || product(in) % known != 0)
+      return nc.error() << "cannot reshape " << shapeToString(in) << " to "
+                        << listToString(spec);
+    out[inferIndex] = product(in) / known;
+  }
+  if (product(out) != product(in))
+    return nc.error() << "cannot reshape " << shapeToString(in) << " ("
+                      << product(in) << " elements) to " << listToString(spec);
+  TRY(y, nc.reshape(x, out));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importFlatten(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  int64_t rank = in.size();
+  int64_t axis = nc.attrInt("axis", 1);
+  if (axis < -rank || axis > rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  TRY(y, nc.reshape(x, {product(in.take_front(axis)), product(in.drop_front(axis))}));
+  nc.setOutput(0, y);
+  return success();
+}
+
+FailureOr<SmallVector<int64_t>> axesFromAttrOrInput(NodeContext &nc,
+                                                    bool required) {
+  if (nc.opset >= 13) {
+    if (!nc.hasInput(1)) {
+      if (required)
+        return nc.error() << "the axes input is required";
+      return SmallVector<int64_t>();
+    }
+    return nc.constInts(1, "axes");
+  }
+  auto a = nc.attrInts("axes");
+  if (!a && required)
+    return nc.error() << "the axes attribute is required";
+  return a.value_or(SmallVector<int64_t>());
+}
+
+LogicalResult importSqueeze(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  TRY(axes, axesFromAttrOrInput(nc, /*required=*/false));
+  SmallVector<bool> drop(in.size(), false);
+  if (axes.empty()) {
+    for (size_t d = 0; d < in.size(); ++d)
+      drop[d] = in[d] == 1;
+  }
+  for (int64_t a : axes) {
+    TRY(n, nc.normalizeAxis(a, in.size()));
+    if (in[n] != 1)
+      return nc.error() << "cannot squeeze dim " << n << " of size " << in[n]
+                        << " (shape " << shapeToString(in) << ")";
+    drop[n] = true;
+  }
+  SmallVector<int64_t> out;
+  for (size_t d = 0; d < in.size(); ++d)
+    if (!drop[d])
+      out.push_back(in[d]);
+  TRY(y, nc.reshape(x, out));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importUnsqueeze(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  TRY(axes, axesFromAttrOrInput(nc, /*required=*/true));
+  int64_t outRank = in.size() + axes.size();
+  SmallVector<bool> inserted(outRank, false);
+  for (int64_t a : axes) {
+    TRY(n, nc.normalizeAxis(a, outRank));
+    if (inserted[n])
+      return nc.error() << "axis " << a << " is repeated";
+    inserted[n] = true;
+  }
+  SmallVector<int64_t> out;
+  size_t next = 0;
+  for (int64_t d = 0; d < outRank; ++d)
+    out.push_back(inserted[d] ? 1 : in[next++]);
+  TRY(y, nc.reshape(x, out));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importTranspose(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  int64_t rank = shapeOf(x).size();
+  SmallVector<int64_t> perm;
+  if (auto p = nc.attrInts("perm")) {
+    perm = *p;
+  } else {
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  }
+  TRY(y, nc.transpose(x, perm));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importConcat(NodeContext &nc) {
+  SmallVector<Value> ins;
+  for (int i = 0; i < nc.numInputs(); ++i) {
+    TRY(v, nc.requiredInput(i));
+    ins.push_back(v);
+  }
+  if (ins.empty())
+    return nc.error() << "needs at least one input";
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(ins[0]).size()));
+  // Empty inputs contribute nothing; dropping them keeps kernels simple.
+  SmallVector<Value> nonEmpty;
+  for (Value v : ins)
+    if (shapeOf(v).size() <= (size_t)axis || shapeOf(v)[axis] != 0)
+      nonEmpty.push_back(v);
+  if (nonEmpty.empty())
+    nonEmpty.push_back(ins[0]);
+  TRY(y, nc.create<ConcatOp>(nc.inferred(), nonEmpty, axis));
+  // Fold constant concatenations (shape vectors) right away.
+  if (auto concat = y.getDefiningOp<ConcatOp>()) {
+    SmallVector<DenseElementsAttr> parts;
+    for (Value v : concat.getInputs()) {
+      auto c = v.getDefiningOp<ConstantOp>();
+      auto d = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+      if (!d || d.getNumElements() > 4096)
+        break;
+      parts.push_back(d);
+    }
+    if (parts.size() == concat.getInputs().size() &&
+        shapeOf(y).size() == 1) {
+      SmallVector<Attribute> elems;
+      for (auto p : parts)
+        llvm::append_range(elems, p.getValues<Attribute>());
+      Value folded = nc.constant(DenseElementsAttr::get(
+          cast<ShapedType>(y.getType()), elems));
+      concat->erase();
+      y = folded;
+    }
+  }
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Emits a slice of `x` with the given per-dim starts, steps and sizes.
+FailureOr<Value> emitSlice(NodeContext &nc, Value x, ArrayRef<int64_t> starts,
+                           ArrayRef<int64_t> steps, ArrayRef<int64_t> sizes) {
+  auto type = RankedTensorType::get(sizes, elementTypeOf(x));
+  SmallVector<int64_t> s(starts);
+  for (size_t d = 0; d < sizes.size(); ++d)
+    if (sizes[d] == 0)
+      s[d] = 0;
+  return nc.create<SliceOp>(type, x, s, steps);
+}
+
+LogicalResult importSplit(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), in.size()));
+  SmallVector<int64_t> sizes;
+  if (nc.opset >= 13 && nc.hasInput(1)) {
+    TRY(s, nc.constInts(1, "split"));
+    sizes = s;
+  } else if (auto s = nc.attrInts("split")) {
+    sizes = *s;
+  } else {
+    int64_t n = nc.numOutputs();
+    if (n == 0 || in[axis] % n != 0)
+      return nc.error() << "cannot split dim " << axis << " of size "
+                        << in[axis] << " into " << n << " equal parts";
+    sizes.assign(n, in[axis] / n);
+  }
+  if ((int64_t)sizes.size() != nc.numOutputs() ||
+      product(sizes) < 0 ||
+      std::accumulate(sizes.begin(), sizes.end(), (int64_t)0) != in[axis])
+    return nc.error() << "split sizes " << listToString(sizes)
+                      << " do not cover dim " << axis << " of size "
+                      << in[axis] << " with " << nc.numOutputs() << " outputs";
+  int64_t offset = 0;
+  for (auto [i, size] : llvm::enumerate(sizes)) {
+    SmallVector<int64_t> starts(in.size(), 0), steps(in.size(), 1),
+        outShape(in);
+    starts[axis] = offset;
+    outShape[axis] = size;
+    TRY(y, emitSlice(nc, x, starts, steps, outShape));
+    nc.setOutput(i, y);
+    offset += size;
+  }
+  return success();
+}
+
+LogicalResult importSlice(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  int64_t rank = in.size();
+  TRY(startsIn, nc.constInts(1, "starts"));
+  TRY(endsIn, nc.constInts(2, "ends"));
+  SmallVector<int64_t> axes, stepsIn;
+  if (nc.hasInput(3)) {
+    TRY(a, nc.constInts(3, "axes"));
+    axes = a;
+  } else {
+    for (size_t i = 0; i < startsIn.size(); ++i)
+      axes.push_back(i);
+  }
+  if (nc.hasInput(4)) {
+    TRY(s, nc.constInts(4, "steps"));
+    stepsIn = s;
+  } else {
+    stepsIn.assign(startsIn.size(), 1);
+  }
+  if (endsIn.size() != startsIn.size() || axes.size() != startsIn.size() ||
+      stepsIn.size() != startsIn.size())
+    return nc.error() << "starts, ends, axes and steps must have equal lengths";
+  SmallVector<int64_t> starts(rank, 0), steps(rank, 1), sizes(in);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    TRY(a, nc.normalizeAxis(axes[i], rank));
+    int64_t dim = in[a], step = stepsIn[i];
+    if (step == 0)
+      return nc.error() << "step for axis " << a << " is zero";
+    int64_t s = startsIn[i], e = endsIn[i];
+    if (s < 0)
+      s += dim;
+    if (e < 0)
+      e += dim;
+    if (step > 0) {
+      s = std::clamp<int64_t>(s, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+    } else {
+      s = std::clamp<int64_t>(s, -1, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+    }
+    // Saturated int64 sentinels (INT64_MAX/MIN) are handled by the clamps.
+    if (startsIn[i] <= INT64_MIN / 2)
+      s = step > 0 ? 0 : -1;
+    if (endsIn[i] <= INT64_MIN / 2)
+      e = step > 0 ? 0 : -1;
+    int64_t size = step > 0 ? (e - s + step - 1) / step : (s - e + (-step) - 1) / (-step);
+    starts[a] = s;
+    steps[a] = step;
+    sizes[a] = std::max<int64_t>(size, 0);
+  }
+  TRY(y, emitSlice(nc, x, starts, steps, sizes));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importGather(NodeContext &nc) {
+  TRY(data, nc.requiredInput(0));
+  TRY(indices, nc.requiredInput(1));
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
+  int64_t dim = shapeOf(data)[axis];
+  // Constant data and indices (shape computations) fold here.
+  DenseElementsAttr cd = nc.constInput(0), ci = nc.constInput(1);
+  if (ci) {
+    SmallVector<int64_t> idx;
+    for (APInt v : ci.getValues<APInt>()) {
+      int64_t i = v.getSExtValue();
+      if (i < -dim || i >= dim)
+        return nc.error() << "index " << i << " is out of range for dim "
+                          << axis << " of size " << dim;
+      idx.push_back(i < 0 ? i + dim : i);
+    }
+    if (cd && cd.getNumElements() <= 4096) {
+      ArrayRef<int64_t> ds = shapeOf(data);
+      int64_t outer = product(ds.take_front(axis));
+      int64_t inner = product(ds.drop_front(axis + 1));
+      auto values = llvm::to_vector(cd.getValues<Attribute>());
+      SmallVector<Attribute> out;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i : idx)
+          for (int64_t k = 0; k < inner; ++k)
+            out.push_back(values[(o * dim + i) * inner + k]);
+      SmallVector<int64_t> shape(ds.take_front(axis));
+      llvm::append_range(shape, shapeOf(indices));
+      llvm::append_range(shape, ds.drop_front(axis + 1));
+      nc.setOutput(0, nc.constant(DenseElementsAttr::get(
+                          RankedTensorType::get(shape, elementTypeOf(data)), out)));
+      return success();
+    }
+  }
+  TRY(y, nc.create<GatherOp>(nc.inferred(), data, indices, axis));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importGatherElements(NodeContext &nc) {
+  TRY(data, nc.requiredInput(0));
+  TRY(indices, nc.requiredInput(1));
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
+  TRY(y, nc.create<GatherElementsOp>(nc.inferred(), data, indices, axis));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importExpand(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(shape, nc.constInts(1, "shape"));
+  auto out = broadcastShapes(shapeOf(x), shape);
+  if (failed(out))
+    return nc.error() << "cannot expand shape " << shapeToString(shapeOf(x))
+                      << " to " << listToString(shape);
+  TRY(y, nc.create<BroadcastOp>(RankedTensorType::get(*out, elementTypeOf(x)), x));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importTile(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(repeats, nc.constInts(1, "repeats"));
+  ArrayRef<int64_t> in = shapeOf(x);
+  if (repeats.size() != in.size())
+    return nc.error() << "repeats has " << repeats.size()
+                      << " entries, input rank is " << in.size();
+  // Tile = reshape to [1, d0, 1, d1, ...], broadcast to [r0, d0, r1, d1, ...],
+  // reshape to [r0*d0, r1*d1, ...].
+  SmallVector<int64_t> interleaved, broadcasted, out;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (repeats[d] < 0)
+      return nc.error() << "repeats must be non-negative";
+    interleaved.append({1, in[d]});
+    broadcasted.append({repeats[d], in[d]});
+    out.push_back(repeats[d] * in[d]);
+  }
+  TRY(r1, nc.reshape(x, interleaved));
+  TRY(b, nc.create<BroadcastOp>(
+             RankedTensorType::get(broadcasted, elementTypeOf(x)), r1));
+  TRY(y, nc.reshape(b, out));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importPad(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  int64_t rank = shapeOf(x).size();
+  SmallVector<int64_t> pads;
+  if (nc.hasInput(1)) {
+    TRY(p, nc.constInts(1, "pads"));
+    pads = p;
+  } else if (auto p = nc.attrInts("pads")) {
+    pads = *p;
+  }
+  if ((int64_t)pads.size() != 2 * rank)
+    return nc.error() << "pads has " << pads.size() << " entries, rank "
+                      << rank << " needs " << 2 * rank;
+  double value = 0;
+  if (nc.hasInput(2)) {
+    TRY(v, nc.constFloats(2, "constant_value"));
+    if (v.size() != 1)
+      return nc.error() << "constant_value must be a scalar";
+    value = v[0];
+  } else if (nc.attr("value")) {
+    value = nc.attrFloat("value", 0);
+  }
+  std::string modeName = nc.attrString("mode", "constant");
+  PadMode mode;
+  if (modeName == "constant")
+    mode = PadMode::Constant;
+  else if (modeName == "reflect")
+    mode = PadMode::Reflect;
+  else if (modeName == "edge")
+    mode = PadMode::Edge;
+  else
+    return nc.error() << "unsupported mode '" << modeName << "'";
+  TRY(y, nc.create<PadOp>(nc.inferred(), mode, x, pads,
+                          APFloat(value)));
+  nc.setOutput(0, y);
+  return success();
+}
+
+LogicalResult importResize(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  int64_t rank = in.size();
+  std::string modeName = nc.attrString("mode", "nearest");
+  ResizeMode mode;
+  if (modeName == "nearest")
+    mode = ResizeMode::Nearest;
+  else if (modeName == "linear")
+    mode = ResizeMode::Linear;
+  else
+    return nc.error() << "mode '" << modeName
+                      << "' is not supported (nearest and linear are)";
+  std::string ctm = nc.attrString("coordinate_transformation_mode", "half_pixel");
+  auto coord = symbolizeCoordMode(ctm);
+  if (!coord)
+    return nc.error() << "coordinate_transformation_mode '" << ctm
+                      << "' is not supported";
+  std::string nm = nc.attrString("nearest_mode", "round_prefer_floor");
+  auto nearest = symbolizeNearestMode(nm);
+  if (!nearest)
+    return nc.error() << "nearest_mode '" << nm << "' is not supported";
+  if (nc.attrInt("antialias", 0) != 0 || nc.attr("axes"))
+    return nc.error() << "antialias and axes are not supported";
+  SmallVector<int64_t> out;
+  SmallVector<double> scales;
+  DenseElementsAttr scalesAttr = nc.constInput(2);
+  bool haveScales = scalesAttr && scalesAttr.getNumElements() > 0;
+  if (nc.hasInput(3)) {
+    TRY(sizes, nc.constInts(3, "sizes"));
+    if ((int64_t)sizes.size() != rank)
+      return nc.error() << "sizes has " << sizes.size() << " entries, rank is "
+                        << rank;
+    out = sizes;
+    for (int64_t d = 0; d < rank; ++d)
+      scales.push_back(in[d] ? (double)out[d] / in[d] : 1.0);
+  } else if (haveScales) {
+    TRY(s, nc.constFloats(2, "scales"));
+    if ((int64_t)s.size() != rank)
+      return nc.error() << "scales has " << s.size() << " entries, rank is "
+                        << rank;
+    scales = s;
+    for (int64_t d = 0; d < rank; ++d)
+      out.push_back((int64_t)std::floor(in[d] * s[d]));
+  } else {
+    return nc.error() << "needs constant scales or sizes";
+  }
+  TRY(y, nc.create<ResizeOp>(RankedTensorType::get(out, elementTypeOf(x)), mode,
+                             x, scales, *coord, *nearest));
+  nc.setOutput(0, y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and shape queries
+//===----------------------------------------------------------------------===//
+
+DenseElementsAttr i64Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape,
+                            ArrayRef<int64_t> values) {
+  return DenseElementsAttr::get(
+      RankedTensorType::get(shape, IntegerType::get(ctx, 64)), values);
+}
+
+LogicalResult importShape(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> in = shapeOf(x);
+  int64_t rank = in.size();
+  int64_t start = nc.attrInt("start", 0), end = nc.attrInt("end", rank);
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  SmallVector<int64_t> dims(in.begin() + start, in.begin() + end);
+  nc.setOutput(0, nc.constant(i64Tensor(nc.ctx(), {(int64_t)dims.size()}, dims)));
+  return success();
+}
+
+LogicalResult importSize(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  nc.setOutput(0, nc.constant(i64Tensor(nc.ctx(), {}, {product(shapeOf(x))})));
+  return success();
+}
+
+LogicalResult importConstantOfShape(NodeContext &nc) {
+  TRY(shape, nc.constInts(0, "shape"));
+  for (int64_t d : shape)
+    if (d < 0)
+      return nc.error() << "shape " << listToString(shape)
+                        << " has a negative dimension";
+  DenseElementsAttr value = DenseElementsAttr::get(
+      RankedTensorType::get({1}, nc.builder().getF32Type()), 0.0f);
+  if (const auto *a = nc.attr("value")) {
+    TRY(v, nc.tensorAttr(a->t(), "value"));
+    if (v.getNumElements() != 1)
+      return nc.error() << "value must hold exactly one element";
+    value = v;
+  }
+  auto type = RankedTensorType::get(shape, value.getElementType());
+  nc.setOutput(0, nc.constant(DenseElementsAttr::get(
+                      type, *value.getValues<Attribute>().begin())));
+  return success();
+}
+
+LogicalResult importConstant(NodeContext &nc) {
+  const onnx::AttributeProto *a = nullptr;
+  for (const auto &attr : nc.node.attribute())
+    a = &attr;
+  if (!a || nc.node.attribute_size() != 1)
+    return nc.error() << "needs exactly one value attribute";
+  MLIRContext *ctx = nc.ctx();
+  Type f32 = Float32Type::get(ctx), i64 = IntegerType::get(ctx, 64);
+  DenseElementsAttr value;
+  if (a->name() == "value") {
+    TRY(v, nc.tensorAttr(a->t(), nc.node.output(0)));
+    value = v;
+  } else if (a->name() == "value_float") {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, f32), a->f());
+  } else if (a->name() == "value_floats") {
+    SmallVector<float> v(a->floats().begin(), a->floats().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)v.size()}, f32), ArrayRef<float>(v));
+  } else if (a->name() == "value_int") {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, i64), a->i());
+  } else if (a->name() == "value_ints") {
+    SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)v.size()}, i64), ArrayRef<int64_t>(v));
+  } else {
+    return nc.error() << "attribute '" << a->name()
+                      << "' is not supported (sparse and string constants)";
+  }
+  nc.setOutput(0, nc.constant(value));
+  return success();
+}
+
+LogicalResult importRange(NodeContext &nc) {
+  TRY(start, nc.constFloats(0, "start"));
+  TRY(limit, nc.constFloats(1, "limit"));
+  TRY(delta, nc.constFloats(2, "delta"));
+  if (start.size() != 1 || limit.size() != 1 || delta.size() != 1)
+    return nc.error() << "start, limit and delta must be scalars";
+  if (delta[0] == 0)
+    return nc.error() << "delta is zero";
+  int64_t n = std::max<int64_t>(
+      0, (int64_t)std::ceil((limit[0] - start[0]) / delta[0]));
+  Type et = elementTypeOf(nc.input(0));
+  auto type = RankedTensorType::get({n}, et);
+  SmallVector<Attribute> elems;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = start[0] + i * delta[0];
+    if (auto ft = dyn_cast<FloatType>(et))
+      elems.push_back(FloatAttr::get(ft, v));
+    else
+      elems.push_back(IntegerAttr::get(et, (int64_t)v));
+  }
+  nc.setOutput(0, nc.constant(DenseElementsAttr::get(type, elems)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Einsum
+//===----------------------------------------------------------------------===//
+
+/// Einsum on one or two operands without ellipses or repeated letters in one
+/// operand, lowered to reduce + transpose + reshape + batched matmul.
+LogicalResult importEinsum(NodeContext &nc) {
+  std::string eq = nc.attrString("equation", "");
+  eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
+  if (eq.find("...") != std::string::npos)
+    return nc.error() << "equation '" << eq
+                      << "': ellipsis is not supported";
+  StringRef eqRef(eq);
+  auto [lhsPart, outPart] = eqRef.split("->");
+  bool explicitOut = eqRef.contains("->");
+  SmallVector<StringRef> terms;
+  lhsPart.split(terms, ',');
+  if (terms.size() != (size_t)nc.numInputs() || terms.empty() || terms.size() > 2)
+    return nc.error() << "equation '" << eq
+                      << "': only one or two operands are supported, matching "
+                         "the inputs";
+  std::string out;
+  if (explicitOut) {
+    out = outPart.str();
+  } else {
+    std::map<char, int> count;
+    for (StringRef t : terms)
+      for (char c : t)
+        ++count[c];
+    for (auto [c, n] : count)
+      if (n == 1)
+        out += c;
+  }
+  llvm::StringMap<int64_t> dummy;
+  std::map<char, int64_t> sizes;
+  SmallVector<Value> ops;
+  for (auto [i, t] : llvm::enumerate(terms)) {
+    Value v = nc.input(i);
+    if (!v)
+      return nc.error() << "missing input " << i;
+    if (t.size() != shapeOf(v).size())
+      return nc.error() << "equation term '" << t << "' does not match input "
+                        << i << " of rank " << shapeOf(v).size();
+    for (auto [d, c] : llvm::enumerate(t)) {
+      if (!llvm::isAlpha(c))
+        return nc.error() << "equation '" << eq << "' has invalid label '" << c
+                          << "'";
+      if (t.find(c) != d)
+        return nc.error() << "equation '" << eq << "': repeated label '" << c
+                          << "' within one operand is not supported";
+      int64_t size = shapeOf(v)[d];
+      auto [it, inserted] = sizes.insert({c, size});
+      if (!inserted && it->second != size)
+        return nc.error() << "label '" << c << "' has sizes " << it->second
+                          << " and " << size;
+    }
+    ops.push_back(v);
+  }
+  for (char c : out)
+    if (!sizes.count(c))
+      return nc.error() << "output label '" << c << "' appears in no input";
+
+  // Sum out labels that appear in one operand only and not in the output.
+  SmallVector<std::string> labels;
+  for (auto [i, t] : llvm::enumerate(terms)) {
+    std::string keep;
+    SmallVector<int64_t> axes;
+    for (auto [d, c] : llvm::enumerate(t)) {
+      bool elsewhere = out.find(c) != std::string::npos ||
+                       (terms.size() == 2 && terms[1 - i].contains(c));
+      if (elsewhere)
+        keep += c;
+      else
+        axes.push_back(d);
+    }
+    if (!axes.empty()) {
+      TRY(r, nc.reduce(ReduceKind::Sum, ops[i], axes, false));
+      ops[i] = r;
+    }
+    labels.push_back(keep);
+  }
+
+  auto permuteTo = [&](Value v, StringRef from, StringRef to) -> FailureOr<Value> {
+    SmallVector<int64_t> perm;
+    for (char c : to)
+      perm.push_back(from.find(c));
+    return nc.transpose(v, perm);
+  };
+  auto sizeOf = [&](StringRef ls) {
+    int64_t p = 1;
+    for (char c : ls)
+      p *= sizes[c];
+    return p;
+  };
+
+  if (ops.size() == 1) {
+    TRY(y, permuteTo(ops[0], labels[0], out));
+    nc.setOutput(0, y);
+    return success();
+  }
+
+  std::string batch, contract, freeA, freeB;
+  for (char c : out) {
+    bool inA = labels[0].find(c) != std::string::npos;
+    bool inB = labels[1].find(c) != std::string::npos;
+    if (inA && inB)
+      batch += c;
+  }
+  for (char c : labels[0]) {
+    bool inB = labels[1].find(c) != std::string::npos;
+    bool inOut = out.find(c) != std::string::npos;
+    if (inB && !inOut)
+      contract += c;
+    else if (!inB)
+      freeA += c;
+  }
+  for (char c : labels[1])
+    if (labels[0].find(c) == std::string::npos)
+      freeB += c;
+
+  TRY(a, permuteTo(ops[0], labels[0], batch + freeA + contract));
+  TRY(b, permuteTo(ops[1], labels[1], batch + contract + freeB));
+  TRY(a3, nc.reshape(a, {sizeOf(batch), sizeOf(freeA), sizeOf(contract)}));
+  TRY(b3, nc.reshape(b, {sizeOf(batch), sizeOf(contract), sizeOf(freeB)}));
+  TRY(mm, nc.create<MatMulOp>(nc.inferred(), a3, b3));
+  std::string produced = batch + freeA + freeB;
+  SmallVector<int64_t> producedShape;
+  for (char c : produced)
+    producedShape.push_back(sizes[c]);
+  TRY(r, nc.reshape(mm, producedShape));
+  TRY(y, permuteTo(r, produced, out));
+  nc.setOutput(0, y);
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
+  static const llvm::StringMap<OpImporter> table = [] {
+    llvm::StringMap<OpImporter> t;
+    using U = UnaryKind;
+    using B = BinaryKind;
+    std::pair<const char *, U> unaries[] = {
+        {"Neg", U::Neg},         {"Abs", U::Abs},
+        {"Sqrt", U::Sqrt},       {"Reciprocal", U::Reciprocal},
+        {"Exp", U::Exp},         {"Log", U::Log},
+        {"Erf", U::Erf},         {"Tanh", U::Tanh},
+        {"Sigmoid", U::Sigmoid}, {"Relu", U::Relu},
+        {"LeakyRelu", U::LeakyRelu}, {"Elu", U::Elu},
+        {"Selu", U::Selu},       {"HardSigmoid", U::HardSigmoid},
+        {"HardSwish", U::HardSwish}, {"Softplus", U::Softplus},
+        {"Floor", U::Floor},     {"Ceil", U::Ceil},
+        {"Round", U::Round},     {"Sin", U::Sin},
+        {"Cos", U::Cos},         {"Not", U::Not},
+        {"Sign", U::Sign}};
+    for (auto [name, kind] : unaries)
+      t[name] = unaryOp(kind);
+    std::pair<const char *, B> binaries[] = {
+        {"Add", B::Add},   {"Sub", B::Sub},     {"Mul", B::Mul},
+        {"Div", B::Div},   {"Pow", B::Pow},     {"Max", B::Max},
+        {"Min", B::Min},   {"And", B::And},     {"Or", B::Or},
+        {"Xor", B::Xor},   {"Equal", B::Eq},    {"Less", B::Lt},
+        {"LessOrEqual", B::Le}, {"Greater", B::Gt},
+        {"GreaterOrEqual", B::Ge}, {"Sum", B::Add}};
+    for (auto [name, kind] : binaries)
+      t[name] = binaryOp(kind);
+    t["Mean"] = importMean;
+    t["Identity"] = importIdentity;
+    t["Dropout"] = importDropout;
+    t["Cast"] = importCast;
+    t["Where"] = importWhere;
+    t["Clip"] = importClip;
+    t["MatMul"] = importMatMul;
+    t["Gemm"] = importGemm;
+    t["Conv"] = importConv;
+    t["ConvTranspose"] = importConvTranspose;
+    t["BatchNormalization"] = importBatchNorm;
+    t["LayerNormalization"] = importLayerNorm;
+    t["InstanceNormalization"] = importInstanceNorm;
+    t["Softmax"] = softmaxOp(false);
+    t["LogSoftmax"] = softmaxOp(true);
+    t["ReduceSum"] = reduceOp(ReduceKind::Sum, true);
+    t["ReduceMean"] = reduceOp(ReduceKind::Mean, false);
+    t["ReduceMax"] = reduceOp(ReduceKind::Max, false);
+    t["ReduceMin"] = reduceOp(ReduceKind::Min, false);
+    t["ReduceProd"] = reduceOp(ReduceKind::Prod, false);
+    t["ReduceL1"] = reduceOp(ReduceKind::L1, false);
+    t["ReduceL2"] = reduceOp(ReduceKind::L2, false);
+    t["ReduceSumSquare"] = reduceOp(ReduceKind::SumSquare, false);
+    t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, false);
+    t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, false);
+    t["ArgMax"] = argReduceOp(ArgKind::Max);
+    t["ArgMin"] = argReduceOp(ArgKind::Min);
+    t["MaxPool"] = poolOp(PoolKind::Max);
+    t["AveragePool"] = poolOp(PoolKind::Avg);
+    t["GlobalAveragePool"] = globalPoolOp(ReduceKind::Mean);
+    t["GlobalMaxPool"] = globalPoolOp(ReduceKind::Max);
+    t["TopK"] = importTopK;
+    t["CumSum"] = importCumSum;
+    t["Reshape"] = importReshape;
+    t["Flatten"] = importFlatten;
+    t["Squeeze"] = importSqueeze;
+    t["Unsqueeze"] = importUnsqueeze;
+    t["Transpose"] = importTranspose;
+    t["Concat"] = importConcat;
+    t["Split"] = importSplit;
+    t["Slice"] = importSlice;
+    t["Gather"] = importGather;
+    t["GatherElements"] = importGatherElements;
+    t["Expand"] = importExpand;
+    t["Tile"] = importTile;
+    t["Pad"] = importPad;
+    t["Resize"] = importResize;
+    t["Shape"] = importShape;
+    t["Size"] = importSize;
+    t["ConstantOfShape"] = importConstantOfShape;
+    t["Constant"] = importConstant;
+    t["Range"] = importRange;
+    t["Einsum"] = importEinsum;
+    return t;
+  }();
+  return table;
+}

@@ -1,0 +1,120 @@
+//===- kilnc.cpp - the Kiln compiler driver ------------------------------===//
+#include "Kiln/KilnOps.h"
+#include "kiln/Import/OnnxImporter.h"
+#include "kiln/Pipelines/Pipelines.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "mlir/Support/FileUtilities.h"
+
+using namespace llvm;
+
+namespace {
+cl::OptionCategory kilncCategory("kilnc options");
+
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | model.onnxtxt | ->"),
+                               cl::Required, cl::cat(kilncCategory));
+cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(kilncCategory));
+enum class Emit { Kiln };
+cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Kiln),
+                   cl::values(clEnumValN(Emit::Kiln, "kiln",
+                                         "imported, canonicalized kiln IR")),
+                   cl::cat(kilncCategory));
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
+             "(repeatable; needed for symbolic or unknown dimensions)"),
+    cl::value_desc("name=DxDx..."), cl::cat(kilncCategory));
+cl::opt<bool> printWeights("print-weights",
+                           cl::desc("Print weight blobs in full instead of "
+                                    "eliding them"),
+                           cl::init(false), cl::cat(kilncCategory));
+cl::opt<bool> noCleanup("no-cleanup",
+                        cl::desc("Print the IR exactly as imported, before "
+                                 "folding and CSE"),
+                        cl::init(false), cl::cat(kilncCategory));
+} // namespace
+
+/// Prints diagnostics as "kilnc: error: model.onnx: node 'x': message".
+static void printDiagnostic(mlir::Diagnostic &diag) {
+  raw_ostream &os = errs();
+  os << "kilnc: ";
+  switch (diag.getSeverity()) {
+  case mlir::DiagnosticSeverity::Error:
+    WithColor(os, HighlightColor::Error) << "error: ";
+    break;
+  case mlir::DiagnosticSeverity::Warning:
+    WithColor(os, HighlightColor::Warning) << "warning: ";
+    break;
+  default:
+    WithColor(os, HighlightColor::Note) << "note: ";
+    break;
+  }
+  std::string where = kiln::describeLocation(diag.getLocation());
+  if (!where.empty())
+    os << where << ": ";
+  os << diag.str() << "\n";
+  for (auto &note : diag.getNotes())
+    printDiagnostic(note);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::SetVersionPrinter([](raw_ostream &os) { os << "kilnc " KILN_VERSION "\n"; });
+  cl::HideUnrelatedOptions(kilncCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Kiln: compiles ONNX models through the kiln MLIR dialect\n\n"
+      "  kilnc model.onnx --emit=kiln [-o out.mlir] [--input-shape x=1x3x224x224]\n");
+
+  mlir::MLIRContext ctx;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
+    printDiagnostic(diag);
+    return mlir::success();
+  });
+
+  kiln::ImportOptions options;
+  for (const std::string &spec : inputShapes) {
+    auto [name, dims] = StringRef(spec).rsplit('=');
+    SmallVector<int64_t> shape;
+    if (name.empty() || dims.data() == nullptr || !kiln::parseShape(dims, shape)) {
+      errs() << "kilnc: error: --input-shape expects NAME=D0xD1x..., got '"
+             << spec << "'\n";
+      return 2;
+    }
+    options.inputShapes[name] = shape;
+  }
+
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      kiln::importOnnxFile(ctx, inputPath, options);
+  if (!module)
+    return 1;
+
+  if (!noCleanup) {
+    mlir::PassManager pm(&ctx);
+    kiln::buildImportCleanupPipeline(pm);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
+
+  std::string err;
+  auto out = mlir::openOutputFile(outputPath, &err);
+  if (!out) {
+    errs() << "kilnc: error: " << err << "\n";
+    return 1;
+  }
+  mlir::OpPrintingFlags flags;
+  if (!printWeights)
+    flags.elideLargeResourceString(64);
+  module->print(out->os(), flags);
+  out->keep();
+  return 0;
+}
