@@ -866,7 +866,13 @@ LogicalResult PoolOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult PoolOp::verify() { return success(); }
+LogicalResult PoolOp::verify() {
+  Type et = getInput().getType().getElementType();
+  if (getKind() == PoolKind::Avg && !isa<FloatType>(et))
+    return emitOpError() << "average pooling expects floating-point input, got "
+                         << et;
+  return success();
+}
 
 LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
                                        std::optional<Location> location,

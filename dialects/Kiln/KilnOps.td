@@ -313,11 +313,11 @@ def Kiln_PoolOp : Kiln_Op<"pool", [Pure, InferTypeOpAdaptor]> {
          : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
     ```
   }];
-  let arguments = (ins Kiln_PoolKindAttr:$kind, Kiln_FloatTensor:$input,
+  let arguments = (ins Kiln_PoolKindAttr:$kind, Kiln_Tensor:$input,
                        DenseI64ArrayAttr:$kernel_shape, DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
                        UnitAttr:$ceil_mode, UnitAttr:$count_include_pad);
-  let results = (outs Kiln_FloatTensor:$result);
+  let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$kind $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }

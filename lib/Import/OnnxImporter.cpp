@@ -34,7 +34,7 @@ using namespace kiln::detail;
 
 namespace {
 /// Oldest and newest default-domain opsets the importer understands.
-constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMinOpset = 7;
 constexpr int64_t kMaxOpset = 17;
 /// Float initializers with more elements than this become dense_resource
 /// blobs; smaller ones (and all integer ones up to kMaxDenseInts) stay as

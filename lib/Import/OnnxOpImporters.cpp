@@ -341,6 +341,8 @@ LogicalResult importConvTranspose(NodeContext &nc) {
 LogicalResult importBatchNorm(NodeContext &nc) {
   if (nc.attrInt("training_mode", 0) != 0)
     return nc.error() << "training mode is not supported";
+  if (nc.attrInt("spatial", 1) != 1)
+    return nc.error() << "spatial=0 is not supported";
   for (int i = 1; i < nc.numOutputs(); ++i)
     if (nc.outputUsed(i))
       return nc.error() << "running mean/variance outputs are training-only "
@@ -359,12 +361,28 @@ LogicalResult importBatchNorm(NodeContext &nc) {
 LogicalResult importLayerNorm(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(scale, nc.requiredInput(1));
-  if (nc.outputUsed(1) || nc.outputUsed(2))
-    return nc.error() << "the Mean and InvStdDev outputs are not supported";
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), shapeOf(x).size()));
+  float eps = nc.attrFloat("epsilon", 1e-5f);
   TRY(y, nc.create<LayerNormOp>(nc.inferred(), x, scale, nc.input(2), axis,
-                                APFloat(nc.attrFloat("epsilon", 1e-5f))));
+                                APFloat(eps)));
   nc.setOutput(0, y);
+  if (nc.outputUsed(1) || nc.outputUsed(2)) {
+    // The training statistics: mean and 1/sqrt(var + eps) over the
+    // normalized axes, with those axes kept as size 1.
+    SmallVector<int64_t> axes;
+    for (int64_t d = axis; d < (int64_t)shapeOf(x).size(); ++d)
+      axes.push_back(d);
+    Type et = elementTypeOf(x);
+    TRY(mean, nc.reduce(ReduceKind::Mean, x, axes, true));
+    TRY(diff, nc.binary(BinaryKind::Sub, x, mean));
+    TRY(sq, nc.binary(BinaryKind::Mul, diff, diff));
+    TRY(var, nc.reduce(ReduceKind::Mean, sq, axes, true));
+    TRY(ve, nc.binary(BinaryKind::Add, var, nc.scalarConstant(et, eps)));
+    TRY(sd, nc.unary(UnaryKind::Sqrt, ve));
+    TRY(inv, nc.unary(UnaryKind::Reciprocal, sd));
+    nc.setOutput(1, mean);
+    nc.setOutput(2, inv);
+  }
   return success();
 }
 
@@ -508,7 +526,13 @@ OpImporter globalPoolOp(ReduceKind kind) {
 
 LogicalResult importTopK(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
-  TRY(k, nc.constInts(1, "K"));
+  SmallVector<int64_t> k;
+  if (nc.opset < 10) {
+    k.push_back(nc.attrInt("k", -1));
+  } else {
+    TRY(kIn, nc.constInts(1, "K"));
+    k = kIn;
+  }
   if (k.size() != 1)
     return nc.error() << "K must hold one value, got " << k.size();
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), shapeOf(x).size()));
@@ -761,22 +785,35 @@ LogicalResult importSlice(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
-  TRY(startsIn, nc.constInts(1, "starts"));
-  TRY(endsIn, nc.constInts(2, "ends"));
-  SmallVector<int64_t> axes, stepsIn;
-  if (nc.hasInput(3)) {
-    TRY(a, nc.constInts(3, "axes"));
-    axes = a;
+  // Before opset 10 starts/ends/axes are attributes; since then, inputs.
+  SmallVector<int64_t> startsIn, endsIn, axes, stepsIn;
+  if (nc.opset < 10) {
+    auto s = nc.attrInts("starts"), e = nc.attrInts("ends");
+    if (!s || !e)
+      return nc.error() << "the starts and ends attributes are required";
+    startsIn = *s;
+    endsIn = *e;
+    if (auto a = nc.attrInts("axes"))
+      axes = *a;
   } else {
+    TRY(s, nc.constInts(1, "starts"));
+    TRY(e, nc.constInts(2, "ends"));
+    startsIn = s;
+    endsIn = e;
+    if (nc.hasInput(3)) {
+      TRY(a, nc.constInts(3, "axes"));
+      axes = a;
+    }
+    if (nc.hasInput(4)) {
+      TRY(st, nc.constInts(4, "steps"));
+      stepsIn = st;
+    }
+  }
+  if (axes.empty())
     for (size_t i = 0; i < startsIn.size(); ++i)
       axes.push_back(i);
-  }
-  if (nc.hasInput(4)) {
-    TRY(s, nc.constInts(4, "steps"));
-    stepsIn = s;
-  } else {
+  if (stepsIn.empty())
     stepsIn.assign(startsIn.size(), 1);
-  }
   if (endsIn.size() != startsIn.size() || axes.size() != startsIn.size() ||
       stepsIn.size() != startsIn.size())
     return nc.error() << "starts, ends, axes and steps must have equal lengths";
@@ -949,12 +986,14 @@ LogicalResult importResize(NodeContext &nc) {
   else
     return nc.error() << "mode '" << modeName
                       << "' is not supported (nearest and linear are)";
-  std::string ctm = nc.attrString("coordinate_transformation_mode", "half_pixel");
+  bool v10 = nc.opset < 11;
+  std::string ctm = nc.attrString("coordinate_transformation_mode",
+                                  v10 ? "asymmetric" : "half_pixel");
   auto coord = symbolizeCoordMode(ctm);
   if (!coord)
     return nc.error() << "coordinate_transformation_mode '" << ctm
                       << "' is not supported";
-  std::string nm = nc.attrString("nearest_mode", "round_prefer_floor");
+  std::string nm = nc.attrString("nearest_mode", v10 ? "floor" : "round_prefer_floor");
   auto nearest = symbolizeNearestMode(nm);
   if (!nearest)
     return nc.error() << "nearest_mode '" << nm << "' is not supported";
@@ -962,9 +1001,10 @@ LogicalResult importResize(NodeContext &nc) {
     return nc.error() << "antialias and axes are not supported";
   SmallVector<int64_t> out;
   SmallVector<double> scales;
-  DenseElementsAttr scalesAttr = nc.constInput(2);
+  int scalesInput = v10 ? 1 : 2;
+  DenseElementsAttr scalesAttr = nc.constInput(scalesInput);
   bool haveScales = scalesAttr && scalesAttr.getNumElements() > 0;
-  if (nc.hasInput(3)) {
+  if (!v10 && nc.hasInput(3)) {
     TRY(sizes, nc.constInts(3, "sizes"));
     if ((int64_t)sizes.size() != rank)
       return nc.error() << "sizes has " << sizes.size() << " entries, rank is "
@@ -973,7 +1013,7 @@ LogicalResult importResize(NodeContext &nc) {
     for (int64_t d = 0; d < rank; ++d)
       scales.push_back(in[d] ? (double)out[d] / in[d] : 1.0);
   } else if (haveScales) {
-    TRY(s, nc.constFloats(2, "scales"));
+    TRY(s, nc.constFloats(scalesInput, "scales"));
     if ((int64_t)s.size() != rank)
       return nc.error() << "scales has " << s.size() << " entries, rank is "
                         << rank;
