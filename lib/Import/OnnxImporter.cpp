@@ -113,26 +113,29 @@ public:
   FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &t,
                                         StringRef what, Location loc,
                                         bool allowResource);
-  FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
-                                          StringRef what, Location loc);
   FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &vi,
                                                Location loc, StringRef role);
-  LogicalResult checkUnsupported();
   LogicalResult checkAgainstInference(const onnx::NodeProto &node,
                                       NodeContext &nc);
 };
 } // namespace kiln::detail
 
-Location GraphImporter::nodeLoc(const onnx::NodeProto &node, int index) {
-  std::string name = node.name();
-  if (name.empty())
-    name = node.op_type() + "#" + std::to_string(index);
-  return NameLoc::get(StringAttr::get(ctx, name), modelLoc());
+/// The name diagnostics use for a node: its own, or "OpType#index".
+static std::string nodeDisplayName(const onnx::NodeProto &node, int index) {
+  if (!node.name().empty())
+    return node.name();
+  return node.op_type() + "#" + std::to_string(index);
 }
 
-FailureOr<std::string> GraphImporter::readExternalData(const onnx::TensorProto &t,
-                                                       StringRef what,
-                                                       Location loc) {
+Location GraphImporter::nodeLoc(const onnx::NodeProto &node, int index) {
+  return NameLoc::get(StringAttr::get(ctx, nodeDisplayName(node, index)),
+                      modelLoc());
+}
+
+/// Reads the external data of `t` from a file inside the model's folder.
+static FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
+                                               StringRef what, Location loc,
+                                               const ImportOptions &options) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : t.external_data()) {
@@ -197,10 +200,9 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
   int64_t width = byteWidth(et);
   std::string bytes;
   if (t.data_location() == TP::EXTERNAL) {
-    auto ext = readExternalData(t, what, loc);
-    if (failed(ext))
-      return failure();
-    bytes = std::move(*ext);
+    return emitError(loc) << "tensor '" << what
+                          << "' uses external data, which is only supported "
+                             "for initializers";
   } else if (t.has_raw_data()) {
     bytes = t.raw_data();
   } else {
@@ -302,27 +304,6 @@ GraphImporter::convertValueType(const onnx::ValueInfoProto &vi, Location loc,
   return RankedTensorType::get(dims, et);
 }
 
-LogicalResult GraphImporter::checkUnsupported() {
-  const auto &importers = getOpImporters();
-  llvm::MapVector<StringRef, std::string> missing;
-  for (const auto &node : model.graph().node()) {
-    StringRef domain = node.domain();
-    bool known = (domain.empty() || domain == "ai.onnx") &&
-                 importers.count(node.op_type());
-    if (known)
-      continue;
-    std::string key = domain.empty() ? node.op_type() : domain.str() + "." + node.op_type();
-    std::string nodeName = node.name().empty() ? "<unnamed>" : node.name();
-    missing.insert({StringRef(node.op_type()), "'" + key + "' (first at node '" + nodeName + "')"});
-  }
-  if (missing.empty())
-    return success();
-  auto diag = emitError(modelLoc()) << "unsupported ONNX op"
-                                    << (missing.size() > 1 ? "s: " : ": ");
-  llvm::interleaveComma(missing, diag, [&](auto &kv) { diag << kv.second; });
-  return failure();
-}
-
 LogicalResult GraphImporter::checkAgainstInference(const onnx::NodeProto &node,
                                                    NodeContext &nc) {
   for (int i = 0; i < node.output_size(); ++i) {
@@ -368,9 +349,6 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     emitError(modelLoc()) << "the model's graph has no outputs";
     return nullptr;
   }
-  if (failed(checkUnsupported()))
-    return nullptr;
-
   for (const auto &vi : graph.value_info())
     inferredTypes[vi.name()] = &vi.type();
   for (const auto &vi : graph.output())
@@ -713,6 +691,48 @@ bool kiln::parseShape(StringRef text, SmallVectorImpl<int64_t> &dims) {
   return true;
 }
 
+/// Reports, in one error, every op type that Kiln cannot import, with the
+/// first node using it.
+static LogicalResult checkUnsupported(const onnx::ModelProto &model,
+                                      Location loc) {
+  const auto &importers = getOpImporters();
+  llvm::MapVector<StringRef, std::string> missing;
+  for (auto [index, node] : llvm::enumerate(model.graph().node())) {
+    StringRef domain = node.domain();
+    bool known = (domain.empty() || domain == "ai.onnx") &&
+                 importers.count(node.op_type());
+    if (known)
+      continue;
+    std::string key = domain.empty() ? node.op_type() : domain.str() + "." + node.op_type();
+    std::string nodeName = nodeDisplayName(node, index);
+    missing.insert({StringRef(node.op_type()), "'" + key + "' (first at node '" + nodeName + "')"});
+  }
+  if (missing.empty())
+    return success();
+  auto diag = emitError(loc) << "unsupported ONNX op"
+                                    << (missing.size() > 1 ? "s: " : ": ");
+  llvm::interleaveComma(missing, diag, [&](auto &kv) { diag << kv.second; });
+  return failure();
+}
+
+/// Loads every initializer stored in an external file into the model, so
+/// that the checker and the importer see self-contained tensors.
+static LogicalResult inlineExternalData(onnx::ModelProto &model,
+                                        const ImportOptions &options,
+                                        Location loc) {
+  for (auto &t : *model.mutable_graph()->mutable_initializer()) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL)
+      continue;
+    auto data = readExternalData(t, t.name(), loc, options);
+    if (failed(data))
+      return failure();
+    t.set_raw_data(std::move(*data));
+    t.clear_external_data();
+    t.set_data_location(onnx::TensorProto::DEFAULT);
+  }
+  return success();
+}
+
 static bool looksLikeText(StringRef bytes) {
   StringRef t = bytes.ltrim();
   return t.starts_with("<") || t.starts_with("#") ||
@@ -757,6 +777,9 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
                      << " to " << kMaxOpset << ")";
       return nullptr;
     }
+    if (failed(checkUnsupported(model, loc)) ||
+        failed(inlineExternalData(model, options, loc)))
+      return nullptr;
     // Pin user-given input shapes before inference so that every
     // downstream shape becomes static.
     for (auto &vi : *model.mutable_graph()->mutable_input()) {

@@ -87,7 +87,7 @@ OpImporter binaryOp(BinaryKind kind) {
   };
 }
 
-/// ONNX comparisons that kiln spells with swapped operands or negation.
+/// Mean of any number of inputs: a sum divided by the count.
 LogicalResult importMean(NodeContext &nc) {
   TRY(acc, nc.requiredInput(0));
   for (int i = 1; i < nc.numInputs(); ++i) {
@@ -1123,6 +1123,10 @@ LogicalResult importRange(NodeContext &nc) {
     return nc.error() << "delta is zero";
   int64_t n = std::max<int64_t>(
       0, (int64_t)std::ceil((limit[0] - start[0]) / delta[0]));
+  constexpr int64_t kMaxRange = 1 << 24;
+  if (n > kMaxRange)
+    return nc.error() << "would produce " << n << " elements (at most "
+                      << kMaxRange << " are folded into a constant)";
   Type et = elementTypeOf(nc.input(0));
   auto type = RankedTensorType::get({n}, et);
   SmallVector<Attribute> elems;
@@ -1170,7 +1174,6 @@ LogicalResult importEinsum(NodeContext &nc) {
       if (n == 1)
         out += c;
   }
-  llvm::StringMap<int64_t> dummy;
   std::map<char, int64_t> sizes;
   SmallVector<Value> ops;
   for (auto [i, t] : llvm::enumerate(terms)) {
