@@ -787,6 +787,24 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
       if (it == options.inputShapes.end() || !vi.type().has_tensor_type())
         continue;
       auto *shape = vi.mutable_type()->mutable_tensor_type()->mutable_shape();
+      // A pinned shape may fill in unknown dims, never contradict known ones.
+      ArrayRef<int64_t> pinned = it->second;
+      if (vi.type().tensor_type().has_shape()) {
+        if (shape->dim_size() != (int)pinned.size()) {
+          emitError(loc) << "--input-shape gives input '" << vi.name()
+                         << "' rank " << pinned.size()
+                         << ", the model declares rank " << shape->dim_size();
+          return nullptr;
+        }
+        for (int i = 0; i < shape->dim_size(); ++i)
+          if (shape->dim(i).has_dim_value() &&
+              shape->dim(i).dim_value() != pinned[i]) {
+            emitError(loc) << "--input-shape gives input '" << vi.name()
+                           << "' size " << pinned[i] << " at index " << i
+                           << ", the model declares " << shape->dim(i).dim_value();
+            return nullptr;
+          }
+      }
       shape->clear_dim();
       for (int64_t d : it->second)
         shape->add_dim()->set_dim_value(d);
