@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
 #include "kiln/Import/OnnxImporter.h"
+#include "kiln/Support/DataType.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -20,6 +21,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
 
 #include <onnx/checker.h>
 #include <onnx/defs/parser.h>
@@ -178,6 +180,54 @@ static FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
   return data.substr(offset, length < 0 ? StringRef::npos : length).str();
 }
 
+/// Extracts the dense little-endian bytes of an embedded tensor; returns an
+/// error message if the data does not match the shape.
+static std::optional<std::string> decodeTensorBytes(const onnx::TensorProto &t,
+                                                    int64_t numel, int64_t width,
+                                                    std::string &bytes) {
+  using TP = onnx::TensorProto;
+  if (t.has_raw_data()) {
+    bytes = t.raw_data();
+  } else {
+    bytes.assign(numel * width, 0);
+    char *out = bytes.data();
+    std::optional<std::string> err;
+    auto fill = [&](auto const &field, auto convert) {
+      if (field.size() != numel) {
+        err = "holds " + std::to_string(field.size()) + " values, its shape needs " +
+              std::to_string(numel);
+        return;
+      }
+      for (int64_t i = 0; i < numel; ++i)
+        convert(field.Get(i), out + i * width);
+    };
+    switch (t.data_type()) {
+    case TP::FLOAT:
+      fill(t.float_data(), [](float v, char *p) { std::memcpy(p, &v, 4); });
+      break;
+    case TP::DOUBLE:
+      fill(t.double_data(), [](double v, char *p) { std::memcpy(p, &v, 8); });
+      break;
+    case TP::INT64:
+      fill(t.int64_data(), [](int64_t v, char *p) { std::memcpy(p, &v, 8); });
+      break;
+    case TP::UINT32:
+    case TP::UINT64:
+      fill(t.uint64_data(), [width](uint64_t v, char *p) { std::memcpy(p, &v, width); });
+      break;
+    default: // int32_data carries all narrower types, bit patterns for 16-bit floats.
+      fill(t.int32_data(), [width](int32_t v, char *p) { std::memcpy(p, &v, width); });
+      break;
+    }
+    if (err)
+      return err;
+  }
+  if ((int64_t)bytes.size() != numel * width)
+    return "has " + std::to_string(bytes.size()) + " bytes of data, its shape needs " +
+           std::to_string(numel * width);
+  return std::nullopt;
+}
+
 FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
                                                      StringRef what,
                                                      Location loc,
@@ -198,55 +248,14 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
   }
   auto type = RankedTensorType::get(shape, et);
   int64_t width = byteWidth(et);
-  std::string bytes;
-  if (t.data_location() == TP::EXTERNAL) {
+  if (t.data_location() == TP::EXTERNAL)
     return emitError(loc) << "tensor '" << what
                           << "' uses external data, which is only supported "
                              "for initializers";
-  } else if (t.has_raw_data()) {
-    bytes = t.raw_data();
-  } else {
-    bytes.resize(numel * width);
-    char *out = bytes.data();
-    auto fill = [&](auto const &field, auto convert) -> LogicalResult {
-      if (field.size() != numel)
-        return emitError(loc) << "tensor '" << what << "' holds " << field.size()
-                              << " values, its shape " << shapeToString(shape)
-                              << " needs " << numel;
-      for (int64_t i = 0; i < numel; ++i)
-        convert(field.Get(i), out + i * width);
-      return success();
-    };
-    LogicalResult ok = success();
-    switch (t.data_type()) {
-    case TP::FLOAT:
-      ok = fill(t.float_data(), [](float v, char *p) { std::memcpy(p, &v, 4); });
-      break;
-    case TP::DOUBLE:
-      ok = fill(t.double_data(), [](double v, char *p) { std::memcpy(p, &v, 8); });
-      break;
-    case TP::INT64:
-      ok = fill(t.int64_data(), [](int64_t v, char *p) { std::memcpy(p, &v, 8); });
-      break;
-    case TP::UINT32:
-    case TP::UINT64:
-      ok = fill(t.uint64_data(), [width](uint64_t v, char *p) {
-        std::memcpy(p, &v, width);
-      });
-      break;
-    default: // int32_data carries all narrower types, bit patterns for 16-bit floats.
-      ok = fill(t.int32_data(), [width](int32_t v, char *p) {
-        std::memcpy(p, &v, width);
-      });
-      break;
-    }
-    if (failed(ok))
-      return failure();
-  }
-  if ((int64_t)bytes.size() != numel * width)
-    return emitError(loc) << "tensor '" << what << "' has " << bytes.size()
-                          << " bytes of data, its type " << type << " needs "
-                          << numel * width;
+  std::string bytes;
+  if (auto err = decodeTensorBytes(t, numel, width, bytes))
+    return emitError(loc) << "tensor '" << what << "' " << *err
+                          << " (type " << type << ")";
   if (et.isInteger(1)) {
     SmallVector<bool> bits;
     for (char c : bytes)
@@ -675,6 +684,60 @@ std::string kiln::describeLocation(Location loc) {
   return "";
 }
 
+llvm::Expected<HostTensor> kiln::readTensorFile(StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf)
+    return llvm::createStringError("cannot read '" + path.str() +
+                                   "': " + buf.getError().message());
+  onnx::TensorProto t;
+  try {
+    if (!t.ParseFromArray((*buf)->getBufferStart(), (int)(*buf)->getBufferSize()))
+      return llvm::createStringError("'" + path.str() +
+                                     "' is not a serialized ONNX TensorProto");
+  } catch (const std::exception &e) {
+    return llvm::createStringError("'" + path.str() + "': " + e.what());
+  }
+  HostTensor h;
+  h.name = t.name();
+  h.dtype = t.data_type();
+  int64_t numel = 1;
+  for (int64_t d : t.dims()) {
+    h.shape.push_back(d);
+    numel *= d;
+  }
+  int64_t width = dataTypeBytes(h.dtype);
+  if (width == 0)
+    return llvm::createStringError("'" + path.str() + "': unsupported element type " +
+                                   detail::onnxTypeName(h.dtype).str());
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return llvm::createStringError("'" + path.str() + "': external data is not supported here");
+  if (auto err = decodeTensorBytes(t, numel, width, h.bytes))
+    return llvm::createStringError("'" + path.str() + "': tensor " + *err);
+  return h;
+}
+
+void kiln::printDiagnostic(StringRef tool, Diagnostic &diag) {
+  raw_ostream &os = llvm::errs();
+  os << tool << ": ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error:
+    llvm::WithColor(os, llvm::HighlightColor::Error) << "error: ";
+    break;
+  case DiagnosticSeverity::Warning:
+    llvm::WithColor(os, llvm::HighlightColor::Warning) << "warning: ";
+    break;
+  default:
+    llvm::WithColor(os, llvm::HighlightColor::Note) << "note: ";
+    break;
+  }
+  std::string where = describeLocation(diag.getLocation());
+  if (!where.empty())
+    os << where << ": ";
+  os << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printDiagnostic(tool, note);
+}
+
 bool kiln::parseShape(StringRef text, SmallVectorImpl<int64_t> &dims) {
   dims.clear();
   text = text.trim();
@@ -733,6 +796,33 @@ static LogicalResult inlineExternalData(onnx::ModelProto &model,
   return success();
 }
 
+/// Turns the graph inputs named in options.frozenInputs into initializers.
+static LogicalResult freezeInputs(onnx::ModelProto &model,
+                                  const ImportOptions &options, Location loc) {
+  auto *graph = model.mutable_graph();
+  for (const auto &[name, value] : options.frozenInputs) {
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const auto &vi : graph->input())
+      if (vi.name() == name)
+        input = &vi;
+    if (!input)
+      return emitError(loc) << "cannot freeze '" << name
+                            << "': the model has no such input";
+    if (input->type().tensor_type().elem_type() != value.dtype)
+      return emitError(loc) << "cannot freeze '" << name << "': its value has type "
+                            << kiln::detail::onnxTypeName(value.dtype)
+                            << ", the input is "
+                            << kiln::detail::onnxTypeName(input->type().tensor_type().elem_type());
+    auto *t = graph->add_initializer();
+    t->set_name(name);
+    t->set_data_type(value.dtype);
+    for (int64_t d : value.shape)
+      t->add_dims(d);
+    t->set_raw_data(value.bytes);
+  }
+  return success();
+}
+
 static bool looksLikeText(StringRef bytes) {
   StringRef t = bytes.ltrim();
   return t.starts_with("<") || t.starts_with("#") ||
@@ -779,6 +869,8 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
     }
     if (failed(checkUnsupported(model, loc)) ||
         failed(inlineExternalData(model, options, loc)))
+      return nullptr;
+    if (failed(freezeInputs(model, options, loc)))
       return nullptr;
     // Pin user-given input shapes before inference so that every
     // downstream shape becomes static.

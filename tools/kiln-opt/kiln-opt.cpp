@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - MLIR optimizer driver with Kiln registered ---------===//
 #include "Kiln/KilnOps.h"
+#include "kiln/Conversion/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -9,6 +10,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  kiln::registerKilnConversionPasses();
   kiln::registerKilnPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -10,7 +10,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 #include "mlir/Support/FileUtilities.h"
 
 using namespace llvm;
@@ -43,29 +42,6 @@ cl::opt<bool> noCleanup("no-cleanup",
                         cl::init(false), cl::cat(kilncCategory));
 } // namespace
 
-/// Prints diagnostics as "kilnc: error: model.onnx: node 'x': message".
-static void printDiagnostic(mlir::Diagnostic &diag) {
-  raw_ostream &os = errs();
-  os << "kilnc: ";
-  switch (diag.getSeverity()) {
-  case mlir::DiagnosticSeverity::Error:
-    WithColor(os, HighlightColor::Error) << "error: ";
-    break;
-  case mlir::DiagnosticSeverity::Warning:
-    WithColor(os, HighlightColor::Warning) << "warning: ";
-    break;
-  default:
-    WithColor(os, HighlightColor::Note) << "note: ";
-    break;
-  }
-  std::string where = kiln::describeLocation(diag.getLocation());
-  if (!where.empty())
-    os << where << ": ";
-  os << diag.str() << "\n";
-  for (auto &note : diag.getNotes())
-    printDiagnostic(note);
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter([](raw_ostream &os) { os << "kilnc " KILN_VERSION "\n"; });
@@ -77,7 +53,7 @@ int main(int argc, char **argv) {
 
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
-    printDiagnostic(diag);
+    kiln::printDiagnostic("kilnc", diag);
     return mlir::success();
   });
 

@@ -3,14 +3,28 @@
 #define KILN_IMPORT_ONNXIMPORTER_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <vector>
 
 #include <string>
 
 namespace kiln {
+
+/// A tensor held on the host: ONNX data type code, shape and dense
+/// row-major little-endian bytes (bool: one byte per element).
+struct HostTensor {
+  std::string name;
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+  std::string bytes;
+};
 
 /// How an ONNX model is read and which unknown dimensions are pinned.
 struct ImportOptions {
@@ -19,6 +33,9 @@ struct ImportOptions {
   /// Folder that external tensor data is read from; paths in the model may
   /// not escape it. Empty: external data is an error.
   std::string modelDir;
+  /// Graph inputs replaced by constants with these values, so that
+  /// shape-determining inputs (Reshape's shape, ...) become static.
+  std::map<std::string, HostTensor> frozenInputs;
   /// Name used in diagnostics for the model (a path or "<bytes>").
   std::string modelName = "<model>";
 };
@@ -38,8 +55,15 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx,
 /// Parses "1x3x224x224" (or "scalar" / "" for rank 0) into dimensions.
 bool parseShape(llvm::StringRef text, llvm::SmallVectorImpl<int64_t> &dims);
 
+/// Reads a serialized ONNX TensorProto (the backend tests' input_N.pb).
+llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
+
 /// Describes where a diagnostic points: "model.onnx: node 'conv1'".
 std::string describeLocation(mlir::Location loc);
+
+/// Prints a diagnostic and its notes to stderr as
+/// "<tool>: error: model.onnx: node 'x': message".
+void printDiagnostic(llvm::StringRef tool, mlir::Diagnostic &diag);
 
 /// Registers the dialects the importer creates ops of.
 void registerImportDialects(mlir::MLIRContext &ctx);

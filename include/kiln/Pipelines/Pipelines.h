@@ -10,6 +10,19 @@ namespace kiln {
 /// removes dead and duplicate ops.
 void buildImportCleanupPipeline(mlir::OpPassManager &pm);
 
+/// kiln -> linalg on tensors, with elementwise producers fused into their
+/// consumers (`kilnc --emit=linalg`).
+void buildKilnToLinalgPipeline(mlir::OpPassManager &pm);
+
+/// linalg on tensors -> LLVM dialect for the CPU: bufferization with
+/// results turned into caller-provided out-parameters, loops, and the LLVM
+/// conversions (`kilnc --emit=llvm`).
+void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Adds the dialects and the interface implementations (bufferization,
+/// LLVM translation) that the lowering pipelines need.
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
 /// Registers every Kiln pipeline with the global pass registry (kiln-opt).
 void registerKilnPipelines();
 

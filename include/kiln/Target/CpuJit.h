@@ -1,0 +1,64 @@
+//===- CpuJit.h - compile and run a kiln module on the host CPU -*- C++ -*-===//
+#ifndef KILN_TARGET_CPUJIT_H
+#define KILN_TARGET_CPUJIT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace kiln {
+
+/// One input or output of a compiled model. `dtype` uses ONNX's
+/// TensorProto.DataType codes (1 = float, 7 = int64, 9 = bool, ...).
+struct TensorSpec {
+  std::string name;
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+  int64_t numElements() const;
+  int64_t elementBytes() const;
+  int64_t numBytes() const { return numElements() * elementBytes(); }
+};
+
+struct ModelSignature {
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+/// ONNX data type code of an MLIR element type; 0 if it has none.
+int32_t onnxDataType(mlir::Type elementType);
+
+/// Reads the signature of the model's `main` function (kiln level).
+mlir::FailureOr<ModelSignature> readSignature(mlir::ModuleOp module);
+
+/// A model compiled for the host CPU, in process.
+class CpuJitModel {
+public:
+  ~CpuJitModel();
+  /// Lowers a kiln module (consumed) to LLVM and JIT-compiles it.
+  /// Diagnostics go to the module's context.
+  static mlir::FailureOr<std::unique_ptr<CpuJitModel>>
+  compile(mlir::ModuleOp module);
+
+  const ModelSignature &signature() const { return sig; }
+
+  /// Runs the model. Each buffer holds the dense row-major bytes of the
+  /// corresponding input / output of signature().
+  llvm::Error run(llvm::ArrayRef<const void *> inputs,
+                  llvm::ArrayRef<void *> outputs);
+
+private:
+  CpuJitModel() = default;
+  ModelSignature sig;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
+} // namespace kiln
+
+#endif // KILN_TARGET_CPUJIT_H

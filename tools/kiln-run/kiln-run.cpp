@@ -1,0 +1,274 @@
+//===- kiln-run.cpp - compile a model and run it on inputs ---------------===//
+//
+// Exit codes: 0 ran (and matched the expected outputs, if any), 1 an output
+// did not match, 2 the model could not be loaded, compiled or run.
+//
+//===----------------------------------------------------------------------===//
+#include "TensorIO.h"
+#include "kiln/Import/OnnxImporter.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Support/DataType.h"
+#include "kiln/Target/CpuJit.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+using namespace llvm;
+using namespace kiln;
+
+namespace {
+cl::OptionCategory category("kiln-run options");
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
+                               cl::Required, cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Where to run: cpu"), cl::init("cpu"),
+                            cl::cat(category));
+cl::list<std::string> inputFiles("input",
+                                 cl::desc("Input value, NAME=FILE.npy or NAME=FILE.pb (repeatable)"),
+                                 cl::value_desc("name=file"), cl::cat(category));
+cl::opt<bool> randomInputs("random-inputs",
+                           cl::desc("Fill inputs without a given value with seeded random data"),
+                           cl::cat(category));
+cl::opt<unsigned> seed("seed", cl::desc("Seed for --random-inputs"), cl::init(0),
+                       cl::cat(category));
+cl::opt<std::string> testData("test-data",
+                              cl::desc("ONNX test-data folder: reads input_*.pb, checks output_*.pb"),
+                              cl::value_desc("dir"), cl::cat(category));
+cl::opt<double> relTol("rtol", cl::desc("Relative tolerance"), cl::init(1e-3), cl::cat(category));
+cl::opt<double> absTol("atol", cl::desc("Absolute tolerance"), cl::init(1e-5), cl::cat(category));
+cl::opt<unsigned> bench("bench", cl::desc("Time N runs after warm-up; print min/median"),
+                        cl::init(0), cl::cat(category));
+cl::list<std::string> inputShapes("input-shape",
+                                  cl::desc("Pin an input shape, NAME=D0xD1x... (repeatable)"),
+                                  cl::cat(category));
+cl::list<std::string> freezeInputs(
+    "freeze-input",
+    cl::desc("Compile the given value of this input in as a constant (repeatable)"),
+    cl::value_desc("name"), cl::cat(category));
+cl::opt<bool> freezeIntegerInputs(
+    "freeze-integer-inputs",
+    cl::desc("Compile every integer input that has a given value in as a constant "
+             "(shape-like inputs of static models)"),
+    cl::cat(category));
+cl::opt<bool> printOutputs("print-outputs", cl::desc("Print the output values"),
+                           cl::cat(category));
+
+int fail(const Twine &msg) {
+  errs() << "kiln-run: error: " << msg << "\n";
+  return 2;
+}
+
+bool isIntegerType(int32_t dtype) {
+  return dtype == kInt64 || dtype == kInt32 || dtype == kInt16 || dtype == kInt8 ||
+         dtype == kUInt8 || dtype == kUInt16 || dtype == kUInt32 || dtype == kUInt64;
+}
+
+/// input_0.pb, input_1.pb, ... in numeric order.
+std::vector<std::string> numberedFiles(StringRef dir, StringRef prefix) {
+  std::vector<std::string> out;
+  for (int i = 0;; ++i) {
+    SmallString<256> p(dir);
+    sys::path::append(p, prefix + std::to_string(i) + ".pb");
+    if (!sys::fs::exists(p))
+      break;
+    out.push_back(std::string(p));
+  }
+  return out;
+}
+
+std::string shapeString(const std::vector<int64_t> &s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? "x" : "") + std::to_string(s[i]);
+  return out.empty() ? "scalar" : out;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::SetVersionPrinter([](raw_ostream &os) { os << "kiln-run " KILN_VERSION "\n"; });
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "Kiln: compile an ONNX model and run it\n");
+  if (target != "cpu")
+    return fail("unknown target '" + target + "' (available: cpu)");
+
+  // Given values, by input name; test-data inputs may also be positional.
+  std::map<std::string, HostTensor> given;
+  std::vector<HostTensor> positional;
+  std::vector<HostTensor> expected;
+  if (!testData.empty()) {
+    if (!sys::fs::is_directory(testData))
+      return fail("--test-data '" + testData + "' is not a folder");
+    for (const std::string &f : numberedFiles(testData, "input_")) {
+      auto t = readTensor(f);
+      if (!t)
+        return fail(toString(t.takeError()));
+      positional.push_back(*t);
+    }
+    for (const std::string &f : numberedFiles(testData, "output_")) {
+      auto t = readTensor(f);
+      if (!t)
+        return fail(toString(t.takeError()));
+      expected.push_back(*t);
+    }
+  }
+  for (const std::string &spec : inputFiles) {
+    auto [name, file] = StringRef(spec).split('=');
+    if (file.empty())
+      return fail("--input expects NAME=FILE, got '" + spec + "'");
+    auto t = readTensor(file);
+    if (!t)
+      return fail(toString(t.takeError()));
+    given[name.str()] = *t;
+  }
+  for (HostTensor &t : positional)
+    if (!t.name.empty() && !given.count(t.name))
+      given[t.name] = t;
+
+  mlir::MLIRContext ctx;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
+    printDiagnostic("kiln-run", diag);
+    return mlir::success();
+  });
+  ImportOptions options;
+  for (const std::string &spec : inputShapes) {
+    auto [name, dims] = StringRef(spec).rsplit('=');
+    SmallVector<int64_t> shape;
+    if (name.empty() || !parseShape(dims, shape))
+      return fail("--input-shape expects NAME=D0xD1x..., got '" + spec + "'");
+    options.inputShapes[name] = shape;
+  }
+  for (const std::string &name : freezeInputs) {
+    auto it = given.find(name);
+    if (it == given.end())
+      return fail("--freeze-input " + name + ": no value given for it");
+    options.frozenInputs[name] = it->second;
+  }
+  if (freezeIntegerInputs)
+    for (auto &[name, t] : given)
+      if (isIntegerType(t.dtype))
+        options.frozenInputs[name] = t;
+
+  auto module = importOnnxFile(ctx, modelPath, options);
+  if (!module)
+    return 2;
+  {
+    mlir::PassManager pm(&ctx);
+    buildImportCleanupPipeline(pm);
+    if (mlir::failed(pm.run(*module)))
+      return 2;
+  }
+  auto model = CpuJitModel::compile(*module);
+  if (mlir::failed(model))
+    return 2;
+  const ModelSignature &sig = (*model)->signature();
+
+  // Match values to the model's inputs: by name, else by position among
+  // the test-data files that were not frozen.
+  std::mt19937 rng(seed);
+  std::vector<HostTensor> inputs;
+  std::vector<HostTensor> unnamed;
+  for (HostTensor &t : positional)
+    if (t.name.empty())
+      unnamed.push_back(t);
+  size_t nextUnnamed = 0;
+  for (const TensorSpec &spec : sig.inputs) {
+    auto it = given.find(spec.name);
+    if (it != given.end()) {
+      inputs.push_back(it->second);
+    } else if (nextUnnamed < unnamed.size()) {
+      inputs.push_back(unnamed[nextUnnamed++]);
+    } else if (randomInputs) {
+      inputs.push_back(randomTensor(spec, rng));
+    } else {
+      return fail("no value for input '" + spec.name + "' (" + shapeString(spec.shape) +
+                  "); give --input, --test-data or --random-inputs");
+    }
+    const HostTensor &t = inputs.back();
+    if (t.dtype != spec.dtype || t.shape != spec.shape)
+      return fail("input '" + spec.name + "' expects type " + std::to_string(spec.dtype) +
+                  " shape " + shapeString(spec.shape) + ", the given value has type " +
+                  std::to_string(t.dtype) + " shape " + shapeString(t.shape));
+  }
+
+  std::vector<HostTensor> outputs;
+  std::vector<const void *> inPtrs;
+  std::vector<void *> outPtrs;
+  for (const HostTensor &t : inputs)
+    inPtrs.push_back(t.bytes.data());
+  for (const TensorSpec &spec : sig.outputs) {
+    HostTensor t;
+    t.name = spec.name;
+    t.dtype = spec.dtype;
+    t.shape = spec.shape;
+    t.bytes.assign(spec.numBytes(), 0);
+    outputs.push_back(std::move(t));
+  }
+  for (HostTensor &t : outputs)
+    outPtrs.push_back(t.bytes.data());
+  if (Error err = (*model)->run(inPtrs, outPtrs))
+    return fail("running the model failed: " + toString(std::move(err)));
+
+  int status = 0;
+  if (!expected.empty()) {
+    if (expected.size() != outputs.size())
+      return fail("the test data has " + std::to_string(expected.size()) +
+                  " outputs, the model " + std::to_string(outputs.size()));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const HostTensor &e = expected[i], &a = outputs[i];
+      outs() << "output '" << a.name << "' (" << shapeString(a.shape) << "): ";
+      if (e.shape != a.shape || e.dtype != a.dtype) {
+        outs() << "MISMATCH: expected type " << e.dtype << " shape "
+               << shapeString(e.shape) << ", got type " << a.dtype << "\n";
+        status = 1;
+        continue;
+      }
+      Comparison c = compareTensors(a, e, relTol, absTol);
+      outs() << format("max abs error %.3g, max rel error %.3g", c.maxAbsError,
+                       c.maxRelError);
+      if (c.mismatches) {
+        outs() << format(": MISMATCH in %lld elements; first at %lld: got %g, expected %g\n",
+                         (long long)c.mismatches, (long long)c.firstMismatch,
+                         elementAsDouble(a, c.firstMismatch),
+                         elementAsDouble(e, c.firstMismatch));
+        status = 1;
+      } else {
+        outs() << ": OK\n";
+      }
+    }
+  }
+  if (printOutputs)
+    for (const HostTensor &t : outputs) {
+      outs() << t.name << " (" << shapeString(t.shape) << "):";
+      int64_t n = t.bytes.size() / dataTypeBytes(t.dtype);
+      for (int64_t i = 0; i < std::min<int64_t>(n, 32); ++i)
+        outs() << " " << elementAsDouble(t, i);
+      outs() << (n > 32 ? " ...\n" : "\n");
+    }
+
+  if (bench) {
+    using clock = std::chrono::steady_clock;
+    for (int i = 0; i < 3; ++i)
+      if (Error err = (*model)->run(inPtrs, outPtrs))
+        return fail(toString(std::move(err)));
+    std::vector<double> ms;
+    for (unsigned i = 0; i < bench; ++i) {
+      auto t0 = clock::now();
+      if (Error err = (*model)->run(inPtrs, outPtrs))
+        return fail(toString(std::move(err)));
+      ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    outs() << format("latency over %u runs: min %.3f ms, median %.3f ms\n", (unsigned)bench,
+                     ms.front(), ms[ms.size() / 2]);
+  }
+  return status;
+}
