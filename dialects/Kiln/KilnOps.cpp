@@ -109,6 +109,10 @@ int64_t windowOutputSize(int64_t in, int64_t padBegin, int64_t padEnd,
   if (span < 0)
     return 0;
   int64_t q = ceilMode ? (span + stride - 1) / stride : span / stride;
+  // With ceil_mode, a last window that would start in the end padding is
+  // dropped (PyTorch's and ONNX Runtime's rule).
+  if (ceilMode && q * stride >= in + padBegin)
+    --q;
   return q + 1;
 }
 } // namespace
@@ -182,15 +186,12 @@ static double applyUnary(UnaryKind kind, double x, double alpha, double beta) {
   llvm_unreachable("unknown unary kind");
 }
 
-static double applyBinary(BinaryKind kind, double a, double b, bool isInt) {
+static double applyBinary(BinaryKind kind, double a, double b) {
   switch (kind) {
   case BinaryKind::Add: return a + b;
   case BinaryKind::Sub: return a - b;
   case BinaryKind::Mul: return a * b;
-  case BinaryKind::Div:
-    if (isInt)
-      return b == 0 ? 0 : std::trunc(a / b);
-    return a / b;
+  case BinaryKind::Div: return a / b;
   case BinaryKind::Pow: return std::pow(a, b);
   case BinaryKind::Max: return std::max(a, b);
   case BinaryKind::Min: return std::min(a, b);
@@ -206,39 +207,49 @@ static double applyBinary(BinaryKind kind, double a, double b, bool isInt) {
   llvm_unreachable("unknown binary kind");
 }
 
-/// Reads a small dense constant as doubles (exact for the integers that
-/// shape computations produce).
-static std::optional<SmallVector<double>> readDense(Attribute attr) {
+namespace {
+/// The elements of a small dense constant: doubles for floats, exact 64-bit
+/// integers (sign- or zero-extended) for integers and booleans.
+struct FoldValues {
+  bool isInt = false;
+  bool isUnsigned = false;
+  SmallVector<double> f;
+  SmallVector<int64_t> i;
+  size_t size() const { return isInt ? i.size() : f.size(); }
+};
+} // namespace
+
+static std::optional<FoldValues> readDense(Attribute attr) {
   auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
   if (!dense || dense.getNumElements() > kMaxFoldElements)
     return std::nullopt;
-  SmallVector<double> out;
+  FoldValues out;
   Type et = dense.getElementType();
   if (isa<FloatType>(et)) {
     for (APFloat v : dense.getValues<APFloat>()) {
       bool lost;
       v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
-      out.push_back(v.convertToDouble());
+      out.f.push_back(v.convertToDouble());
     }
-  } else if (auto it = dyn_cast<IntegerType>(et)) {
-    for (APInt v : dense.getValues<APInt>())
-      out.push_back(it.getWidth() == 1 || it.isUnsigned()
-                        ? (double)v.getZExtValue()
-                        : (double)v.getSExtValue());
-  } else {
-    return std::nullopt;
+    return out;
   }
+  auto it = dyn_cast<IntegerType>(et);
+  if (!it || it.getWidth() > 64)
+    return std::nullopt;
+  out.isInt = true;
+  out.isUnsigned = it.isUnsigned() || it.getWidth() == 1;
+  for (APInt v : dense.getValues<APInt>())
+    out.i.push_back(out.isUnsigned ? (int64_t)v.getZExtValue() : v.getSExtValue());
   return out;
 }
 
-/// Builds a dense constant of `type` from doubles.
-static DenseElementsAttr makeDense(RankedTensorType type,
-                                   ArrayRef<double> values) {
+/// Builds a dense constant of `type`; integers wrap to the type's width.
+static DenseElementsAttr makeDense(RankedTensorType type, const FoldValues &v) {
   Type et = type.getElementType();
   if (auto ft = dyn_cast<FloatType>(et)) {
     SmallVector<APFloat> vals;
-    for (double v : values) {
-      APFloat f(v);
+    for (double d : v.f) {
+      APFloat f(d);
       bool lost;
       f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
       vals.push_back(f);
@@ -247,10 +258,61 @@ static DenseElementsAttr makeDense(RankedTensorType type,
   }
   auto it = cast<IntegerType>(et);
   SmallVector<APInt> vals;
-  for (double v : values)
-    vals.push_back(APInt(it.getWidth(), (uint64_t)(int64_t)v,
-                         /*isSigned=*/it.getWidth() > 1));
+  for (int64_t x : v.i)
+    vals.push_back(APInt(it.getWidth(), (uint64_t)x, /*isSigned=*/false,
+                         /*implicitTrunc=*/true));
   return DenseElementsAttr::get(type, vals);
+}
+
+/// Integer binary arithmetic with two's-complement wrap-around; nullopt
+/// where the result is undefined (division by zero) and must not fold.
+static std::optional<int64_t> applyBinaryInt(BinaryKind kind, int64_t a,
+                                             int64_t b, bool isUnsigned) {
+  uint64_t ua = a, ub = b;
+  switch (kind) {
+  case BinaryKind::Add: return (int64_t)(ua + ub);
+  case BinaryKind::Sub: return (int64_t)(ua - ub);
+  case BinaryKind::Mul: return (int64_t)(ua * ub);
+  case BinaryKind::Div:
+    if (b == 0 || (!isUnsigned && a == INT64_MIN && b == -1))
+      return std::nullopt;
+    return isUnsigned ? (int64_t)(ua / ub) : a / b;
+  case BinaryKind::Pow: {
+    if (b < 0 && !isUnsigned)
+      return std::nullopt;
+    uint64_t r = 1;
+    for (uint64_t e = ub; e; --e) {
+      r *= ua;
+      if (e > 64 && (ua == 0 || ua == 1))
+        break;
+    }
+    return (int64_t)r;
+  }
+  case BinaryKind::Max: return isUnsigned ? (int64_t)std::max(ua, ub) : std::max(a, b);
+  case BinaryKind::Min: return isUnsigned ? (int64_t)std::min(ua, ub) : std::min(a, b);
+  case BinaryKind::And: return (a != 0 && b != 0) ? 1 : 0;
+  case BinaryKind::Or: return (a != 0 || b != 0) ? 1 : 0;
+  case BinaryKind::Xor: return ((a != 0) != (b != 0)) ? 1 : 0;
+  case BinaryKind::Eq: return a == b;
+  case BinaryKind::Lt: return isUnsigned ? ua < ub : a < b;
+  case BinaryKind::Le: return isUnsigned ? ua <= ub : a <= b;
+  case BinaryKind::Gt: return isUnsigned ? ua > ub : a > b;
+  case BinaryKind::Ge: return isUnsigned ? ua >= ub : a >= b;
+  }
+  llvm_unreachable("unknown binary kind");
+}
+
+/// Integer unary functions; nullopt for kinds that only apply to floats.
+static std::optional<int64_t> applyUnaryInt(UnaryKind kind, int64_t x,
+                                            bool isUnsigned) {
+  switch (kind) {
+  case UnaryKind::Neg: return (int64_t)(0 - (uint64_t)x);
+  case UnaryKind::Abs: return isUnsigned || x >= 0 ? x : (int64_t)(0 - (uint64_t)x);
+  case UnaryKind::Relu: return isUnsigned || x > 0 ? x : 0;
+  case UnaryKind::Not: return x == 0 ? 1 : 0;
+  case UnaryKind::Sign: return x > 0 ? 1 : (x < 0 && !isUnsigned ? -1 : 0);
+  default: return std::nullopt;
+  }
 }
 
 /// Index of `outIndex` (a flat index into `outShape`) into a tensor of
@@ -270,6 +332,42 @@ static int64_t broadcastIndex(int64_t outIndex, ArrayRef<int64_t> outShape,
     }
   }
   return idx;
+}
+
+/// A constant of `type` whose element k is element `source(k)` of `in`:
+/// the common core of the slice, transpose and broadcast folders.
+static DenseElementsAttr gatherConstant(RankedTensorType type,
+                                        const FoldValues &in,
+                                        llvm::function_ref<int64_t(int64_t)> source) {
+  FoldValues out;
+  out.isInt = in.isInt;
+  out.isUnsigned = in.isUnsigned;
+  for (int64_t k = 0, e = type.getNumElements(); k < e; ++k) {
+    int64_t src = source(k);
+    if (in.isInt)
+      out.i.push_back(in.i[src]);
+    else
+      out.f.push_back(in.f[src]);
+  }
+  return makeDense(type, out);
+}
+
+/// Row-major coordinates of flat index `k` in `shape`.
+static SmallVector<int64_t> coordinates(int64_t k, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> c(shape.size());
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    c[d] = k % shape[d];
+    k /= shape[d];
+  }
+  return c;
+}
+
+/// Flat row-major index of `coords` in `shape`.
+static int64_t flatIndex(ArrayRef<int64_t> coords, ArrayRef<int64_t> shape) {
+  int64_t k = 0;
+  for (size_t d = 0; d < shape.size(); ++d)
+    k = k * shape[d] + coords[d];
+  return k;
 }
 
 //===----------------------------------------------------------------------===//
@@ -333,16 +431,20 @@ OpFoldResult UnaryOp::fold(FoldAdaptor adaptor) {
   auto in = readDense(adaptor.getInput());
   if (!in)
     return {};
+  FoldValues out = *in;
+  if (in->isInt) {
+    for (int64_t &x : out.i) {
+      auto r = applyUnaryInt(getKind(), x, in->isUnsigned);
+      if (!r)
+        return {};
+      x = *r;
+    }
+    return makeDense(getType(), out);
+  }
   double alpha = getAlpha() ? getAlpha()->convertToDouble() : 0.0;
   double beta = getBeta() ? getBeta()->convertToDouble() : 0.0;
-  bool isInt = isa<IntegerType>(getType().getElementType());
-  SmallVector<double> out;
-  for (double v : *in) {
-    double r = applyUnary(getKind(), v, alpha, beta);
-    if (isInt && !std::isfinite(r))
-      return {};
-    out.push_back(r);
-  }
+  for (double &x : out.f)
+    x = applyUnary(getKind(), x, alpha, beta);
   return makeDense(getType(), out);
 }
 
@@ -384,15 +486,21 @@ LogicalResult BinaryOp::verify() {
 
 OpFoldResult BinaryOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = getType();
-  // Identities: x + 0, x - 0, x * 1, x / 1 with a splat constant operand.
+  // Identities with a splat constant rhs: x + 0, x - 0, x * 1, x / 1. For
+  // floats only x + (-0.0) and x - (+0.0) are exact (x = -0.0 otherwise
+  // changes sign).
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getRhs());
       splat && getLhs().getType() == type) {
     auto v = readDense(splat);
-    if (v && !v->empty()) {
-      double c = (*v)[0];
+    if (v && v->size() > 0) {
       BinaryKind k = getKind();
-      if (((k == BinaryKind::Add || k == BinaryKind::Sub) && c == 0) ||
-          ((k == BinaryKind::Mul || k == BinaryKind::Div) && c == 1))
+      bool isOne = v->isInt ? v->i[0] == 1 : v->f[0] == 1.0;
+      bool isZero = v->isInt ? v->i[0] == 0 : v->f[0] == 0.0;
+      bool negZero = !v->isInt && isZero && std::signbit(v->f[0]);
+      bool zeroIdentity = v->isInt ? isZero
+                                   : (k == BinaryKind::Add ? negZero : isZero && !negZero);
+      if (((k == BinaryKind::Add || k == BinaryKind::Sub) && zeroIdentity) ||
+          ((k == BinaryKind::Mul || k == BinaryKind::Div) && isOne))
         return getLhs();
     }
   }
@@ -400,15 +508,26 @@ OpFoldResult BinaryOp::fold(FoldAdaptor adaptor) {
   auto rhs = readDense(adaptor.getRhs());
   if (!lhs || !rhs || type.getNumElements() > kMaxFoldElements)
     return {};
-  bool isInt = isa<IntegerType>(getLhs().getType().getElementType());
   ArrayRef<int64_t> ls = getLhs().getType().getShape();
   ArrayRef<int64_t> rs = getRhs().getType().getShape();
-  SmallVector<double> out;
-  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i)
-    out.push_back(applyBinary(getKind(),
-                              (*lhs)[broadcastIndex(i, type.getShape(), ls)],
-                              (*rhs)[broadcastIndex(i, type.getShape(), rs)],
-                              isInt));
+  FoldValues out;
+  out.isInt = isa<IntegerType>(type.getElementType());
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+    int64_t li = broadcastIndex(i, type.getShape(), ls);
+    int64_t ri = broadcastIndex(i, type.getShape(), rs);
+    if (lhs->isInt) {
+      auto r = applyBinaryInt(getKind(), lhs->i[li], rhs->i[ri], lhs->isUnsigned);
+      if (!r)
+        return {};
+      out.i.push_back(*r);
+    } else {
+      double r = applyBinary(getKind(), lhs->f[li], rhs->f[ri]);
+      if (out.isInt)
+        out.i.push_back(r != 0);
+      else
+        out.f.push_back(r);
+    }
+  }
   return makeDense(type, out);
 }
 
@@ -448,6 +567,26 @@ LogicalResult SelectOp::verify() {
 }
 
 OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
+  auto c = readDense(adaptor.getCondition());
+  auto t = readDense(adaptor.getTrueValue());
+  auto f = readDense(adaptor.getFalseValue());
+  if (c && t && f && getType().getNumElements() <= kMaxFoldElements) {
+    ArrayRef<int64_t> out = getType().getShape();
+    FoldValues r;
+    r.isInt = t->isInt;
+    r.isUnsigned = t->isUnsigned;
+    for (int64_t k = 0, e = getType().getNumElements(); k < e; ++k) {
+      bool pick = c->i[broadcastIndex(k, out, getCondition().getType().getShape())];
+      const FoldValues &src = pick ? *t : *f;
+      int64_t idx = broadcastIndex(
+          k, out, (pick ? getTrueValue() : getFalseValue()).getType().getShape());
+      if (r.isInt)
+        r.i.push_back(src.i[idx]);
+      else
+        r.f.push_back(src.f[idx]);
+    }
+    return makeDense(getType(), r);
+  }
   auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getCondition());
   if (!splat)
     return {};
@@ -477,16 +616,32 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (!in)
     return {};
   Type et = getType().getElementType();
-  if (!isa<FloatType, IntegerType>(et))
+  FoldValues out;
+  out.isInt = isa<IntegerType>(et);
+  if (!out.isInt && !isa<FloatType>(et))
     return {};
-  SmallVector<double> out;
-  for (double v : *in) {
-    if (et.isInteger(1))
-      out.push_back(v != 0);
-    else if (isa<IntegerType>(et))
-      out.push_back(std::isfinite(v) ? std::trunc(v) : 0);
-    else
-      out.push_back(v);
+  for (size_t k = 0; k < in->size(); ++k) {
+    if (in->isInt) {
+      int64_t v = in->i[k];
+      if (et.isInteger(1))
+        out.i.push_back(v != 0);
+      else if (out.isInt)
+        out.i.push_back(v); // makeDense truncates to the target width
+      else
+        out.f.push_back(in->isUnsigned ? (double)(uint64_t)v : (double)v);
+      continue;
+    }
+    double v = in->f[k];
+    if (et.isInteger(1)) {
+      out.i.push_back(v != 0);
+    } else if (out.isInt) {
+      // Out-of-range float to integer conversion is undefined: keep the op.
+      if (!std::isfinite(v) || std::fabs(v) >= 9.2e18)
+        return {};
+      out.i.push_back((int64_t)std::trunc(v));
+    } else {
+      out.f.push_back(v);
+    }
   }
   return makeDense(getType(), out);
 }
@@ -581,6 +736,10 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                            << " has " << c;
   if (failed(checkBias(location, name, adaptor.getBias(), m)))
     return failure();
+  for (size_t i = 0; i < n; ++i)
+    if (wt.getDimSize(2 + i) < 1)
+      return KILN_DIAG(name) << "kernel size along spatial dim " << i
+                             << " must be positive, weight is " << wt.getShape();
   SmallVector<int64_t> out{it.getDimSize(0), m};
   for (size_t i = 0; i < n; ++i) {
     int64_t o = windowOutputSize(it.getDimSize(2 + i), adaptor.getPads()[i],
@@ -597,11 +756,22 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult ConvOp::verify() {
-  if (getInput().getType().getElementType() !=
-      getWeight().getType().getElementType())
-    return emitOpError() << "input and weight element types differ";
+/// Checks that every given operand has the element type of `first`.
+static LogicalResult checkSameElementType(Operation *op, Value first,
+                                          ArrayRef<std::pair<Value, StringRef>> others) {
+  Type et = cast<RankedTensorType>(first.getType()).getElementType();
+  for (auto [v, what] : others)
+    if (v && cast<RankedTensorType>(v.getType()).getElementType() != et)
+      return op->emitOpError()
+             << what << " element type "
+             << cast<RankedTensorType>(v.getType()).getElementType()
+             << " differs from the input's " << et;
   return success();
+}
+
+LogicalResult ConvOp::verify() {
+  return checkSameElementType(*this, getInput(),
+                              {{getWeight(), "weight"}, {getBias(), "bias"}});
 }
 
 LogicalResult ConvTransposeOp::inferReturnTypes(
@@ -623,6 +793,12 @@ LogicalResult ConvTransposeOp::inferReturnTypes(
   if (outPad.size() != n)
     return KILN_DIAG(name) << "expects " << n << " output_padding values, got "
                            << outPad.size();
+  for (size_t i = 0; i < n; ++i)
+    if (outPad[i] < 0 ||
+        outPad[i] >= std::max(adaptor.getStrides()[i], adaptor.getDilations()[i]))
+      return KILN_DIAG(name) << "output_padding " << outPad[i]
+                             << " along spatial dim " << i
+                             << " must be in [0, max(stride, dilation))";
   int64_t group = adaptor.getGroup();
   int64_t c = it.getDimSize(1);
   if (group < 1 || c % group != 0)
@@ -650,10 +826,8 @@ LogicalResult ConvTransposeOp::inferReturnTypes(
 }
 
 LogicalResult ConvTransposeOp::verify() {
-  if (getInput().getType().getElementType() !=
-      getWeight().getType().getElementType())
-    return emitOpError() << "input and weight element types differ";
-  return success();
+  return checkSameElementType(*this, getInput(),
+                              {{getWeight(), "weight"}, {getBias(), "bias"}});
 }
 
 //===----------------------------------------------------------------------===//
@@ -682,6 +856,10 @@ LogicalResult BatchNormOp::verify() {
     return emitOpError() << "input must have rank >= 2 (N, C, ...), got "
                          << shapeToString(t.getShape());
   int64_t c = t.getDimSize(1);
+  if (failed(checkSameElementType(*this, getInput(),
+                                  {{getScale(), "scale"}, {getBias(), "bias"},
+                                   {getMean(), "mean"}, {getVariance(), "variance"}})))
+    return failure();
   if (failed(checkChannelParam(*this, getScale(), "scale", c)) ||
       failed(checkChannelParam(*this, getBias(), "bias", c)) ||
       failed(checkChannelParam(*this, getMean(), "mean", c)) ||
@@ -703,6 +881,9 @@ LogicalResult LayerNormOp::verify() {
   if (axis < 0 || axis >= t.getRank())
     return emitOpError() << "axis " << axis << " out of range for rank "
                          << t.getRank();
+  if (failed(checkSameElementType(*this, getInput(),
+                                  {{getScale(), "scale"}, {getBias(), "bias"}})))
+    return failure();
   ArrayRef<int64_t> normShape = t.getShape().drop_front(axis);
   for (Value p : {getScale(), getBias()}) {
     if (!p)
@@ -731,6 +912,9 @@ LogicalResult InstanceNormOp::verify() {
     return emitOpError() << "input must have rank >= 3 (N, C, spatial...), got "
                          << shapeToString(t.getShape());
   int64_t c = t.getDimSize(1);
+  if (failed(checkSameElementType(*this, getInput(),
+                                  {{getScale(), "scale"}, {getBias(), "bias"}})))
+    return failure();
   if (failed(checkChannelParam(*this, getScale(), "scale", c)) ||
       failed(checkChannelParam(*this, getBias(), "bias", c)))
     return failure();
@@ -793,14 +977,51 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
 
 LogicalResult ReduceOp::verify() { return success(); }
 
-OpFoldResult ReduceOp::fold(FoldAdaptor) {
+OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   ReduceKind k = getKind();
   bool identityOnEmpty = k == ReduceKind::Sum || k == ReduceKind::Mean ||
                          k == ReduceKind::Max || k == ReduceKind::Min ||
                          k == ReduceKind::Prod;
   if (identityOnEmpty && getAxes().empty() && getInput().getType() == getType())
     return getInput();
-  return {};
+  // Integer shape arithmetic (ReduceProd/Sum/Max/Min of a shape vector).
+  auto in = readDense(adaptor.getInput());
+  bool exactKind = k == ReduceKind::Sum || k == ReduceKind::Prod ||
+                   k == ReduceKind::Max || k == ReduceKind::Min;
+  if (!in || !in->isInt || !exactKind || in->size() == 0)
+    return {};
+  ArrayRef<int64_t> shape = getInput().getType().getShape();
+  ArrayRef<int64_t> axes = getAxes();
+  SmallVector<int64_t> kept = llvm::to_vector(shape);
+  for (int64_t a : axes)
+    kept[a] = 1;
+  FoldValues out;
+  out.isInt = true;
+  int64_t n = 1;
+  for (int64_t d : kept)
+    n *= d;
+  out.i.assign(n, k == ReduceKind::Prod ? 1 : 0);
+  SmallVector<bool> seen(n, false);
+  BinaryKind combine = k == ReduceKind::Sum    ? BinaryKind::Add
+                       : k == ReduceKind::Prod ? BinaryKind::Mul
+                       : k == ReduceKind::Max  ? BinaryKind::Max
+                                               : BinaryKind::Min;
+  for (int64_t e = 0; e < (int64_t)in->size(); ++e) {
+    SmallVector<int64_t> c = coordinates(e, shape);
+    for (int64_t a : axes)
+      c[a] = 0;
+    int64_t o = flatIndex(c, kept);
+    if (!seen[o] && (k == ReduceKind::Max || k == ReduceKind::Min)) {
+      out.i[o] = in->i[e];
+    } else {
+      auto r = applyBinaryInt(combine, out.i[o], in->i[e], in->isUnsigned);
+      if (!r)
+        return {};
+      out.i[o] = *r;
+    }
+    seen[o] = true;
+  }
+  return makeDense(getType(), out);
 }
 
 LogicalResult ArgReduceOp::inferReturnTypes(MLIRContext *ctx,
@@ -970,6 +1191,16 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
     return getInput();
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
     return splat.reshape(getType());
+  if (auto in = readDense(adaptor.getInput())) {
+    ArrayRef<int64_t> inShape = getInput().getType().getShape();
+    ArrayRef<int64_t> outShape = getType().getShape();
+    return gatherConstant(getType(), *in, [&](int64_t k) {
+      SmallVector<int64_t> oc = coordinates(k, outShape), ic(oc.size());
+      for (size_t d = 0; d < perm.size(); ++d)
+        ic[perm[d]] = oc[d];
+      return flatIndex(ic, inShape);
+    });
+  }
   if (auto producer = getInput().getDefiningOp<TransposeOp>()) {
     ArrayRef<int64_t> inner = producer.getPermutation();
     SmallVector<int64_t> composed;
@@ -1057,6 +1288,16 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
     return getInput();
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
     return splat.resizeSplat(getType());
+  if (auto in = readDense(adaptor.getInput())) {
+    ArrayRef<int64_t> inShape = getInput().getType().getShape();
+    ArrayRef<int64_t> outShape = getType().getShape();
+    return gatherConstant(getType(), *in, [&](int64_t k) {
+      SmallVector<int64_t> c = coordinates(k, outShape);
+      for (size_t d = 0; d < c.size(); ++d)
+        c[d] = getStarts()[d] + c[d] * getSteps()[d];
+      return flatIndex(c, inShape);
+    });
+  }
   return {};
 }
 
@@ -1077,6 +1318,13 @@ OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
     return getInput();
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
     return splat.resizeSplat(getType());
+  if (auto in = readDense(adaptor.getInput());
+      in && getType().getNumElements() <= kMaxFoldElements) {
+    ArrayRef<int64_t> inShape = getInput().getType().getShape();
+    return gatherConstant(getType(), *in, [&](int64_t k) {
+      return broadcastIndex(k, getType().getShape(), inShape);
+    });
+  }
   return {};
 }
 
@@ -1110,6 +1358,11 @@ LogicalResult GatherElementsOp::inferReturnTypes(
   if (axis < 0 || axis >= d.getRank())
     return KILN_DIAG("kiln.gather_elements")
            << "axis " << axis << " out of range [0, " << d.getRank() << ")";
+  for (int64_t k = 0; k < d.getRank(); ++k)
+    if (k != axis && i.getDimSize(k) > d.getDimSize(k))
+      return KILN_DIAG("kiln.gather_elements")
+             << "indices shape " << i.getShape() << " exceeds data shape "
+             << d.getShape() << " along dim " << k;
   types.push_back(RankedTensorType::get(i.getShape(), d.getElementType()));
   return success();
 }

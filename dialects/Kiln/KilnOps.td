@@ -42,7 +42,8 @@ def Kiln_UnaryOp : Kiln_Op<"unary", [Pure, InferTypeOpAdaptor]> {
     activations carry their constants: `leaky_relu` and `elu` use `alpha`,
     `selu` uses `alpha` (scale of the negative part) and `beta` (gamma),
     `hard_sigmoid` computes `max(0, min(1, alpha * x + beta))`. `not` works
-    on `i1`; `abs`, `neg` and `sign` on any number; the rest on floats.
+    on `i1`; `abs`, `neg`, `sign` and `relu` on any number; the rest on
+    floats.
 
     ```mlir
     %1 = kiln.unary relu %0 : tensor<1x64x56x56xf32>
@@ -503,7 +504,8 @@ def Kiln_ResizeOp : Kiln_Op<"resize", [Pure]> {
     `coord_mode`; nearest rounding follows `nearest_mode`.
 
     ```mlir
-    %y = kiln.resize nearest %x {coord_mode = asymmetric, nearest_mode = floor,
+    %y = kiln.resize nearest %x {coord_mode = #kiln<coord_mode asymmetric>,
+           nearest_mode = #kiln<nearest_mode floor>,
            scales = array<f64: 1.0, 1.0, 2.0, 2.0>} : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
     ```
   }];

@@ -741,8 +741,10 @@ void kiln::printDiagnostic(StringRef tool, Diagnostic &diag) {
 bool kiln::parseShape(StringRef text, SmallVectorImpl<int64_t> &dims) {
   dims.clear();
   text = text.trim();
-  if (text.empty() || text == "scalar")
+  if (text == "scalar")
     return true;
+  if (text.empty())
+    return false;
   SmallVector<StringRef> parts;
   text.split(parts, 'x');
   for (StringRef p : parts) {

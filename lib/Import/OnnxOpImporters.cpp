@@ -75,8 +75,19 @@ OpImporter binaryOp(BinaryKind kind) {
     TRY(acc, nc.requiredInput(0));
     for (int i = 1; i < nc.numInputs(); ++i) {
       TRY(rhs, nc.requiredInput(i));
-      if (kind == BinaryKind::Pow) {
-        TRY(cast, nc.castTo(rhs, elementTypeOf(acc)));
+      if (kind == BinaryKind::Pow && elementTypeOf(acc) != elementTypeOf(rhs)) {
+        // ONNX computes the power first and converts to the base's type, so
+        // an integer base with a float exponent is raised in floating point.
+        Type baseType = elementTypeOf(acc);
+        bool floatExponent = isa<FloatType>(elementTypeOf(rhs));
+        if (!isa<FloatType>(baseType) && floatExponent) {
+          TRY(base, nc.castTo(acc, elementTypeOf(rhs)));
+          TRY(p, nc.binary(kind, base, rhs));
+          TRY(r, nc.castTo(p, baseType));
+          acc = r;
+          continue;
+        }
+        TRY(cast, nc.castTo(rhs, baseType));
         rhs = cast;
       }
       TRY(r, nc.binary(kind, acc, rhs));
@@ -763,7 +774,7 @@ LogicalResult importSplit(NodeContext &nc) {
     sizes.assign(n, in[axis] / n);
   }
   if ((int64_t)sizes.size() != nc.numOutputs() ||
-      product(sizes) < 0 ||
+      llvm::any_of(sizes, [](int64_t v) { return v < 0; }) ||
       std::accumulate(sizes.begin(), sizes.end(), (int64_t)0) != in[axis])
     return nc.error() << "split sizes " << listToString(sizes)
                       << " do not cover dim " << axis << " of size "
@@ -828,18 +839,16 @@ LogicalResult importSlice(NodeContext &nc) {
       s += dim;
     if (e < 0)
       e += dim;
+    // ONNX clamps starts to [0, dim] and ends to [0, dim] for positive
+    // steps; starts to [0, dim - 1] and ends to [-1, dim - 1] for negative
+    // ones. The INT64_MIN/MAX sentinels of "to the end" land on the bounds.
     if (step > 0) {
       s = std::clamp<int64_t>(s, 0, dim);
       e = std::clamp<int64_t>(e, 0, dim);
     } else {
-      s = std::clamp<int64_t>(s, -1, dim - 1);
+      s = std::clamp<int64_t>(s, 0, dim - 1);
       e = std::clamp<int64_t>(e, -1, dim - 1);
     }
-    // Saturated int64 sentinels (INT64_MAX/MIN) are handled by the clamps.
-    if (startsIn[i] <= INT64_MIN / 2)
-      s = step > 0 ? 0 : -1;
-    if (endsIn[i] <= INT64_MIN / 2)
-      e = step > 0 ? 0 : -1;
     int64_t size = step > 0 ? (e - s + step - 1) / step : (s - e + (-step) - 1) / (-step);
     starts[a] = s;
     steps[a] = step;

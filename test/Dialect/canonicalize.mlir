@@ -854,3 +854,41 @@ func.func @no_fold_reduce_with_axes(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
   %0 = kiln.reduce sum %x {axes = array<i64: 1>, keep_dims} : tensor<2x3xf32> -> tensor<2x1xf32>
   return %0 : tensor<2x1xf32>
 }
+
+// -----
+
+// Integer folds are exact in 64 bits (no rounding through double).
+// CHECK-LABEL: func.func @fold_i64_exact
+// CHECK-DAG: %[[A:.+]] = kiln.constant dense<9223372036854775807> : tensor<i64>
+// CHECK-DAG: %[[B:.+]] = kiln.constant dense<9007199254740995> : tensor<i64>
+// CHECK-DAG: %[[C:.+]] = kiln.constant dense<false> : tensor<i1>
+// CHECK-DAG: %[[D:.+]] = kiln.constant dense<-1> : tensor<i32>
+// CHECK: return %[[A]], %[[B]], %[[C]], %[[D]]
+func.func @fold_i64_exact() -> (tensor<i64>, tensor<i64>, tensor<i1>, tensor<i32>) {
+  %max = kiln.constant dense<9223372036854775807> : tensor<i64>
+  %zero = kiln.constant dense<0> : tensor<i64>
+  %0 = kiln.binary max %max, %zero : tensor<i64>, tensor<i64> -> tensor<i64>
+  %big = kiln.constant dense<9007199254740993> : tensor<i64>
+  %two = kiln.constant dense<2> : tensor<i64>
+  %1 = kiln.binary add %big, %two : tensor<i64>, tensor<i64> -> tensor<i64>
+  %big2 = kiln.constant dense<9007199254740992> : tensor<i64>
+  %2 = kiln.binary eq %big, %big2 : tensor<i64>, tensor<i64> -> tensor<i1>
+  %3 = kiln.cast %max : tensor<i64> to tensor<i32>
+  return %0, %1, %2, %3 : tensor<i64>, tensor<i64>, tensor<i1>, tensor<i32>
+}
+
+// -----
+
+// x + 0.0 is not x for x = -0.0; x + (-0.0) and x - 0.0 are.
+// CHECK-LABEL: func.func @float_zero_identities
+// CHECK-SAME: (%[[X:.+]]: tensor<4xf32>)
+// CHECK: %[[ADD:.+]] = kiln.binary add %[[X]]
+// CHECK: return %[[ADD]], %[[X]], %[[X]]
+func.func @float_zero_identities(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %pz = kiln.constant dense<0.0> : tensor<f32>
+  %nz = kiln.constant dense<-0.0> : tensor<f32>
+  %0 = kiln.binary add %x, %pz : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  %1 = kiln.binary add %x, %nz : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  %2 = kiln.binary sub %x, %pz : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}

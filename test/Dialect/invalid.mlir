@@ -458,7 +458,7 @@ func.func @conv_dilated_kernel_too_big(%x: tensor<1x3x8x4xf32>, %w: tensor<8x3x3
 // -----
 
 func.func @conv_element_type_mismatch(%x: tensor<1x3x8x8xf32>, %w: tensor<8x3x3x3xf16>) -> tensor<1x8x6x6xf32> {
-  // expected-error @+1 {{'kiln.conv' op input and weight element types differ}}
+  // expected-error @+1 {{'kiln.conv' op weight element type 'f16' differs from the input's 'f32'}}
   %0 = kiln.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<8x3x3x3xf16>) -> tensor<1x8x6x6xf32>
   return %0 : tensor<1x8x6x6xf32>
 }
@@ -564,7 +564,7 @@ func.func @conv_transpose_empty_output(%x: tensor<1x8x1x1xf32>, %w: tensor<8x4x1
 // -----
 
 func.func @conv_transpose_element_type_mismatch(%x: tensor<1x8x4x4xf16>, %w: tensor<8x4x2x2xf32>) -> tensor<1x4x8x8xf16> {
-  // expected-error @+1 {{'kiln.conv_transpose' op input and weight element types differ}}
+  // expected-error @+1 {{'kiln.conv_transpose' op weight element type 'f32' differs from the input's 'f16'}}
   %0 = kiln.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, output_padding = array<i64: 0, 0>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x8x4x4xf16>, tensor<8x4x2x2xf32>) -> tensor<1x4x8x8xf16>
   return %0 : tensor<1x4x8x8xf16>
 }
@@ -1337,4 +1337,66 @@ func.func @constant_not_tensor() -> vector<2xi32> {
   // expected-error @+1 {{'kiln.constant' op result #0 must be ranked tensor of any type values, but got 'vector<2xi32>'}}
   %0 = kiln.constant dense<[1, 2]> : vector<2xi32>
   return %0 : vector<2xi32>
+}
+
+// -----
+
+func.func @conv_bias_element_type(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xi32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'kiln.conv' op bias element type 'i32' differs from the input's 'f32'}}
+  %0 = kiln.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xi32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_zero_kernel(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x0x3xf32>) -> tensor<1x4x9x6xf32> {
+  // expected-error @+2 {{'kiln.conv' op kernel size along spatial dim 0 must be positive, weight is 4x3x0x3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x0x3xf32>) -> tensor<1x4x9x6xf32>
+  return %0 : tensor<1x4x9x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_negative_output_padding(%x: tensor<1x2x4x4xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<1x3x7x7xf32> {
+  // expected-error @+2 {{'kiln.conv_transpose' op output_padding -2 along spatial dim 0 must be in [0, max(stride, dilation))}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, output_padding = array<i64: -2, -2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>, tensor<2x3x3x3xf32>) -> tensor<1x3x7x7xf32>
+  return %0 : tensor<1x3x7x7xf32>
+}
+
+// -----
+
+func.func @layer_norm_scale_element_type(%x: tensor<2x8xf16>, %g: tensor<8xf32>) -> tensor<2x8xf16> {
+  // expected-error @+1 {{'kiln.layer_norm' op scale element type 'f32' differs from the input's 'f16'}}
+  %0 = kiln.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x8xf16>, tensor<8xf32>) -> tensor<2x8xf16>
+  return %0 : tensor<2x8xf16>
+}
+
+// -----
+
+func.func @instance_norm_bias_element_type(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>, %b: tensor<2xf16>) -> tensor<1x2x4x4xf32> {
+  // expected-error @+1 {{'kiln.instance_norm' op bias element type 'f16' differs from the input's 'f32'}}
+  %0 = kiln.instance_norm %x, %s, %b {epsilon = 1.0e-05 : f32} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf16>) -> tensor<1x2x4x4xf32>
+  return %0 : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+func.func @gather_elements_indices_exceed(%d: tensor<2x3xf32>, %i: tensor<2x5xi64>) -> tensor<2x5xf32> {
+  // expected-error @+2 {{'kiln.gather_elements' op indices shape 2x5 exceeds data shape 2x3 along dim 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.gather_elements %d, %i {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x5xi64>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @pool_ceil_mode_drops_window_in_end_padding(%x: tensor<1x1x5x5xf32>) -> tensor<1x1x4x4xf32> {
+  // Input 5, pads 1/1, kernel 2, stride 2: a 4th window would start at
+  // padded position 6, inside the end padding, so there are 3 windows.
+  // expected-error @+2 {{'kiln.pool' op inferred type(s) 'tensor<1x1x3x3xf32>' are incompatible with return type(s) of operation 'tensor<1x1x4x4xf32>'}}
+  // expected-error @+1 {{'kiln.pool' op failed to infer returned types}}
+  %0 = kiln.pool max %x {ceil_mode, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<1x1x5x5xf32> -> tensor<1x1x4x4xf32>
+  return %0 : tensor<1x1x4x4xf32>
 }
