@@ -189,15 +189,16 @@ static std::optional<std::string> decodeTensorBytes(const onnx::TensorProto &t,
   if (t.has_raw_data()) {
     bytes = t.raw_data();
   } else {
-    bytes.assign(numel * width, 0);
-    char *out = bytes.data();
     std::optional<std::string> err;
     auto fill = [&](auto const &field, auto convert) {
+      // Checked before allocating: a corrupt shape must not allocate.
       if (field.size() != numel) {
         err = "holds " + std::to_string(field.size()) + " values, its shape needs " +
               std::to_string(numel);
         return;
       }
+      bytes.assign(numel * width, 0);
+      char *out = bytes.data();
       for (int64_t i = 0; i < numel; ++i)
         convert(field.Get(i), out + i * width);
     };
@@ -243,6 +244,8 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
     if (d < 0)
       return emitError(loc) << "tensor '" << what << "' has negative dimension "
                             << d;
+    if (d > 0 && numel > (int64_t(1) << 40) / d)
+      return emitError(loc) << "tensor '" << what << "' is too large";
     shape.push_back(d);
     numel *= d;
   }
@@ -702,6 +705,9 @@ llvm::Expected<HostTensor> kiln::readTensorFile(StringRef path) {
   h.dtype = t.data_type();
   int64_t numel = 1;
   for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && numel > (int64_t(1) << 40) / d))
+      return llvm::createStringError("'" + path.str() +
+                                     "' is not a valid tensor (bad dimensions)");
     h.shape.push_back(d);
     numel *= d;
   }
