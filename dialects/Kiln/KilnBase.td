@@ -79,7 +79,9 @@ def Kiln_BinaryKind : Kiln_I32Enum<"BinaryKind", "pointwise function of two oper
   I32EnumAttrCase<"Lt", 11, "lt">,
   I32EnumAttrCase<"Le", 12, "le">,
   I32EnumAttrCase<"Gt", 13, "gt">,
-  I32EnumAttrCase<"Ge", 14, "ge">
+  I32EnumAttrCase<"Ge", 14, "ge">,
+  I32EnumAttrCase<"Mod", 15, "mod">,
+  I32EnumAttrCase<"FMod", 16, "fmod">
 ]>;
 def Kiln_BinaryKindAttr : EnumAttr<Kiln_Dialect, Kiln_BinaryKind, "binary_kind">;
 

@@ -203,6 +203,11 @@ static double applyBinary(BinaryKind kind, double a, double b) {
   case BinaryKind::Le: return a <= b;
   case BinaryKind::Gt: return a > b;
   case BinaryKind::Ge: return a >= b;
+  case BinaryKind::FMod: return std::fmod(a, b);
+  case BinaryKind::Mod: {
+    double r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
   }
   llvm_unreachable("unknown binary kind");
 }
@@ -298,6 +303,17 @@ static std::optional<int64_t> applyBinaryInt(BinaryKind kind, int64_t a,
   case BinaryKind::Le: return isUnsigned ? ua <= ub : a <= b;
   case BinaryKind::Gt: return isUnsigned ? ua > ub : a > b;
   case BinaryKind::Ge: return isUnsigned ? ua >= ub : a >= b;
+  case BinaryKind::Mod:
+  case BinaryKind::FMod: {
+    if (b == 0 || (!isUnsigned && a == INT64_MIN && b == -1))
+      return std::nullopt;
+    if (isUnsigned)
+      return (int64_t)(ua % ub);
+    int64_t r = a % b;
+    if (kind == BinaryKind::Mod && r != 0 && ((r < 0) != (b < 0)))
+      r += b;
+    return r;
+  }
   }
   llvm_unreachable("unknown binary kind");
 }
@@ -481,6 +497,8 @@ LogicalResult BinaryOp::verify() {
   if (!isLogical(kind) && kind != BinaryKind::Eq && lt.isInteger(1))
     return emitOpError() << "'" << stringifyBinaryKind(kind)
                          << "' does not apply to i1 operands";
+  if (kind == BinaryKind::Mod && isa<FloatType>(lt))
+    return emitOpError() << "'mod' expects integer operands (use 'fmod' for floats)";
   return success();
 }
 

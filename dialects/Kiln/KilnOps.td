@@ -64,6 +64,8 @@ def Kiln_BinaryOp : Kiln_Op<"binary", [Pure, InferTypeOpAdaptor]> {
     Applies `kind` elementwise after numpy-style broadcasting of the two
     operands. Both operands have the same element type. Comparisons
     (`eq`, `lt`, `le`, `gt`, `ge`) produce `i1`; `and`, `or`, `xor` take `i1`.
+    `mod` is the integer remainder with the sign of the divisor (Python's
+    `%`); `fmod` has the sign of the dividend (C's `fmod`, also on floats).
 
     ```mlir
     %2 = kiln.binary add %0, %1 : tensor<1x64x56x56xf32>, tensor<64x1x1xf32> -> tensor<1x64x56x56xf32>

@@ -166,6 +166,24 @@ Value binaryBody(OpBuilder &b, Location loc, BinaryKind kind, Type kilnType,
   case BinaryKind::Le: return cmp(FP::OLE, P::sle, P::ule);
   case BinaryKind::Gt: return cmp(FP::OGT, P::sgt, P::ugt);
   case BinaryKind::Ge: return cmp(FP::OGE, P::sge, P::uge);
+  case BinaryKind::FMod:
+  case BinaryKind::Mod: {
+    if (f)
+      return arith::RemFOp::create(b, loc, x, y);
+    if (u)
+      return arith::RemUIOp::create(b, loc, x, y);
+    Value r = arith::RemSIOp::create(b, loc, x, y);
+    if (kind == BinaryKind::FMod)
+      return r;
+    // Python-style: a non-zero remainder takes the sign of the divisor.
+    Value zero = scalarConstant(b, loc, x.getType(), 0);
+    Value rNeg = arith::CmpIOp::create(b, loc, P::slt, r, zero);
+    Value yNeg = arith::CmpIOp::create(b, loc, P::slt, y, zero);
+    Value nonZero = arith::CmpIOp::create(b, loc, P::ne, r, zero);
+    Value fix = arith::AndIOp::create(
+        b, loc, nonZero, arith::XOrIOp::create(b, loc, rNeg, yNeg));
+    return arith::SelectOp::create(b, loc, fix, arith::AddIOp::create(b, loc, r, y), r);
+  }
   }
   llvm_unreachable("unknown binary kind");
 }

@@ -1320,6 +1320,10 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     for (auto [name, kind] : binaries)
       t[name] = binaryOp(kind);
     t["Mean"] = importMean;
+    t["Mod"] = [](NodeContext &nc) -> LogicalResult {
+      bool fmod = nc.attrInt("fmod", 0) != 0;
+      return binaryOp(fmod ? BinaryKind::FMod : BinaryKind::Mod)(nc);
+    };
     t["Identity"] = importIdentity;
     t["Dropout"] = importDropout;
     t["Cast"] = importCast;

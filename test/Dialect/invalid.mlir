@@ -1400,3 +1400,11 @@ func.func @pool_ceil_mode_drops_window_in_end_padding(%x: tensor<1x1x5x5xf32>) -
   %0 = kiln.pool max %x {ceil_mode, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<1x1x5x5xf32> -> tensor<1x1x4x4xf32>
   return %0 : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+func.func @mod_on_floats(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.binary' op 'mod' expects integer operands (use 'fmod' for floats)}}
+  %0 = kiln.binary mod %a, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Exports real PyTorch models to ONNX (opset 17) with random weights, plus
+one test-data set per model whose reference outputs come from onnxruntime.
+
+Models: torchvision resnet18 and mobilenet_v2 (batch 1, 3x224x224) and a
+BERT-style encoder (nn.TransformerEncoder, 4 layers, d_model 256, 4 heads,
+GELU, sequence 64). Nothing is downloaded: weights are seeded random.
+
+Output layout, in --out (default ~/.cache/kiln/models):
+  NAME/model.onnx
+  NAME/test_data_set_0/input_0.pb, output_0.pb
+Existing models are kept unless --force.
+"""
+import argparse
+import os
+import sys
+
+
+def build(name):
+    import torch
+    torch.manual_seed(0)
+    if name == "resnet18":
+        import torchvision
+        return torchvision.models.resnet18(weights=None), torch.randn(1, 3, 224, 224)
+    if name == "mobilenet_v2":
+        import torchvision
+        return torchvision.models.mobilenet_v2(weights=None), torch.randn(1, 3, 224, 224)
+    if name == "encoder":
+        class Encoder(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = torch.nn.Embedding(1000, 256)
+                self.pos = torch.nn.Parameter(torch.randn(1, 64, 256) * 0.02)
+                layer = torch.nn.TransformerEncoderLayer(
+                    d_model=256, nhead=4, dim_feedforward=1024, dropout=0.0,
+                    activation="gelu", batch_first=True)
+                self.encoder = torch.nn.TransformerEncoder(layer, num_layers=4,
+                                                           enable_nested_tensor=False)
+                self.head = torch.nn.Linear(256, 2)
+
+            def forward(self, ids):
+                h = self.embed(ids) + self.pos
+                h = self.encoder(h)
+                return self.head(h[:, 0])
+
+        return Encoder(), torch.randint(0, 1000, (1, 64))
+    raise ValueError(name)
+
+
+def export(name, out_dir, force):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import numpy_helper
+
+    model_dir = os.path.join(out_dir, name)
+    model_path = os.path.join(model_dir, "model.onnx")
+    data_dir = os.path.join(model_dir, "test_data_set_0")
+    if os.path.exists(os.path.join(data_dir, "output_0.pb")) and not force:
+        print(f"{name}: cached at {model_dir}")
+        return
+    os.makedirs(data_dir, exist_ok=True)
+    model, example = build(name)
+    model.eval()
+    kwargs = dict(opset_version=17, input_names=["input"], output_names=["output"],
+                  do_constant_folding=True)
+    try:
+        torch.onnx.export(model, (example,), model_path, dynamo=False, **kwargs)
+    except TypeError:  # older torch without the dynamo switch
+        torch.onnx.export(model, (example,), model_path, **kwargs)
+    onnx.checker.check_model(model_path)
+
+    # The reference is onnxruntime on the exported model, on fresh inputs.
+    rng = np.random.default_rng(1)
+    if example.dtype == torch.int64:
+        x = rng.integers(0, 1000, size=example.shape, dtype=np.int64)
+    else:
+        x = rng.standard_normal(example.shape).astype(np.float32)
+    sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    (y,) = sess.run(None, {"input": x})
+    with open(os.path.join(data_dir, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "input").SerializeToString())
+    with open(os.path.join(data_dir, "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(y, "output").SerializeToString())
+    print(f"{name}: exported to {model_dir}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.expanduser("~/.cache/kiln/models"))
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("models", nargs="*", default=["resnet18", "mobilenet_v2", "encoder"])
+    args = ap.parse_args()
+    for name in args.models:
+        export(name, args.out, args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
