@@ -1,15 +1,15 @@
-//===- CpuJit.cpp - compile and run a kiln module on the host CPU --------===//
+//===- CpuJit.cpp - compile kiln modules for the host CPU ----------------===//
 #include "kiln/Target/CpuJit.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Support/DataType.h"
+#include "kiln_runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -18,18 +18,18 @@ using namespace mlir;
 using namespace kiln;
 
 int32_t kiln::onnxDataType(Type t) {
-  if (t.isF32()) return 1;
-  if (t.isF64()) return 11;
-  if (t.isF16()) return 10;
-  if (t.isBF16()) return 16;
-  if (t.isInteger(1)) return 9;
+  if (t.isF32()) return kFloat;
+  if (t.isF64()) return kDouble;
+  if (t.isF16()) return kFloat16;
+  if (t.isBF16()) return kBFloat16;
+  if (t.isInteger(1)) return kBool;
   if (auto it = dyn_cast<IntegerType>(t)) {
     bool u = it.isUnsigned();
     switch (it.getWidth()) {
-    case 8: return u ? 2 : 3;
-    case 16: return u ? 4 : 5;
-    case 32: return u ? 12 : 6;
-    case 64: return u ? 13 : 7;
+    case 8: return u ? kUInt8 : kInt8;
+    case 16: return u ? kUInt16 : kInt16;
+    case 32: return u ? kUInt32 : kInt32;
+    case 64: return u ? kUInt64 : kInt64;
     default: return 0;
     }
   }
@@ -58,6 +58,10 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     TensorSpec s;
     auto name = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
     s.name = name ? name.str() : fallback;
+    // Tabs and newlines would break the signature format.
+    for (char &c : s.name)
+      if (c == '\t' || c == '\n')
+        c = ' ';
     s.dtype = onnxDataType(rt.getElementType());
     s.shape.assign(rt.getShape().begin(), rt.getShape().end());
     return s;
@@ -78,14 +82,55 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
   return sig;
 }
 
-CpuJitModel::~CpuJitModel() = default;
+std::string kiln::serializeSignature(const ModelSignature &sig) {
+  std::string out;
+  auto add = [&](const char *dir, const TensorSpec &t) {
+    out += std::string(dir) + "\t" + t.name + "\t" + std::to_string(t.dtype) + "\t";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      out += (i ? "," : "") + std::to_string(t.shape[i]);
+    out += "\n";
+  };
+  for (const TensorSpec &t : sig.inputs)
+    add("in", t);
+  for (const TensorSpec &t : sig.outputs)
+    add("out", t);
+  return out;
+}
 
-FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
-  static std::once_flag targetInit;
-  std::call_once(targetInit, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
+/// Adds `kiln_model_entry(void **descriptors)`, which calls the C interface
+/// of main with one descriptor pointer per input and output, and the
+/// `kiln_model_signature` string.
+static void addModelABI(ModuleOp module, const ModelSignature &sig) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  std::string text = serializeSignature(sig);
+  text.push_back('\0');
+  auto strType = LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
+  LLVM::GlobalOp::create(b, loc, strType, /*isConstant=*/true,
+                         LLVM::Linkage::External, "kiln_model_signature",
+                         b.getStringAttr(text));
+
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto voidType = LLVM::LLVMVoidType::get(ctx);
+  auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_main");
+  auto entry = LLVM::LLVMFuncOp::create(
+      b, loc, "kiln_model_entry", LLVM::LLVMFunctionType::get(voidType, {ptrType}));
+  Block *body = entry.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  SmallVector<Value> args;
+  unsigned n = sig.inputs.size() + sig.outputs.size();
+  for (unsigned i = 0; i < n; ++i) {
+    Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, body->getArgument(0),
+                                     ArrayRef<LLVM::GEPArg>{(int32_t)i});
+    args.push_back(LLVM::LoadOp::create(b, loc, ptrType, slot));
+  }
+  LLVM::CallOp::create(b, loc, callee, args);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+}
+
+FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   auto sig = readSignature(module);
   if (failed(sig))
@@ -95,7 +140,7 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
   ctx->appendDialectRegistry(registry);
   auto main = module.lookupSymbol<func::FuncOp>("main");
   main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  // The interface names live in `sig`; LLVM translation does not know them.
+  // The interface names live in the signature; LLVM does not know them.
   for (unsigned i = 0; i < main.getNumArguments(); ++i)
     main.removeArgAttr(i, "kiln.name");
   for (unsigned i = 0; i < main.getNumResults(); ++i)
@@ -105,6 +150,21 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
   buildKilnToLinalgPipeline(pm);
   buildCpuLinalgToLLVMPipeline(pm);
   if (failed(pm.run(module)))
+    return failure();
+  addModelABI(module, *sig);
+  return sig;
+}
+
+CpuJitModel::~CpuJitModel() { kiln_model_free(model); }
+
+FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
+  static std::once_flag targetInit;
+  std::call_once(targetInit, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto sig = lowerToCpuLLVM(module);
+  if (failed(sig))
     return failure();
 
   ExecutionEngineOptions options;
@@ -116,32 +176,20 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
     std::string msg = llvm::toString(engine.takeError());
     return module.emitError() << "JIT compilation failed: " << msg;
   }
+  auto entry = (*engine)->lookup("kiln_model_entry");
+  if (!entry) {
+    std::string msg = llvm::toString(entry.takeError());
+    return module.emitError() << "JIT compilation failed: " << msg;
+  }
   std::unique_ptr<CpuJitModel> model(new CpuJitModel());
   model->sig = std::move(*sig);
   model->engine = std::move(*engine);
+  model->model = kiln_model_from_entry((kiln_entry_fn)*entry,
+                                       serializeSignature(model->sig).c_str(), "<jit>");
+  if (!model->model)
+    return module.emitError() << kiln_last_error();
   return model;
 }
-
-namespace {
-/// A memref descriptor for a static, contiguous buffer:
-/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
-std::vector<int64_t> makeDescriptor(const void *data,
-                                    const std::vector<int64_t> &shape) {
-  std::vector<int64_t> d;
-  d.push_back(reinterpret_cast<int64_t>(data));
-  d.push_back(reinterpret_cast<int64_t>(data));
-  d.push_back(0);
-  d.insert(d.end(), shape.begin(), shape.end());
-  int64_t stride = 1;
-  std::vector<int64_t> strides(shape.size());
-  for (int64_t i = (int64_t)shape.size() - 1; i >= 0; --i) {
-    strides[i] = stride;
-    stride *= shape[i];
-  }
-  d.insert(d.end(), strides.begin(), strides.end());
-  return d;
-}
-} // namespace
 
 llvm::Error CpuJitModel::run(ArrayRef<const void *> inputs,
                              ArrayRef<void *> outputs) {
@@ -149,17 +197,7 @@ llvm::Error CpuJitModel::run(ArrayRef<const void *> inputs,
     return llvm::createStringError(
         "expected " + std::to_string(sig.inputs.size()) + " inputs and " +
         std::to_string(sig.outputs.size()) + " outputs");
-  std::vector<std::vector<int64_t>> descriptors;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    descriptors.push_back(makeDescriptor(inputs[i], sig.inputs[i].shape));
-  for (size_t i = 0; i < outputs.size(); ++i)
-    descriptors.push_back(makeDescriptor(outputs[i], sig.outputs[i].shape));
-  // The C interface takes a pointer to each descriptor; the packed wrapper
-  // takes a pointer to each of those arguments.
-  std::vector<void *> descriptorPtrs, args;
-  for (auto &d : descriptors)
-    descriptorPtrs.push_back(d.data());
-  for (auto &p : descriptorPtrs)
-    args.push_back(&p);
-  return engine->invokePacked("_mlir_ciface_main", args);
+  if (kiln_model_run(model, inputs.data(), outputs.data()) != 0)
+    return llvm::createStringError(kiln_last_error());
+  return llvm::Error::success();
 }

@@ -9,9 +9,11 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Support/DataType.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln_runtime.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -27,7 +29,8 @@ using namespace kiln;
 
 namespace {
 cl::OptionCategory category("kiln-run options");
-cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
+cl::opt<std::string> modelPath(cl::Positional,
+                               cl::desc("<model.onnx | model.onnxtxt | model.so>"),
                                cl::Required, cl::cat(category));
 cl::opt<std::string> target("target", cl::desc("Where to run: cpu"), cl::init("cpu"),
                             cl::cat(category));
@@ -133,43 +136,73 @@ int main(int argc, char **argv) {
     if (!t.name.empty() && !given.count(t.name))
       given[t.name] = t;
 
+  // A compiled library runs through the runtime alone; a model is compiled
+  // just in time first.
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
     printDiagnostic("kiln-run", diag);
     return mlir::success();
   });
-  ImportOptions options;
-  for (const std::string &spec : inputShapes) {
-    auto [name, dims] = StringRef(spec).rsplit('=');
-    SmallVector<int64_t> shape;
-    if (name.empty() || !parseShape(dims, shape))
-      return fail("--input-shape expects NAME=D0xD1x..., got '" + spec + "'");
-    options.inputShapes[name] = shape;
-  }
-  for (const std::string &name : freezeInputs) {
-    auto it = given.find(name);
-    if (it == given.end())
-      return fail("--freeze-input " + name + ": no value given for it");
-    options.frozenInputs[name] = it->second;
-  }
-  if (freezeIntegerInputs)
-    for (auto &[name, t] : given)
-      if (isIntegerType(t.dtype))
-        options.frozenInputs[name] = t;
+  std::unique_ptr<CpuJitModel> jit;
+  kiln_model *loaded = nullptr;
+  kiln_model *runtimeModel = nullptr;
+  if (StringRef(modelPath).ends_with(".so")) {
+    loaded = kiln_model_load(modelPath.c_str());
+    if (!loaded)
+      return fail(kiln_last_error());
+    runtimeModel = loaded;
+  } else {
+    ImportOptions options;
+    for (const std::string &spec : inputShapes) {
+      auto [name, dims] = StringRef(spec).rsplit('=');
+      SmallVector<int64_t> shape;
+      if (name.empty() || !parseShape(dims, shape))
+        return fail("--input-shape expects NAME=D0xD1x..., got '" + spec + "'");
+      options.inputShapes[name] = shape;
+    }
+    for (const std::string &name : freezeInputs) {
+      auto it = given.find(name);
+      if (it == given.end())
+        return fail("--freeze-input " + name + ": no value given for it");
+      options.frozenInputs[name] = it->second;
+    }
+    if (freezeIntegerInputs)
+      for (auto &[name, t] : given)
+        if (isIntegerType(t.dtype))
+          options.frozenInputs[name] = t;
 
-  auto module = importOnnxFile(ctx, modelPath, options);
-  if (!module)
-    return 2;
-  {
+    auto module = importOnnxFile(ctx, modelPath, options);
+    if (!module)
+      return 2;
     mlir::PassManager pm(&ctx);
     buildImportCleanupPipeline(pm);
     if (mlir::failed(pm.run(*module)))
       return 2;
+    auto compiled = CpuJitModel::compile(*module);
+    if (mlir::failed(compiled))
+      return 2;
+    jit = std::move(*compiled);
+    runtimeModel = jit->runtimeModel();
   }
-  auto model = CpuJitModel::compile(*module);
-  if (mlir::failed(model))
-    return 2;
-  const ModelSignature &sig = (*model)->signature();
+  auto freeLoaded = llvm::make_scope_exit([&] { kiln_model_free(loaded); });
+  ModelSignature sig;
+  auto specOf = [](const kiln_tensor_info *info) {
+    TensorSpec t;
+    t.name = info->name;
+    t.dtype = info->dtype;
+    t.shape.assign(info->shape, info->shape + info->rank);
+    return t;
+  };
+  for (int i = 0; i < kiln_model_num_inputs(runtimeModel); ++i)
+    sig.inputs.push_back(specOf(kiln_model_input(runtimeModel, i)));
+  for (int i = 0; i < kiln_model_num_outputs(runtimeModel); ++i)
+    sig.outputs.push_back(specOf(kiln_model_output(runtimeModel, i)));
+  auto runOnce = [&](const std::vector<const void *> &ins,
+                     const std::vector<void *> &outs) -> Error {
+    if (kiln_model_run(runtimeModel, ins.data(), outs.data()) != 0)
+      return createStringError(kiln_last_error());
+    return Error::success();
+  };
 
   // Match values to the model's inputs: by name, else by position among
   // the test-data files that were not frozen.
@@ -214,7 +247,7 @@ int main(int argc, char **argv) {
   }
   for (HostTensor &t : outputs)
     outPtrs.push_back(t.bytes.data());
-  if (Error err = (*model)->run(inPtrs, outPtrs))
+  if (Error err = runOnce(inPtrs, outPtrs))
     return fail("running the model failed: " + toString(std::move(err)));
 
   int status = 0;
@@ -257,12 +290,12 @@ int main(int argc, char **argv) {
   if (bench) {
     using clock = std::chrono::steady_clock;
     for (int i = 0; i < 3; ++i)
-      if (Error err = (*model)->run(inPtrs, outPtrs))
+      if (Error err = runOnce(inPtrs, outPtrs))
         return fail(toString(std::move(err)));
     std::vector<double> ms;
     for (unsigned i = 0; i < bench; ++i) {
       auto t0 = clock::now();
-      if (Error err = (*model)->run(inPtrs, outPtrs))
+      if (Error err = runOnce(inPtrs, outPtrs))
         return fail(toString(std::move(err)));
       ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     }

@@ -2,6 +2,7 @@
 #include "Kiln/KilnOps.h"
 #include "kiln/Import/OnnxImporter.h"
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Target/CpuJit.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -22,11 +23,18 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | model.onn
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(kilncCategory));
-enum class Emit { Kiln };
-cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Kiln),
-                   cl::values(clEnumValN(Emit::Kiln, "kiln",
-                                         "imported, canonicalized kiln IR")),
-                   cl::cat(kilncCategory));
+enum class Emit { Kiln, Linalg, LLVM, Obj, So };
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Kiln),
+    cl::values(clEnumValN(Emit::Kiln, "kiln", "imported, canonicalized kiln IR"),
+               clEnumValN(Emit::Linalg, "linalg", "fused linalg on tensors"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR of the model"),
+               clEnumValN(Emit::Obj, "obj", "an object file (needs -o)"),
+               clEnumValN(Emit::So, "so",
+                          "a shared library that runs with libkiln_runtime (needs -o)")),
+    cl::cat(kilncCategory));
+cl::opt<std::string> target("target", cl::desc("Code generation target: cpu"),
+                            cl::init("cpu"), cl::cat(kilncCategory));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
@@ -49,7 +57,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "Kiln: compiles ONNX models through the kiln MLIR dialect\n\n"
-      "  kilnc model.onnx --emit=kiln [-o out.mlir] [--input-shape x=1x3x224x224]\n");
+      "  kilnc model.onnx [--emit=kiln|linalg|llvm|obj|so] [-o out] "
+      "[--input-shape x=1x3x224x224]\n");
 
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
@@ -74,11 +83,28 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
-  if (!noCleanup) {
+  if (target != "cpu") {
+    errs() << "kilnc: error: unknown target '" << target << "' (available: cpu)\n";
+    return 2;
+  }
+  if (!noCleanup || emit != Emit::Kiln) {
     mlir::PassManager pm(&ctx);
     kiln::buildImportCleanupPipeline(pm);
+    if (emit == Emit::Linalg)
+      kiln::buildKilnToLinalgPipeline(pm);
     if (mlir::failed(pm.run(*module)))
       return 1;
+  }
+  if (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So) {
+    if ((emit == Emit::Obj || emit == Emit::So) && outputPath == "-") {
+      errs() << "kilnc: error: --emit=" << (emit == Emit::So ? "so" : "obj")
+             << " needs an output file (-o)\n";
+      return 2;
+    }
+    kiln::CpuArtifact kind = emit == Emit::LLVM  ? kiln::CpuArtifact::LLVMIR
+                             : emit == Emit::Obj ? kiln::CpuArtifact::Object
+                                                 : kiln::CpuArtifact::SharedLibrary;
+    return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath)) ? 1 : 0;
   }
 
   std::string err;

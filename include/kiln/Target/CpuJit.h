@@ -1,4 +1,4 @@
-//===- CpuJit.h - compile and run a kiln module on the host CPU -*- C++ -*-===//
+//===- CpuJit.h - compile kiln modules for the host CPU --------*- C++ -*-===//
 #ifndef KILN_TARGET_CPUJIT_H
 #define KILN_TARGET_CPUJIT_H
 
@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+struct kiln_model;
 
 namespace mlir {
 class ExecutionEngine;
@@ -37,6 +39,21 @@ int32_t onnxDataType(mlir::Type elementType);
 /// Reads the signature of the model's `main` function (kiln level).
 mlir::FailureOr<ModelSignature> readSignature(mlir::ModuleOp module);
 
+/// The signature as the runtime reads it (see runtime/src/runtime.cpp).
+std::string serializeSignature(const ModelSignature &sig);
+
+/// Lowers a kiln module to the LLVM dialect for the host CPU and adds the
+/// model ABI: `kiln_model_entry(void **descriptors)` and the
+/// `kiln_model_signature` string. Returns the signature.
+mlir::FailureOr<ModelSignature> lowerToCpuLLVM(mlir::ModuleOp module);
+
+enum class CpuArtifact { LLVMIR, Object, SharedLibrary };
+
+/// Compiles a kiln module (consumed) ahead of time: LLVM IR text, an object
+/// file, or a shared library that runs with libkiln_runtime alone.
+mlir::LogicalResult emitCpuArtifact(mlir::ModuleOp module, CpuArtifact kind,
+                                    llvm::StringRef outputPath);
+
 /// A model compiled for the host CPU, in process.
 class CpuJitModel {
 public:
@@ -47,6 +64,8 @@ public:
   compile(mlir::ModuleOp module);
 
   const ModelSignature &signature() const { return sig; }
+  /// The runtime's handle on the compiled model (owned by this object).
+  kiln_model *runtimeModel() const { return model; }
 
   /// Runs the model. Each buffer holds the dense row-major bytes of the
   /// corresponding input / output of signature().
@@ -57,6 +76,7 @@ private:
   CpuJitModel() = default;
   ModelSignature sig;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  kiln_model *model = nullptr;
 };
 
 } // namespace kiln

@@ -1,0 +1,228 @@
+//===- runtime.cpp - Kiln's runtime library ------------------------------===//
+//
+// A compiled model exports a signature string and an entry function taking
+// memref descriptors. The signature has one line per tensor:
+//   "in|out <TAB> name <TAB> dtype <TAB> d0,d1,...\n"
+// This file parses it, builds descriptors for caller buffers and calls the
+// entry. It depends on nothing but libc and libdl.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln_runtime.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+void setError(std::string msg) { lastError = std::move(msg); }
+
+struct Tensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  kiln_tensor_info info;
+};
+
+int64_t dtypeBytes(int32_t dtype) {
+  switch (dtype) {
+  case KILN_FLOAT: case KILN_INT32: case KILN_UINT32: return 4;
+  case KILN_DOUBLE: case KILN_INT64: case KILN_UINT64: return 8;
+  case KILN_FLOAT16: case KILN_BFLOAT16: case KILN_INT16: case KILN_UINT16: return 2;
+  case KILN_BOOL: case KILN_INT8: case KILN_UINT8: return 1;
+  default: return 0;
+  }
+}
+
+bool parseSignature(const char *text, std::vector<Tensor> &ins,
+                    std::vector<Tensor> &outs, std::string &err) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty())
+      continue;
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    std::string f;
+    while (std::getline(ss, f, '\t'))
+      fields.push_back(f);
+    if (fields.size() < 3 || (fields[0] != "in" && fields[0] != "out")) {
+      err = "malformed model signature line '" + line + "'";
+      return false;
+    }
+    Tensor t;
+    t.name = fields[1];
+    t.info.dtype = std::atoi(fields[2].c_str());
+    if (dtypeBytes(t.info.dtype) == 0) {
+      err = "model signature has unknown element type " + fields[2];
+      return false;
+    }
+    if (fields.size() > 3 && !fields[3].empty()) {
+      std::stringstream dims(fields[3]);
+      std::string d;
+      while (std::getline(dims, d, ','))
+        t.shape.push_back(std::atoll(d.c_str()));
+    }
+    (fields[0] == "in" ? ins : outs).push_back(std::move(t));
+  }
+  for (auto *list : {&ins, &outs})
+    for (Tensor &t : *list) {
+      t.info.name = t.name.c_str();
+      t.info.rank = (int32_t)t.shape.size();
+      t.info.shape = t.shape.data();
+    }
+  return true;
+}
+
+} // namespace
+
+struct kiln_model {
+  std::string name;
+  void *library = nullptr;
+  kiln_entry_fn entry = nullptr;
+  std::vector<Tensor> inputs, outputs;
+};
+
+static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
+                               const char *signature) {
+  std::string err;
+  if (!parseSignature(signature, m->inputs, m->outputs, err)) {
+    setError(m->name + ": " + err);
+    if (m->library)
+      dlclose(m->library);
+    return nullptr;
+  }
+  return m.release();
+}
+
+extern "C" {
+
+kiln_model *kiln_model_load(const char *path) {
+  if (!path) {
+    setError("kiln_model_load: no path given");
+    return nullptr;
+  }
+  // RTLD_LOCAL keeps two loaded models' symbols apart.
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *e = dlerror();
+    setError(std::string("cannot load model '") + path + "': " + (e ? e : "unknown error"));
+    return nullptr;
+  }
+  auto entry = (kiln_entry_fn)dlsym(lib, KILN_MODEL_ENTRY_SYMBOL);
+  auto signature = (const char *)dlsym(lib, KILN_MODEL_SIGNATURE_SYMBOL);
+  if (!entry || !signature) {
+    setError(std::string("'") + path + "' is not a Kiln model library (no " +
+             KILN_MODEL_ENTRY_SYMBOL + " / " + KILN_MODEL_SIGNATURE_SYMBOL + ")");
+    dlclose(lib);
+    return nullptr;
+  }
+  auto m = std::make_unique<kiln_model>();
+  m->name = path;
+  m->library = lib;
+  m->entry = entry;
+  return finishModel(std::move(m), signature);
+}
+
+kiln_model *kiln_model_from_entry(kiln_entry_fn entry, const char *signature,
+                                  const char *name) {
+  if (!entry || !signature) {
+    setError("kiln_model_from_entry: missing entry or signature");
+    return nullptr;
+  }
+  auto m = std::make_unique<kiln_model>();
+  m->name = name ? name : "<jit>";
+  m->entry = entry;
+  return finishModel(std::move(m), signature);
+}
+
+void kiln_model_free(kiln_model *model) {
+  if (!model)
+    return;
+  if (model->library)
+    dlclose(model->library);
+  delete model;
+}
+
+int kiln_model_num_inputs(const kiln_model *m) { return m ? (int)m->inputs.size() : 0; }
+int kiln_model_num_outputs(const kiln_model *m) { return m ? (int)m->outputs.size() : 0; }
+
+const kiln_tensor_info *kiln_model_input(const kiln_model *m, int i) {
+  if (!m || i < 0 || i >= (int)m->inputs.size())
+    return nullptr;
+  return &m->inputs[i].info;
+}
+
+const kiln_tensor_info *kiln_model_output(const kiln_model *m, int i) {
+  if (!m || i < 0 || i >= (int)m->outputs.size())
+    return nullptr;
+  return &m->outputs[i].info;
+}
+
+size_t kiln_tensor_bytes(const kiln_tensor_info *info) {
+  if (!info)
+    return 0;
+  size_t n = (size_t)dtypeBytes(info->dtype);
+  for (int32_t d = 0; d < info->rank; ++d)
+    n *= (size_t)info->shape[d];
+  return n;
+}
+
+int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *outputs) {
+  if (!m) {
+    setError("kiln_model_run: no model");
+    return -1;
+  }
+  size_t nin = m->inputs.size(), nout = m->outputs.size();
+  if ((nin && !inputs) || (nout && !outputs)) {
+    setError(m->name + ": kiln_model_run needs " + std::to_string(nin) +
+             " input and " + std::to_string(nout) + " output buffers");
+    return -1;
+  }
+  // One descriptor per tensor, {allocated, aligned, offset, sizes, strides},
+  // for a static, contiguous buffer.
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(nin + nout);
+  auto add = [&](const void *data, const Tensor &t) {
+    std::vector<int64_t> d{(int64_t)(intptr_t)data, (int64_t)(intptr_t)data, 0};
+    d.insert(d.end(), t.shape.begin(), t.shape.end());
+    std::vector<int64_t> strides(t.shape.size());
+    int64_t s = 1;
+    for (size_t k = t.shape.size(); k-- > 0;) {
+      strides[k] = s;
+      s *= t.shape[k];
+    }
+    d.insert(d.end(), strides.begin(), strides.end());
+    descriptors.push_back(std::move(d));
+  };
+  for (size_t i = 0; i < nin; ++i) {
+    if (!inputs[i] && kiln_tensor_bytes(&m->inputs[i].info)) {
+      setError(m->name + ": input '" + m->inputs[i].name + "' has no buffer");
+      return -1;
+    }
+    add(inputs[i], m->inputs[i]);
+  }
+  for (size_t i = 0; i < nout; ++i) {
+    if (!outputs[i] && kiln_tensor_bytes(&m->outputs[i].info)) {
+      setError(m->name + ": output '" + m->outputs[i].name + "' has no buffer");
+      return -1;
+    }
+    add(outputs[i], m->outputs[i]);
+  }
+  std::vector<void *> args;
+  for (auto &d : descriptors)
+    args.push_back(d.data());
+  m->entry(args.data());
+  lastError.clear();
+  return 0;
+}
+
+const char *kiln_last_error(void) { return lastError.c_str(); }
+
+} // extern "C"
