@@ -45,6 +45,7 @@ struct ConvertKilnToLinalgPass
     populateContractionToLinalgPatterns(converter, patterns);
     populateDataMovementToLinalgPatterns(converter, patterns);
     populateReductionToLinalgPatterns(converter, patterns);
+    populateWindowToLinalgPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
