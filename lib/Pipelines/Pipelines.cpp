@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - Kiln's named pass pipelines -----------------------===//
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Codegen/Passes.h"
 #include "kiln/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -40,6 +41,10 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
+  // CPU strategy: convolutions as contractions, and every contraction's
+  // innermost loop over contiguous memory so that LLVM vectorizes it.
+  pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+  pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

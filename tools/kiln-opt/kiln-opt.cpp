@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - MLIR optimizer driver with Kiln registered ---------===//
 #include "Kiln/KilnOps.h"
+#include "kiln/Codegen/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 
@@ -10,6 +11,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  kiln::registerKilnCodegenPasses();
   kiln::registerKilnConversionPasses();
   kiln::registerKilnPipelines();
   mlir::DialectRegistry registry;
