@@ -279,11 +279,281 @@ struct InstanceNormLowering : KilnLowering<InstanceNormOp> {
   }
 };
 
+/// `x` strictly beats `y` as a maximum (`wantMax`) or minimum. NaN beats
+/// every number either way, as in numpy's argmax/argmin, so that NaNs are
+/// found rather than silently skipped.
+Value beats(OpBuilder &b, Location loc, Value x, Value y, bool wantMax,
+            bool isUnsigned) {
+  if (isa<FloatType>(x.getType())) {
+    Value strict = arith::CmpFOp::create(
+        b, loc, wantMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, x, y);
+    Value xNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+    Value yNum = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, y, y);
+    return arith::OrIOp::create(b, loc, strict,
+                                arith::AndIOp::create(b, loc, xNan, yNum));
+  }
+  arith::CmpIPredicate pred =
+      wantMax ? (isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+              : (isUnsigned ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt);
+  return arith::CmpIOp::create(b, loc, pred, x, y);
+}
+
+/// Equality in which NaN equals NaN, so ties between NaNs break by index.
+Value sameKey(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType())) {
+    Value eq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x, y);
+    Value xNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+    Value yNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, y, y);
+    return arith::OrIOp::create(b, loc, eq, arith::AndIOp::create(b, loc, xNan, yNan));
+  }
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+}
+
+/// (value, index) pairs ordered by value, then index: `winsOver` is true when
+/// (x, ix) comes first. Breaking ties by index makes the order total, so a
+/// reduction with it gives the same answer in any iteration order.
+Value winsOver(OpBuilder &b, Location loc, Value x, Value ix, Value y, Value iy,
+               bool wantMax, bool isUnsigned, bool lowerIndexFirst) {
+  Value better = beats(b, loc, x, y, wantMax, isUnsigned);
+  Value indexFirst = arith::CmpIOp::create(
+      b, loc, lowerIndexFirst ? arith::CmpIPredicate::slt : arith::CmpIPredicate::sgt,
+      ix, iy);
+  Value tie = arith::AndIOp::create(b, loc, sameKey(b, loc, x, y), indexFirst);
+  return arith::OrIOp::create(b, loc, better, tie);
+}
+
+/// Maps of a generic iterating over a rank-`rank` tensor: identity, and the
+/// one that drops `axis` (for per-row accumulators).
+std::pair<AffineMap, AffineMap> rowMaps(MLIRContext *ctx, int64_t rank, int64_t axis) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+  return {AffineMap::getMultiDimIdentityMap(rank, ctx),
+          AffineMap::get(rank, 0, exprs, ctx)};
+}
+
+SmallVector<int64_t> dropAxis(ArrayRef<int64_t> shape, int64_t axis) {
+  SmallVector<int64_t> out(shape);
+  out.erase(out.begin() + axis);
+  return out;
+}
+
+Value axisIndexI64(OpBuilder &b, Location loc, int64_t axis) {
+  Value i = linalg::IndexOp::create(b, loc, axis);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+}
+
+struct ArgReduceLowering : KilnLowering<ArgReduceOp> {
+  using KilnLowering::KilnLowering;
+  LogicalResult matchAndRewrite(ArgReduceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    MLIRContext *ctx = b.getContext();
+    Value x = adaptor.getInput();
+    RankedTensorType inType = tensorType(x);
+    Type origEt = op.getInput().getType().getElementType();
+    bool u = isUnsignedInt(origEt) || origEt.isInteger(1);
+    bool wantMax = op.getKind() == ArgKind::Max;
+    bool lowerFirst = !op.getSelectLastIndex();
+    int64_t axis = op.getAxis(), rank = inType.getRank();
+    SmallVector<int64_t> rowShape = dropAxis(inType.getShape(), axis);
+    auto valType = RankedTensorType::get(rowShape, inType.getElementType());
+    auto idxType = RankedTensorType::get(rowShape, b.getI64Type());
+    // Starting from the weakest value at index 0 is right even when every
+    // element equals it: the tie-break then settles on the first or last.
+    Value initV = filledTensor(b, loc, valType,
+                               wantMax ? lowestValue(b, loc, origEt)
+                                       : highestValue(b, loc, origEt));
+    Value initI = filledTensor(b, loc, idxType, scalarConstant(b, loc, b.getI64Type(), 0));
+    auto [id, row] = rowMaps(ctx, rank, axis);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters[axis] = utils::IteratorType::reduction;
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{valType, idxType}, ValueRange{x}, ValueRange{initV, initI},
+        SmallVector<AffineMap>{id, row, row}, iters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value i = axisIndexI64(nb, l, axis);
+          Value take = winsOver(nb, l, args[0], i, args[1], args[2], wantMax, u,
+                                lowerFirst);
+          linalg::YieldOp::create(
+              nb, l, ValueRange{arith::SelectOp::create(nb, l, take, args[0], args[1]),
+                                arith::SelectOp::create(nb, l, take, i, args[2])});
+        });
+    rewriter.replaceOp(op, reshapeTensor(b, loc, generic.getResult(1),
+                                         op.getType().getShape()));
+    return success();
+  }
+};
+
+/// A scan is not a linalg op. A scalar loop nest walks the input in
+/// row-major order (so every row meets its axis positions in order),
+/// carrying one running sum per row: O(n) per row. It moves elements with
+/// tensor.extract/insert rather than slices, whose dynamic offsets would
+/// need affine.apply after the CPU pipeline has lowered affine.
+struct CumSumLowering : KilnLowering<CumSumOp> {
+  using KilnLowering::KilnLowering;
+  LogicalResult matchAndRewrite(CumSumOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Value x = adaptor.getInput();
+    RankedTensorType type = tensorType(x);
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOp(op, x);
+      return success();
+    }
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    Type et = type.getElementType();
+    auto rowType = RankedTensorType::get(dropAxis(type.getShape(), axis), et);
+    Value acc0 = filledTensor(b, loc, rowType, scalarConstant(b, loc, et, 0));
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t d = 0; d < rank; ++d) {
+      lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(b, loc, type.getDimSize(d)));
+      steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+    }
+    Value last = arith::ConstantIndexOp::create(b, loc, type.getDimSize(axis) - 1);
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, lbs, ubs, steps, ValueRange{acc0, emptyTensor(b, loc, type)},
+        [&](OpBuilder &nb, Location l, ValueRange ivs,
+            ValueRange iter) -> scf::ValueVector {
+          SmallVector<Value> at(ivs);
+          if (reverse)
+            at[axis] = arith::SubIOp::create(nb, l, last, ivs[axis]);
+          SmallVector<Value> row(at);
+          row.erase(row.begin() + axis);
+          Value before = tensor::ExtractOp::create(nb, l, iter[0], row);
+          Value v = tensor::ExtractOp::create(nb, l, x, at);
+          Value after = addScalars(nb, l, before, v);
+          Value acc = tensor::InsertOp::create(nb, l, after, iter[0], row);
+          Value res = tensor::InsertOp::create(nb, l, exclusive ? before : after,
+                                               iter[1], at);
+          return {acc, res};
+        });
+    rewriter.replaceOp(op, nest.results[1]);
+    return success();
+  }
+};
+
+/// Selection rather than a sort: pass j reduces each row to the best
+/// element that comes after pick j-1 in the (value, index) order, so k
+/// passes give the sorted top k in O(n*k) per row with no scratch mask.
+struct TopKLowering : KilnLowering<TopKOp> {
+  using KilnLowering::KilnLowering;
+  LogicalResult matchAndRewrite(TopKOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    MLIRContext *ctx = b.getContext();
+    Value x = adaptor.getInput();
+    RankedTensorType inType = tensorType(x);
+    RankedTensorType valuesType = convertedType(op.getValues());
+    RankedTensorType indicesType = convertedType(op.getIndices());
+    Type et = inType.getElementType(), i64 = b.getI64Type();
+    int64_t axis = op.getAxis(), k = op.getK(), rank = inType.getRank();
+    if (valuesType.getNumElements() == 0) {
+      rewriter.replaceOp(op, ValueRange{emptyTensor(b, loc, valuesType),
+                                        emptyTensor(b, loc, indicesType)});
+      return success();
+    }
+    Type origEt = op.getInput().getType().getElementType();
+    bool u = isUnsignedInt(origEt) || origEt.isInteger(1);
+    bool largest = op.getLargest();
+    // `first(a, ia, c, ic)`: a is output before c. NaN sorts above every
+    // number (numpy's order), and equal values keep the lower index first.
+    auto first = [&](OpBuilder &nb, Location l, Value a, Value ia, Value c,
+                     Value ic) -> Value {
+      if (largest)
+        return winsOver(nb, l, a, ia, c, ic, /*wantMax=*/true, u, true);
+      Value better = beats(nb, l, c, a, /*wantMax=*/true, u);
+      Value tie = arith::AndIOp::create(
+          nb, l, sameKey(nb, l, a, c),
+          arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, ia, ic));
+      return arith::OrIOp::create(nb, l, better, tie);
+    };
+
+    SmallVector<int64_t> rowShape = dropAxis(inType.getShape(), axis);
+    auto rowV = RankedTensorType::get(rowShape, et);
+    auto rowI = RankedTensorType::get(rowShape, i64);
+    auto [id, row] = rowMaps(ctx, rank, axis);
+    SmallVector<utils::IteratorType> reduceIters(rank, utils::IteratorType::parallel);
+    reduceIters[axis] = utils::IteratorType::reduction;
+    SmallVector<utils::IteratorType> mapIters(rank, utils::IteratorType::parallel);
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    Value ck = arith::ConstantIndexOp::create(b, loc, k);
+    // The loop carries only the results, updated in place: pass j reads
+    // pick j-1 back from them with tensor.extract, and stores its picks with
+    // a masked write of column j (O(k) per row and pass, within the O(n)
+    // of the pass itself). Dynamic-offset slices would need affine.apply
+    // after the CPU pipeline has lowered affine.
+    // The per-pass accumulators are carried too, so that they are allocated
+    // once rather than in every pass.
+    auto loop = scf::ForOp::create(
+        b, loc, c0, ck, c1,
+        ValueRange{emptyTensor(b, loc, valuesType), emptyTensor(b, loc, indicesType),
+                   emptyTensor(b, loc, rowV), emptyTensor(b, loc, rowI)},
+        [&](OpBuilder &nb, Location l, Value j, ValueRange iter) {
+          Value isFirst = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j, c0);
+          Value prevAt = arith::MaxSIOp::create(
+              nb, l, arith::SubIOp::create(nb, l, j, c1), c0);
+          // Index -1 marks a row that has no candidate yet.
+          Value accV = linalg::FillOp::create(nb, l, ValueRange{scalarConstant(nb, l, et, 0)},
+                                              ValueRange{iter[2]})
+                           .getResult(0);
+          Value accI = linalg::FillOp::create(nb, l, ValueRange{scalarConstant(nb, l, i64, -1)},
+                                              ValueRange{iter[3]})
+                           .getResult(0);
+          auto pass = linalg::GenericOp::create(
+              nb, l, TypeRange{rowV, rowI}, ValueRange{x}, ValueRange{accV, accI},
+              SmallVector<AffineMap>{id, row, row}, reduceIters,
+              [&](OpBuilder &gb, Location gl, ValueRange a) {
+                SmallVector<Value> at;
+                for (int64_t d = 0; d < rank; ++d)
+                  at.push_back(d == axis ? prevAt : (Value)linalg::IndexOp::create(gb, gl, d));
+                Value prevV = tensor::ExtractOp::create(gb, gl, iter[0], at);
+                Value prevI = tensor::ExtractOp::create(gb, gl, iter[1], at);
+                Value i = axisIndexI64(gb, gl, axis);
+                Value candidate = arith::OrIOp::create(
+                    gb, gl, isFirst, first(gb, gl, prevV, prevI, a[0], i));
+                Value none = arith::CmpIOp::create(
+                    gb, gl, arith::CmpIPredicate::slt, a[2],
+                    scalarConstant(gb, gl, i64, 0));
+                Value better = arith::OrIOp::create(
+                    gb, gl, none, first(gb, gl, a[0], i, a[1], a[2]));
+                Value take = arith::AndIOp::create(gb, gl, candidate, better);
+                linalg::YieldOp::create(
+                    gb, gl, ValueRange{arith::SelectOp::create(gb, gl, take, a[0], a[1]),
+                                       arith::SelectOp::create(gb, gl, take, i, a[2])});
+              });
+          auto store = linalg::GenericOp::create(
+              nb, l, TypeRange{valuesType, indicesType},
+              ValueRange{pass.getResult(0), pass.getResult(1)},
+              ValueRange{iter[0], iter[1]}, SmallVector<AffineMap>{row, row, id, id},
+              mapIters, [&](OpBuilder &gb, Location gl, ValueRange a) {
+                Value here = arith::CmpIOp::create(
+                    gb, gl, arith::CmpIPredicate::eq,
+                    linalg::IndexOp::create(gb, gl, axis), j);
+                linalg::YieldOp::create(
+                    gb, gl, ValueRange{arith::SelectOp::create(gb, gl, here, a[0], a[2]),
+                                       arith::SelectOp::create(gb, gl, here, a[1], a[3])});
+              });
+          scf::YieldOp::create(nb, l, ValueRange{store.getResult(0), store.getResult(1),
+                                                 pass.getResult(0), pass.getResult(1)});
+        });
+    rewriter.replaceOp(op, ValueRange{loop.getResult(0), loop.getResult(1)});
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateReductionToLinalgPatterns(const TypeConverter &converter,
                                              RewritePatternSet &patterns) {
   patterns.add<ReduceLowering, SoftmaxLowering, BatchNormLowering,
-               LayerNormLowering, InstanceNormLowering>(converter,
-                                                        patterns.getContext());
+               LayerNormLowering, InstanceNormLowering, ArgReduceLowering,
+               CumSumLowering, TopKLowering>(converter, patterns.getContext());
 }
