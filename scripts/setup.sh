@@ -31,6 +31,17 @@ kiln_install_packages() {
   fi
 }
 
+PYTHON_PACKAGES=(numpy onnx onnxruntime torch torchvision)
+
+# numpy/onnx/onnxruntime give reference numbers; torch(vision) exports the
+# real models. pip keeps them installed between runs.
+kiln_install_python() {
+  if ! python3 -c "import numpy, onnx, onnxruntime, torch, torchvision" 2>/dev/null; then
+    echo "== installing Python packages: ${PYTHON_PACKAGES[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+  fi
+}
+
 kiln_configure() {
   if [ ! -f "$KILN_BUILD/build.ninja" ]; then
     echo "== configuring $KILN_BUILD"
@@ -43,11 +54,12 @@ kiln_configure() {
 
 kiln_build() {
   echo "== building"
-  ninja -C "$KILN_BUILD" kilnc kiln-opt
+  ninja -C "$KILN_BUILD" kilnc kiln-opt kiln-run kiln_runtime
 }
 
 kiln_setup() {
   kiln_install_packages
+  kiln_install_python
   kiln_configure
   kiln_build
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Kiln test: installs what is missing, builds, then the lit suite
-# and the import sweep over the ONNX backend node tests.
+# Runs every Kiln test: installs what is missing, builds, then the lit suite,
+# the import sweep and the CPU conformance run over the ONNX backend node
+# tests, and the exported real models against onnxruntime.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 kiln_setup
@@ -18,4 +19,10 @@ fi
 echo "== import sweep (ONNX backend node tests)"
 python3 "$KILN_ROOT/test/sweep/import_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
   --details "$KILN_BUILD/import_sweep.tsv"
+echo "== ONNX node tests on the CPU target (ratchet: test/conformance/passing.txt)"
+python3 "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
+  --details "$KILN_BUILD/conformance.tsv"
+
+echo "== exported models against onnxruntime"
+"$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
 echo "== all tests passed"

@@ -225,7 +225,10 @@ int main(int argc, char **argv) {
       return fail("no value for input '" + spec.name + "' (" + shapeString(spec.shape) +
                   "); give --input, --test-data or --random-inputs");
     }
-    const HostTensor &t = inputs.back();
+    HostTensor &t = inputs.back();
+    // ONNX test data stores bfloat16 tensors as their uint16 bit patterns.
+    if (spec.dtype == kBFloat16 && t.dtype == kUInt16)
+      t.dtype = kBFloat16;
     if (t.dtype != spec.dtype || t.shape != spec.shape)
       return fail("input '" + spec.name + "' expects type " + std::to_string(spec.dtype) +
                   " shape " + shapeString(spec.shape) + ", the given value has type " +
@@ -256,7 +259,10 @@ int main(int argc, char **argv) {
       return fail("the test data has " + std::to_string(expected.size()) +
                   " outputs, the model " + std::to_string(outputs.size()));
     for (size_t i = 0; i < outputs.size(); ++i) {
-      const HostTensor &e = expected[i], &a = outputs[i];
+      HostTensor &e = expected[i];
+      const HostTensor &a = outputs[i];
+      if (a.dtype == kBFloat16 && e.dtype == kUInt16)
+        e.dtype = kBFloat16;
       outs() << "output '" << a.name << "' (" << shapeString(a.shape) << "): ";
       if (e.shape != a.shape || e.dtype != a.dtype) {
         outs() << "MISMATCH: expected type " << e.dtype << " shape "

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Writes an ONNX test-data folder for a model: a seeded random input and
+onnxruntime's output for it (input_0.pb, output_0.pb).
+
+usage: make_reference.py MODEL.onnxtxt|MODEL.onnx OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import numpy_helper
+
+
+def main():
+    model_path, out_dir = sys.argv[1], sys.argv[2]
+    if model_path.endswith(".onnxtxt"):
+        with open(model_path) as f:
+            model = onnx.parser.parse_model(f.read())
+    else:
+        model = onnx.load(model_path)
+    sess = ort.InferenceSession(model.SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for i in sess.get_inputs():
+        feeds[i.name] = rng.standard_normal(i.shape).astype(np.float32)
+    outputs = sess.run(None, feeds)
+    os.makedirs(out_dir, exist_ok=True)
+    for k, (name, value) in enumerate(feeds.items()):
+        with open(os.path.join(out_dir, f"input_{k}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(value, name).SerializeToString())
+    for k, (o, value) in enumerate(zip(sess.get_outputs(), outputs)):
+        with open(os.path.join(out_dir, f"output_{k}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(value, o.name).SerializeToString())
+        print(f"onnxruntime {o.name}: {np.array2string(value.ravel()[:10], precision=5)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
