@@ -56,6 +56,7 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(createMemoryPlan());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToLoopsPass());

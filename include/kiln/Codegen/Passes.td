@@ -29,4 +29,17 @@ def CpuLoopOrder : Pass<"kiln-cpu-loop-order", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
+  let summary = "Place intermediate buffers in one arena, reusing memory by liveness";
+  let description = [{
+    Replaces every static `memref.alloc` at the top level of a function with
+    a `memref.view` into a single arena allocated once per call. Buffers
+    whose live ranges (from the allocation to the last use of any alias)
+    do not overlap share memory; offsets are assigned largest-first at the
+    lowest free address, aligned to 64 bytes. The arena size is recorded
+    in the `kiln.arena_bytes` attribute of the function.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
