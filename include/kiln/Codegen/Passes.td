@@ -29,6 +29,26 @@ def CpuLoopOrder : Pass<"kiln-cpu-loop-order", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncOp"> {
+  let summary = "Tile contractions into register blocks and vectorize them";
+  let description = [{
+    Every static contraction (matmul, batch_matmul, the im2col form of a
+    convolution, any generic of that shape) is tiled with scf.for loops
+    into blocks of M x N x K = `tile-m` x `tile-n` x `tile-k` (each the
+    largest divisor of the dimension up to the requested size, so tiles
+    stay static), and each block becomes one `vector.contract`. Lowered
+    as outer products, the M x N accumulator block stays in vector
+    registers across the K loop of the block.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"4", "rows of the register block">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"16", "columns of the register block">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64", "reduction depth of one block">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect", "mlir::tensor::TensorDialect"];
+}
+
 def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
   let summary = "Place intermediate buffers in one arena, reusing memory by liveness";
   let description = [{
