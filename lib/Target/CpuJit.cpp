@@ -10,6 +10,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -167,9 +168,19 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
   if (failed(sig))
     return failure();
 
+  // Optimize for the host, like the ahead-of-time path, so that both run
+  // the same code.
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return module.emitError() << "cannot target the host: "
+                              << llvm::toString(hostBuilder.takeError());
+  auto hostMachine = hostBuilder->createTargetMachine();
+  if (!hostMachine)
+    return module.emitError() << "cannot target the host: "
+                              << llvm::toString(hostMachine.takeError());
   ExecutionEngineOptions options;
   options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                                  /*targetMachine=*/nullptr);
+                                                  hostMachine->get());
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(module, options);
   if (!engine) {
