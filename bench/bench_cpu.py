@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def kiln_latency(build, model_dir, runs):
+def kiln_latency(build, model_dir, runs, threads):
     with tempfile.TemporaryDirectory() as tmp:
         lib = os.path.join(tmp, "model.so")
         subprocess.run([os.path.join(build, "bin", "kilnc"),
@@ -27,7 +27,8 @@ def kiln_latency(build, model_dir, runs):
                        check=True)
         out = subprocess.run([os.path.join(build, "bin", "kiln-run"), lib,
                               "--test-data", os.path.join(model_dir, "test_data_set_0"),
-                              "--atol", "1e-4", "--bench", str(runs)],
+                              "--atol", "1e-4", "--bench", str(runs),
+                              f"--threads={threads}"],
                              check=True, capture_output=True, text=True).stdout
     m = re.search(r"min ([\d.]+) ms, median ([\d.]+) ms", out)
     return float(m.group(1)), float(m.group(2))
@@ -61,8 +62,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--models", default=os.path.expanduser("~/.cache/kiln/models"))
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads for both (Kiln's CPU code is single-threaded today)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="threads for both (default: all cores)")
     ap.add_argument("names", nargs="*", default=["resnet18", "mobilenet_v2", "encoder"])
     args = ap.parse_args()
     rows = []
@@ -71,7 +72,7 @@ def main():
         if not os.path.exists(os.path.join(d, "model.onnx")):
             print(f"{name}: missing; run test/models/export_models.py first", file=sys.stderr)
             return 1
-        k = kiln_latency(args.build, d, args.runs)
+        k = kiln_latency(args.build, d, args.runs, args.threads)
         o = ort_latency(d, args.runs, args.threads)
         rows.append((name, k, o))
     print(f"CPU latency, batch 1, {args.threads} thread(s), median of {args.runs} runs (min in brackets)")

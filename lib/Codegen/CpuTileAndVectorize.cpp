@@ -47,28 +47,51 @@ struct CpuTileAndVectorizePass
       // The innermost m, n and k dims form the register block; every other
       // loop (batch, outer m/n/k dims) tiles by 1.
       unsigned m = dims->m.back(), n = dims->n.back(), k = dims->k.back();
-      SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(1));
-      sizes[m] = rewriter.getIndexAttr(largestDivisor(ranges[m], tileM));
-      sizes[n] = rewriter.getIndexAttr(largestDivisor(ranges[n], tileN));
-      sizes[k] = rewriter.getIndexAttr(largestDivisor(ranges[k], tileK));
-      // Loop order: the unit-tiled loops, then m, n, and k innermost, so one
-      // accumulator block is finished before the next starts.
-      SmallVector<int64_t> order;
-      for (unsigned d = 0; d < op.getNumLoops(); ++d)
-        if (d != m && d != n && d != k)
-          order.push_back(d);
-      order.append({(int64_t)m, (int64_t)n, (int64_t)k});
-      scf::SCFTilingOptions options;
-      options.setTileSizes(sizes);
-      options.setInterchange(order);
-      rewriter.setInsertionPoint(op);
+      unsigned numLoops = op.getNumLoops();
       auto tileable = dyn_cast<TilingInterface>(op.getOperation());
       if (!tileable)
         continue;
-      auto tiled = scf::tileUsingSCF(rewriter, tileable, options);
+
+      // Level 1, parallel: an scf.forall over every loop but n and k, with
+      // m in register-block steps. Its iterations write disjoint rows, so
+      // they may run on different cores.
+      SmallVector<OpFoldResult> outer(numLoops, rewriter.getIndexAttr(0));
+      for (unsigned d = 0; d < numLoops; ++d)
+        if (d != n && d != k && !llvm::is_contained(dims->k, d))
+          outer[d] = rewriter.getIndexAttr(1);
+      outer[m] = rewriter.getIndexAttr(largestDivisor(ranges[m], tileM));
+      scf::SCFTilingOptions parallel;
+      parallel.setTileSizes(outer);
+      parallel.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      rewriter.setInsertionPoint(op);
+      auto rows = scf::tileUsingSCF(rewriter, tileable, parallel);
+      if (failed(rows))
+        continue;
+      rewriter.replaceOp(op, rows->replacements);
+
+      // Level 2, sequential: n blocks, then k innermost, so one accumulator
+      // block is finished before the next starts.
+      auto rowOp = cast<TilingInterface>(rows->tiledOps.back());
+      SmallVector<OpFoldResult> inner(numLoops, rewriter.getIndexAttr(0));
+      for (unsigned d : dims->k)
+        inner[d] = rewriter.getIndexAttr(1);
+      for (unsigned d : dims->n)
+        inner[d] = rewriter.getIndexAttr(1);
+      inner[n] = rewriter.getIndexAttr(largestDivisor(ranges[n], tileN));
+      inner[k] = rewriter.getIndexAttr(largestDivisor(ranges[k], tileK));
+      SmallVector<int64_t> order;
+      for (unsigned d = 0; d < numLoops; ++d)
+        if (d != n && d != k)
+          order.push_back(d);
+      order.append({(int64_t)n, (int64_t)k});
+      scf::SCFTilingOptions options;
+      options.setTileSizes(inner);
+      options.setInterchange(order);
+      rewriter.setInsertionPoint(rowOp);
+      auto tiled = scf::tileUsingSCF(rewriter, rowOp, options);
       if (failed(tiled))
         continue;
-      rewriter.replaceOp(op, tiled->replacements);
+      rewriter.replaceOp(rowOp, tiled->replacements);
       Operation *block = tiled->tiledOps.back();
       rewriter.setInsertionPoint(block);
       auto vectorized = linalg::vectorize(rewriter, block, /*inputVectorSizes=*/{},

@@ -67,6 +67,7 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createMemoryPlan());
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToLoopsPass());
   // Register blocks: n-D transfers unroll to 1-D loads and stores, and

@@ -131,6 +131,89 @@ static void addModelABI(ModuleOp module, const ModelSignature &sig) {
   LLVM::ReturnOp::create(b, loc, ValueRange{});
 }
 
+/// Defines each `kiln_par_launch_<n>` left declared by the outlining pass:
+/// it stores its arguments in 8-byte slots and calls the runtime's
+/// `kiln_parallel_for(count, trampoline, slots)`; the trampoline reloads
+/// the arguments and runs `kiln_par_body_<n>` over [begin, end).
+static void defineParallelLaunchers(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto i64 = IntegerType::get(ctx, 64);
+  auto voidType = LLVM::LLVMVoidType::get(ctx);
+  SmallVector<LLVM::LLVMFuncOp> launchers;
+  for (auto f : module.getOps<LLVM::LLVMFuncOp>())
+    if (f.isExternal() && f.getName().starts_with("kiln_par_launch_"))
+      launchers.push_back(f);
+  if (launchers.empty())
+    return;
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  auto parallelFor = module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_parallel_for");
+  if (!parallelFor)
+    parallelFor = LLVM::LLVMFuncOp::create(
+        b, loc, "kiln_parallel_for",
+        LLVM::LLVMFunctionType::get(voidType, {i64, ptrType, ptrType}));
+  for (LLVM::LLVMFuncOp launch : launchers) {
+    std::string suffix = launch.getName().drop_front(strlen("kiln_par_launch_")).str();
+    auto body = module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_par_body_" + suffix);
+    ArrayRef<Type> argTypes = launch.getFunctionType().getParams();
+    unsigned numCaptured = argTypes.size() - 1;
+    for (auto f : {launch, body}) {
+      f->removeAttr("sym_visibility");
+      f.setLinkage(LLVM::Linkage::Internal);
+    }
+
+    // The trampoline: (slots, begin, end).
+    b.setInsertionPointToEnd(module.getBody());
+    auto tramp = LLVM::LLVMFuncOp::create(
+        b, loc, "kiln_par_tramp_" + suffix,
+        LLVM::LLVMFunctionType::get(voidType, {ptrType, i64, i64}),
+        LLVM::Linkage::Internal);
+    Block *entry = tramp.addEntryBlock(b);
+    Block *header = new Block(), *loopBody = new Block(), *exit = new Block();
+    tramp.getBody().push_back(header);
+    tramp.getBody().push_back(loopBody);
+    tramp.getBody().push_back(exit);
+    header->addArgument(i64, loc);
+    b.setInsertionPointToEnd(entry);
+    LLVM::BrOp::create(b, loc, ValueRange{entry->getArgument(1)}, header);
+    b.setInsertionPointToEnd(header);
+    Value more = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt,
+                                      header->getArgument(0), entry->getArgument(2));
+    LLVM::CondBrOp::create(b, loc, more, loopBody, exit);
+    b.setInsertionPointToEnd(loopBody);
+    SmallVector<Value> callArgs{header->getArgument(0)};
+    for (unsigned k = 0; k < numCaptured; ++k) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, i64, entry->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)k});
+      callArgs.push_back(LLVM::LoadOp::create(b, loc, argTypes[k + 1], slot));
+    }
+    LLVM::CallOp::create(b, loc, body, callArgs);
+    Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
+    Value next = LLVM::AddOp::create(b, loc, header->getArgument(0), one);
+    LLVM::BrOp::create(b, loc, ValueRange{next}, header);
+    b.setInsertionPointToEnd(exit);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+
+    // The launcher: spill the captured values, hand them to the pool.
+    Block *lentry = launch.addEntryBlock(b);
+    b.setInsertionPointToEnd(lentry);
+    Value count = LLVM::ConstantOp::create(
+        b, loc, i64, b.getI64IntegerAttr(std::max<unsigned>(numCaptured, 1)));
+    Value slots = LLVM::AllocaOp::create(b, loc, ptrType, i64, count);
+    for (unsigned k = 0; k < numCaptured; ++k) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, i64, slots,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)k});
+      LLVM::StoreOp::create(b, loc, lentry->getArgument(k + 1), slot);
+    }
+    Value trampAddr = LLVM::AddressOfOp::create(b, loc, ptrType, tramp.getName());
+    LLVM::CallOp::create(b, loc, parallelFor,
+                         ValueRange{lentry->getArgument(0), trampAddr, slots});
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+  }
+}
+
 FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   auto sig = readSignature(module);
@@ -152,6 +235,7 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
   buildCpuLinalgToLLVMPipeline(pm);
   if (failed(pm.run(module)))
     return failure();
+  defineParallelLaunchers(module);
   addModelABI(module, *sig);
   return sig;
 }

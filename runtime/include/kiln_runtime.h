@@ -67,6 +67,17 @@ size_t kiln_tensor_bytes(const kiln_tensor_info *info);
 int kiln_model_run(kiln_model *model, const void *const *inputs,
                    void *const *outputs);
 
+/* Threads that compiled models use (the caller's thread included). The
+ * default is the KILN_NUM_THREADS environment variable, else the number of
+ * cores. Takes effect for runs that start afterwards. */
+void kiln_set_num_threads(int threads);
+int kiln_get_num_threads(void);
+
+/* Called by compiled code: runs fn(ctx, begin, end) over chunks of
+ * [0, count) on the runtime's thread pool and returns when all are done. */
+void kiln_parallel_for(int64_t count, void (*fn)(void *ctx, int64_t begin, int64_t end),
+                       void *ctx);
+
 /* The last error of the calling thread, or "" if none. */
 const char *kiln_last_error(void);
 

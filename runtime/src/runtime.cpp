@@ -11,7 +11,13 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -79,6 +85,120 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins,
     }
   return true;
 }
+
+/// A fixed pool of worker threads fed from one queue of chunks. A caller of
+/// parallelFor queues its chunks and then works on the queue itself until
+/// its own chunks are done, so several concurrent callers (two models, or
+/// one model run from several threads) always make progress.
+class ThreadPool {
+public:
+  static ThreadPool &get() {
+    static ThreadPool pool;
+    return pool;
+  }
+
+  void setThreads(int n) { wanted.store(std::max(1, n)); }
+  int threads() const { return wanted.load(); }
+
+  void parallelFor(int64_t count, void (*fn)(void *, int64_t, int64_t), void *ctx) {
+    int n = wanted.load();
+    if (count <= 0)
+      return;
+    if (n <= 1 || count == 1) {
+      fn(ctx, 0, count);
+      return;
+    }
+    ensureWorkers(n - 1);
+    // A few chunks per thread balance uneven work without much overhead.
+    int64_t chunks = std::min<int64_t>(count, (int64_t)n * 4);
+    Job job{fn, ctx, chunks};
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (int64_t c = 0; c < chunks; ++c)
+        queue.push_back({&job, count * c / chunks, count * (c + 1) / chunks});
+    }
+    wake.notify_all();
+    while (job.remaining.load() > 0) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (queue.empty()) {
+          done.wait(lock, [&] { return job.remaining.load() == 0 || !queue.empty(); });
+          continue;
+        }
+        task = queue.front();
+        queue.pop_front();
+      }
+      run(task);
+    }
+  }
+
+private:
+  struct Job {
+    void (*fn)(void *, int64_t, int64_t);
+    void *ctx;
+    std::atomic<int64_t> remaining;
+    Job(void (*f)(void *, int64_t, int64_t), void *c, int64_t n)
+        : fn(f), ctx(c), remaining(n) {}
+  };
+  struct Task {
+    Job *job = nullptr;
+    int64_t begin = 0, end = 0;
+  };
+
+  ThreadPool() {
+    int n = (int)std::thread::hardware_concurrency();
+    if (const char *env = std::getenv("KILN_NUM_THREADS"))
+      n = std::atoi(env);
+    wanted.store(std::max(1, n));
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    for (std::thread &t : workers)
+      t.join();
+  }
+
+  void run(const Task &task) {
+    task.job->fn(task.job->ctx, task.begin, task.end);
+    if (task.job->remaining.fetch_sub(1) == 1) {
+      // Taking the lock orders this with the waiter's predicate check.
+      std::lock_guard<std::mutex> lock(mutex);
+      done.notify_all();
+    }
+  }
+
+  void ensureWorkers(int n) {
+    std::lock_guard<std::mutex> lock(mutex);
+    while ((int)workers.size() < n)
+      workers.emplace_back([this] { workerLoop(); });
+  }
+
+  void workerLoop() {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping && queue.empty())
+          return;
+        task = queue.front();
+        queue.pop_front();
+      }
+      run(task);
+    }
+  }
+
+  std::atomic<int> wanted{1};
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  std::deque<Task> queue;
+  std::vector<std::thread> workers;
+  bool stopping = false;
+};
 
 } // namespace
 
@@ -224,5 +344,13 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
 }
 
 const char *kiln_last_error(void) { return lastError.c_str(); }
+
+void kiln_set_num_threads(int threads) { ThreadPool::get().setThreads(threads); }
+
+int kiln_get_num_threads(void) { return ThreadPool::get().threads(); }
+
+void kiln_parallel_for(int64_t count, void (*fn)(void *, int64_t, int64_t), void *ctx) {
+  ThreadPool::get().parallelFor(count, fn, ctx);
+}
 
 } // extern "C"

@@ -1,12 +1,12 @@
 // RUN: kiln-opt %s -split-input-file -kiln-cpu-tile-and-vectorize -canonicalize | FileCheck %s
 
 // 64x96 * 96x128: blocks of 4 x 16 x 48 (48 is the largest divisor of 96
-// up to 64), each one vector.contract; k is the innermost tile loop.
+// up to 64), each one vector.contract. The row blocks form an scf.forall
+// (they may run on different cores); n blocks and then k run inside.
 // CHECK-LABEL: func.func @matmul
-// CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
 // CHECK-DAG: %[[C48:.+]] = arith.constant 48 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C4]]
+// CHECK: scf.forall (%{{.*}}) = (0) to (64) step (4)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C48]]
 // CHECK: vector.contract {{.*}} : vector<4x48xf32>, vector<48x16xf32> into vector<4x16xf32>

@@ -63,6 +63,28 @@ cl::opt<bool> freezeIntegerInputs(
     cl::cat(category));
 cl::opt<bool> printOutputs("print-outputs", cl::desc("Print the output values"),
                            cl::cat(category));
+/// --threads T. libLLVM already registers a hidden option of that name, so
+/// this one is taken out of argv before LLVM's parser sees it.
+int takeThreadsOption(int &argc, char **argv) {
+  int threads = 0, out = 1;
+  for (int i = 1; i < argc; ++i) {
+    StringRef arg(argv[i]);
+    if (arg == "--threads" || arg == "-threads") {
+      if (i + 1 < argc)
+        threads = std::atoi(argv[++i]);
+      else
+        threads = -1;
+      continue;
+    }
+    if (arg.consume_front("--threads=") || arg.consume_front("-threads=")) {
+      threads = arg.getAsInteger(10, threads) ? -1 : threads;
+      continue;
+    }
+    argv[out++] = argv[i];
+  }
+  argc = out;
+  return threads;
+}
 
 int fail(const Twine &msg) {
   errs() << "kiln-run: error: " << msg << "\n";
@@ -99,9 +121,18 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter([](raw_ostream &os) { os << "kiln-run " KILN_VERSION "\n"; });
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv, "Kiln: compile an ONNX model and run it\n");
+  int threads = takeThreadsOption(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Kiln: compile an ONNX model and run it\n\n"
+      "  --threads=<T>   threads for compiled code (default: KILN_NUM_THREADS,\n"
+      "                  else all cores)\n");
   if (target != "cpu")
     return fail("unknown target '" + target + "' (available: cpu)");
+  if (threads < 0)
+    return fail("--threads expects a positive number");
+  if (threads > 0)
+    kiln_set_num_threads(threads);
 
   // Given values, by input name; test-data inputs may also be positional.
   std::map<std::string, HostTensor> given;

@@ -49,6 +49,20 @@ def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncO
                            "mlir::vector::VectorDialect", "mlir::tensor::TensorDialect"];
 }
 
+def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Turn top-level scf.forall loops on buffers into thread-pool launches";
+  let description = [{
+    Each scf.forall with static bounds at the top level of a function has
+    its body outlined into `kiln_par_body_<n>(flat index, captured values)`
+    and is replaced by a call to the declaration `kiln_par_launch_<n>(trip
+    count, captured values)`. After the LLVM conversion, the launcher is
+    defined to pack its arguments and call the runtime's
+    `kiln_parallel_for`, which runs the body over the flat iteration space
+    on the runtime's thread pool.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
+}
+
 def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
   let summary = "Place intermediate buffers in one arena, reusing memory by liveness";
   let description = [{
