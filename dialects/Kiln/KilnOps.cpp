@@ -725,11 +725,11 @@ static LogicalResult checkBias(std::optional<Location> location, StringRef name,
   return success();
 }
 
-LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
-                                       std::optional<Location> location,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &types) {
-  StringRef name = "kiln.conv";
+/// The checks conv and conv_transpose share: input and weight ranks and
+/// the window attributes of their spatial dimensions.
+template <typename Adaptor>
+static LogicalResult checkConvOperands(std::optional<Location> location,
+                                       StringRef name, Adaptor adaptor) {
   auto it = rankedOf(adaptor.getInput()), wt = rankedOf(adaptor.getWeight());
   if (it.getRank() < 3)
     return KILN_DIAG(name) << "input must have rank >= 3 (N, C, spatial...), got "
@@ -737,10 +737,19 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   if (wt.getRank() != it.getRank())
     return KILN_DIAG(name) << "weight rank " << wt.getRank()
                            << " differs from input rank " << it.getRank();
-  size_t n = it.getRank() - 2;
-  if (failed(checkWindow(location, name, n, adaptor.getStrides(),
-                         adaptor.getPads(), adaptor.getDilations())))
+  return checkWindow(location, name, it.getRank() - 2, adaptor.getStrides(),
+                     adaptor.getPads(), adaptor.getDilations());
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> location,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  StringRef name = "kiln.conv";
+  if (failed(checkConvOperands(location, name, adaptor)))
     return failure();
+  auto it = rankedOf(adaptor.getInput()), wt = rankedOf(adaptor.getWeight());
+  size_t n = it.getRank() - 2;
   int64_t group = adaptor.getGroup();
   int64_t c = it.getDimSize(1), m = wt.getDimSize(0);
   if (group < 1 || c % group != 0 || m % group != 0)
@@ -796,17 +805,10 @@ LogicalResult ConvTransposeOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   StringRef name = "kiln.conv_transpose";
-  auto it = rankedOf(adaptor.getInput()), wt = rankedOf(adaptor.getWeight());
-  if (it.getRank() < 3)
-    return KILN_DIAG(name) << "input must have rank >= 3 (N, C, spatial...), got "
-                           << it.getShape();
-  if (wt.getRank() != it.getRank())
-    return KILN_DIAG(name) << "weight rank " << wt.getRank()
-                           << " differs from input rank " << it.getRank();
-  size_t n = it.getRank() - 2;
-  if (failed(checkWindow(location, name, n, adaptor.getStrides(),
-                         adaptor.getPads(), adaptor.getDilations())))
+  if (failed(checkConvOperands(location, name, adaptor)))
     return failure();
+  auto it = rankedOf(adaptor.getInput()), wt = rankedOf(adaptor.getWeight());
+  size_t n = it.getRank() - 2;
   ArrayRef<int64_t> outPad = adaptor.getOutputPadding();
   if (outPad.size() != n)
     return KILN_DIAG(name) << "expects " << n << " output_padding values, got "
