@@ -14,6 +14,9 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -97,14 +100,39 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(kiln::createMergeGpuModules());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void kiln::buildGpuToPtxPipeline(OpPassManager &pm, StringRef chip) {
+  gpu::GPUToNVVMPipelineOptions options;
+  options.cubinChip = chip.str();
+  // PTX ISA 8.0 covers sm_80 through sm_90 and ptxas of CUDA 12 and 13.
+  options.cubinFeatures = "+ptx80";
+  options.cubinFormat = "isa";
+  gpu::buildLowerToNVVMPassPipeline(pm, options);
+}
+
 void kiln::registerCodegenDialects(DialectRegistry &registry) {
   // The lowering relies on many upstream interface implementations
   // (bufferization, tiling, value bounds, LLVM translation): register them
   // all rather than chase each one.
   registerAllDialects(registry);
   registerAllExtensions(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  registerAllToLLVMIRTranslations(registry);
 }
 
 void kiln::registerKilnPipelines() {

@@ -4,11 +4,13 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
@@ -23,18 +25,24 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | model.onn
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(kilncCategory));
-enum class Emit { Kiln, Linalg, LLVM, Obj, So };
+enum class Emit { Kiln, Linalg, Gpu, Ptx, LLVM, Obj, So };
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Kiln),
     cl::values(clEnumValN(Emit::Kiln, "kiln", "imported, canonicalized kiln IR"),
                clEnumValN(Emit::Linalg, "linalg", "fused linalg on tensors"),
+               clEnumValN(Emit::Gpu, "gpu", "GPU kernels and their launches (--target=cuda)"),
+               clEnumValN(Emit::Ptx, "ptx", "one PTX module with every kernel (--target=cuda)"),
                clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR of the model"),
                clEnumValN(Emit::Obj, "obj", "an object file (needs -o)"),
                clEnumValN(Emit::So, "so",
                           "a shared library that runs with libkiln_runtime (needs -o)")),
     cl::cat(kilncCategory));
-cl::opt<std::string> target("target", cl::desc("Code generation target: cpu"),
+cl::opt<std::string> target("target", cl::desc("Code generation target: cpu or cuda"),
                             cl::init("cpu"), cl::cat(kilncCategory));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("NVIDIA architecture for --target=cuda: "
+                                      "sm_80, sm_86, sm_89 or sm_90"),
+                             cl::init("sm_80"), cl::cat(kilncCategory));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
@@ -83,11 +91,46 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
-  if (target != "cpu") {
-    errs() << "kilnc: error: unknown target '" << target << "' (available: cpu)\n";
+  if (target != "cpu" && target != "cuda") {
+    errs() << "kilnc: error: unknown target '" << target << "' (available: cpu, cuda)\n";
     return 2;
   }
-  if (!noCleanup || emit != Emit::Kiln) {
+  bool gpuStage = emit == Emit::Gpu || emit == Emit::Ptx;
+  if (gpuStage && target != "cuda") {
+    errs() << "kilnc: error: --emit=gpu and --emit=ptx need --target=cuda\n";
+    return 2;
+  }
+  if (target == "cuda" && (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So)) {
+    errs() << "kilnc: error: --target=cuda produces --emit=kiln|linalg|gpu|ptx so far; "
+              "libraries for the GPU need Kiln's CUDA host runtime, which does not exist yet\n";
+    return 2;
+  }
+  static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  if (target == "cuda" && !llvm::is_contained(arches, StringRef(gpuArch))) {
+    errs() << "kilnc: error: unsupported --gpu-arch '" << gpuArch
+           << "' (sm_80, sm_86, sm_89, sm_90)\n";
+    return 2;
+  }
+  if (gpuStage) {
+    // Kernels call libdevice (__nv_sqrtf, ...); MLIR links it from the CUDA
+    // toolkit it finds through CUDA_HOME.
+    if (!getenv("CUDA_HOME") && !getenv("CUDA_ROOT") && !getenv("CUDA_PATH") &&
+        llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice"))
+      setenv("CUDA_HOME", "/usr/local/cuda", 0);
+    mlir::DialectRegistry registry;
+    kiln::registerCodegenDialects(registry);
+    ctx.appendDialectRegistry(registry);
+    mlir::PassManager pm(&ctx);
+    kiln::buildImportCleanupPipeline(pm);
+    kiln::buildKilnToLinalgPipeline(pm);
+    kiln::buildGpuKernelPipeline(pm);
+    if (emit == Emit::Ptx)
+      kiln::buildGpuToPtxPipeline(pm, gpuArch);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
+
+  if (!gpuStage && (!noCleanup || emit != Emit::Kiln)) {
     mlir::PassManager pm(&ctx);
     kiln::buildImportCleanupPipeline(pm);
     if (emit == Emit::Linalg)
@@ -112,6 +155,23 @@ int main(int argc, char **argv) {
   if (!out) {
     errs() << "kilnc: error: " << err << "\n";
     return 1;
+  }
+  if (emit == Emit::Ptx) {
+    // Every kernel lives in one gpu.module, so there is one PTX text.
+    bool any = false;
+    module->walk([&](mlir::gpu::BinaryOp binary) {
+      for (mlir::Attribute object : binary.getObjects()) {
+        out->os() << mlir::cast<mlir::gpu::ObjectAttr>(object).getObject().getValue();
+        any = true;
+      }
+    });
+    // A model without kernels (only views and constants) is still one
+    // valid, empty PTX module.
+    if (!any)
+      out->os() << "// the model has no GPU kernels\n.version 8.0\n.target "
+                << gpuArch << "\n.address_size 64\n";
+    out->keep();
+    return 0;
   }
   mlir::OpPrintingFlags flags;
   if (!printWeights)

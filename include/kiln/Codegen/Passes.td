@@ -63,6 +63,17 @@ def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
 }
 
+def MergeGpuModules : Pass<"kiln-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Gather every outlined kernel into one gpu.module";
+  let description = [{
+    Kernel outlining makes one gpu.module per kernel. This pass moves every
+    kernel into a single `gpu.module @kiln_kernels`, renamed after its old
+    module, and retargets the launches, so a model compiles to one PTX
+    module holding all of its kernels.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
   let summary = "Place intermediate buffers in one arena, reusing memory by liveness";
   let description = [{

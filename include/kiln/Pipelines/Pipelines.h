@@ -19,6 +19,16 @@ void buildKilnToLinalgPipeline(mlir::OpPassManager &pm);
 /// conversions (`kilnc --emit=llvm`).
 void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm);
 
+/// linalg on tensors -> GPU kernels in gpu.module ops with host code that
+/// launches them (`kilnc --target=cuda --emit=gpu`). Kernels are a first,
+/// direct mapping: every parallel loop nest becomes one kernel whose
+/// outer parallel loops map to the grid.
+void buildGpuKernelPipeline(mlir::OpPassManager &pm);
+
+/// GPU kernels -> NVVM -> PTX for `chip` (sm_80, sm_90, ...), stored in
+/// gpu.binary ops (`kilnc --target=cuda --emit=ptx`).
+void buildGpuToPtxPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
+
 /// Adds the dialects and the interface implementations (bufferization,
 /// LLVM translation) that the lowering pipelines need.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
