@@ -108,6 +108,9 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // No canonicalization here: it would merge the block and thread loops
+  // back into one.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -63,6 +63,20 @@ def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
 }
 
+def GpuThreadBlocks : Pass<"kiln-gpu-thread-blocks", "mlir::func::FuncOp"> {
+  let summary = "Shape top-level parallel loops into blocks of GPU threads";
+  let description = [{
+    Collapses each outermost scf.parallel into one dimension and tiles it
+    by `block-size`, so that the mapping to the GPU puts the outer loop on
+    the grid and the inner loop on the threads of a block (each thread one
+    element, consecutive threads on consecutive elements).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256", "threads per block">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 def MergeGpuModules : Pass<"kiln-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Gather every outlined kernel into one gpu.module";
   let description = [{

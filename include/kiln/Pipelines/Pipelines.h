@@ -21,8 +21,8 @@ void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> GPU kernels in gpu.module ops with host code that
 /// launches them (`kilnc --target=cuda --emit=gpu`). Kernels are a first,
-/// direct mapping: every parallel loop nest becomes one kernel whose
-/// outer parallel loops map to the grid.
+/// direct mapping: every parallel loop nest becomes one kernel, its
+/// iteration space flattened into blocks of 256 threads.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm);
 
 /// GPU kernels -> NVVM -> PTX for `chip` (sm_80, sm_90, ...), stored in
