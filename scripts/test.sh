@@ -23,6 +23,10 @@ echo "== ONNX node tests on the CPU target (ratchet: test/conformance/passing.tx
 python3 "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
   --details "$KILN_BUILD/conformance.tsv"
 
+echo "== ONNX node tests in GPU emulation mode (same ratchet)"
+python3 "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
+  --emulate --details "$KILN_BUILD/conformance_emulation.tsv"
+
 echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
 python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
   --tests "$KILN_ROOT/test/conformance/passing.txt"

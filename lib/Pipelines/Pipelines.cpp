@@ -49,14 +49,16 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
-  // CPU strategy: convolutions as contractions; contractions tiled into
-  // register blocks computed with vector ops; every other reduction's
-  // innermost loop over contiguous memory so that LLVM vectorizes it.
-  pm.addNestedPass<func::FuncOp>(createConvToIm2col());
-  pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
+void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
+  if (!gpuEmulation) {
+    // CPU strategy: convolutions as contractions; contractions tiled into
+    // register blocks computed with vector ops; every other reduction's
+    // innermost loop over contiguous memory so that LLVM vectorizes it.
+    pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+    pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
+    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
+  }
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -72,6 +74,12 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
+  if (gpuEmulation) {
+    // The GPU kernels' loops exactly as the GPU pipeline shapes them
+    // (flattened, blocks of threads, bounds guards), run sequentially.
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());
+  }
   pm.addPass(createConvertLinalgToLoopsPass());
   // Register blocks: n-D transfers unroll to 1-D loads and stores, and
   // vector.contract becomes a chain of outer-product FMAs.
@@ -151,4 +159,8 @@ void kiln::registerKilnPipelines() {
       "kiln-cpu-to-llvm",
       "Bufferize linalg on tensors and lower it to the LLVM dialect for CPUs",
       [](OpPassManager &pm) { buildCpuLinalgToLLVMPipeline(pm); });
+  PassPipelineRegistration<>(
+      "kiln-gpu-emulation-to-llvm",
+      "Lower linalg on tensors with the GPU kernels' loop structure, for the CPU",
+      [](OpPassManager &pm) { buildCpuLinalgToLLVMPipeline(pm, /*gpuEmulation=*/true); });
 }

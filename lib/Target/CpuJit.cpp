@@ -214,7 +214,7 @@ static void defineParallelLaunchers(ModuleOp module) {
   }
 }
 
-FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
+FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation) {
   MLIRContext *ctx = module.getContext();
   auto sig = readSignature(module);
   if (failed(sig))
@@ -232,7 +232,7 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
 
   PassManager pm(ctx);
   buildKilnToLinalgPipeline(pm);
-  buildCpuLinalgToLLVMPipeline(pm);
+  buildCpuLinalgToLLVMPipeline(pm, gpuEmulation);
   if (failed(pm.run(module)))
     return failure();
   defineParallelLaunchers(module);
@@ -242,13 +242,14 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module) {
 
 CpuJitModel::~CpuJitModel() { kiln_model_free(model); }
 
-FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module) {
+FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
+                                                            bool gpuEmulation) {
   static std::once_flag targetInit;
   std::call_once(targetInit, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-  auto sig = lowerToCpuLLVM(module);
+  auto sig = lowerToCpuLLVM(module, gpuEmulation);
   if (failed(sig))
     return failure();
 

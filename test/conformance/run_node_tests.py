@@ -24,9 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+EXTRA_ARGS = []
+
+
 def run_one(kiln_run, test_dir, timeout, freeze=()):
     cmd = [kiln_run, os.path.join(test_dir, "model.onnx"),
-           "--test-data", os.path.join(test_dir, "test_data_set_0")]
+           "--test-data", os.path.join(test_dir, "test_data_set_0")] + EXTRA_ARGS
     cmd += [f"--freeze-input={name}" for name in freeze]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -141,7 +144,13 @@ def main():
     ap.add_argument("--update-passing", action="store_true",
                     help="rewrite the ratchet list with the current passes")
     ap.add_argument("--filter", default="", help="only tests whose name contains this")
+    ap.add_argument("--emulate", action="store_true",
+                    help="run in GPU emulation mode (--target=cuda --emulate)")
     args = ap.parse_args()
+    target = "CPU target"
+    if args.emulate:
+        EXTRA_ARGS.extend(["--target=cuda", "--emulate"])
+        target = "GPU emulation mode"
 
     tests = sorted(d for d in os.listdir(args.data)
                    if args.filter in d and
@@ -181,7 +190,7 @@ def main():
     if args.update_passing:
         with open(args.passing, "w") as f:
             f.write("\n".join(sorted(passing | (expected if args.filter else set()))) + "\n")
-    print(f"ONNX node tests on the CPU target: {len(tests)} tests: {counts['pass']} pass, "
+    print(f"ONNX node tests in {target}: {len(tests)} tests: {counts['pass']} pass, "
           f"{counts['mismatch']} mismatch, {counts['unsupported']} unsupported op, "
           f"{counts['compile-error']} compile errors, {counts['crash']} crashes, "
           f"{counts['timeout']} timeouts")

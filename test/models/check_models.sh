@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exports resnet18, mobilenet_v2 and a transformer encoder with torch (cached
 # in ~/.cache/kiln/models) and checks that Kiln's CPU target matches
-# onnxruntime on them, both just in time and as a compiled library.
+# onnxruntime on them: just in time, as a compiled library, and in GPU
+# emulation mode.
 set -euo pipefail
 build=${1:?usage: check_models.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,4 +18,7 @@ for m in resnet18 mobilenet_v2 encoder; do
   "$build/bin/kilnc" "$models/$m/model.onnx" --emit=so -o "$tmp/$m.so"
   "$build/bin/kiln-run" "$tmp/$m.so" --test-data "$models/$m/test_data_set_0" \
     --rtol 1e-3 --atol 1e-4
+  echo "-- $m (GPU emulation, fp32)"
+  "$build/bin/kiln-run" "$models/$m/model.onnx" --test-data "$models/$m/test_data_set_0" \
+    --rtol 1e-3 --atol 1e-4 --target=cuda --emulate
 done

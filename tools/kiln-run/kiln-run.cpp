@@ -32,8 +32,13 @@ cl::OptionCategory category("kiln-run options");
 cl::opt<std::string> modelPath(cl::Positional,
                                cl::desc("<model.onnx | model.onnxtxt | model.so>"),
                                cl::Required, cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Where to run: cpu"), cl::init("cpu"),
-                            cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Where to run: cpu, or cuda with --emulate"),
+                            cl::init("cpu"), cl::cat(category));
+cl::opt<bool> emulate("emulate",
+                      cl::desc("With --target=cuda: run the GPU kernels' loop structure "
+                               "(blocks of threads, index arithmetic, bounds guards) on "
+                               "the CPU"),
+                      cl::cat(category));
 cl::list<std::string> inputFiles("input",
                                  cl::desc("Input value, NAME=FILE.npy or NAME=FILE.pb (repeatable)"),
                                  cl::value_desc("name=file"), cl::cat(category));
@@ -127,8 +132,11 @@ int main(int argc, char **argv) {
       "Kiln: compile an ONNX model and run it\n\n"
       "  --threads=<T>   threads for compiled code (default: KILN_NUM_THREADS,\n"
       "                  else all cores)\n");
-  if (target != "cpu")
-    return fail("unknown target '" + target + "' (available: cpu)");
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown target '" + target + "' (available: cpu, cuda)");
+  if (target == "cuda" && !emulate)
+    return fail("--target=cuda runs only with --emulate so far: Kiln has no CUDA host "
+                "runtime yet");
   if (threads < 0)
     return fail("--threads expects a positive number");
   if (threads > 0)
@@ -209,7 +217,7 @@ int main(int argc, char **argv) {
     buildImportCleanupPipeline(pm);
     if (mlir::failed(pm.run(*module)))
       return 2;
-    auto compiled = CpuJitModel::compile(*module);
+    auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda");
     if (mlir::failed(compiled))
       return 2;
     jit = std::move(*compiled);

@@ -16,8 +16,13 @@ void buildKilnToLinalgPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> LLVM dialect for the CPU: bufferization with
 /// results turned into caller-provided out-parameters, loops, and the LLVM
-/// conversions (`kilnc --emit=llvm`).
-void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm);
+/// conversions (`kilnc --emit=llvm`). With `gpuEmulation`, the CPU strategy
+/// is replaced by the loop structure of the GPU kernels (flattened
+/// iteration spaces in blocks of threads, with their index arithmetic and
+/// bounds guards), so that running the result on the CPU checks that logic
+/// (`kiln-run --target=cuda --emulate`).
+void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm,
+                                  bool gpuEmulation = false);
 
 /// linalg on tensors -> GPU kernels in gpu.module ops with host code that
 /// launches them (`kilnc --target=cuda --emit=gpu`). Kernels are a first,

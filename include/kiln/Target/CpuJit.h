@@ -45,7 +45,8 @@ std::string serializeSignature(const ModelSignature &sig);
 /// Lowers a kiln module to the LLVM dialect for the host CPU and adds the
 /// model ABI: `kiln_model_entry(void **descriptors)` and the
 /// `kiln_model_signature` string. Returns the signature.
-mlir::FailureOr<ModelSignature> lowerToCpuLLVM(mlir::ModuleOp module);
+mlir::FailureOr<ModelSignature> lowerToCpuLLVM(mlir::ModuleOp module,
+                                               bool gpuEmulation = false);
 
 enum class CpuArtifact { LLVMIR, Object, SharedLibrary };
 
@@ -60,8 +61,10 @@ public:
   ~CpuJitModel();
   /// Lowers a kiln module (consumed) to LLVM and JIT-compiles it.
   /// Diagnostics go to the module's context.
+  /// With `gpuEmulation`, the code has the loop structure of the GPU
+  /// kernels (see buildCpuLinalgToLLVMPipeline).
   static mlir::FailureOr<std::unique_ptr<CpuJitModel>>
-  compile(mlir::ModuleOp module);
+  compile(mlir::ModuleOp module, bool gpuEmulation = false);
 
   const ModelSignature &signature() const { return sig; }
   /// The runtime's handle on the compiled model (owned by this object).
