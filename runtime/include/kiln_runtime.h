@@ -31,6 +31,17 @@ enum {
   KILN_BFLOAT16 = 16
 };
 
+/* Bytes per element of a data type (bool: one byte); 0 if unknown. */
+static inline size_t kiln_dtype_bytes(int32_t dtype) {
+  switch (dtype) {
+  case KILN_FLOAT: case KILN_INT32: case KILN_UINT32: return 4;
+  case KILN_DOUBLE: case KILN_INT64: case KILN_UINT64: return 8;
+  case KILN_FLOAT16: case KILN_BFLOAT16: case KILN_INT16: case KILN_UINT16: return 2;
+  case KILN_BOOL: case KILN_INT8: case KILN_UINT8: return 1;
+  default: return 0;
+  }
+}
+
 typedef struct kiln_tensor_info {
   const char *name;
   int32_t dtype;

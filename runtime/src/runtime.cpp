@@ -36,16 +36,6 @@ struct Tensor {
   kiln_tensor_info info;
 };
 
-int64_t dtypeBytes(int32_t dtype) {
-  switch (dtype) {
-  case KILN_FLOAT: case KILN_INT32: case KILN_UINT32: return 4;
-  case KILN_DOUBLE: case KILN_INT64: case KILN_UINT64: return 8;
-  case KILN_FLOAT16: case KILN_BFLOAT16: case KILN_INT16: case KILN_UINT16: return 2;
-  case KILN_BOOL: case KILN_INT8: case KILN_UINT8: return 1;
-  default: return 0;
-  }
-}
-
 bool parseSignature(const char *text, std::vector<Tensor> &ins,
                     std::vector<Tensor> &outs, std::string &err) {
   std::istringstream lines(text);
@@ -65,7 +55,7 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins,
     Tensor t;
     t.name = fields[1];
     t.info.dtype = std::atoi(fields[2].c_str());
-    if (dtypeBytes(t.info.dtype) == 0) {
+    if (kiln_dtype_bytes(t.info.dtype) == 0) {
       err = "model signature has unknown element type " + fields[2];
       return false;
     }
@@ -288,7 +278,7 @@ const kiln_tensor_info *kiln_model_output(const kiln_model *m, int i) {
 size_t kiln_tensor_bytes(const kiln_tensor_info *info) {
   if (!info)
     return 0;
-  size_t n = (size_t)dtypeBytes(info->dtype);
+  size_t n = (size_t)kiln_dtype_bytes(info->dtype);
   for (int32_t d = 0; d < info->rank; ++d)
     n *= (size_t)info->shape[d];
   return n;

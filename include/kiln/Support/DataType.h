@@ -2,27 +2,26 @@
 #ifndef KILN_SUPPORT_DATATYPE_H
 #define KILN_SUPPORT_DATATYPE_H
 
+#include "kiln_runtime.h"
+
 #include <cstdint>
 
 namespace kiln {
 
-/// ONNX TensorProto.DataType codes that Kiln handles.
+/// ONNX TensorProto.DataType codes that Kiln handles; the runtime's C API
+/// (kiln_runtime.h) defines them.
 enum DataType : int32_t {
-  kFloat = 1, kUInt8 = 2, kInt8 = 3, kUInt16 = 4, kInt16 = 5, kInt32 = 6,
-  kInt64 = 7, kBool = 9, kFloat16 = 10, kDouble = 11, kUInt32 = 12,
-  kUInt64 = 13, kBFloat16 = 16,
+  kFloat = KILN_FLOAT, kUInt8 = KILN_UINT8, kInt8 = KILN_INT8,
+  kUInt16 = KILN_UINT16, kInt16 = KILN_INT16, kInt32 = KILN_INT32,
+  kInt64 = KILN_INT64, kBool = KILN_BOOL, kFloat16 = KILN_FLOAT16,
+  kDouble = KILN_DOUBLE, kUInt32 = KILN_UINT32, kUInt64 = KILN_UINT64,
+  kBFloat16 = KILN_BFLOAT16,
 };
 
 /// Bytes per element of an ONNX data type (bool: one byte); 0 if Kiln does
 /// not handle the type.
 inline int64_t dataTypeBytes(int32_t dtype) {
-  switch (dtype) {
-  case kFloat: case kInt32: case kUInt32: return 4;
-  case kDouble: case kInt64: case kUInt64: return 8;
-  case kFloat16: case kBFloat16: case kInt16: case kUInt16: return 2;
-  case kBool: case kInt8: case kUInt8: return 1;
-  default: return 0;
-  }
+  return (int64_t)kiln_dtype_bytes(dtype);
 }
 
 } // namespace kiln
