@@ -118,6 +118,14 @@ def Kiln_PadMode : Kiln_I32Enum<"PadMode", "padding mode", [
 ]>;
 def Kiln_PadModeAttr : EnumAttr<Kiln_Dialect, Kiln_PadMode, "pad_mode">;
 
+def Kiln_KernelKind : Kiln_I32Enum<"KernelKind", "kind of a kernel group", [
+  I32EnumAttrCase<"Contraction", 0, "contraction">,
+  I32EnumAttrCase<"Reduction", 1, "reduction">,
+  I32EnumAttrCase<"Elementwise", 2, "elementwise">,
+  I32EnumAttrCase<"DataMovement", 3, "data_movement">
+]>;
+def Kiln_KernelKindAttr : EnumAttr<Kiln_Dialect, Kiln_KernelKind, "kernel_kind">;
+
 def Kiln_ResizeMode : Kiln_I32Enum<"ResizeMode", "resize interpolation", [
   I32EnumAttrCase<"Nearest", 0, "nearest">,
   I32EnumAttrCase<"Linear", 1, "linear">

@@ -1441,5 +1441,44 @@ LogicalResult ResizeOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel groups
+//===----------------------------------------------------------------------===//
+
+void KernelOp::build(OpBuilder &builder, OperationState &state,
+                     TypeRange resultTypes, ValueRange inputs, StringRef name,
+                     KernelKind kind) {
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  state.addAttribute(getNameAttrName(state.name), builder.getStringAttr(name));
+  state.addAttribute(getKindAttrName(state.name),
+                     KernelKindAttr::get(builder.getContext(), kind));
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value input : inputs)
+    block->addArgument(input.getType(), input.getLoc());
+}
+
+LogicalResult KernelOp::verify() {
+  Block &block = getBody().front();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError() << "body has " << block.getNumArguments()
+                         << " arguments for " << getInputs().size() << " inputs";
+  for (auto [i, input, arg] : llvm::enumerate(getInputs(), block.getArguments()))
+    if (input.getType() != arg.getType())
+      return emitOpError() << "body argument " << i << " has type "
+                           << arg.getType() << " but input " << i << " is "
+                           << input.getType();
+  auto yield = cast<YieldOp>(block.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError() << "yields " << yield.getValues().size()
+                         << " values of types (" << yield.getValues().getTypes()
+                         << ") for results (" << getResultTypes() << ")";
+  if (getName().empty())
+    return emitOpError() << "needs a non-empty name";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "Kiln/KilnOps.cpp.inc"

@@ -3,6 +3,7 @@
 #define KILN_OPS_TD
 
 include "Kiln/KilnBase.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -517,6 +518,60 @@ def Kiln_ResizeOp : Kiln_Op<"resize", [Pure]> {
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$mode $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Kernel groups
+//===----------------------------------------------------------------------===//
+
+def Kiln_KernelOp : Kiln_Op<"kernel", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "a group of ops that runs as one kernel launch";
+  let description = [{
+    The fusion partition (`kiln-form-kernels`) gathers the ops that one
+    kernel computes into the body of a `kiln.kernel`: a contraction with
+    its elementwise epilogue, a reduction with its elementwise producers and
+    consumers, a chain of elementwise ops. The body is isolated from above:
+    its block arguments are the kernel's `inputs`, and `kiln.yield` gives
+    its results, the values used outside the group. `kind` says which code
+    generation strategy the kernel takes; `name` identifies it in the fusion
+    report and in diagnostics.
+
+    ```mlir
+    %y = kiln.kernel "k0" contraction (%x, %w) : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32> {
+    ^bb0(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>):
+      %m = kiln.matmul %a, %b : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+      %r = kiln.unary relu %m : tensor<2x4xf32> -> tensor<2x4xf32>
+      kiln.yield %r : tensor<2x4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$name,
+                       Kiln_KernelKindAttr:$kind);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $name $kind `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "mlir::TypeRange":$resultTypes, "mlir::ValueRange":$inputs,
+                   "llvm::StringRef":$name, "KernelKind":$kind)>
+  ];
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"KernelOp">]> {
+  let summary = "the results of a kernel group";
+  let description = [{
+    Ends the body of a `kiln.kernel`; its operands become the kernel's
+    results, in order.
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* no values */ }]>];
 }
 
 #endif // KILN_OPS_TD

@@ -35,6 +35,40 @@ public:
   }
 };
 
+/// Kernel groups stay; their signatures become signless.
+struct KernelSignature : OpConversionPattern<KernelOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KernelOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Type> results;
+    if (failed(getTypeConverter()->convertTypes(op.getResultTypes(), results)))
+      return failure();
+    OperationState state(op.getLoc(), op->getName());
+    state.addOperands(adaptor.getInputs());
+    state.addTypes(results);
+    state.addAttributes(op->getAttrs());
+    state.addRegion();
+    Operation *kernel = rewriter.create(state);
+    Region *body = &kernel->getRegion(0);
+    rewriter.inlineRegionBefore(op.getBody(), *body, body->end());
+    if (failed(rewriter.convertRegionTypes(body, *getTypeConverter())))
+      return failure();
+    rewriter.replaceOp(op, kernel->getResults());
+    return success();
+  }
+};
+
+struct YieldSignature : OpConversionPattern<YieldOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(YieldOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<YieldOp>(op, adaptor.getValues());
+    return success();
+  }
+};
+
 struct ConvertKilnToLinalgPass
     : public kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
   void runOnOperation() override {
@@ -49,6 +83,7 @@ struct ConvertKilnToLinalgPass
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
+    patterns.add<KernelSignature, YieldSignature>(converter, ctx);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();
@@ -58,6 +93,12 @@ struct ConvertKilnToLinalgPass
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return converter.isSignatureLegal(op.getFunctionType());
     });
+    // The body's arguments mirror the inputs, so legal inputs and results
+    // make a legal kernel.
+    target.addDynamicallyLegalOp<KernelOp>(
+        [&](KernelOp op) { return converter.isLegal(op); });
+    target.addDynamicallyLegalOp<YieldOp>(
+        [&](YieldOp op) { return converter.isLegal(op); });
     target.addDynamicallyLegalOp<func::ReturnOp>(
         [&](func::ReturnOp op) { return converter.isLegal(op); });
     if (failed(applyPartialConversion(getOperation(), target,

@@ -378,6 +378,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(modelLoc());
   if (!graph.name().empty())
     (*module)->setAttr("kiln.graph_name", StringAttr::get(ctx, graph.name()));
+  (*module)->setAttr("kiln.onnx_nodes",
+                     IntegerAttr::get(IntegerType::get(ctx, 64), graph.node_size()));
 
   // Initializers are constants; graph inputs that share their name (old IR
   // versions list them as inputs too) are not function arguments.

@@ -2,6 +2,7 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Codegen/Passes.h"
 #include "kiln/Conversion/Passes.h"
+#include "kiln/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
@@ -52,12 +53,28 @@ static void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void kiln::buildKilnToLinalgPipeline(OpPassManager &pm) {
+void kiln::buildFusionPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createFoldWeights());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createFormKernels());
+}
+
+void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
+  if (fusion) {
+    buildFusionPipeline(pm);
+  } else {
+    pm.addNestedPass<func::FuncOp>(createFoldWeights());
+    pm.addPass(createCanonicalizerPass());
+  }
+  // Inside kernel groups (isolated from above), linalg fusion only merges
+  // ops of one kernel.
   pm.addPass(createConvertKilnToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (fusion)
+    pm.addNestedPass<func::FuncOp>(createInlineKernels());
 }
 
 void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
@@ -153,6 +170,11 @@ void kiln::registerKilnPipelines() {
       "Fold constants and shape computations of imported kiln IR, then "
       "remove dead and duplicate ops",
       [](OpPassManager &pm) { buildImportCleanupPipeline(pm); });
+  PassPipelineRegistration<>(
+      "kiln-fusion",
+      "Fold batch normalization into convolutions and partition the graph "
+      "into kernel groups",
+      [](OpPassManager &pm) { buildFusionPipeline(pm); });
   PassPipelineRegistration<>(
       "kiln-to-linalg", "Lower kiln to fused linalg on tensors",
       [](OpPassManager &pm) { buildKilnToLinalgPipeline(pm); });

@@ -231,7 +231,9 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulatio
     main.removeResultAttr(i, StringAttr::get(ctx, "kiln.name"));
 
   PassManager pm(ctx);
-  buildKilnToLinalgPipeline(pm);
+  // `kiln.no_fusion` (set by `kilnc --no-fusion`) skips the kernel
+  // partition.
+  buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
   buildCpuLinalgToLLVMPipeline(pm, gpuEmulation);
   if (failed(pm.run(module)))
     return failure();

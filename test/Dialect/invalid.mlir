@@ -1408,3 +1408,64 @@ func.func @mod_on_floats(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> 
   %0 = kiln.binary mod %a, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.kernel
+//===----------------------------------------------------------------------===//
+
+func.func @kernel_arg_count(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.kernel' op body has 0 arguments for 1 inputs}}
+  %0 = kiln.kernel "k0" elementwise(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+    %c = kiln.constant dense<1.0> : tensor<4xf32>
+    kiln.yield %c : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_arg_type(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.kernel' op body argument 0 has type 'tensor<4xf16>' but input 0 is 'tensor<4xf32>'}}
+  %0 = kiln.kernel "k0" elementwise(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf16>):
+    %c = kiln.constant dense<1.0> : tensor<4xf32>
+    kiln.yield %c : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_yield_types(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.kernel' op yields 2 values of types ('tensor<4xf32>', 'tensor<4xf32>') for results ('tensor<4xf32>')}}
+  %0 = kiln.kernel "k0" elementwise(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    kiln.yield %a, %a : tensor<4xf32>, tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_empty_name(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.kernel' op needs a non-empty name}}
+  %0 = kiln.kernel "" elementwise(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    kiln.yield %a : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_isolated(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-note @+1 {{required by region isolation constraints}}
+  %0 = kiln.kernel "k0" elementwise() : () -> tensor<4xf32> {
+    // expected-error @+1 {{using value defined outside the region}}
+    %r = kiln.unary relu %x : tensor<4xf32>
+    kiln.yield %r : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}

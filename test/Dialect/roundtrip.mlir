@@ -632,6 +632,27 @@ func.func @resize_linear(%x: tensor<1x3x8x8xf16>) -> tensor<1x3x4x4xf16> {
   return %0 : tensor<1x3x4x4xf16>
 }
 
+// kiln.kernel / kiln.yield
+// CHECK-LABEL: func.func @kernel
+// CHECK: %[[K:.+]]:2 = kiln.kernel "k0" contraction(%arg0, %arg1) : (tensor<2x8xf32>, tensor<8x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+// CHECK-NEXT: ^bb0(%[[A:.+]]: tensor<2x8xf32>, %[[B:.+]]: tensor<8x4xf32>):
+// CHECK-NEXT: %[[M:.+]] = kiln.matmul %[[A]], %[[B]]
+// CHECK-NEXT: %[[R:.+]] = kiln.unary relu %[[M]]
+// CHECK-NEXT: kiln.yield %[[R]], %[[M]] : tensor<2x4xf32>, tensor<2x4xf32>
+// CHECK: kiln.kernel "k1" elementwise() : () -> ()
+// CHECK-NEXT: }
+func.func @kernel(%x: tensor<2x8xf32>, %w: tensor<8x4xf32>) -> tensor<2x4xf32> {
+  %k:2 = kiln.kernel "k0" contraction(%x, %w) : (tensor<2x8xf32>, tensor<8x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  ^bb0(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>):
+    %m = kiln.matmul %a, %b : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+    %r = kiln.unary relu %m : tensor<2x4xf32>
+    kiln.yield %r, %m : tensor<2x4xf32>, tensor<2x4xf32>
+  }
+  kiln.kernel "k1" elementwise() : () -> () {
+  }
+  return %k#0 : tensor<2x4xf32>
+}
+
 // The resource blob survives both round trips.
 // CHECK: {-#
 // CHECK-NEXT: dialect_resources: {
@@ -648,3 +669,4 @@ func.func @resize_linear(%x: tensor<1x3x8x8xf16>) -> tensor<1x3x4x4xf16> {
     }
   }
 #-}
+

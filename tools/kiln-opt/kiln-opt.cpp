@@ -3,6 +3,7 @@
 #include "kiln/Codegen/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnCodegenPasses();
   kiln::registerKilnConversionPasses();
+  kiln::registerKilnTransformsPasses();
   kiln::registerKilnPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -3,6 +3,7 @@
 #include "kiln/Import/OnnxImporter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln/Transforms/FusionReport.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -25,10 +26,12 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | model.onn
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(kilncCategory));
-enum class Emit { Kiln, Linalg, Gpu, Ptx, LLVM, Obj, So };
+enum class Emit { Kiln, Fused, Linalg, Gpu, Ptx, LLVM, Obj, So };
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Kiln),
     cl::values(clEnumValN(Emit::Kiln, "kiln", "imported, canonicalized kiln IR"),
+               clEnumValN(Emit::Fused, "fused",
+                          "kiln IR partitioned into kernel groups (kiln.kernel)"),
                clEnumValN(Emit::Linalg, "linalg", "fused linalg on tensors"),
                clEnumValN(Emit::Gpu, "gpu", "GPU kernels and their launches (--target=cuda)"),
                clEnumValN(Emit::Ptx, "ptx", "one PTX module with every kernel (--target=cuda)"),
@@ -52,6 +55,15 @@ cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print weight blobs in full instead of "
                                     "eliding them"),
                            cl::init(false), cl::cat(kilncCategory));
+cl::opt<std::string> fusionReport(
+    "fusion-report",
+    cl::desc("Write the kernel partition as JSON: per kernel its kind, the "
+             "ONNX nodes it covers, FLOPs and bytes moved"),
+    cl::value_desc("file"), cl::cat(kilncCategory));
+cl::opt<bool> noFusion("no-fusion",
+                       cl::desc("Do not partition the graph into kernel "
+                                "groups (linalg fuses what it can)"),
+                       cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> noCleanup("no-cleanup",
                         cl::desc("Print the IR exactly as imported, before "
                                  "folding and CSE"),
@@ -91,6 +103,27 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
+  if (noFusion)
+    (*module)->setAttr("kiln.no_fusion", mlir::UnitAttr::get(&ctx));
+  if (!fusionReport.empty()) {
+    // The partition of a copy of the module; compilation goes on with the
+    // original.
+    mlir::OwningOpRef<mlir::ModuleOp> partitioned = module->clone();
+    mlir::PassManager pm(&ctx);
+    kiln::buildImportCleanupPipeline(pm);
+    kiln::buildFusionPipeline(pm);
+    if (mlir::failed(pm.run(*partitioned)))
+      return 1;
+    std::string err;
+    auto out = mlir::openOutputFile(fusionReport, &err);
+    if (!out) {
+      errs() << "kilnc: error: " << err << "\n";
+      return 1;
+    }
+    out->os() << kiln::fusionReportJson(*partitioned);
+    out->keep();
+  }
+
   if (target != "cpu" && target != "cuda") {
     errs() << "kilnc: error: unknown target '" << target << "' (available: cpu, cuda)\n";
     return 2;
@@ -122,7 +155,7 @@ int main(int argc, char **argv) {
     ctx.appendDialectRegistry(registry);
     mlir::PassManager pm(&ctx);
     kiln::buildImportCleanupPipeline(pm);
-    kiln::buildKilnToLinalgPipeline(pm);
+    kiln::buildKilnToLinalgPipeline(pm, !noFusion);
     kiln::buildGpuKernelPipeline(pm);
     if (emit == Emit::Ptx)
       kiln::buildGpuToPtxPipeline(pm, gpuArch);
@@ -133,8 +166,10 @@ int main(int argc, char **argv) {
   if (!gpuStage && (!noCleanup || emit != Emit::Kiln)) {
     mlir::PassManager pm(&ctx);
     kiln::buildImportCleanupPipeline(pm);
+    if (emit == Emit::Fused)
+      kiln::buildFusionPipeline(pm);
     if (emit == Emit::Linalg)
-      kiln::buildKilnToLinalgPipeline(pm);
+      kiln::buildKilnToLinalgPipeline(pm, !noFusion);
     if (mlir::failed(pm.run(*module)))
       return 1;
   }

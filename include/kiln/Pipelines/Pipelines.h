@@ -10,9 +10,17 @@ namespace kiln {
 /// removes dead and duplicate ops.
 void buildImportCleanupPipeline(mlir::OpPassManager &pm);
 
-/// kiln -> linalg on tensors, with elementwise producers fused into their
-/// consumers (`kilnc --emit=linalg`).
-void buildKilnToLinalgPipeline(mlir::OpPassManager &pm);
+/// Graph-level fusion on kiln IR: batch normalization folded into
+/// convolution weights, then the partition into `kiln.kernel` groups
+/// (`kilnc --emit=fused`).
+void buildFusionPipeline(mlir::OpPassManager &pm);
+
+/// kiln -> linalg on tensors (`kilnc --emit=linalg`). With `fusion`, the
+/// graph is partitioned into kernel groups first, linalg ops fuse only
+/// within a group, and each op ends up tagged with its kernel
+/// (`kiln.kernel`, `kiln.kernel_kind`); without, elementwise producers fuse
+/// into their consumers wherever linalg allows.
+void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true);
 
 /// linalg on tensors -> LLVM dialect for the CPU: bufferization with
 /// results turned into caller-provided out-parameters, loops, and the LLVM

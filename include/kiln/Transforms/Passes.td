@@ -1,0 +1,62 @@
+//===- Passes.td - kiln graph passes --------------------------*- tablegen -*-===//
+#ifndef KILN_TRANSFORMS_PASSES_TD
+#define KILN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FoldWeights : Pass<"kiln-fold-weights", "mlir::func::FuncOp"> {
+  let summary = "Precompute weight transformations at compile time";
+  let description = [{
+    Transposes of constants of any size become constants (op folders only
+    handle small ones), so a Gemm's `transB` weight is stored transposed
+    instead of transposed at every run.
+
+    `kiln.batch_norm(kiln.conv(x, W, b))`, where the convolution's only use
+    is the normalization and W, b and the normalization's parameters are
+    constants, becomes one convolution with per-output-channel scaled weights
+    `W' = W * s` and bias `b' = (b - mean) * s + beta`, where
+    `s = gamma / sqrt(variance + epsilon)`. The new weights are computed at
+    compile time, in double precision, and rounded once to float.
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
+  let summary = "Partition the graph into kernel groups (kiln.kernel)";
+  let description = [{
+    Every op that computes (everything but constants and views) moves into
+    a `kiln.kernel`, one per kernel launch. Rules:
+
+    * a matmul, convolution or transposed convolution starts a
+      `contraction` kernel, a reduction (reduce, softmax, layer/instance
+      norm, pooling, arg-reduce, cumsum, topk) starts a `reduction` kernel,
+      concat/pad/resize/gather start a `data_movement` kernel;
+    * an elementwise op (unary, binary, select, cast, broadcast, transpose,
+      unfolded batch_norm) joins the kernel of one of its operands, the
+      nearest one with an anchor first, as an epilogue; otherwise it starts an
+      `elementwise` kernel;
+    * a reduction or an elementwise op also takes in `elementwise` kernels
+      that only it uses (its producers);
+    * reshape and slice are views and stay outside kernels, unless they sit
+      between two ops of one kernel;
+    * a group is legal only if every use of its values outside the group
+      comes after its last op, so kernels never form cycles.
+
+    Small constants (splats, or at most 16 elements) are cloned into the
+    kernels that use them; other constants are kernel inputs.
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def InlineKernels : Pass<"kiln-inline-kernels", "mlir::func::FuncOp"> {
+  let summary = "Dissolve kiln.kernel ops, tagging their ops with the kernel";
+  let description = [{
+    Runs after the kernels' bodies have been lowered and fused. Moves the
+    body of every `kiln.kernel` in front of it and tags each of its ops
+    (but constants and `tensor.empty`) with `kiln.kernel = N : i64` (the
+    kernel's position in the function) and `kiln.kernel_kind`, so the code
+    generation strategies know which ops form one kernel.
+  }];
+}
+
+#endif // KILN_TRANSFORMS_PASSES_TD

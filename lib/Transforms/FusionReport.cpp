@@ -1,0 +1,154 @@
+//===- FusionReport.cpp - describe a model's kernel partition ------------===//
+#include "kiln/Transforms/FusionReport.h"
+#include "Kiln/KilnOps.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+int64_t numel(Type t) {
+  auto shaped = dyn_cast<ShapedType>(t);
+  return shaped && shaped.hasStaticShape() ? shaped.getNumElements() : 0;
+}
+
+int64_t bytesOf(Type t) {
+  auto shaped = dyn_cast<ShapedType>(t);
+  if (!shaped)
+    return 0;
+  int64_t bits = shaped.getElementTypeBitWidth();
+  return numel(t) * std::max<int64_t>(1, (bits + 7) / 8);
+}
+
+/// Floating-point (or integer) operations of one op, counting a fused
+/// multiply-add as two.
+int64_t flopsOf(Operation *op) {
+  auto resultElems = [&] { return op->getNumResults() ? numel(op->getResult(0).getType()) : 0; };
+  if (auto mm = dyn_cast<MatMulOp>(op)) {
+    auto lhs = cast<ShapedType>(mm.getLhs().getType());
+    return 2 * resultElems() * lhs.getShape().back();
+  }
+  if (auto conv = dyn_cast<ConvOp>(op)) {
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    int64_t perOutput = w.getNumElements() / std::max<int64_t>(1, w.getDimSize(0));
+    return 2 * resultElems() * perOutput + (conv.getBias() ? resultElems() : 0);
+  }
+  if (auto conv = dyn_cast<ConvTransposeOp>(op)) {
+    auto w = cast<ShapedType>(conv.getWeight().getType());
+    int64_t perInput = w.getNumElements() / std::max<int64_t>(1, w.getDimSize(0));
+    return 2 * numel(conv.getInput().getType()) * perInput;
+  }
+  if (auto pool = dyn_cast<PoolOp>(op)) {
+    int64_t window = 1;
+    for (int64_t k : pool.getKernelShape())
+      window *= k;
+    return resultElems() * window;
+  }
+  if (isa<ReduceOp, ArgReduceOp, CumSumOp, TopKOp>(op))
+    return numel(op->getOperand(0).getType());
+  if (isa<SoftmaxOp>(op))
+    return 5 * resultElems();
+  if (isa<LayerNormOp, InstanceNormOp>(op))
+    return 8 * resultElems();
+  if (isa<BatchNormOp>(op))
+    return 2 * resultElems();
+  if (isa<UnaryOp, BinaryOp, SelectOp, CastOp>(op))
+    return resultElems();
+  return 0;
+}
+
+void collectNodeNames(Location loc, SmallVectorImpl<std::string> &names,
+                      llvm::StringSet<> &seen) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (seen.insert(name.getName().getValue()).second)
+      names.push_back(name.getName().str());
+    return;
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      collectNodeNames(l, names, seen);
+}
+
+} // namespace
+
+std::string kiln::fusionReportJson(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::json::OStream json(os, /*IndentSize=*/2);
+
+  int64_t kernels = 0, views = 0, totalFlops = 0, totalBytes = 0;
+  std::map<std::string, int64_t> byKind;
+  llvm::StringSet<> coveredNodes;
+  json.objectBegin();
+  if (auto name = module->getAttrOfType<StringAttr>("kiln.graph_name"))
+    json.attribute("model", name.getValue());
+  json.attributeBegin("kernels");
+  json.arrayBegin();
+  module.walk([&](Operation *op) {
+    if (isa<ReshapeOp, SliceOp>(op) && !op->getParentOfType<KernelOp>())
+      ++views;
+    auto kernel = dyn_cast<KernelOp>(op);
+    if (!kernel)
+      return;
+    ++kernels;
+    std::string kind = stringifyKernelKind(kernel.getKind()).str();
+    ++byKind[kind];
+    SmallVector<std::string> nodes;
+    llvm::StringSet<> seen;
+    int64_t flops = 0, bytes = 0;
+    SmallVector<std::string> ops;
+    for (Operation &inner : kernel.getBody().front().without_terminator()) {
+      if (isa<ConstantOp>(inner))
+        continue;
+      collectNodeNames(inner.getLoc(), nodes, seen);
+      flops += flopsOf(&inner);
+      ops.push_back(inner.getName().getStringRef().str());
+    }
+    for (Value v : kernel.getInputs())
+      bytes += bytesOf(v.getType());
+    for (Value v : kernel.getResults())
+      bytes += bytesOf(v.getType());
+    for (const std::string &n : nodes)
+      coveredNodes.insert(n);
+    totalFlops += flops;
+    totalBytes += bytes;
+    json.objectBegin();
+    json.attribute("name", kernel.getName());
+    json.attribute("kind", kind);
+    json.attributeArray("nodes", [&] {
+      for (const std::string &n : nodes)
+        json.value(n);
+    });
+    json.attributeArray("ops", [&] {
+      for (const std::string &o : ops)
+        json.value(o);
+    });
+    json.attribute("flops", flops);
+    json.attribute("bytes", bytes);
+    json.objectEnd();
+  });
+  json.arrayEnd();
+  json.attributeEnd();
+
+  json.attributeBegin("summary");
+  json.objectBegin();
+  if (auto nodes = module->getAttrOfType<IntegerAttr>("kiln.onnx_nodes"))
+    json.attribute("onnx_nodes", nodes.getInt());
+  json.attribute("nodes_in_kernels", (int64_t)coveredNodes.size());
+  json.attribute("kernels", kernels);
+  json.attributeObject("kernels_by_kind", [&] {
+    for (auto &[kind, count] : byKind)
+      json.attribute(kind, count);
+  });
+  json.attribute("views", views);
+  json.attribute("flops", totalFlops);
+  json.attribute("bytes", totalBytes);
+  json.objectEnd();
+  json.attributeEnd();
+  json.objectEnd();
+  os << "\n";
+  return text;
+}

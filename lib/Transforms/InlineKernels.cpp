@@ -1,0 +1,40 @@
+//===- InlineKernels.cpp - dissolve kernel groups into tagged ops --------===//
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_INLINEKERNELS
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+struct InlineKernelsPass : kiln::impl::InlineKernelsBase<InlineKernelsPass> {
+  void runOnOperation() override {
+    SmallVector<KernelOp> kernels;
+    getOperation().walk([&](KernelOp k) { kernels.push_back(k); });
+    IRRewriter rewriter(&getContext());
+    for (auto [index, kernel] : llvm::enumerate(kernels)) {
+      Block &body = kernel.getBody().front();
+      auto yield = cast<YieldOp>(body.getTerminator());
+      auto id = rewriter.getI64IntegerAttr(index);
+      auto kind = rewriter.getStringAttr(stringifyKernelKind(kernel.getKind()));
+      for (Operation &op : body.without_terminator()) {
+        if (matchPattern(&op, m_Constant()) || isa<tensor::EmptyOp>(op))
+          continue;
+        op.setAttr("kiln.kernel", id);
+        op.setAttr("kiln.kernel_kind", kind);
+      }
+      SmallVector<Value> results(yield.getValues());
+      rewriter.eraseOp(yield);
+      rewriter.inlineBlockBefore(&body, kernel, kernel.getInputs());
+      rewriter.replaceOp(kernel, results);
+    }
+  }
+};
+} // namespace
