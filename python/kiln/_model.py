@@ -1,0 +1,342 @@
+"""kiln.compile, kiln.load and CompiledModel."""
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+import threading
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _runtime
+from ._errors import RuntimeError, _compile_error
+
+_runtime._set_error_class(RuntimeError)
+
+#: IR stages that CompiledModel.ir accepts, in pipeline order.
+STAGES = ("kiln", "fused", "linalg", "gpu", "ptx", "llvm")
+
+TARGETS = ("cpu", "cuda")
+GPU_ARCHES = ("sm_80", "sm_86", "sm_89", "sm_90")
+
+# ONNX TensorProto.DataType codes <-> numpy dtypes.
+_NUMPY_DTYPES = {
+    1: np.dtype(np.float32),
+    2: np.dtype(np.uint8),
+    3: np.dtype(np.int8),
+    4: np.dtype(np.uint16),
+    5: np.dtype(np.int16),
+    6: np.dtype(np.int32),
+    7: np.dtype(np.int64),
+    9: np.dtype(np.bool_),
+    10: np.dtype(np.float16),
+    11: np.dtype(np.float64),
+    12: np.dtype(np.uint32),
+    13: np.dtype(np.uint64),
+}
+try:  # bfloat16 has no numpy dtype; ml_dtypes provides one where installed.
+    import ml_dtypes
+
+    _NUMPY_DTYPES[16] = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - depends on the environment
+    # Without ml_dtypes, bfloat16 tensors are exchanged as their uint16 bit
+    # patterns (as ONNX's test data stores them).
+    _NUMPY_DTYPES[16] = np.dtype(np.uint16)
+_ONNX_CODES = {}
+for _code, _dt in _NUMPY_DTYPES.items():
+    _ONNX_CODES.setdefault(_dt, _code)
+
+_compiler = None
+_compiler_lock = threading.Lock()
+
+
+def _load_compiler():
+    """Imports kiln._kiln (MLIR and LLVM) on first use."""
+    global _compiler
+    with _compiler_lock:
+        if _compiler is None:
+            from . import _kiln
+
+            _kiln._set_error_classes(_compile_error, RuntimeError)
+            _compiler = _kiln
+    return _compiler
+
+
+class TensorInfo(NamedTuple):
+    """One input or output of a compiled model."""
+
+    name: str
+    shape: Tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def onnx_type(self) -> int:
+        """The ONNX TensorProto.DataType code of ``dtype``."""
+        return _ONNX_CODES[self.dtype]
+
+
+def _tensor_info(d: Mapping[str, Any]) -> TensorInfo:
+    return TensorInfo(d["name"], tuple(d["shape"]), _NUMPY_DTYPES[d["dtype"]])
+
+
+def _to_numpy(value: Any, what: str) -> np.ndarray:
+    """A numpy view of `value`: numpy arrays as they are, objects with
+    __dlpack__ (torch tensors, ...) without a copy, anything else through
+    np.asarray."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "__dlpack__"):
+        try:
+            return np.from_dlpack(value)
+        except (BufferError, TypeError, ValueError, builtins.RuntimeError) as e:
+            raise RuntimeError(
+                f"{what}: cannot read the tensor through DLPack on the CPU ({e}); "
+                "the CPU target takes host memory (move GPU tensors with .cpu(), "
+                "detach tensors that require grad)") from e
+    return np.asarray(value)
+
+
+class CompiledModel:
+    """A compiled ONNX model.
+
+    Call it with one array per input (``model(x, y)``), or onnxruntime-style
+    with ``model.run(None, {"x": x})``. Inputs are numpy arrays of any
+    layout (copied only when not C-contiguous) or objects with
+    ``__dlpack__`` such as torch CPU tensors (read in place). Outputs are new
+    numpy arrays. A model can be run from several threads at once; the GIL
+    is released while it runs.
+
+    Not constructed directly: see :func:`compile` and :func:`load`.
+    """
+
+    def __init__(self, compiled: Any, runner: Any, target: str, library: Optional[str] = None,
+                 emulate: bool = False) -> None:
+        self._compiled = compiled
+        self._runner = runner
+        self._target = target
+        self._library = library
+        self._emulate = emulate
+        source = runner if runner is not None else compiled
+        self._inputs = [_tensor_info(d) for d in source.inputs()]
+        self._outputs = [_tensor_info(d) for d in source.outputs()]
+        self._input_index = {t.name: i for i, t in enumerate(self._inputs)}
+        self._output_index = {t.name: i for i, t in enumerate(self._outputs)}
+
+    @property
+    def target(self) -> str:
+        """The target the model was compiled for: "cpu" or "cuda"."""
+        return self._target
+
+    @property
+    def inputs(self) -> List[TensorInfo]:
+        """The model's inputs: name, shape and numpy dtype of each."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> List[TensorInfo]:
+        """The model's outputs: name, shape and numpy dtype of each."""
+        return list(self._outputs)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{t.name}: {t.dtype}{list(t.shape)}" for t in self._inputs)
+        outs = ", ".join(f"{t.name}: {t.dtype}{list(t.shape)}" for t in self._outputs)
+        return f"<kiln.CompiledModel target={self._target!r} ({ins}) -> ({outs})>"
+
+    def _prepare_input(self, spec: TensorInfo, value: Any) -> np.ndarray:
+        what = f"input '{spec.name}'"
+        arr = _to_numpy(value, what)
+        if arr.dtype != spec.dtype:
+            raise RuntimeError(f"{what} expects dtype {spec.dtype}, got {arr.dtype} "
+                               "(convert it with .astype)")
+        if tuple(arr.shape) != spec.shape:
+            raise RuntimeError(f"{what} expects shape {spec.shape}, got {tuple(arr.shape)}")
+        # Copies only arrays that are not C-contiguous and aligned.
+        return np.require(arr, requirements=("C", "A"))
+
+    def _run_arrays(self, arrays: Sequence[Any]) -> List[np.ndarray]:
+        if self._runner is None:
+            raise RuntimeError(
+                "running a model compiled for target=\"cuda\" needs Kiln's CUDA host "
+                "runtime, which this build does not have; ir(\"gpu\") and ir(\"ptx\") "
+                "show the compiled kernels, and kiln.compile(..., target=\"cuda\", "
+                "emulate=True) runs their loop structure on the CPU")
+        if len(arrays) != len(self._inputs):
+            names = ", ".join(t.name for t in self._inputs)
+            raise RuntimeError(f"the model takes {len(self._inputs)} inputs ({names}), "
+                               f"got {len(arrays)}")
+        ins = [self._prepare_input(s, v) for s, v in zip(self._inputs, arrays)]
+        outs = [np.empty(t.shape, dtype=t.dtype) for t in self._outputs]
+        self._runner.run(ins, outs)
+        return outs
+
+    def __call__(self, *arrays: Any) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
+        """Runs the model on one value per input, in order. Returns the
+        output array, or a tuple of them if the model has several."""
+        outs = self._run_arrays(arrays)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def run(self, output_names: Optional[Sequence[str]], feeds: Mapping[str, Any],
+            *, dlpack: bool = False) -> List[Any]:
+        """Runs the model, onnxruntime-style.
+
+        ``feeds`` maps every input name to its value; ``output_names``
+        selects outputs (None: all, in model order). With ``dlpack=True``
+        the outputs are DLPack capsules (``torch.from_dlpack`` takes them
+        without a copy) instead of numpy arrays.
+        """
+        unknown = sorted(set(feeds) - set(self._input_index))
+        if unknown:
+            raise RuntimeError(f"no model input named {', '.join(map(repr, unknown))} "
+                               f"(inputs: {', '.join(t.name for t in self._inputs)})")
+        missing = [t.name for t in self._inputs if t.name not in feeds]
+        if missing:
+            raise RuntimeError(f"no value for input {', '.join(map(repr, missing))}")
+        outs = self._run_arrays([feeds[t.name] for t in self._inputs])
+        if output_names is not None:
+            if isinstance(output_names, str):
+                raise TypeError("output_names is a list of names, not one string")
+            picked = []
+            for name in output_names:
+                if name not in self._output_index:
+                    raise RuntimeError(
+                        f"no model output named {name!r} "
+                        f"(outputs: {', '.join(t.name for t in self._outputs)})")
+                picked.append(outs[self._output_index[name]])
+            outs = picked
+        if dlpack:
+            return [o.__dlpack__() for o in outs]
+        return outs
+
+    def ir(self, stage: str = "kiln") -> str:
+        """The IR text of a compilation stage.
+
+        ``"kiln"``: the imported, cleaned-up kiln dialect; ``"fused"``: after
+        the fusion partition; ``"linalg"``: linalg on tensors; ``"llvm"``:
+        the optimized LLVM IR (target "cpu"); ``"gpu"``: the GPU kernels and
+        their launches, ``"ptx"``: their PTX (target "cuda").
+        """
+        if self._compiled is None:
+            raise RuntimeError("this model was loaded from a compiled library: its IR "
+                               "is not kept (compile the ONNX model to see it)")
+        return self._compiled.ir(stage)
+
+    def fusion_report(self) -> str:
+        """Which ops the fusion partition put into each kernel."""
+        # The report is produced by the fusion partition (kilnc
+        # --fusion-report); until it is part of the compiler there is none.
+        raise NotImplementedError(
+            "fusion_report needs Kiln's fusion partition (kilnc --fusion-report), "
+            "which this build does not have")
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the compiled model as a shared library that
+        :func:`kiln.load` (or the C runtime, kiln_model_load) runs without
+        the compiler."""
+        path = os.fspath(path)
+        if self._compiled is None:
+            shutil.copyfile(self._library, path)
+            return
+        if self._emulate:
+            raise RuntimeError("a model compiled with emulate=True runs only in process; "
+                               "compile it for target=\"cpu\" to save it")
+        self._compiled.save(path)
+
+
+def _model_source(model: Any) -> Tuple[bytes, bool]:
+    """(bytes, is_path) for a path, serialized bytes or an onnx.ModelProto."""
+    if isinstance(model, (str, os.PathLike)):
+        return os.fsencode(os.fspath(model)), True
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), False
+    if hasattr(model, "SerializeToString"):
+        # onnx.ModelProto: serialized here, so that PyPI's onnx (its own
+        # protobuf) and Kiln's libonnx never exchange C++ objects.
+        return model.SerializeToString(), False
+    raise TypeError("kiln.compile expects a path, bytes or an onnx.ModelProto, "
+                    f"got {type(model).__name__}")
+
+
+def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
+            input_shapes: Optional[Mapping[str, Sequence[int]]] = None,
+            fusion: bool = True, **options: Any) -> CompiledModel:
+    """Compiles an ONNX model.
+
+    Args:
+      model: a path to a ``.onnx`` / ``.onnxtxt`` file, the model's bytes,
+        or an ``onnx.ModelProto``.
+      target: ``"cpu"`` (JIT-compiled for this machine) or ``"cuda"``.
+      gpu_arch: with target "cuda": ``"sm_80"`` (default), ``"sm_86"``,
+        ``"sm_89"`` or ``"sm_90"``.
+      input_shapes: static shapes for inputs with symbolic or unknown
+        dimensions, e.g. ``{"x": (1, 3, 224, 224)}``.
+      fusion: Kiln's default fusion; turning it off is not supported yet.
+      options: ``emulate=True`` (target "cuda"): run the GPU kernels' loop
+        structure on the CPU; ``frozen_inputs={name: array}``: compile these
+        inputs' values in as constants (shape-like inputs).
+
+    Raises:
+      kiln.UnsupportedOpError: the model uses ops Kiln does not import
+        (``.ops`` lists them).
+      kiln.CompileError: any other import or compilation failure, with the
+        message kilnc prints.
+    """
+    source, is_path = _model_source(model)
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r} (available: cpu, cuda)")
+    if target == "cuda":
+        gpu_arch = gpu_arch or "sm_80"
+        if gpu_arch not in GPU_ARCHES:
+            raise ValueError(f"unsupported gpu_arch {gpu_arch!r} ({', '.join(GPU_ARCHES)})")
+    elif gpu_arch is not None:
+        raise ValueError("gpu_arch applies to target=\"cuda\" only")
+    if not fusion:
+        raise NotImplementedError("fusion=False needs Kiln's fusion partition, which "
+                                  "this build does not have")
+    emulate = bool(options.pop("emulate", False))
+    if emulate and target != "cuda":
+        raise ValueError("emulate=True applies to target=\"cuda\" only")
+    frozen = options.pop("frozen_inputs", None) or {}
+    if options:
+        raise TypeError(f"kiln.compile got unknown options: {', '.join(sorted(options))}")
+    shapes: Dict[str, List[int]] = {}
+    for name, dims in (input_shapes or {}).items():
+        try:
+            shapes[str(name)] = [int(d) for d in dims]
+        except (TypeError, ValueError):
+            raise ValueError(f"input_shapes[{name!r}] must be a sequence of integers, "
+                             f"got {dims!r}") from None
+        if any(d < 0 for d in shapes[str(name)]):
+            raise ValueError(f"input_shapes[{name!r}] has a negative dimension: {dims!r}")
+    frozen_values = {}
+    for name, value in frozen.items():
+        arr = np.ascontiguousarray(_to_numpy(value, f"frozen input '{name}'"))
+        if arr.dtype not in _ONNX_CODES:
+            raise ValueError(f"frozen input '{name}': unsupported dtype {arr.dtype}")
+        frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())
+
+    compiled = _load_compiler().compile(source, is_path, shapes, frozen_values, target,
+                                        gpu_arch or "", emulate)
+    runner = None
+    if compiled.handle():
+        runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)
+    return CompiledModel(compiled, runner, target, emulate=emulate)
+
+
+def load(path: Union[str, "os.PathLike[str]"]) -> CompiledModel:
+    """Loads a library written by :meth:`CompiledModel.save`. Needs only
+    Kiln's runtime (the compiler is not imported)."""
+    path = os.fspath(path)
+    runner = _runtime.RuntimeModel.load(path)
+    return CompiledModel(None, runner, "cpu", library=os.path.abspath(path))
+
+
+def set_num_threads(threads: int) -> None:
+    """Threads that compiled models use (default: KILN_NUM_THREADS, else
+    every core). Takes effect for runs that start afterwards."""
+    _runtime.set_num_threads(int(threads))
+
+
+def get_num_threads() -> int:
+    """The number of threads compiled models use."""
+    return _runtime.get_num_threads()
