@@ -97,6 +97,14 @@ def _to_numpy(value: Any, what: str) -> np.ndarray:
     return np.asarray(value)
 
 
+def _as_buffer(arr: np.ndarray) -> np.ndarray:
+    """The array as the buffer protocol can export it: bfloat16 (a dtype
+    numpy's buffer export does not know) as its uint16 bit patterns."""
+    if arr.dtype.kind == "V" and arr.dtype.itemsize == 2:
+        return arr.view(np.uint16)
+    return arr
+
+
 class CompiledModel:
     """A compiled ONNX model.
 
@@ -167,7 +175,7 @@ class CompiledModel:
                                f"got {len(arrays)}")
         ins = [self._prepare_input(s, v) for s, v in zip(self._inputs, arrays)]
         outs = [np.empty(t.shape, dtype=t.dtype) for t in self._outputs]
-        self._runner.run(ins, outs)
+        self._runner.run([_as_buffer(a) for a in ins], [_as_buffer(a) for a in outs])
         return outs
 
     def __call__(self, *arrays: Any) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
@@ -310,7 +318,8 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
             raise ValueError(f"input_shapes[{name!r}] has a negative dimension: {dims!r}")
     frozen_values = {}
     for name, value in frozen.items():
-        arr = np.ascontiguousarray(_to_numpy(value, f"frozen input '{name}'"))
+        # np.require keeps rank 0 (np.ascontiguousarray would make it rank 1).
+        arr = np.require(_to_numpy(value, f"frozen input '{name}'"), requirements="C")
         if arr.dtype not in _ONNX_CODES:
             raise ValueError(f"frozen input '{name}': unsupported dtype {arr.dtype}")
         frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())

@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <dlfcn.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -141,6 +142,13 @@ private:
 
 PYBIND11_MODULE(_runtime, m) {
   m.doc() = "Kiln's runtime: runs compiled models (needs libkiln_runtime only).";
+  // Compiled model libraries call the runtime (kiln_parallel_for) through
+  // the process's global symbols, as in an executable linked with it.
+  // Python loads extensions and their libraries with RTLD_LOCAL: promote
+  // libkiln_runtime to global.
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&kiln_parallel_for), &info) && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
   // Exceptions are mapped to the package's classes; `_set_error_class` is
   // called by kiln/__init__.py before anything runs.
   // Leaked on purpose: a static py::object would be released after the
