@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   cmake g++ ninja-build ccache python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev pybind11-dev
+  python3-dev python3-venv
 )
 
 kiln_install_packages() {
@@ -31,12 +32,13 @@ kiln_install_packages() {
   fi
 }
 
-PYTHON_PACKAGES=(numpy onnx onnxruntime torch torchvision)
+PYTHON_PACKAGES=(numpy onnx onnxruntime torch torchvision pytest scikit-build-core)
 
 # numpy/onnx/onnxruntime give reference numbers; torch(vision) exports the
-# real models. pip keeps them installed between runs.
+# real models; pytest runs the Python package's tests, scikit-build-core
+# builds it with `pip install .`. pip keeps them installed between runs.
 kiln_install_python() {
-  if ! python3 -c "import numpy, onnx, onnxruntime, torch, torchvision" 2>/dev/null; then
+  if ! python3 -c "import numpy, onnx, onnxruntime, torch, torchvision, pytest, scikit_build_core" 2>/dev/null; then
     echo "== installing Python packages: ${PYTHON_PACKAGES[*]}"
     python3 -m pip install --quiet --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
   fi
@@ -54,7 +56,7 @@ kiln_configure() {
 
 kiln_build() {
   echo "== building"
-  ninja -C "$KILN_BUILD" kilnc kiln-opt kiln-run kiln_runtime
+  ninja -C "$KILN_BUILD" kilnc kiln-opt kiln-run kiln_runtime kiln-python
 }
 
 kiln_setup() {

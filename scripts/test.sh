@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Kiln test: installs what is missing, builds, then the lit suite,
 # the import sweep and the CPU conformance run over the ONNX backend node
-# tests, and the exported real models against onnxruntime.
+# tests, the exported real models against onnxruntime, and the Python
+# package (pytest, ONNX's backend test runner, pip install).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 kiln_setup
@@ -33,4 +34,10 @@ python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
 
 echo "== exported models against onnxruntime"
 "$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
+
+echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
+PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rsx \
+  "$KILN_ROOT/test/python"
+echo "== Python package: pip install ."
+"$KILN_ROOT/test/python/check_pip_install.sh"
 echo "== all tests passed"
