@@ -38,6 +38,12 @@ echo "== exported models against onnxruntime"
 echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
 PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rsx \
   "$KILN_ROOT/test/python"
-echo "== Python package: pip install ."
-"$KILN_ROOT/test/python/check_pip_install.sh"
+# `pip install .` builds Kiln's libraries once more in its own folder
+# (build/pip): minutes the first time, so it is a separate, opt-in check.
+if [ "${KILN_TEST_PIP:-0}" = 1 ]; then
+  echo "== Python package: pip install ."
+  "$KILN_ROOT/test/python/check_pip_install.sh"
+else
+  echo "== Python package: pip install . skipped (KILN_TEST_PIP=1 runs test/python/check_pip_install.sh)"
+fi
 echo "== all tests passed"

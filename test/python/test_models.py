@@ -52,15 +52,10 @@ def test_tiny_cnn(rng):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "encoder"])
-def test_exported_model(name, rng, tmp_path):
+def test_exported_model(name, rng):
+    # Saved libraries of these models are checked by test/models/
+    # check_models.sh (kilnc --emit=so); here: the in-process JIT.
     path = os.path.join(MODEL_CACHE, name, "model.onnx")
     if not os.path.exists(path):
         pytest.skip(f"{path} is missing: run test/models/export_models.py --out {MODEL_CACHE}")
-    model = check_against_onnxruntime(path, rng)
-    # The saved library computes the same numbers.
-    lib = tmp_path / f"{name}.so"
-    model.save(lib)
-    feeds = random_feeds(model, rng)
-    loaded = kiln.load(lib)
-    for a, b in zip(loaded.run(None, feeds), model.run(None, feeds)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    check_against_onnxruntime(path, rng)
