@@ -335,9 +335,11 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
 def load(path: Union[str, "os.PathLike[str]"]) -> CompiledModel:
     """Loads a library written by :meth:`CompiledModel.save`. Needs only
     Kiln's runtime (the compiler is not imported)."""
-    path = os.fspath(path)
+    # Absolute: dlopen looks a bare file name up in the library path, not
+    # in the working directory.
+    path = os.path.abspath(os.fspath(path))
     runner = _runtime.RuntimeModel.load(path)
-    return CompiledModel(None, runner, "cpu", library=os.path.abspath(path))
+    return CompiledModel(None, runner, "cpu", library=path)
 
 
 def set_num_threads(threads: int) -> None:

@@ -162,6 +162,13 @@ print("ok")
     assert p.returncode == 0 and "ok" in p.stdout, p.stdout + p.stderr
     np.testing.assert_allclose(kiln.load(tmp_path / "copy.so")(x), expected,
                                rtol=RTOL, atol=ATOL)
+    # A bare file name is in the working directory, as for open().
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        np.testing.assert_allclose(kiln.load("copy.so")(x), expected, rtol=RTOL, atol=ATOL)
+    finally:
+        os.chdir(cwd)
 
 
 def test_load_errors(tmp_path):
