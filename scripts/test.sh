@@ -36,7 +36,7 @@ echo "== exported models against onnxruntime"
 "$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
 
 echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
-PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rsx \
+PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rs \
   "$KILN_ROOT/test/python"
 # `pip install .` builds Kiln's libraries once more in its own folder
 # (build/pip): minutes the first time, so it is a separate, opt-in check.
