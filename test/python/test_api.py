@@ -394,3 +394,55 @@ def test_cuda_runs_on_the_gpu(rng):
     except kiln.RuntimeError as e:
         pytest.xfail(f"the CUDA host runtime is not wired into kiln yet: {e}")
     np.testing.assert_allclose(y, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_device_tensors_are_refused_with_a_clear_error(cnn):
+    class FakeCudaTensor:
+        """Looks like a DLPack tensor on a CUDA device (kDLCUDA = 2)."""
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+        def __dlpack__(self, **kwargs):
+            raise BufferError("this tensor lives on a CUDA device")
+
+    with pytest.raises(kiln.RuntimeError, match="input 'image': cannot read the tensor"):
+        cnn(FakeCudaTensor())
+
+
+def test_runtime_checks_buffer_sizes(cnn):
+    # The binding checks sizes itself, below the package's dtype/shape checks.
+    with pytest.raises(kiln.RuntimeError, match="needs a dense buffer of 12288 bytes"):
+        cnn._runner.run([np.zeros(3, np.float32)], [np.empty((1, 10), np.float32)])
+    with pytest.raises(kiln.RuntimeError, match="takes 1 inputs and 1 outputs"):
+        cnn._runner.run([], [])
+
+
+def test_backend_interface(rng):
+    import kiln.backend as kb
+
+    assert kb.supports_device("CPU") and not kb.supports_device("CUDA")
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        kb.prepare(tiny_cnn_proto(), "CUDA")
+    x = rng.standard_normal((1, 3, 32, 32), dtype=np.float32)
+    (expected,) = reference(tiny_cnn_proto(), {"image": x})
+    (y,) = kb.run_model(tiny_cnn_proto(), [x])
+    np.testing.assert_allclose(y, expected, rtol=RTOL, atol=ATOL)
+    # Reshape's shape as a graph input: compiled at run, with it frozen.
+    model = make_model([helper.make_node("Reshape", ["x", "shape"], ["y"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4]),
+                        helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 6])])
+    rep = kb.prepare(model)
+    a = rng.standard_normal((3, 4), dtype=np.float32)
+    (out,) = rep.run([a, np.array([2, 6], dtype=np.int64)])
+    np.testing.assert_array_equal(out, a.reshape(2, 6))
+    b = rng.standard_normal((3, 4), dtype=np.float32)
+    (out,) = rep.run({"x": b, "shape": np.array([2, 6], dtype=np.int64)})
+    np.testing.assert_array_equal(out, b.reshape(2, 6))
+    with pytest.raises(kiln.UnsupportedOpError):
+        kb.prepare(make_model([helper.make_node("Det", ["x"], ["y"])],
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])]))
+    with pytest.raises(NotImplementedError):
+        kb.run_node(helper.make_node("Relu", ["x"], ["y"]), [a])
