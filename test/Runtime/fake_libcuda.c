@@ -286,3 +286,11 @@ void fake_cuda_stats(long *outLaunches, long *outBad, long *outGraphLaunches,
   *outGraphLaunches = graphLaunches;
   *outCaptured = capturedLaunches;
 }
+
+/* Synchronous copies, for test programs that fill device buffers. */
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *h, size_t n) {
+  return copy((void *)(uintptr_t)d, 1, h, 0, n);
+}
+CUresult cuMemcpyDtoH_v2(void *h, CUdeviceptr d, size_t n) {
+  return copy(h, 0, (void *)(uintptr_t)d, 1, n);
+}
