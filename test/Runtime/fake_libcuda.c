@@ -294,3 +294,4 @@ CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *h, size_t n) {
 CUresult cuMemcpyDtoH_v2(void *h, CUdeviceptr d, size_t n) {
   return copy(h, 0, (void *)(uintptr_t)d, 1, n);
 }
+long fake_cuda_set_attributes(void) { return setAttributes; }
