@@ -234,7 +234,9 @@ int main(int argc, char **argv) {
       // through the runtime like any other.
       SmallString<128> libPath;
       int fd;
-      if (sys::fs::createTemporaryFile("kiln-run-model", "so", fd, libPath))
+      // Named after the model, since runtime errors name the library.
+      std::string stem = sys::path::stem(modelPath).str();
+      if (sys::fs::createTemporaryFile(stem.empty() ? "model" : stem, "so", fd, libPath))
         return fail("cannot create a temporary file for the compiled model");
       sys::Process::SafelyCloseFileDescriptor(fd);
       llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
