@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -149,7 +150,7 @@ struct Model {
   std::vector<CUdeviceptr> weights;
   size_t arenaBytes = 0;
   std::vector<TensorShape> inputs, outputs;
-  bool graph = false;
+  std::atomic<bool> graph{false};
   bool syncEachKernel = false;
   std::mutex poolMutex;
   std::vector<std::unique_ptr<Exec>> execs;
@@ -499,10 +500,7 @@ void destroy(Model *m) {
   delete m;
 }
 
-void setGraph(Model *m, bool enable) {
-  std::lock_guard<std::mutex> lock(m->poolMutex);
-  m->graph = enable;
-}
+void setGraph(Model *m, bool enable) { m->graph = enable; }
 
 bool runHost(Model *m, const void *const *inputs, void *const *outputs, std::string &error) {
   if (!setCurrent(m, error))
