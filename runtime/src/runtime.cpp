@@ -216,11 +216,25 @@ static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
 
 extern "C" {
 
+/// Compiled models call back into this library (kiln_parallel_for,
+/// kiln_cuda_*), resolved when they are loaded. A process that loaded this
+/// library privately (a Python extension module, dlopen with RTLD_LOCAL)
+/// would leave those symbols unresolved: make them global once.
+static void exportRuntimeSymbols() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (dladdr((void *)&kiln_model_load, &info) && info.dli_fname)
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  });
+}
+
 kiln_model *kiln_model_load(const char *path) {
   if (!path) {
     setError("kiln_model_load: no path given");
     return nullptr;
   }
+  exportRuntimeSymbols();
   // RTLD_LOCAL keeps two loaded models' symbols apart.
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
