@@ -389,12 +389,13 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
     error = "model '" + name + "' names an unknown GPU architecture '" + arch + "'";
     return nullptr;
   }
-  std::string deviceDesc = "device " + std::to_string(dev->ordinal) + " (" + dev->name +
-                           ") is sm_" + std::to_string(dev->ccMajor * 10 + dev->ccMinor);
+  std::string deviceArch = "sm_" + std::to_string(dev->ccMajor * 10 + dev->ccMinor);
+  std::string deviceDesc =
+      "device " + std::to_string(dev->ordinal) + " (" + dev->name + ", " + deviceArch + ")";
   if (dev->ccMajor * 10 + dev->ccMinor < major * 10 + minor) {
-    error = "model '" + name + "' was built for " + arch + ", but " + deviceDesc +
-            ": rebuild it with kilnc --gpu-arch=sm_" +
-            std::to_string(dev->ccMajor * 10 + dev->ccMinor);
+    error = "model '" + name + "' was built for " + arch + ", but device " +
+            std::to_string(dev->ordinal) + " (" + dev->name + ") is " + deviceArch +
+            ": rebuild it with kilnc --gpu-arch=" + deviceArch;
     return nullptr;
   }
   bool useCubin = *cubinSize > 0 && dev->ccMajor == major && dev->ccMinor >= minor;

@@ -45,6 +45,10 @@ cl::opt<bool> cudaGraph("cuda-graph",
                         cl::desc("With --target=cuda: capture a whole run in a CUDA graph "
                                  "and replay it"),
                         cl::cat(category));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("With --target=cuda, for a model compiled here: the "
+                                      "architecture of its PTX/cubin (sm_80, sm_86, sm_89, sm_90)"),
+                             cl::init("sm_80"), cl::cat(category));
 cl::list<std::string> inputFiles("input",
                                  cl::desc("Input value, NAME=FILE.npy or NAME=FILE.pb (repeatable)"),
                                  cl::value_desc("name=file"), cl::cat(category));
@@ -140,6 +144,9 @@ int main(int argc, char **argv) {
       "                  else all cores)\n");
   if (target != "cpu" && target != "cuda")
     return fail("unknown target '" + target + "' (available: cpu, cuda)");
+  static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  if (!llvm::is_contained(arches, StringRef(gpuArch)))
+    return fail("unsupported --gpu-arch '" + gpuArch + "' (sm_80, sm_86, sm_89, sm_90)");
   if (cudaGraph && (target != "cuda" || emulate))
     return fail("--cuda-graph needs --target=cuda (without --emulate)");
   if (threads < 0)
@@ -240,8 +247,10 @@ int main(int argc, char **argv) {
         return fail("cannot create a temporary file for the compiled model");
       sys::Process::SafelyCloseFileDescriptor(fd);
       llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
+      CudaArtifactOptions cudaOptions;
+      cudaOptions.arch = gpuArch;
       if (mlir::failed(emitCudaArtifact(*module, CpuArtifact::SharedLibrary, libPath,
-                                        CudaArtifactOptions())))
+                                        cudaOptions)))
         return 2;
       loaded = kiln_model_load(libPath.c_str());
       if (!loaded)
