@@ -118,9 +118,14 @@ LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &pl
   WalkResult safe = main.walk([&](Operation *op) {
     if (op == main.getOperation() || isHostSafe(op))
       return WalkResult::advance();
-    op->emitError() << "the CUDA target cannot run '" << op->getName()
-                    << "' in host code: it would access device memory from the CPU "
-                       "(not supported yet)";
+    if (op->hasTrait<OpTrait::IsTerminator>() || op->getNumRegions())
+      op->emitError() << "the CUDA target cannot run this model yet: its host code keeps "
+                         "a loop that was not mapped to a GPU kernel ('"
+                      << op->getName() << "'), e.g. a reduction over every dimension";
+    else
+      op->emitError() << "the CUDA target cannot run this model yet: its host code would "
+                         "access device memory from the CPU ('"
+                      << op->getName() << "')";
     return WalkResult::interrupt();
   });
   if (safe.wasInterrupted())
