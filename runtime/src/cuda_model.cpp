@@ -398,9 +398,7 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
             ": rebuild it with kilnc --gpu-arch=" + deviceArch;
     return nullptr;
   }
-  bool useCubin = *cubinSize > 0 && dev->ccMajor == major && dev->ccMinor >= minor;
-  const char *image = useCubin ? cubin : ptx;
-  size_t imageSize = useCubin ? (size_t)*cubinSize : std::strlen(ptx);
+  bool cubinFits = *cubinSize > 0 && dev->ccMajor == major && dev->ccMinor >= minor;
   std::vector<std::string> names;
   for (const char *p = kernelNames; *p;) {
     const char *nl = std::strchr(p, '\n');
@@ -410,28 +408,43 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
   }
   CUmodule module = nullptr;
   if (!names.empty()) {
+    // The cubin first when it fits the device; the PTX when there is none,
+    // or when the driver rejects the cubin (a driver older than the ptxas
+    // that made it).
     std::lock_guard<std::mutex> lock(moduleMutex);
-    m->moduleKey = imageKey(image, imageSize, useCubin);
-    CachedModule &cached = moduleCache[m->moduleKey];
-    if (!cached.module) {
-      char log[8192] = {0};
-      int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-      void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
-      CUresult r = d->cuModuleLoadDataEx(&cached.module, image, 2, options, values);
-      if (r != CUDA_SUCCESS) {
-        moduleCache.erase(m->moduleKey);
-        m->moduleKey.clear();
-        std::string what = std::string("loading its kernels (") +
-                           (useCubin ? "cubin" : "PTX, JIT-compiled by the driver") + " for " +
-                           arch + ") on " + deviceDesc + ": cuModuleLoadDataEx";
-        fail(what, r);
-        if (log[0])
-          error += "\n" + std::string(log);
-        return nullptr;
+    std::string failures;
+    for (bool useCubin : {true, false}) {
+      if (useCubin && !cubinFits)
+        continue;
+      const char *image = useCubin ? cubin : ptx;
+      size_t imageSize = useCubin ? (size_t)*cubinSize : std::strlen(ptx);
+      std::string key = imageKey(image, imageSize, useCubin);
+      auto it = moduleCache.find(key);
+      if (it == moduleCache.end()) {
+        char log[8192] = {0};
+        int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+        void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
+        CUmodule loaded = nullptr;
+        CUresult r = d->cuModuleLoadDataEx(&loaded, image, 2, options, values);
+        if (r != CUDA_SUCCESS) {
+          failures += std::string(failures.empty() ? "" : "; ") +
+                      (useCubin ? "cubin" : "PTX, JIT-compiled by the driver,") + " for " +
+                      arch + ": cuModuleLoadDataEx failed: " + errorName(d, r) +
+                      (log[0] ? std::string(": ") + log : "");
+          continue;
+        }
+        it = moduleCache.emplace(key, CachedModule{loaded, 0}).first;
       }
+      it->second.users++;
+      m->moduleKey = key;
+      module = it->second.module;
+      break;
     }
-    cached.users++;
-    module = cached.module;
+    if (!module) {
+      error = "model '" + name + "': loading its kernels on " + deviceDesc + " failed: " +
+              failures;
+      return nullptr;
+    }
   }
   for (const std::string &k : names) {
     Kernel kernel;

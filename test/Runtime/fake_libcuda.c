@@ -9,7 +9,8 @@
  * Environment: FAKE_CUDA_DEVICES (count, default 1), FAKE_CUDA_CC
  * (compute capability, default 90), FAKE_CUDA_OOM_AFTER (cuMemAlloc fails
  * after this many allocations), FAKE_CUDA_FAULT (synchronization reports
- * an illegal address once a kernel ran). */
+ * an illegal address once a kernel ran), FAKE_CUDA_REJECT_PTX (the JIT
+ * rejects PTX). It reads no cubins (CUDA_ERROR_INVALID_IMAGE). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,12 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *o
   const char *text = image;
   if (strncmp(text, "//", 2) != 0 && strncmp(text, ".version", 8) != 0)
     return 200; /* not PTX: this fake reads no cubins */
+  if (envInt("FAKE_CUDA_REJECT_PTX", 0)) {
+    for (unsigned i = 0; i < n; ++i)
+      if (opts[i] == 5) /* CU_JIT_ERROR_LOG_BUFFER */
+        snprintf(vals[i], 64, "ptxas fatal: fake rejection");
+    return 218;
+  }
   pthread_mutex_lock(&lock);
   for (const char *p = strstr(text, ".entry "); p; p = strstr(p + 1, ".entry ")) {
     struct Kernel *k = &kernels[numKernels++];
