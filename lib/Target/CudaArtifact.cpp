@@ -504,7 +504,7 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
 
   {
     PassManager pm(ctx);
-    buildKilnToLinalgPipeline(pm);
+    buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
     buildGpuKernelPipeline(pm);
     // The caller (the runtime) owns the outputs; intermediates share one
     // arena with liveness-based offsets.
