@@ -11,7 +11,8 @@ With one:
   2. the exported models against their onnxruntime reference data
      (kiln-run model.so --target=cuda --test-data, graphs off and on);
   3. the ONNX node tests of the CPU ratchet (test/conformance/passing.txt)
-     with kiln-run --target=cuda on their test data.
+     with kiln-run --target=cuda on their test data (tests the CUDA target
+     cannot build yet are listed, not failed).
 Exit code 1 if anything fails.
 """
 import argparse
@@ -272,11 +273,16 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             results = dict(zip(tests, pool.map(
                 lambda t: runner.classify(kiln_run, os.path.join(NODE_DATA, t), 300), tests)))
+        # Like the PTX check, models the CUDA target cannot build yet are
+        # counted and listed; wrong results, crashes and hangs fail the run.
         bad = {t: r for t, r in results.items() if r[0] != "pass"}
-        print(f"-- ONNX node tests on the GPU: {len(tests) - len(bad)} of {len(tests)} pass")
+        unbuilt = {t for t, (kind, _) in bad.items() if kind in ("compile-error", "unsupported")}
+        print(f"-- ONNX node tests on the GPU: {len(tests) - len(bad)} of {len(tests)} pass, "
+              f"{len(unbuilt)} not supported by the CUDA target yet")
         for t, (kind, msg) in sorted(bad.items()):
             print(f"   {t}: {kind}: {msg}")
-            failures.append(f"node test {t}: {kind}")
+            if t not in unbuilt:
+                failures.append(f"node test {t}: {kind}")
     if failures:
         print(f"{len(failures)} failures:")
         for f in failures:
