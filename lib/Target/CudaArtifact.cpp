@@ -251,6 +251,39 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
   Block &entryBlock = main.getBody().front();
   SmallVector<gpu::LaunchFuncOp> launches;
   main.walk([&](gpu::LaunchFuncOp l) { launches.push_back(l); });
+  // cuLaunchKernel's kernelParams: one pointer per kernel parameter, to a
+  // slot holding its value. The driver copies the values at each launch
+  // (and at graph capture), so all launches share one set of 8-byte slots
+  // and one pointer array, filled once: the host code's stack stays small
+  // however many kernels the model has.
+  size_t maxParams = 1;
+  for (gpu::LaunchFuncOp launch : launches) {
+    maxParams = std::max<size_t>(maxParams, launch.getKernelOperands().size());
+    for (Value p : launch.getKernelOperands()) {
+      Type t = p.getType();
+      bool fits = isa<LLVM::LLVMPointerType>(t) ||
+                  (t.isIntOrFloat() && t.getIntOrFloatBitWidth() <= 64);
+      if (!fits)
+        return launch.emitError() << "kernel '" << launch.getKernelName().getValue()
+                                  << "' takes a parameter of type " << t
+                                  << ", which the CUDA host code cannot pass";
+    }
+  }
+  Value slots, array;
+  if (!launches.empty()) {
+    Location loc = main.getLoc();
+    b.setInsertionPointToStart(&entryBlock);
+    Value count = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(maxParams));
+    slots = LLVM::AllocaOp::create(b, loc, ptrType, i64, count, /*alignment=*/8);
+    array = LLVM::AllocaOp::create(b, loc, ptrType, ptrType, count, /*alignment=*/8);
+    for (size_t k = 0; k < maxParams; ++k) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, i64, slots,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)k});
+      Value entry = LLVM::GEPOp::create(b, loc, ptrType, ptrType, array,
+                                        ArrayRef<LLVM::GEPArg>{(int32_t)k});
+      LLVM::StoreOp::create(b, loc, slot, entry);
+    }
+  }
   for (gpu::LaunchFuncOp launch : launches) {
     std::string name = launch.getKernelName().str();
     auto found = llvm::find(plan.kernelNames, name);
@@ -258,23 +291,11 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
     if (found == plan.kernelNames.end())
       plan.kernelNames.push_back(name);
     Location loc = launch.getLoc();
-    // cuLaunchKernel's kernelParams: one pointer per kernel parameter, to a
-    // slot holding its value. Slots are allocated once, in the entry block.
-    ValueRange params = launch.getKernelOperands();
-    b.setInsertionPointToStart(&entryBlock);
-    Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
-    Value count = LLVM::ConstantOp::create(
-        b, loc, i64, b.getI64IntegerAttr(std::max<int64_t>(params.size(), 1)));
-    Value array = LLVM::AllocaOp::create(b, loc, ptrType, ptrType, count);
-    SmallVector<Value> slots;
-    for (Value p : params)
-      slots.push_back(LLVM::AllocaOp::create(b, loc, ptrType, p.getType(), one));
     b.setInsertionPoint(launch);
-    for (auto [k, p] : llvm::enumerate(params)) {
-      LLVM::StoreOp::create(b, loc, p, slots[k]);
-      Value entry = LLVM::GEPOp::create(b, loc, ptrType, ptrType, array,
-                                        ArrayRef<LLVM::GEPArg>{(int32_t)k});
-      LLVM::StoreOp::create(b, loc, slots[k], entry);
+    for (auto [k, p] : llvm::enumerate(launch.getKernelOperands())) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, i64, slots,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)k});
+      LLVM::StoreOp::create(b, loc, p, slot);
     }
     auto toI64 = [&](Value v) -> Value {
       if (v.getType() == i64)
