@@ -31,7 +31,7 @@ static int numAllocs, allocCalls;
 static struct Kernel { char name[128]; int numParams; char isPtr[MAX_PARAMS]; } kernels[MAX_KERNELS];
 static int numKernels;
 static long launches, badLaunches, graphLaunches, capturedLaunches, setAttributes;
-static int faulted, kernelRan;
+static int faulted, moduleLoads;
 
 typedef struct {
   size_t srcXInBytes, srcY;
@@ -94,6 +94,7 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *o
     return 218;
   }
   pthread_mutex_lock(&lock);
+  moduleLoads++;
   for (const char *p = strstr(text, ".entry "); p; p = strstr(p + 1, ".entry ")) {
     struct Kernel *k = &kernels[numKernels++];
     const char *name = p + 7, *paren = strchr(name, '(');
@@ -302,3 +303,4 @@ CUresult cuMemcpyDtoH_v2(void *h, CUdeviceptr d, size_t n) {
   return copy(h, 0, (void *)(uintptr_t)d, 1, n);
 }
 long fake_cuda_set_attributes(void) { return setAttributes; }
+long fake_cuda_module_loads(void) { return moduleLoads; }
