@@ -109,7 +109,8 @@ const char *kiln_last_error(void);
  * the device, runs the kernels in order on one stream, and copies the
  * outputs back. KILN_CUDA_DEVICE picks the device (default 0);
  * KILN_CUDA_SYNC=1 synchronizes after every kernel so that an error names
- * the kernel that caused it.
+ * the kernel that caused it; KILN_CUDA_VERBOSE=1 prints, at load, the
+ * device, which kernel image was loaded and the memory the model uses.
  *===----------------------------------------------------------------------===*/
 
 enum { KILN_TARGET_CPU = 0, KILN_TARGET_CUDA = 1 };

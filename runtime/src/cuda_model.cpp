@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -490,6 +491,16 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
   }
   for (int64_t i = 0; i < n; ++i)
     m->weights.push_back(m->weightBlock + offsets[i]);
+  const char *verbose = std::getenv("KILN_CUDA_VERBOSE");
+  if (verbose && *verbose && std::strcmp(verbose, "0") != 0)
+    std::fprintf(stderr,
+                 "kiln: model '%s' on %s: %zu kernels from %s, %zu bytes of weights, "
+                 "%zu-byte arena per run\n",
+                 name.c_str(), deviceDesc.c_str(), m->kernels.size(),
+                 m->moduleKey.empty() ? "no module"
+                 : m->moduleKey.compare(0, 6, "cubin:") == 0 ? "the cubin"
+                                                              : "the PTX (driver JIT)",
+                 total, m->arenaBytes);
   return m.release();
 }
 
