@@ -35,6 +35,10 @@ python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
 echo "== exported models against onnxruntime"
 "$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
 
+# After the models are exported (check_models.sh).
+echo "== CUDA model libraries: built for every model; run on a real GPU when one is present"
+python3 "$KILN_ROOT/test/gpu/cuda_runtime_test.py" --build "$KILN_BUILD"
+
 echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
 PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rs \
   "$KILN_ROOT/test/python"

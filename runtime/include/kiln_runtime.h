@@ -96,6 +96,69 @@ const char *kiln_last_error(void);
 #define KILN_MODEL_ENTRY_SYMBOL "kiln_model_entry"
 #define KILN_MODEL_SIGNATURE_SYMBOL "kiln_model_signature"
 
+/*===-- CUDA models --------------------------------------------------------===*
+ *
+ * `kilnc --target=cuda -o model.so` builds a library that kiln_model_load
+ * runs on an NVIDIA GPU. The runtime loads the CUDA driver (libcuda.so.1,
+ * or the file named by the KILN_CUDA_DRIVER environment variable) with
+ * dlopen when the first CUDA model is loaded; without a driver or a device,
+ * kiln_model_load fails with one clear error. At load, the model's kernels
+ * are loaded (cubin when it matches the device, else the driver
+ * JIT-compiles the PTX; one module per distinct PTX in the process) and
+ * its weights are uploaded once. kiln_model_run copies the host inputs to
+ * the device, runs the kernels in order on one stream, and copies the
+ * outputs back. KILN_CUDA_DEVICE picks the device (default 0);
+ * KILN_CUDA_SYNC=1 synchronizes after every kernel so that an error names
+ * the kernel that caused it; KILN_CUDA_VERBOSE=1 prints, at load, the
+ * device, which kernel image was loaded and the memory the model uses.
+ *===----------------------------------------------------------------------===*/
+
+enum { KILN_TARGET_CPU = 0, KILN_TARGET_CUDA = 1 };
+
+/* KILN_TARGET_CPU or KILN_TARGET_CUDA; -1 without a model. */
+int kiln_model_target(const kiln_model *model);
+
+/* CUDA models: capture a whole run in a CUDA graph the first time and
+ * replay it afterwards (less launch overhead for small batches). Off by
+ * default. Returns 0, or -1 (not a CUDA model). */
+int kiln_model_set_cuda_graph(kiln_model *model, int enable);
+
+/* CUDA models: runs on buffers already in device memory (CUdeviceptr
+ * values of kiln_tensor_bytes() bytes each), in the runtime's context on
+ * the model's device. `stream` is a CUstream to order the run after (NULL:
+ * none); the call returns once the outputs are written. */
+int kiln_model_run_device(kiln_model *model, const uint64_t *inputs,
+                          const uint64_t *outputs, void *stream);
+
+/* Times `runs` runs after one warm-up run; ms[i] receives run i in
+ * milliseconds. CUDA models: the inputs are uploaded once and each run is
+ * timed on the device with CUDA events (kernels only, no copies); CPU
+ * models: wall-clock time of kiln_model_run. Returns 0 or -1. */
+int kiln_model_benchmark(kiln_model *model, const void *const *inputs,
+                         void *const *outputs, int runs, double *ms);
+
+/* Called by compiled CUDA models' host code (`exec` is the handle the
+ * runtime passes to the entry); not for direct use. */
+void *kiln_cuda_arena(void *exec, int64_t bytes);
+void *kiln_cuda_weight(void *exec, int64_t index);
+void kiln_cuda_launch(void *exec, int32_t kernel, int64_t grid_x, int64_t grid_y,
+                      int64_t grid_z, int64_t block_x, int64_t block_y,
+                      int64_t block_z, int32_t dynamic_shared_bytes, void **params);
+void kiln_cuda_memcpy(void *exec, void *dst, const void *src, int64_t bytes);
+void kiln_cuda_copy_strided(void *exec, int64_t element_bytes, void *src,
+                            void *dst);
+
+/* The symbols a CUDA model library exports. */
+#define KILN_CUDA_ENTRY_SYMBOL "kiln_cuda_model_entry"
+#define KILN_CUDA_PTX_SYMBOL "kiln_cuda_ptx"
+#define KILN_CUDA_ARCH_SYMBOL "kiln_cuda_arch"
+#define KILN_CUDA_CUBIN_SYMBOL "kiln_cuda_cubin"
+#define KILN_CUDA_CUBIN_SIZE_SYMBOL "kiln_cuda_cubin_size"
+#define KILN_CUDA_KERNELS_SYMBOL "kiln_cuda_kernels"
+#define KILN_CUDA_ARENA_BYTES_SYMBOL "kiln_cuda_arena_bytes"
+#define KILN_CUDA_NUM_WEIGHTS_SYMBOL "kiln_cuda_num_weights"
+#define KILN_CUDA_WEIGHTS_SYMBOL "kiln_cuda_weights"
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,11 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
+#include "cuda_model.h"
 
 #include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -197,6 +199,7 @@ struct kiln_model {
   void *library = nullptr;
   kiln_entry_fn entry = nullptr;
   std::vector<Tensor> inputs, outputs;
+  kiln_cuda::Model *cuda = nullptr; // set for CUDA models
 };
 
 static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
@@ -213,11 +216,25 @@ static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
 
 extern "C" {
 
+/// Compiled models call back into this library (kiln_parallel_for,
+/// kiln_cuda_*), resolved when they are loaded. A process that loaded this
+/// library privately (a Python extension module, dlopen with RTLD_LOCAL)
+/// would leave those symbols unresolved: make them global once.
+static void exportRuntimeSymbols() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (dladdr((void *)&kiln_model_load, &info) && info.dli_fname)
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  });
+}
+
 kiln_model *kiln_model_load(const char *path) {
   if (!path) {
     setError("kiln_model_load: no path given");
     return nullptr;
   }
+  exportRuntimeSymbols();
   // RTLD_LOCAL keeps two loaded models' symbols apart.
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
@@ -225,8 +242,30 @@ kiln_model *kiln_model_load(const char *path) {
     setError(std::string("cannot load model '") + path + "': " + (e ? e : "unknown error"));
     return nullptr;
   }
-  auto entry = (kiln_entry_fn)dlsym(lib, KILN_MODEL_ENTRY_SYMBOL);
   auto signature = (const char *)dlsym(lib, KILN_MODEL_SIGNATURE_SYMBOL);
+  if (signature && dlsym(lib, KILN_CUDA_ENTRY_SYMBOL)) {
+    auto m = std::make_unique<kiln_model>();
+    m->name = path;
+    m->library = lib;
+    kiln_model *model = finishModel(std::move(m), signature);
+    if (!model)
+      return nullptr;
+    auto shapes = [](const std::vector<Tensor> &list) {
+      std::vector<kiln_cuda::TensorShape> out;
+      for (const Tensor &t : list)
+        out.push_back({t.shape, kiln_tensor_bytes(&t.info)});
+      return out;
+    };
+    std::string err;
+    model->cuda = kiln_cuda::load(lib, path, shapes(model->inputs), shapes(model->outputs), err);
+    if (!model->cuda) {
+      setError(err);
+      kiln_model_free(model);
+      return nullptr;
+    }
+    return model;
+  }
+  auto entry = (kiln_entry_fn)dlsym(lib, KILN_MODEL_ENTRY_SYMBOL);
   if (!entry || !signature) {
     setError(std::string("'") + path + "' is not a Kiln model library (no " +
              KILN_MODEL_ENTRY_SYMBOL + " / " + KILN_MODEL_SIGNATURE_SYMBOL + ")");
@@ -255,9 +294,72 @@ kiln_model *kiln_model_from_entry(kiln_entry_fn entry, const char *signature,
 void kiln_model_free(kiln_model *model) {
   if (!model)
     return;
+  kiln_cuda::destroy(model->cuda);
   if (model->library)
     dlclose(model->library);
   delete model;
+}
+
+int kiln_model_target(const kiln_model *m) {
+  if (!m)
+    return -1;
+  return m->cuda ? KILN_TARGET_CUDA : KILN_TARGET_CPU;
+}
+
+int kiln_model_set_cuda_graph(kiln_model *m, int enable) {
+  if (!m || !m->cuda) {
+    setError("kiln_model_set_cuda_graph: not a CUDA model");
+    return -1;
+  }
+  kiln_cuda::setGraph(m->cuda, enable != 0);
+  return 0;
+}
+
+int kiln_model_run_device(kiln_model *m, const uint64_t *inputs, const uint64_t *outputs,
+                          void *stream) {
+  if (!m || !m->cuda) {
+    setError("kiln_model_run_device: not a CUDA model");
+    return -1;
+  }
+  if ((!m->inputs.empty() && !inputs) || (!m->outputs.empty() && !outputs)) {
+    setError(m->name + ": kiln_model_run_device needs " + std::to_string(m->inputs.size()) +
+             " input and " + std::to_string(m->outputs.size()) + " output buffers");
+    return -1;
+  }
+  std::string err;
+  if (!kiln_cuda::runDevice(m->cuda, inputs, outputs, stream, err)) {
+    setError(err);
+    return -1;
+  }
+  lastError.clear();
+  return 0;
+}
+
+int kiln_model_benchmark(kiln_model *m, const void *const *inputs, void *const *outputs,
+                         int runs, double *ms) {
+  if (!m || runs < 0 || (runs && !ms)) {
+    setError("kiln_model_benchmark: bad arguments");
+    return -1;
+  }
+  if (m->cuda) {
+    std::string err;
+    if (!kiln_cuda::benchmark(m->cuda, inputs, outputs, runs, ms, err)) {
+      setError(err);
+      return -1;
+    }
+    lastError.clear();
+    return 0;
+  }
+  if (kiln_model_run(m, inputs, outputs) != 0)
+    return -1;
+  for (int k = 0; k < runs; ++k) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (kiln_model_run(m, inputs, outputs) != 0)
+      return -1;
+    ms[k] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+  }
+  return 0;
 }
 
 int kiln_model_num_inputs(const kiln_model *m) { return m ? (int)m->inputs.size() : 0; }
@@ -294,6 +396,25 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
     setError(m->name + ": kiln_model_run needs " + std::to_string(nin) +
              " input and " + std::to_string(nout) + " output buffers");
     return -1;
+  }
+  if (m->cuda) {
+    for (size_t i = 0; i < nin; ++i)
+      if (!inputs[i] && kiln_tensor_bytes(&m->inputs[i].info)) {
+        setError(m->name + ": input '" + m->inputs[i].name + "' has no buffer");
+        return -1;
+      }
+    for (size_t i = 0; i < nout; ++i)
+      if (!outputs[i] && kiln_tensor_bytes(&m->outputs[i].info)) {
+        setError(m->name + ": output '" + m->outputs[i].name + "' has no buffer");
+        return -1;
+      }
+    std::string err;
+    if (!kiln_cuda::runHost(m->cuda, inputs, outputs, err)) {
+      setError(err);
+      return -1;
+    }
+    lastError.clear();
+    return 0;
   }
   // One descriptor per tensor, {allocated, aligned, offset, sizes, strides},
   // for a static, contiguous buffer.

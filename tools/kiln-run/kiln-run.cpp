@@ -9,6 +9,7 @@
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Support/DataType.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln/Target/CudaArtifact.h"
 #include "kiln_runtime.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -18,6 +19,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -32,13 +34,21 @@ cl::OptionCategory category("kiln-run options");
 cl::opt<std::string> modelPath(cl::Positional,
                                cl::desc("<model.onnx | model.onnxtxt | model.so>"),
                                cl::Required, cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Where to run: cpu, or cuda with --emulate"),
+cl::opt<std::string> target("target", cl::desc("Where to run: cpu or cuda"),
                             cl::init("cpu"), cl::cat(category));
 cl::opt<bool> emulate("emulate",
                       cl::desc("With --target=cuda: run the GPU kernels' loop structure "
                                "(blocks of threads, index arithmetic, bounds guards) on "
                                "the CPU"),
                       cl::cat(category));
+cl::opt<bool> cudaGraph("cuda-graph",
+                        cl::desc("With --target=cuda: capture a whole run in a CUDA graph "
+                                 "and replay it"),
+                        cl::cat(category));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("With --target=cuda, for a model compiled here: the "
+                                      "architecture of its PTX/cubin (sm_80, sm_86, sm_89, sm_90)"),
+                             cl::init("sm_80"), cl::cat(category));
 cl::list<std::string> inputFiles("input",
                                  cl::desc("Input value, NAME=FILE.npy or NAME=FILE.pb (repeatable)"),
                                  cl::value_desc("name=file"), cl::cat(category));
@@ -134,9 +144,11 @@ int main(int argc, char **argv) {
       "                  else all cores)\n");
   if (target != "cpu" && target != "cuda")
     return fail("unknown target '" + target + "' (available: cpu, cuda)");
-  if (target == "cuda" && !emulate)
-    return fail("--target=cuda runs only with --emulate so far: Kiln has no CUDA host "
-                "runtime yet");
+  static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  if (!llvm::is_contained(arches, StringRef(gpuArch)))
+    return fail("unsupported --gpu-arch '" + gpuArch + "' (sm_80, sm_86, sm_89, sm_90)");
+  if (cudaGraph && (target != "cuda" || emulate))
+    return fail("--cuda-graph needs --target=cuda (without --emulate)");
   if (threads < 0)
     return fail("--threads expects a positive number");
   if (threads > 0)
@@ -185,11 +197,18 @@ int main(int argc, char **argv) {
   std::unique_ptr<CpuJitModel> jit;
   kiln_model *loaded = nullptr;
   kiln_model *runtimeModel = nullptr;
+  bool onGpu = target == "cuda" && !emulate;
   if (StringRef(modelPath).ends_with(".so")) {
+    if (emulate)
+      return fail("--emulate compiles a model; '" + modelPath + "' is already compiled");
     loaded = kiln_model_load(modelPath.c_str());
     if (!loaded)
       return fail(kiln_last_error());
     runtimeModel = loaded;
+    if ((kiln_model_target(loaded) == KILN_TARGET_CUDA) != onGpu)
+      return fail("'" + modelPath + "' is compiled for " +
+                  (onGpu ? "the CPU; run it without --target=cuda"
+                         : "CUDA; run it with --target=cuda"));
   } else {
     ImportOptions options;
     for (const std::string &spec : inputShapes) {
@@ -217,12 +236,36 @@ int main(int argc, char **argv) {
     buildImportCleanupPipeline(pm);
     if (mlir::failed(pm.run(*module)))
       return 2;
-    auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda");
-    if (mlir::failed(compiled))
-      return 2;
-    jit = std::move(*compiled);
-    runtimeModel = jit->runtimeModel();
+    if (onGpu) {
+      // Compiled to a CUDA model library in a temporary file, then run
+      // through the runtime like any other.
+      SmallString<128> libPath;
+      int fd;
+      // Named after the model, since runtime errors name the library.
+      std::string stem = sys::path::stem(modelPath).str();
+      if (sys::fs::createTemporaryFile(stem.empty() ? "model" : stem, "so", fd, libPath))
+        return fail("cannot create a temporary file for the compiled model");
+      sys::Process::SafelyCloseFileDescriptor(fd);
+      llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
+      CudaArtifactOptions cudaOptions;
+      cudaOptions.arch = gpuArch;
+      if (mlir::failed(emitCudaArtifact(*module, CpuArtifact::SharedLibrary, libPath,
+                                        cudaOptions)))
+        return 2;
+      loaded = kiln_model_load(libPath.c_str());
+      if (!loaded)
+        return fail(kiln_last_error());
+      runtimeModel = loaded;
+    } else {
+      auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda");
+      if (mlir::failed(compiled))
+        return 2;
+      jit = std::move(*compiled);
+      runtimeModel = jit->runtimeModel();
+    }
   }
+  if (cudaGraph && kiln_model_set_cuda_graph(runtimeModel, 1) != 0)
+    return fail(kiln_last_error());
   auto freeLoaded = llvm::make_scope_exit([&] { kiln_model_free(loaded); });
   ModelSignature sig;
   auto specOf = [](const kiln_tensor_info *info) {
@@ -332,6 +375,17 @@ int main(int argc, char **argv) {
       outs() << (n > 32 ? " ...\n" : "\n");
     }
 
+  if (bench && kiln_model_target(runtimeModel) == KILN_TARGET_CUDA) {
+    // Kernels only, timed on the device with CUDA events; the inputs stay
+    // on the device between runs.
+    std::vector<double> ms(bench);
+    if (kiln_model_benchmark(runtimeModel, inPtrs.data(), outPtrs.data(), bench, ms.data()) != 0)
+      return fail(kiln_last_error());
+    std::sort(ms.begin(), ms.end());
+    outs() << format("GPU time over %u runs (CUDA events%s): min %.3f ms, median %.3f ms\n",
+                     (unsigned)bench, cudaGraph ? ", CUDA graph" : "", ms.front(),
+                     ms[ms.size() / 2]);
+  }
   if (bench) {
     using clock = std::chrono::steady_clock;
     for (int i = 0; i < 3; ++i)

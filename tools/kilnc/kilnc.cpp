@@ -3,6 +3,7 @@
 #include "kiln/Import/OnnxImporter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln/Target/CudaArtifact.h"
 #include "kiln/Transforms/FusionReport.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "Kiln: compiles ONNX models through the kiln MLIR dialect\n\n"
-      "  kilnc model.onnx [--emit=kiln|linalg|llvm|obj|so] [-o out] "
+      "  kilnc model.onnx [--target=cpu|cuda] [--emit=kiln|linalg|gpu|ptx|llvm|obj|so] [-o out] "
       "[--input-shape x=1x3x224x224]\n");
 
   mlir::MLIRContext ctx;
@@ -133,11 +134,9 @@ int main(int argc, char **argv) {
     errs() << "kilnc: error: --emit=gpu and --emit=ptx need --target=cuda\n";
     return 2;
   }
-  if (target == "cuda" && (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So)) {
-    errs() << "kilnc: error: --target=cuda produces --emit=kiln|linalg|gpu|ptx so far; "
-              "libraries for the GPU need Kiln's CUDA host runtime, which does not exist yet\n";
-    return 2;
-  }
+  // `-o model.so` without --emit asks for a model library.
+  if (!emit.getNumOccurrences() && StringRef(outputPath).ends_with(".so"))
+    emit = Emit::So;
   static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
   if (target == "cuda" && !llvm::is_contained(arches, StringRef(gpuArch))) {
     errs() << "kilnc: error: unsupported --gpu-arch '" << gpuArch
@@ -182,6 +181,11 @@ int main(int argc, char **argv) {
     kiln::CpuArtifact kind = emit == Emit::LLVM  ? kiln::CpuArtifact::LLVMIR
                              : emit == Emit::Obj ? kiln::CpuArtifact::Object
                                                  : kiln::CpuArtifact::SharedLibrary;
+    if (target == "cuda") {
+      kiln::CudaArtifactOptions cuda;
+      cuda.arch = gpuArch;
+      return mlir::failed(kiln::emitCudaArtifact(*module, kind, outputPath, cuda)) ? 1 : 0;
+    }
     return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath)) ? 1 : 0;
   }
 

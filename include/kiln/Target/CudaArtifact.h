@@ -1,0 +1,34 @@
+//===- CudaArtifact.h - compiled models for NVIDIA GPUs --------*- C++ -*-===//
+#ifndef KILN_TARGET_CUDAARTIFACT_H
+#define KILN_TARGET_CUDAARTIFACT_H
+
+#include "kiln/Target/CpuJit.h"
+
+namespace kiln {
+
+struct CudaArtifactOptions {
+  /// The architecture the PTX targets (sm_80, sm_86, sm_89, sm_90).
+  std::string arch = "sm_80";
+  /// Assemble a cubin with ptxas when it is found (else the driver JIT
+  /// compiles the PTX at load).
+  bool cubin = true;
+};
+
+/// Lowers a kiln module (consumed) for the CUDA target down to the LLVM
+/// dialect: kernels become PTX (kept in the returned text), and `main`
+/// becomes host code that calls only Kiln's runtime (`kiln_cuda_*`) to get
+/// its device arena and weights, launch kernels and copy on the device.
+/// Adds the model ABI of a CUDA model library (see kiln_runtime.h).
+mlir::FailureOr<ModelSignature> lowerToCudaHostLLVM(mlir::ModuleOp module,
+                                                    const CudaArtifactOptions &options);
+
+/// Compiles a kiln module (consumed) into a CUDA model library (PTX, cubin
+/// when ptxas is available, host code; runs with libkiln_runtime and the
+/// CUDA driver), or into the host code's LLVM IR text.
+mlir::LogicalResult emitCudaArtifact(mlir::ModuleOp module, CpuArtifact kind,
+                                     llvm::StringRef outputPath,
+                                     const CudaArtifactOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_TARGET_CUDAARTIFACT_H

@@ -1,0 +1,39 @@
+//===- cuda_model.h - running CUDA model libraries -------------*- C++ -*-===//
+#ifndef KILN_RUNTIME_CUDA_MODEL_H
+#define KILN_RUNTIME_CUDA_MODEL_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln_cuda {
+
+struct Model;
+
+/// One tensor of the model's interface, as the runtime's signature holds it.
+struct TensorShape {
+  std::vector<int64_t> shape;
+  size_t bytes;
+};
+
+/// Sets up a CUDA model from its loaded library: driver and context,
+/// kernels (module cache), weights uploaded once. Null with `error` set.
+Model *load(void *library, const std::string &name, std::vector<TensorShape> inputs,
+            std::vector<TensorShape> outputs, std::string &error);
+void destroy(Model *model);
+void setGraph(Model *model, bool enable);
+
+/// Runs on host buffers (uploads, runs, downloads). False with `error` set.
+bool runHost(Model *model, const void *const *inputs, void *const *outputs,
+             std::string &error);
+/// Runs on device buffers, after the work queued on `stream` (a CUstream,
+/// may be null).
+bool runDevice(Model *model, const uint64_t *inputs, const uint64_t *outputs, void *stream,
+               std::string &error);
+/// Event-timed runs after one warm-up; outputs hold the last run's results.
+bool benchmark(Model *model, const void *const *inputs, void *const *outputs, int runs,
+               double *ms, std::string &error);
+
+} // namespace kiln_cuda
+
+#endif // KILN_RUNTIME_CUDA_MODEL_H
