@@ -1,7 +1,7 @@
 """Type stub of Kiln's public Python API (see kiln/__init__.py)."""
 import builtins
 import os
-from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class CompiledModel:
     def run(self, output_names: Optional[Sequence[str]], feeds: Mapping[str, Any], *,
             dlpack: bool = ...) -> List[Any]: ...
     def ir(self, stage: str = ...) -> str: ...
-    def fusion_report(self) -> str: ...
+    def fusion_report(self) -> Dict[str, Any]: ...
     def save(self, path: _PathLike) -> None: ...
 
 def compile(model: Union[_PathLike, bytes, bytearray, memoryview, Any], target: str = ...,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import shutil
 import threading
@@ -219,8 +220,8 @@ class CompiledModel:
     def ir(self, stage: str = "kiln") -> str:
         """The IR text of a compilation stage.
 
-        ``"kiln"``: the imported, cleaned-up kiln dialect; ``"fused"``: after
-        the fusion partition; ``"linalg"``: linalg on tensors; ``"llvm"``:
+        ``"kiln"``: the imported, cleaned-up kiln dialect; ``"fused"``: kiln
+        IR partitioned into ``kiln.kernel`` groups; ``"linalg"``: linalg on tensors; ``"llvm"``:
         the optimized LLVM IR (target "cpu"); ``"gpu"``: the GPU kernels and
         their launches, ``"ptx"``: their PTX (target "cuda").
         """
@@ -229,13 +230,14 @@ class CompiledModel:
                                "is not kept (compile the ONNX model to see it)")
         return self._compiled.ir(stage)
 
-    def fusion_report(self) -> str:
-        """Which ops the fusion partition put into each kernel."""
-        # The report is produced by the fusion partition (kilnc
-        # --fusion-report); until it is part of the compiler there is none.
-        raise NotImplementedError(
-            "fusion_report needs Kiln's fusion partition (kilnc --fusion-report), "
-            "which this build does not have")
+    def fusion_report(self) -> Dict[str, Any]:
+        """The kernel partition, as ``kilnc --fusion-report`` writes it: per
+        kernel its name, kind, the ONNX nodes it covers, its kiln ops, FLOPs
+        and bytes moved; and the totals."""
+        if self._compiled is None:
+            raise RuntimeError("this model was loaded from a compiled library: its "
+                               "kernel partition is not kept")
+        return json.loads(self._compiled.fusion_report())
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the compiled model as a shared library that
@@ -278,7 +280,8 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         ``"sm_89"`` or ``"sm_90"``.
       input_shapes: static shapes for inputs with symbolic or unknown
         dimensions, e.g. ``{"x": (1, 3, 224, 224)}``.
-      fusion: Kiln's default fusion; turning it off is not supported yet.
+      fusion: partition the graph into fused kernels (the default); False
+        is ``kilnc --no-fusion``: linalg fuses what it can on its own.
       options: ``emulate=True`` (target "cuda"): run the GPU kernels' loop
         structure on the CPU; ``frozen_inputs={name: array}``: compile these
         inputs' values in as constants (shape-like inputs).
@@ -298,9 +301,6 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
             raise ValueError(f"unsupported gpu_arch {gpu_arch!r} ({', '.join(GPU_ARCHES)})")
     elif gpu_arch is not None:
         raise ValueError("gpu_arch applies to target=\"cuda\" only")
-    if not fusion:
-        raise NotImplementedError("fusion=False needs Kiln's fusion partition, which "
-                                  "this build does not have")
     emulate = bool(options.pop("emulate", False))
     if emulate and target != "cuda":
         raise ValueError("emulate=True applies to target=\"cuda\" only")
@@ -325,7 +325,7 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())
 
     compiled = _load_compiler().compile(source, is_path, shapes, frozen_values, target,
-                                        gpu_arch or "", emulate)
+                                        gpu_arch or "", emulate, bool(fusion))
     runner = None
     if compiled.handle():
         runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)

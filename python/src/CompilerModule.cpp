@@ -10,6 +10,7 @@
 #include "kiln/Import/OnnxImporter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln/Transforms/FusionReport.h"
 #include "kiln_runtime.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -47,11 +48,7 @@ struct CompileFailure {
 struct RunFailure {
   std::string message;
 };
-/// A part of the API whose producer is not in this build
-/// (NotImplementedError).
-struct Unavailable {
-  std::string message;
-};
+
 
 /// Collects the context's diagnostics as the tools print them, without the
 /// "tool: error: " prefix: "model.onnx: node 'conv1': message".
@@ -111,22 +108,14 @@ void initializeOnce() {
 }
 
 /// The IR stages `CompiledModel.ir(stage)` can show, in pipeline order.
-/// `target` is the target the stage exists for ("" = both). A stage with a
-/// `missing` text is part of the API but its producer is not in this build.
+/// `target` is the target the stage exists for ("" = both).
 struct StageInfo {
   const char *name;
   const char *target;
-  const char *missing;
 };
 const StageInfo kStages[] = {
-    {"kiln", "", nullptr},
-    {"fused", "",
-     "the 'fused' stage needs Kiln's fusion partition (kilnc --fusion-report), "
-     "which this build does not have"},
-    {"linalg", "", nullptr},
-    {"gpu", "cuda", nullptr},
-    {"ptx", "cuda", nullptr},
-    {"llvm", "cpu", nullptr},
+    {"kiln", ""},       {"fused", ""},     {"linalg", ""},
+    {"gpu", "cuda"},    {"ptx", "cuda"},   {"llvm", "cpu"},
 };
 
 std::string printModule(mlir::ModuleOp module) {
@@ -157,12 +146,14 @@ public:
   static std::unique_ptr<CompiledModel> create(const std::string &model, bool isPath,
                                                const ImportOptions &options,
                                                const std::string &target,
-                                               const std::string &gpuArch, bool emulate) {
+                                               const std::string &gpuArch, bool emulate,
+                                               bool fusion) {
     initializeOnce();
     auto cm = std::unique_ptr<CompiledModel>(new CompiledModel());
     cm->target = target;
     cm->gpuArch = gpuArch;
     cm->emulate = emulate;
+    cm->fusion = fusion;
     cm->ctx = std::make_unique<mlir::MLIRContext>();
     mlir::DialectRegistry registry;
     registerCodegenDialects(registry);
@@ -179,6 +170,10 @@ public:
       if (mlir::failed(pm.run(*cm->kilnModule)))
         throw CompileFailure{diags.message("cleaning up the imported model failed")};
     }
+    // Read by the CPU lowering (lowerToCpuLLVM), as for `kilnc --no-fusion`;
+    // clones of the module carry it.
+    if (!fusion)
+      (*cm->kilnModule)->setAttr("kiln.no_fusion", mlir::UnitAttr::get(cm->ctx.get()));
     auto sig = readSignature(*cm->kilnModule);
     if (mlir::failed(sig))
       throw CompileFailure{diags.message("the model's interface is not supported")};
@@ -210,6 +205,20 @@ public:
     return stageText(stage, diags);
   }
 
+  /// The kernel partition as JSON (kilnc --fusion-report).
+  std::string fusionReport() {
+    if (!fusion)
+      throw RunFailure{"the model was compiled with fusion=False: it has no kernel partition"};
+    std::lock_guard<std::mutex> lock(mu);
+    DiagnosticCollector diags(*ctx);
+    mlir::OwningOpRef<mlir::ModuleOp> partitioned = kilnModule->clone();
+    mlir::PassManager pm(ctx.get());
+    buildFusionPipeline(pm);
+    if (mlir::failed(pm.run(*partitioned)))
+      throw CompileFailure{diags.message("the fusion pipeline failed")};
+    return fusionReportJson(*partitioned);
+  }
+
   void save(const std::string &path) {
     if (target != "cpu")
       throw RunFailure{"save: libraries for the GPU need Kiln's CUDA host runtime, "
@@ -238,8 +247,8 @@ private:
         names += std::string(names.empty() ? "" : ", ") + s.name;
       throw py::value_error("unknown IR stage '" + stage + "' (stages: " + names + ")");
     }
-    if (info->missing)
-      throw Unavailable{info->missing};
+    if (stage == "fused" && !fusion)
+      throw RunFailure{"the model was compiled with fusion=False: it has no 'fused' stage"};
     if (*info->target && target != info->target)
       throw py::value_error("the '" + stage + "' stage exists for target=\"" +
                             info->target + "\", this model was compiled for target=\"" +
@@ -264,9 +273,15 @@ private:
       if (!ok || !buffer)
         throw CompileFailure{diags.message("lowering to LLVM IR failed")};
       text = (*buffer)->getBuffer().str();
+    } else if (stage == "fused") {
+      mlir::PassManager pm(ctx.get());
+      buildFusionPipeline(pm);
+      if (mlir::failed(pm.run(*module)))
+        throw CompileFailure{diags.message("the fusion pipeline failed")};
+      text = printModule(*module);
     } else {
       mlir::PassManager pm(ctx.get());
-      buildKilnToLinalgPipeline(pm);
+      buildKilnToLinalgPipeline(pm, fusion);
       if (stage == "gpu" || stage == "ptx")
         buildGpuKernelPipeline(pm);
       if (stage == "ptx")
@@ -286,6 +301,7 @@ private:
   ModelSignature sig;
   std::string target, gpuArch;
   bool emulate = false;
+  bool fusion = true;
   std::mutex mu;
   std::map<std::string, std::string> cache;
 };
@@ -328,8 +344,6 @@ PYBIND11_MODULE(_kiln, m) {
       PyObject *cls = runtimeErrorClass->is_none() ? PyExc_RuntimeError
                                                    : runtimeErrorClass->ptr();
       PyErr_SetString(cls, e.message.c_str());
-    } catch (const Unavailable &e) {
-      PyErr_SetString(PyExc_NotImplementedError, e.message.c_str());
     }
   });
 
@@ -339,6 +353,8 @@ PYBIND11_MODULE(_kiln, m) {
       .def("inputs", [](const CompiledModel &c) { return specsToPython(c.signature().inputs); })
       .def("outputs", [](const CompiledModel &c) { return specsToPython(c.signature().outputs); })
       .def("ir", &CompiledModel::ir, py::arg("stage"), py::call_guard<py::gil_scoped_release>())
+      .def("fusion_report", &CompiledModel::fusionReport,
+           py::call_guard<py::gil_scoped_release>())
       .def("save", &CompiledModel::save, py::arg("path"),
            py::call_guard<py::gil_scoped_release>());
 
@@ -346,7 +362,7 @@ PYBIND11_MODULE(_kiln, m) {
       "compile",
       [](py::bytes model, bool isPath, std::map<std::string, std::vector<int64_t>> shapes,
          std::map<std::string, py::tuple> frozen, std::string target, std::string gpuArch,
-         bool emulate) {
+         bool emulate, bool fusion) {
         std::string data = model;
         ImportOptions options;
         if (isPath)
@@ -363,9 +379,9 @@ PYBIND11_MODULE(_kiln, m) {
           options.frozenInputs[name] = std::move(t);
         }
         py::gil_scoped_release release;
-        return CompiledModel::create(data, isPath, options, target, gpuArch, emulate);
+        return CompiledModel::create(data, isPath, options, target, gpuArch, emulate, fusion);
       },
       py::arg("model"), py::arg("is_path"), py::arg("input_shapes"), py::arg("frozen_inputs"),
-      py::arg("target"), py::arg("gpu_arch"), py::arg("emulate"),
+      py::arg("target"), py::arg("gpu_arch"), py::arg("emulate"), py::arg("fusion"),
       "Imports and compiles a model; see kiln.compile.");
 }

@@ -124,10 +124,9 @@ def test_ir_stages(cnn):
         cnn.ir("ptx")
     with pytest.raises(ValueError, match="unknown IR stage 'mlir'"):
         cnn.ir("mlir")
-    with pytest.raises(NotImplementedError, match="fusion partition"):
-        cnn.ir("fused")
-    with pytest.raises(NotImplementedError, match="fusion partition"):
-        cnn.fusion_report()
+    fused = cnn.ir("fused")
+    assert 'kiln.kernel "k0"' in fused
+    assert "kiln.kernel" in linalg  # linalg ops are tagged with their kernel
     assert set(kiln.STAGES) == {"kiln", "fused", "linalg", "gpu", "ptx", "llvm"}
 
 
@@ -195,8 +194,6 @@ def test_compile_errors(tmp_path):
         kiln.compile(TINY_CNN, gpu_arch="sm_80")
     with pytest.raises(TypeError, match="unknown options: opt_level"):
         kiln.compile(TINY_CNN, opt_level=3)
-    with pytest.raises(NotImplementedError, match="fusion"):
-        kiln.compile(TINY_CNN, fusion=False)
 
 
 def test_error_names_the_node():
@@ -446,3 +443,29 @@ def test_backend_interface(rng):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])]))
     with pytest.raises(NotImplementedError):
         kb.run_node(helper.make_node("Relu", ["x"], ["y"]), [a])
+
+
+def test_fusion_report(cnn):
+    report = cnn.fusion_report()
+    kernels = report["kernels"]
+    # One entry per kiln.kernel group of the fused IR.
+    assert len(kernels) == cnn.ir("fused").count("kiln.kernel \"")
+    assert {"name", "kind", "nodes", "ops", "flops", "bytes"} <= set(kernels[0])
+    nodes = [n for k in kernels for n in k["nodes"]]
+    assert len(nodes) == len(set(nodes)), "a node in two kernels"
+    # tiny_cnn: Conv, BatchNormalization and Relu form the first kernel.
+    assert [n.split("#")[0] for n in kernels[0]["nodes"]] == [
+        "Conv", "BatchNormalization", "Relu"]
+    assert any(n.startswith("Softmax") for n in nodes)
+
+
+def test_without_fusion(rng):
+    model = kiln.compile(TINY_CNN, fusion=False)
+    x = rng.standard_normal((1, 3, 32, 32), dtype=np.float32)
+    (expected,) = reference(tiny_cnn_proto(), {"image": x})
+    np.testing.assert_allclose(model(x), expected, rtol=RTOL, atol=ATOL)
+    assert "kiln.kernel" not in model.ir("linalg")
+    with pytest.raises(kiln.RuntimeError, match="fusion=False"):
+        model.ir("fused")
+    with pytest.raises(kiln.RuntimeError, match="fusion=False"):
+        model.fusion_report()
