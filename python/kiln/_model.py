@@ -166,10 +166,10 @@ class CompiledModel:
     def _run_arrays(self, arrays: Sequence[Any]) -> List[np.ndarray]:
         if self._runner is None:
             raise RuntimeError(
-                "running a model compiled for target=\"cuda\" needs Kiln's CUDA host "
-                "runtime, which this build does not have; ir(\"gpu\") and ir(\"ptx\") "
-                "show the compiled kernels, and kiln.compile(..., target=\"cuda\", "
-                "emulate=True) runs their loop structure on the CPU")
+                f"the model cannot run here: {self._compiled.load_error()} (ir(\"gpu\") "
+                "and ir(\"ptx\") show the compiled kernels, save() writes the library, "
+                "and kiln.compile(..., target=\"cuda\", emulate=True) runs the kernels' "
+                "loop structure on the CPU)")
         if len(arrays) != len(self._inputs):
             names = ", ".join(t.name for t in self._inputs)
             raise RuntimeError(f"the model takes {len(self._inputs)} inputs ({names}), "
@@ -247,9 +247,6 @@ class CompiledModel:
         if self._compiled is None:
             shutil.copyfile(self._library, path)
             return
-        if self._emulate:
-            raise RuntimeError("a model compiled with emulate=True runs only in process; "
-                               "compile it for target=\"cpu\" to save it")
         self._compiled.save(path)
 
 
@@ -339,7 +336,7 @@ def load(path: Union[str, "os.PathLike[str]"]) -> CompiledModel:
     # in the working directory.
     path = os.path.abspath(os.fspath(path))
     runner = _runtime.RuntimeModel.load(path)
-    return CompiledModel(None, runner, "cpu", library=path)
+    return CompiledModel(None, runner, runner.target(), library=path)
 
 
 def set_num_threads(threads: int) -> None:

@@ -10,6 +10,7 @@
 #include "kiln/Import/OnnxImporter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
+#include "kiln/Target/CudaArtifact.h"
 #include "kiln/Transforms/FusionReport.h"
 #include "kiln_runtime.h"
 
@@ -20,6 +21,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -140,6 +142,20 @@ std::string collectPtx(mlir::ModuleOp module, llvm::StringRef arch) {
   return ptx;
 }
 
+/// A model compiled for the CUDA target: its library (a temporary file,
+/// removed with the model) and, where a driver and a GPU are present, the
+/// runtime's handle on it.
+struct CudaLibrary {
+  std::string path;
+  kiln_model *model = nullptr;
+  std::string loadError;
+  ~CudaLibrary() {
+    kiln_model_free(model);
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
 class CompiledModel {
 public:
   /// Imports, cleans up and compiles. Called with the GIL released.
@@ -186,16 +202,37 @@ public:
         throw CompileFailure{diags.message("compilation for the CPU failed")};
       cm->jit = std::move(*jit);
     } else {
-      // No CUDA host runtime yet: compile the kernels to PTX so that their
-      // errors surface now, and keep the result for ir("gpu") / ir("ptx").
-      cm->stageText("ptx", diags);
+      // A CUDA model library (kernels, host code), loaded by the runtime
+      // like `kiln-run --target=cuda` does. Compiling needs no GPU; loading
+      // does, so a load failure is kept for run() to report.
+      cm->cuda = std::make_unique<CudaLibrary>();
+      llvm::SmallString<128> libPath;
+      int fd;
+      if (llvm::sys::fs::createTemporaryFile("kiln-cuda-model", "so", fd, libPath))
+        throw CompileFailure{"cannot create a temporary file for the compiled model"};
+      llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+      cm->cuda->path = libPath.str().str();
+      CudaArtifactOptions cudaOptions;
+      cudaOptions.arch = gpuArch;
+      mlir::OwningOpRef<mlir::ModuleOp> lowered = cm->kilnModule->clone();
+      if (mlir::failed(emitCudaArtifact(*lowered, CpuArtifact::SharedLibrary, libPath,
+                                        cudaOptions)))
+        throw CompileFailure{diags.message("compilation for CUDA failed")};
+      cm->cuda->model = kiln_model_load(libPath.c_str());
+      if (!cm->cuda->model)
+        cm->cuda->loadError = kiln_last_error();
     }
     return cm;
   }
 
   uintptr_t handle() const {
-    return jit ? reinterpret_cast<uintptr_t>(jit->runtimeModel()) : 0;
+    if (jit)
+      return reinterpret_cast<uintptr_t>(jit->runtimeModel());
+    return cuda ? reinterpret_cast<uintptr_t>(cuda->model) : 0;
   }
+
+  /// Why a compiled model cannot run here ("" if it can).
+  std::string loadError() const { return cuda ? cuda->loadError : ""; }
 
   const ModelSignature &signature() const { return sig; }
 
@@ -220,10 +257,14 @@ public:
   }
 
   void save(const std::string &path) {
-    if (target != "cpu")
-      throw RunFailure{"save: libraries for the GPU need Kiln's CUDA host runtime, "
-                       "which this build does not have; only target=\"cpu\" models "
-                       "can be saved"};
+    if (cuda) {
+      if (std::error_code ec = llvm::sys::fs::copy_file(cuda->path, path))
+        throw RunFailure{"cannot write '" + path + "': " + ec.message()};
+      return;
+    }
+    if (emulate)
+      throw RunFailure{"a model compiled with emulate=True runs only in process; "
+                       "compile it for target=\"cpu\" or \"cuda\" to save it"};
     std::lock_guard<std::mutex> lock(mu);
     DiagnosticCollector diags(*ctx);
     mlir::OwningOpRef<mlir::ModuleOp> clone = kilnModule->clone();
@@ -298,6 +339,7 @@ private:
   std::unique_ptr<mlir::MLIRContext> ctx;
   mlir::OwningOpRef<mlir::ModuleOp> kilnModule;
   std::unique_ptr<CpuJitModel> jit;
+  std::unique_ptr<CudaLibrary> cuda;
   ModelSignature sig;
   std::string target, gpuArch;
   bool emulate = false;
@@ -350,6 +392,7 @@ PYBIND11_MODULE(_kiln, m) {
   py::class_<CompiledModel>(m, "CompiledModel")
       .def("handle", &CompiledModel::handle,
            "Address of the runtime's kiln_model (0 if the model cannot run here).")
+      .def("load_error", &CompiledModel::loadError)
       .def("inputs", [](const CompiledModel &c) { return specsToPython(c.signature().inputs); })
       .def("outputs", [](const CompiledModel &c) { return specsToPython(c.signature().outputs); })
       .def("ir", &CompiledModel::ir, py::arg("stage"), py::call_guard<py::gil_scoped_release>())

@@ -76,6 +76,10 @@ public:
     return out;
   }
 
+  std::string target() const {
+    return kiln_model_target(handle) == KILN_TARGET_CUDA ? "cuda" : "cpu";
+  }
+
   py::list outputs() const {
     py::list out;
     for (int i = 0; i < kiln_model_num_outputs(handle); ++i)
@@ -171,6 +175,7 @@ PYBIND11_MODULE(_runtime, m) {
       .def_static("borrow", &RuntimeModel::borrow, py::arg("address"), py::arg("owner"),
                   "Wraps the kiln_model handle of a just-in-time compiled model.")
       .def("inputs", &RuntimeModel::inputs)
+      .def("target", &RuntimeModel::target)
       .def("outputs", &RuntimeModel::outputs)
       .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"));
   m.def("set_num_threads", [](int n) {
