@@ -272,7 +272,9 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
     Args:
       model: a path to a ``.onnx`` / ``.onnxtxt`` file, the model's bytes,
         or an ``onnx.ModelProto``.
-      target: ``"cpu"`` (JIT-compiled for this machine) or ``"cuda"``.
+      target: ``"cpu"`` (JIT-compiled for this machine) or ``"cuda"`` (a
+        CUDA model library run through Kiln's runtime; needs an NVIDIA GPU
+        and its driver to run, not to compile).
       gpu_arch: with target "cuda": ``"sm_80"`` (default), ``"sm_86"``,
         ``"sm_89"`` or ``"sm_90"``.
       input_shapes: static shapes for inputs with symbolic or unknown
