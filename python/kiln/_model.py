@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import threading
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -93,8 +93,8 @@ def _to_numpy(value: Any, what: str) -> np.ndarray:
         except (BufferError, TypeError, ValueError, builtins.RuntimeError) as e:
             raise RuntimeError(
                 f"{what}: cannot read the tensor through DLPack on the CPU ({e}); "
-                "the CPU target takes host memory (move GPU tensors with .cpu(), "
-                "detach tensors that require grad)") from e
+                "compiled models take host memory so far, also for target=\"cuda\" "
+                "(move GPU tensors with .cpu(), detach tensors that require grad)") from e
     return np.asarray(value)
 
 
