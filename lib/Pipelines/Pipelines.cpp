@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -77,7 +78,8 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
     pm.addNestedPass<func::FuncOp>(createInlineKernels());
 }
 
-void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
+void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
+                                        StringRef precision) {
   if (!gpuEmulation) {
     // CPU strategy: convolutions as contractions; contractions tiled into
     // register blocks computed with vector ops; every other reduction's
@@ -88,6 +90,14 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
     pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   }
   addBufferization(pm);
+  if (gpuEmulation) {
+    // The contraction kernels' tiles, shared-memory staging and fused
+    // epilogues, phase by phase (the GPU's barriers fall between phases).
+    kiln::GpuContractionOptions contraction;
+    contraction.emulation = true;
+    contraction.precision = precision.str();
+    pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
+  }
   // The caller owns the output buffers: results become out-parameters.
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
@@ -102,6 +112,8 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
     // (flattened, blocks of threads, bounds guards), run sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());
+    // Thread loops of the contraction kernels run one after the other.
+    pm.addPass(createForallToForLoopPass());
   }
   pm.addPass(createConvertLinalgToLoopsPass());
   // Register blocks: n-D transfers unroll to 1-D loads and stores, and
@@ -131,14 +143,23 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
+void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   addBufferization(pm);
+  // Contractions first: their own tiled kernels with shared memory and
+  // fused epilogues, launched directly; everything else takes the path below.
+  kiln::GpuContractionOptions contraction;
+  contraction.precision = precision.str();
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuContractionMapping());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // No canonicalization here: it would merge the block and thread loops
   // back into one.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // Constants and index computations move into the kernels: as kernel
+  // arguments they would hide constant divisors and trip counts from LLVM.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(kiln::createMergeGpuModules());
   pm.addPass(createLowerAffinePass());

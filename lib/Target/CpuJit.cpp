@@ -214,7 +214,8 @@ static void defineParallelLaunchers(ModuleOp module) {
   }
 }
 
-FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation) {
+FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation,
+                                               StringRef precision) {
   MLIRContext *ctx = module.getContext();
   auto sig = readSignature(module);
   if (failed(sig))
@@ -234,7 +235,7 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulatio
   // `kiln.no_fusion` (set by `kilnc --no-fusion`) skips the kernel
   // partition.
   buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
-  buildCpuLinalgToLLVMPipeline(pm, gpuEmulation);
+  buildCpuLinalgToLLVMPipeline(pm, gpuEmulation, precision);
   if (failed(pm.run(module)))
     return failure();
   defineParallelLaunchers(module);
@@ -245,13 +246,14 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulatio
 CpuJitModel::~CpuJitModel() { kiln_model_free(model); }
 
 FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
-                                                            bool gpuEmulation) {
+                                                            bool gpuEmulation,
+                                                            StringRef precision) {
   static std::once_flag targetInit;
   std::call_once(targetInit, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-  auto sig = lowerToCpuLLVM(module, gpuEmulation);
+  auto sig = lowerToCpuLLVM(module, gpuEmulation, precision);
   if (failed(sig))
     return failure();
 

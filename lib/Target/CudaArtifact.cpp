@@ -526,7 +526,7 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
   {
     PassManager pm(ctx);
     buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
-    buildGpuKernelPipeline(pm);
+    buildGpuKernelPipeline(pm, options.precision);
     // The caller (the runtime) owns the outputs; intermediates share one
     // arena with liveness-based offsets.
     bufferization::BufferResultsToOutParamsPassOptions outParams;

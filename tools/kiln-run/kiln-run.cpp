@@ -49,6 +49,11 @@ cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("With --target=cuda, for a model compiled here: the "
                                       "architecture of its PTX/cubin (sm_80, sm_86, sm_89, sm_90)"),
                              cl::init("sm_80"), cl::cat(category));
+cl::opt<std::string> precision(
+    "precision",
+    cl::desc("With --target=cuda --emulate: operand precision of matmul/conv kernels, "
+             "fp32 (default), tf32, fp16 or bf16 (operands rounded, fp32 accumulation)"),
+    cl::init("fp32"), cl::cat(category));
 cl::list<std::string> inputFiles("input",
                                  cl::desc("Input value, NAME=FILE.npy or NAME=FILE.pb (repeatable)"),
                                  cl::value_desc("name=file"), cl::cat(category));
@@ -149,6 +154,11 @@ int main(int argc, char **argv) {
     return fail("unsupported --gpu-arch '" + gpuArch + "' (sm_80, sm_86, sm_89, sm_90)");
   if (cudaGraph && (target != "cuda" || emulate))
     return fail("--cuda-graph needs --target=cuda (without --emulate)");
+  if (precision != "fp32" && precision != "tf32" && precision != "fp16" &&
+      precision != "bf16")
+    return fail("unsupported --precision '" + precision + "' (fp32, tf32, fp16, bf16)");
+  if (precision != "fp32" && target != "cuda")
+    return fail("--precision applies to --target=cuda");
   if (threads < 0)
     return fail("--threads expects a positive number");
   if (threads > 0)
@@ -249,6 +259,7 @@ int main(int argc, char **argv) {
       llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
       CudaArtifactOptions cudaOptions;
       cudaOptions.arch = gpuArch;
+      cudaOptions.precision = precision;
       if (mlir::failed(emitCudaArtifact(*module, CpuArtifact::SharedLibrary, libPath,
                                         cudaOptions)))
         return 2;
@@ -257,7 +268,8 @@ int main(int argc, char **argv) {
         return fail(kiln_last_error());
       runtimeModel = loaded;
     } else {
-      auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda");
+      auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda",
+                                           precision);
       if (mlir::failed(compiled))
         return 2;
       jit = std::move(*compiled);

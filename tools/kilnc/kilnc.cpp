@@ -47,6 +47,11 @@ cl::opt<std::string> gpuArch("gpu-arch",
                              cl::desc("NVIDIA architecture for --target=cuda: "
                                       "sm_80, sm_86, sm_89 or sm_90"),
                              cl::init("sm_80"), cl::cat(kilncCategory));
+cl::opt<std::string> precision(
+    "precision",
+    cl::desc("Operand precision of matmul/conv kernels for --target=cuda: fp32 (default, "
+             "exact), tf32, fp16 or bf16 (fp32 accumulation)"),
+    cl::init("fp32"), cl::cat(kilncCategory));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
@@ -143,6 +148,12 @@ int main(int argc, char **argv) {
            << "' (sm_80, sm_86, sm_89, sm_90)\n";
     return 2;
   }
+  static const char *precisions[] = {"fp32", "tf32", "fp16", "bf16"};
+  if (!llvm::is_contained(precisions, StringRef(precision))) {
+    errs() << "kilnc: error: unsupported --precision '" << precision
+           << "' (fp32, tf32, fp16, bf16)\n";
+    return 2;
+  }
   if (gpuStage) {
     // Kernels call libdevice (__nv_sqrtf, ...); MLIR links it from the CUDA
     // toolkit it finds through CUDA_HOME.
@@ -155,7 +166,7 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&ctx);
     kiln::buildImportCleanupPipeline(pm);
     kiln::buildKilnToLinalgPipeline(pm, !noFusion);
-    kiln::buildGpuKernelPipeline(pm);
+    kiln::buildGpuKernelPipeline(pm, precision);
     if (emit == Emit::Ptx)
       kiln::buildGpuToPtxPipeline(pm, gpuArch);
     if (mlir::failed(pm.run(*module)))
@@ -184,6 +195,7 @@ int main(int argc, char **argv) {
     if (target == "cuda") {
       kiln::CudaArtifactOptions cuda;
       cuda.arch = gpuArch;
+      cuda.precision = precision;
       return mlir::failed(kiln::emitCudaArtifact(*module, kind, outputPath, cuda)) ? 1 : 0;
     }
     return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath)) ? 1 : 0;

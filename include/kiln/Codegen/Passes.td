@@ -101,4 +101,52 @@ def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
+  let summary = "GPU strategy for matmul, batch_matmul and convolution kernels";
+  let description = [{
+    Every static f32 contraction on buffers (linalg.matmul, batch_matmul,
+    any generic contraction with one M, N and K loop, and
+    linalg.conv_2d_nchw_fchw as an implicit GEMM that indexes the input
+    window directly) becomes one kernel in "phase form": an `scf.forall`
+    over thread blocks (`#gpu.block<z/y/x>`: batch, M tiles, N tiles)
+    whose body holds the block's shared memory (`#gpu.address_space
+    <workgroup>`, two buffers per operand) and a sequence of `scf.forall`
+    loops over the block's threads (`#gpu.thread<x>`), each one phase
+    between two barriers: zero/load the accumulators and the first K tile;
+    then per K tile, load the next tile from global memory, compute a
+    TM x TN register micro-tile from the current tile in shared memory,
+    store the next tile into the other buffer (double buffering); finally
+    the epilogue stores the accumulators, through an elementwise consumer
+    fused into it when the contraction's result has no other reader
+    (or when both carry the same `kiln.kernel` group id).
+    Tile sizes follow the shapes: 64x64x16 with 4x4 micro-tiles for large
+    M and N, smaller tiles for small or skinny shapes.
+    With `emulation`, the buffers stay in the default memory space so the
+    phase form runs on the CPU. `precision` rounds the operands to
+    tf32, fp16 or bf16 as they enter shared memory (fp32 accumulation).
+  }];
+  let options = [
+    Option<"emulation", "emulation", "bool", /*default=*/"false",
+           "keep every buffer in the default memory space (CPU execution)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"fp32\"",
+           "operand precision: fp32, tf32, fp16 or bf16">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+def GpuContractionMapping : Pass<"kiln-gpu-contraction-mapping", "mlir::func::FuncOp"> {
+  let summary = "Map the phase form of contraction kernels to gpu.launch";
+  let description = [{
+    Each `scf.forall` mapped to `#gpu.block` becomes a `gpu.launch` whose
+    grid is the loop's trip counts; its workgroup buffers become workgroup
+    attributions; each nested thread `scf.forall` is inlined with its
+    index replaced by `gpu.thread_id x` and followed by `gpu.barrier`;
+    the per-thread accumulator array [threads x TM x TN] shrinks to one
+    [TM x TN] array per thread, indexed with constants, which LLVM keeps
+    in registers.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD

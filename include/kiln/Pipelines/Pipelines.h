@@ -30,13 +30,15 @@ void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true);
 /// bounds guards), so that running the result on the CPU checks that logic
 /// (`kiln-run --target=cuda --emulate`).
 void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm,
-                                  bool gpuEmulation = false);
+                                  bool gpuEmulation = false,
+                                  llvm::StringRef precision = "fp32");
 
 /// linalg on tensors -> GPU kernels in gpu.module ops with host code that
 /// launches them (`kilnc --target=cuda --emit=gpu`). Kernels are a first,
 /// direct mapping: every parallel loop nest becomes one kernel, its
 /// iteration space flattened into blocks of 256 threads.
-void buildGpuKernelPipeline(mlir::OpPassManager &pm);
+void buildGpuKernelPipeline(mlir::OpPassManager &pm,
+                            llvm::StringRef precision = "fp32");
 
 /// GPU kernels -> NVVM -> PTX for `chip` (sm_80, sm_90, ...), stored in
 /// gpu.binary ops (`kilnc --target=cuda --emit=ptx`).

@@ -46,7 +46,8 @@ std::string serializeSignature(const ModelSignature &sig);
 /// model ABI: `kiln_model_entry(void **descriptors)` and the
 /// `kiln_model_signature` string. Returns the signature.
 mlir::FailureOr<ModelSignature> lowerToCpuLLVM(mlir::ModuleOp module,
-                                               bool gpuEmulation = false);
+                                               bool gpuEmulation = false,
+                                               llvm::StringRef precision = "fp32");
 
 enum class CpuArtifact { LLVMIR, Object, SharedLibrary };
 
@@ -62,9 +63,11 @@ public:
   /// Lowers a kiln module (consumed) to LLVM and JIT-compiles it.
   /// Diagnostics go to the module's context.
   /// With `gpuEmulation`, the code has the loop structure of the GPU
-  /// kernels (see buildCpuLinalgToLLVMPipeline).
+  /// kernels (see buildCpuLinalgToLLVMPipeline), and `precision` rounds
+  /// their contraction operands.
   static mlir::FailureOr<std::unique_ptr<CpuJitModel>>
-  compile(mlir::ModuleOp module, bool gpuEmulation = false);
+  compile(mlir::ModuleOp module, bool gpuEmulation = false,
+          llvm::StringRef precision = "fp32");
 
   const ModelSignature &signature() const { return sig; }
   /// The runtime's handle on the compiled model (owned by this object).

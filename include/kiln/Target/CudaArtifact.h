@@ -12,6 +12,8 @@ struct CudaArtifactOptions {
   /// Assemble a cubin with ptxas when it is found (else the driver JIT
   /// compiles the PTX at load).
   bool cubin = true;
+  /// Operand precision of the matmul/conv kernels: fp32, tf32, fp16, bf16.
+  std::string precision = "fp32";
 };
 
 /// Lowers a kiln module (consumed) for the CUDA target down to the LLVM

@@ -1,0 +1,736 @@
+//===- GpuContraction.cpp - GPU strategy for matmul and convolution ------===//
+//
+// Contractions (matmul, batch_matmul, generic contractions, NCHW
+// convolutions as implicit GEMM) become one tiled kernel each, written as a
+// block loop whose body is a sequence of thread loops ("phases"), with a
+// barrier implied between consecutive phases. That form is exact on the
+// CPU when the phases run one after the other (GPU emulation), and maps to
+// a gpu.launch by inlining every phase with the thread id and a barrier
+// (GpuContractionMapping.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Codegen/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include <functional>
+
+namespace kiln {
+#define GEN_PASS_DEF_GPUCONTRACTION
+#include "kiln/Codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Block tile BM x BN x BK computed by (BM/TM) x (BN/TN) threads, each
+/// holding a TM x TN micro-tile of accumulators.
+struct TileConfig {
+  int64_t bm, bn, bk, tm, tn;
+  int64_t threadsM() const { return bm / tm; }
+  int64_t threadsN() const { return bn / tn; }
+  int64_t threads() const { return threadsM() * threadsN(); }
+};
+
+static int64_t pow2Ceil(int64_t v) {
+  int64_t p = 1;
+  while (p < v)
+    p *= 2;
+  return p;
+}
+
+/// Tiles from the shapes alone. Large M and N: 64x64 blocks of 256 threads
+/// with 4x4 micro-tiles (16 accumulators, 8 operand registers per k step).
+/// A skinny side (< 16) takes its whole extent in one block and gives the
+/// threads to the other side, so that few rows do not idle most threads.
+static TileConfig chooseTiles(int64_t m, int64_t n, int64_t k) {
+  TileConfig c;
+  c.bk = std::min<int64_t>(16, pow2Ceil(k));
+  if (m < 16) {
+    c.bm = pow2Ceil(m);
+    c.tm = 1;
+    c.bn = std::max<int64_t>(16, 256 / c.bm);
+    c.tn = 1;
+    return c;
+  }
+  if (n < 16) {
+    c.bn = pow2Ceil(n);
+    c.tn = 1;
+    c.bm = std::max<int64_t>(16, 256 / c.bn);
+    c.tm = 1;
+    return c;
+  }
+  c.bm = std::min<int64_t>(64, pow2Ceil(m));
+  c.bn = std::min<int64_t>(64, pow2Ceil(n));
+  c.tm = std::max<int64_t>(1, c.bm / 16);
+  c.tn = std::max<int64_t>(1, c.bn / 16);
+  return c;
+}
+
+using IndexFn = std::function<SmallVector<Value>(OpBuilder &, Location,
+                                                 ValueRange batch, Value row,
+                                                 Value col)>;
+
+/// C[b, m, n] (+)= sum_k A(b, m, k) * B(b, k, n), with the element address
+/// of each operand given as a function of the GEMM coordinates.
+struct Contraction {
+  Operation *op = nullptr;
+  SmallVector<int64_t> batch;
+  int64_t m = 0, n = 0, k = 0;
+  Value a, b, c;
+  IndexFn aIndex; // (batch, m, k)
+  IndexFn bIndex; // (batch, k, n)
+  IndexFn cIndex; // (batch, m, n)
+};
+
+static Value cst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+static Value mulC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? x : arith::MulIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value divC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? x : arith::DivUIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value remC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? cst(b, loc, 0)
+                : arith::RemUIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value add(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+static bool isStaticF32Buffer(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.hasStaticShape() && t.getElementType().isF32() &&
+         t.getLayout().isIdentity();
+}
+
+/// matmul, batch_matmul and generic contractions with one M, one N and one
+/// K loop (any number of batch loops) and permutation indexing maps.
+static std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!isStaticF32Buffer(v))
+      return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (AffineMap map : maps)
+    if (!map.isProjectedPermutation())
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned numLoops = ranges.size();
+  if (dims->batch.size() + 3 != numLoops)
+    return std::nullopt;
+
+  Contraction c;
+  c.op = op;
+  for (unsigned d : dims->batch)
+    c.batch.push_back(ranges[d]);
+  c.m = ranges[dims->m[0]];
+  c.n = ranges[dims->n[0]];
+  c.k = ranges[dims->k[0]];
+  c.a = op.getDpsInputOperand(0)->get();
+  c.b = op.getDpsInputOperand(1)->get();
+  c.c = op.getDpsInitOperand(0)->get();
+  SmallVector<unsigned> batchDims(dims->batch.begin(), dims->batch.end());
+  // The operand's indices from the values of the loops it uses: `rowDim`
+  // and `colDim` are the loops that `row` and `col` stand for.
+  auto make = [batchDims, numLoops](AffineMap map, unsigned rowDim,
+                                    unsigned colDim) -> IndexFn {
+    return [=](OpBuilder &b, Location loc, ValueRange batch, Value row, Value col) {
+      SmallVector<Value> loops(numLoops);
+      for (auto [i, d] : llvm::enumerate(batchDims))
+        loops[d] = batch[i];
+      loops[rowDim] = row;
+      loops[colDim] = col;
+      SmallVector<Value> idx;
+      for (unsigned r = 0; r < map.getNumResults(); ++r)
+        idx.push_back(loops[map.getDimPosition(r)]);
+      return idx;
+    };
+  };
+  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
+  // Each operand may only use the loops its function is given.
+  auto uses = [&](AffineMap map, ArrayRef<unsigned> allowed) {
+    for (unsigned r = 0; r < map.getNumResults(); ++r) {
+      unsigned d = map.getDimPosition(r);
+      if (!llvm::is_contained(allowed, d) && !llvm::is_contained(batchDims, d))
+        return false;
+    }
+    return true;
+  };
+  if (!uses(maps[0], {m, k}) || !uses(maps[1], {k, n}) || !uses(maps[2], {m, n}))
+    return std::nullopt;
+  c.aIndex = make(maps[0], m, k);
+  c.bIndex = make(maps[1], k, n);
+  c.cIndex = make(maps[2], m, n);
+  return c;
+}
+
+/// NCHW x FCHW convolution as an implicit GEMM: M = output channels,
+/// N = output pixels, K = C*KH*KW; the input window element of (k, n) is
+/// read in place, no im2col buffer.
+static std::optional<Contraction> matchConv(linalg::Conv2DNchwFchwOp conv) {
+  if (!conv.hasPureBufferSemantics())
+    return std::nullopt;
+  for (Value v : conv->getOperands())
+    if (!isStaticF32Buffer(v))
+      return std::nullopt;
+  Value in = conv.getDpsInputOperand(0)->get();
+  Value filter = conv.getDpsInputOperand(1)->get();
+  Value out = conv.getDpsInitOperand(0)->get();
+  auto fs = cast<MemRefType>(filter.getType()).getShape();
+  auto os = cast<MemRefType>(out.getType()).getShape();
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dil(conv.getDilations().getValues<int64_t>());
+  int64_t kc = fs[1], kh = fs[2], kw = fs[3], ow = os[3];
+  int64_t sh = strides[0], sw = strides[1], dh = dil[0], dw = dil[1];
+
+  Contraction c;
+  c.op = conv;
+  c.batch = {os[0]};
+  c.m = os[1];
+  c.n = os[2] * os[3];
+  c.k = kc * kh * kw;
+  c.a = filter;
+  c.b = in;
+  c.c = out;
+  c.aIndex = [=](OpBuilder &b, Location loc, ValueRange, Value f, Value k) {
+    Value ch = divC(b, loc, k, kh * kw);
+    Value r = remC(b, loc, k, kh * kw);
+    return SmallVector<Value>{f, ch, divC(b, loc, r, kw), remC(b, loc, r, kw)};
+  };
+  c.bIndex = [=](OpBuilder &b, Location loc, ValueRange batch, Value k, Value p) {
+    Value ch = divC(b, loc, k, kh * kw);
+    Value r = remC(b, loc, k, kh * kw);
+    Value y = add(b, loc, mulC(b, loc, divC(b, loc, p, ow), sh),
+                  mulC(b, loc, divC(b, loc, r, kw), dh));
+    Value x = add(b, loc, mulC(b, loc, remC(b, loc, p, ow), sw),
+                  mulC(b, loc, remC(b, loc, r, kw), dw));
+    return SmallVector<Value>{batch[0], ch, y, x};
+  };
+  c.cIndex = [=](OpBuilder &b, Location loc, ValueRange batch, Value f, Value p) {
+    return SmallVector<Value>{batch[0], f, divC(b, loc, p, ow), remC(b, loc, p, ow)};
+  };
+  (void)kc;
+  return c;
+}
+
+/// The buffer a view ultimately looks into.
+static Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `op` may read (`write` false) or write (`write` true) memory
+/// rooted at one of `roots`. Unknown effects count as touching everything.
+static bool touches(Operation *op, ArrayRef<Value> roots, bool write) {
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects) {
+    if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
+      bool any = false;
+      for (Region &r : op->getRegions())
+        r.walk([&](Operation *inner) {
+          if (inner != op && touches(inner, roots, write))
+            any = true;
+        });
+      return any;
+    }
+    return true;
+  }
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  for (auto &e : list) {
+    bool isWrite = isa<MemoryEffects::Write>(e.getEffect());
+    bool isRead = isa<MemoryEffects::Read>(e.getEffect());
+    if ((write && !isWrite) || (!write && !isRead))
+      continue;
+    Value v = e.getValue();
+    if (!v || llvm::is_contained(roots, rootOf(v)))
+      return true;
+  }
+  return false;
+}
+
+/// An elementwise linalg.generic that reads the contraction's result,
+/// computed in the contraction kernel's epilogue instead of its own kernel.
+struct Epilogue {
+  linalg::GenericOp op;
+  unsigned resultInput; // which input is the contraction's result
+};
+
+static std::optional<int64_t> kernelGroup(Operation *op) {
+  if (auto id = op->getAttrOfType<IntegerAttr>("kiln.kernel"))
+    return id.getInt();
+  return std::nullopt;
+}
+
+/// The elementwise consumer of `c`'s result that may be fused: same block,
+/// all-parallel, identity maps on the result and the output, same shape,
+/// the result read by nothing else (or both in the same kernel group), and
+/// nothing between the two ops touching the memory the fusion reorders.
+static std::optional<Epilogue> findEpilogue(const Contraction &c) {
+  Value x = c.c;
+  if (!x.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  Block *block = c.op->getBlock();
+  linalg::GenericOp consumer;
+  for (Operation *user : x.getUsers()) {
+    if (user == c.op || isa<memref::DeallocOp>(user))
+      continue;
+    if (user->getBlock() == block && user->isBeforeInBlock(c.op) &&
+        !isa<ViewLikeOpInterface>(user))
+      continue; // initializes the accumulator
+    auto g = dyn_cast<linalg::GenericOp>(user);
+    if (g && g == consumer)
+      continue;
+    if (!g || consumer)
+      return std::nullopt;
+    consumer = g;
+  }
+  if (!consumer || consumer->getBlock() != block ||
+      consumer.getNumLoops() != consumer.getNumParallelLoops() ||
+      consumer.getNumDpsInits() != 1 || !consumer.hasPureBufferSemantics())
+    return std::nullopt;
+  auto cg = kernelGroup(c.op), gg = kernelGroup(consumer);
+  if (cg && gg && *cg != *gg)
+    return std::nullopt;
+  auto xType = cast<MemRefType>(x.getType());
+  Value y = consumer.getDpsInitOperand(0)->get();
+  auto yType = dyn_cast<MemRefType>(y.getType());
+  if (!yType || yType.getShape() != xType.getShape() || !yType.getLayout().isIdentity() ||
+      !yType.getElementType().isF32() ||
+      !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
+    return std::nullopt;
+  std::optional<unsigned> resultInput;
+  for (OpOperand *in : consumer.getDpsInputOperands()) {
+    if (in->get() != x)
+      continue;
+    if (resultInput || !consumer.getMatchingIndexingMap(in).isIdentity())
+      return std::nullopt;
+    resultInput = in->getOperandNumber();
+  }
+  if (!resultInput)
+    return std::nullopt;
+  for (OpOperand *in : consumer.getDpsInputOperands())
+    if (!isa<MemRefType>(in->get().getType()) &&
+        !in->get().getType().isIntOrIndexOrFloat())
+      return std::nullopt;
+  // The kernel runs where the consumer was: nothing in between may write
+  // what the contraction reads or read/write its result.
+  SmallVector<Value> roots{rootOf(c.a), rootOf(c.b), rootOf(x)};
+  for (Operation *op = c.op->getNextNode(); op && op != consumer; op = op->getNextNode())
+    if (touches(op, roots, /*write=*/true) || touches(op, {rootOf(x)}, /*write=*/false))
+      return std::nullopt;
+  return Epilogue{consumer, *resultInput};
+}
+
+enum class Precision { FP32, TF32, FP16, BF16 };
+
+struct KernelBuilder {
+  const Contraction &c;
+  TileConfig t;
+  std::optional<Epilogue> epi;
+  Value initScalar; // accumulator start, or null to read C
+  bool emulation;
+  Precision precision;
+
+  Type sharedElementType(MLIRContext *ctx) const {
+    if (!emulation && precision == Precision::FP16)
+      return Float16Type::get(ctx);
+    if (!emulation && precision == Precision::BF16)
+      return BFloat16Type::get(ctx);
+    return Float32Type::get(ctx);
+  }
+
+  /// Rounds f32 `v` to `bits` fewer mantissa bits, to nearest even.
+  static Value roundMantissa(OpBuilder &b, Location loc, Value v, int bits) {
+    Type i32 = b.getI32Type();
+    auto c32 = [&](int64_t x) { return arith::ConstantIntOp::create(b, loc, i32, x); };
+    Value i = arith::BitcastOp::create(b, loc, i32, v);
+    Value lsb = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, i, c32(bits)), c32(1));
+    Value bias = arith::AddIOp::create(b, loc, lsb, c32((1 << (bits - 1)) - 1));
+    Value r = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, i, bias),
+                                    c32(~((int64_t(1) << bits) - 1) & 0xffffffff));
+    return arith::BitcastOp::create(b, loc, b.getF32Type(), r);
+  }
+
+  /// The operand as it is stored in shared memory.
+  Value toShared(OpBuilder &b, Location loc, Value v) const {
+    switch (precision) {
+    case Precision::FP32:
+      return v;
+    case Precision::TF32:
+      return roundMantissa(b, loc, v, 13);
+    case Precision::FP16: {
+      Value h = arith::TruncFOp::create(b, loc, b.getF16Type(), v);
+      return emulation ? (Value)arith::ExtFOp::create(b, loc, b.getF32Type(), h) : h;
+    }
+    case Precision::BF16:
+      if (emulation)
+        return roundMantissa(b, loc, v, 16);
+      return arith::TruncFOp::create(b, loc, b.getBF16Type(), v);
+    }
+    llvm_unreachable("precision");
+  }
+
+  Value fromShared(OpBuilder &b, Location loc, Value v) const {
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+
+  void build(OpBuilder &b, Location loc) {
+    MLIRContext *ctx = b.getContext();
+    int64_t batchTotal = 1;
+    for (int64_t s : c.batch)
+      batchTotal *= s;
+    int64_t gridY = llvm::divideCeil(c.m, t.bm), gridX = llvm::divideCeil(c.n, t.bn);
+    auto blockMap = b.getArrayAttr({gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimZ),
+                                    gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimY),
+                                    gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)});
+    auto blocks = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(batchTotal), b.getIndexAttr(gridY),
+                                       b.getIndexAttr(gridX)},
+        ValueRange{}, blockMap);
+    blocks->setAttr("kiln.gpu_contraction",
+                    b.getDenseI64ArrayAttr({t.bm, t.bn, t.bk, t.tm, t.tn}));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    Value bz = blocks.getInductionVar(0), by = blocks.getInductionVar(1),
+          bx = blocks.getInductionVar(2);
+    SmallVector<Value> batch;
+    {
+      Value rest = bz;
+      for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
+        batch.insert(batch.begin(), remC(b, loc, rest, c.batch[i]));
+        rest = divC(b, loc, rest, c.batch[i]);
+      }
+    }
+    Value m0 = mulC(b, loc, by, t.bm), n0 = mulC(b, loc, bx, t.bn);
+
+    Attribute shared, priv;
+    if (!emulation) {
+      shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      priv = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Private);
+    }
+    Type se = sharedElementType(ctx);
+    // A is stored k-major with one column of padding, so that the
+    // transposing store from k-contiguous global rows avoids bank conflicts.
+    auto shAType = MemRefType::get({2, t.bk, t.bm + 1}, se, AffineMap(), shared);
+    auto shBType = MemRefType::get({2, t.bk, t.bn}, se, AffineMap(), shared);
+    auto accType = MemRefType::get({t.threads(), t.tm, t.tn}, b.getF32Type(),
+                                   AffineMap(), priv);
+    Value shA = memref::AllocaOp::create(b, loc, shAType);
+    Value shB = memref::AllocaOp::create(b, loc, shBType);
+    Value acc = memref::AllocaOp::create(b, loc, accType);
+    int64_t numK = llvm::divideCeil(c.k, t.bk);
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+
+    // Positions of the tile elements a thread copies: linear index l over
+    // the tile, consecutive threads on the operand's contiguous dimension.
+    int64_t aTotal = t.bm * t.bk, bTotal = t.bk * t.bn;
+    int64_t aPer = llvm::divideCeil(aTotal, t.threads());
+    int64_t bPer = llvm::divideCeil(bTotal, t.threads());
+    auto linear = [&](OpBuilder &b, Value tid, int64_t e, int64_t total) {
+      Value l = add(b, loc, tid, cst(b, loc, e * t.threads()));
+      if ((e + 1) * t.threads() > total) // duplicate the last element
+        l = arith::MinUIOp::create(b, loc, l, cst(b, loc, total - 1));
+      return l;
+    };
+    auto inBounds = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
+      if (bound % tile == 0)
+        return Value();
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v, cst(b, loc, bound));
+    };
+    auto both = [&](OpBuilder &b, Value x, Value y) -> Value {
+      if (!x)
+        return y;
+      if (!y)
+        return x;
+      return arith::AndIOp::create(b, loc, x, y);
+    };
+    auto clamp = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
+      if (bound % tile == 0)
+        return v;
+      return arith::MinUIOp::create(b, loc, v, cst(b, loc, bound - 1));
+    };
+    auto guardedLoad = [&](OpBuilder &b, Value mem, SmallVector<Value> idx, Value ok) {
+      Value v = memref::LoadOp::create(b, loc, mem, idx);
+      if (ok)
+        v = arith::SelectOp::create(b, loc, ok, v, zero);
+      return v;
+    };
+    // Global -> registers for K tile starting at k0.
+    auto loadTile = [&](OpBuilder &b, Value tid, Value k0) {
+      SmallVector<Value> vals;
+      for (int64_t e = 0; e < aPer; ++e) {
+        Value l = linear(b, tid, e, aTotal);
+        Value gm = add(b, loc, m0, divC(b, loc, l, t.bk));
+        Value gk = add(b, loc, k0, remC(b, loc, l, t.bk));
+        Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gk, c.k, t.bk));
+        auto idx = c.aIndex(b, loc, batch, clamp(b, gm, c.m, t.bm), clamp(b, gk, c.k, t.bk));
+        vals.push_back(toShared(b, loc, guardedLoad(b, c.a, idx, ok)));
+      }
+      for (int64_t e = 0; e < bPer; ++e) {
+        Value l = linear(b, tid, e, bTotal);
+        Value gk = add(b, loc, k0, divC(b, loc, l, t.bn));
+        Value gn = add(b, loc, n0, remC(b, loc, l, t.bn));
+        Value ok = both(b, inBounds(b, gk, c.k, t.bk), inBounds(b, gn, c.n, t.bn));
+        auto idx = c.bIndex(b, loc, batch, clamp(b, gk, c.k, t.bk), clamp(b, gn, c.n, t.bn));
+        vals.push_back(toShared(b, loc, guardedLoad(b, c.b, idx, ok)));
+      }
+      return vals;
+    };
+    // Registers -> shared buffer `buf`.
+    auto storeTile = [&](OpBuilder &b, Value tid, Value buf, ValueRange vals) {
+      for (int64_t e = 0; e < aPer; ++e) {
+        Value l = linear(b, tid, e, aTotal);
+        memref::StoreOp::create(b, loc, vals[e], shA,
+                                ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
+      }
+      for (int64_t e = 0; e < bPer; ++e) {
+        Value l = linear(b, tid, e, bTotal);
+        memref::StoreOp::create(b, loc, vals[aPer + e], shB,
+                                ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
+      }
+    };
+    // Thread (ty, tx) owns rows ty + i*threadsM and columns tx + j*threadsN
+    // of the block tile: neighbouring threads read neighbouring columns of
+    // shared B (no bank conflicts) and store neighbouring outputs.
+    auto threadCoords = [&](OpBuilder &b, Value tid) {
+      return std::make_pair(divC(b, loc, tid, t.threadsN()), remC(b, loc, tid, t.threadsN()));
+    };
+    auto rowOf = [&](OpBuilder &b, Value ty, int64_t i) {
+      return add(b, loc, ty, cst(b, loc, i * t.threadsM()));
+    };
+    auto colOf = [&](OpBuilder &b, Value tx, int64_t j) {
+      return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
+    };
+    auto threadMap = b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)});
+    auto phase = [&](OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) {
+      auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(t.threads())},
+                                        ValueRange{}, threadMap);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      body(b, loop.getInductionVar(0));
+    };
+
+    // Phase 1: accumulators and the first K tile.
+    phase(b, [&](OpBuilder &b, Value tid) {
+      auto [ty, tx] = threadCoords(b, tid);
+      for (int64_t i = 0; i < t.tm; ++i)
+        for (int64_t j = 0; j < t.tn; ++j) {
+          Value init = initScalar;
+          if (!init) {
+            Value gm = clamp(b, add(b, loc, m0, rowOf(b, ty, i)), c.m, t.bm);
+            Value gn = clamp(b, add(b, loc, n0, colOf(b, tx, j)), c.n, t.bn);
+            init = memref::LoadOp::create(b, loc, c.c, c.cIndex(b, loc, batch, gm, gn));
+          }
+          memref::StoreOp::create(b, loc, init, acc,
+                                  ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        }
+      storeTile(b, tid, cst(b, loc, 0), loadTile(b, tid, cst(b, loc, 0)));
+    });
+
+    // Phase per K tile: prefetch the next tile into registers, compute the
+    // micro-tile from the current buffer, then fill the other buffer.
+    auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, numK), cst(b, loc, 1));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(kLoop.getBody()->getTerminator());
+      Value kt = kLoop.getInductionVar();
+      phase(b, [&](OpBuilder &b, Value tid) {
+        Value next = add(b, loc, kt, cst(b, loc, 1));
+        Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next,
+                                              cst(b, loc, numK));
+        SmallVector<Type> valTypes(aPer + bPer, se);
+        auto prefetch = scf::IfOp::create(b, loc, valTypes, hasNext, /*withElse=*/true);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(prefetch.thenBlock());
+          scf::YieldOp::create(b, loc, loadTile(b, tid, mulC(b, loc, next, t.bk)));
+          b.setInsertionPointToStart(prefetch.elseBlock());
+          Value z = arith::ConstantOp::create(b, loc, b.getFloatAttr(se, 0.0));
+          scf::YieldOp::create(b, loc, SmallVector<Value>(aPer + bPer, z));
+        }
+        Value cur = remC(b, loc, kt, 2);
+        auto [ty, tx] = threadCoords(b, tid);
+        SmallVector<Value> accs;
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            accs.push_back(memref::LoadOp::create(
+                b, loc, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)}));
+        auto inner = scf::ForOp::create(
+            b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
+            [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
+              SmallVector<Value> as, bs, out;
+              for (int64_t i = 0; i < t.tm; ++i)
+                as.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                     b, loc, shA, ValueRange{cur, kk, rowOf(b, ty, i)})));
+              for (int64_t j = 0; j < t.tn; ++j)
+                bs.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                     b, loc, shB, ValueRange{cur, kk, colOf(b, tx, j)})));
+              for (int64_t i = 0; i < t.tm; ++i)
+                for (int64_t j = 0; j < t.tn; ++j)
+                  out.push_back(arith::AddFOp::create(
+                      b, loc, iter[i * t.tn + j], arith::MulFOp::create(b, loc, as[i], bs[j])));
+              scf::YieldOp::create(b, loc, out);
+            });
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            memref::StoreOp::create(b, loc, inner.getResult(i * t.tn + j), acc,
+                                    ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        auto fill = scf::IfOp::create(b, loc, TypeRange{}, hasNext, /*withElse=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPoint(fill.thenBlock()->getTerminator());
+        storeTile(b, tid, remC(b, loc, next, 2), prefetch.getResults());
+      });
+    }
+
+    // Last phase: the epilogue in registers, then one store per output.
+    phase(b, [&](OpBuilder &b, Value tid) {
+      auto [ty, tx] = threadCoords(b, tid);
+      for (int64_t i = 0; i < t.tm; ++i)
+        for (int64_t j = 0; j < t.tn; ++j) {
+          Value gm = add(b, loc, m0, rowOf(b, ty, i));
+          Value gn = add(b, loc, n0, colOf(b, tx, j));
+          Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
+          OpBuilder::InsertionGuard g(b);
+          if (ok) {
+            auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
+            b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+          }
+          Value v = memref::LoadOp::create(b, loc, acc,
+                                           ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+          SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+          if (!epi) {
+            memref::StoreOp::create(b, loc, v, c.c, idx);
+            continue;
+          }
+          memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, idx),
+                                  epi->op.getDpsInitOperand(0)->get(), idx);
+        }
+    });
+  }
+
+  /// The consumer's body at output position `idx` (its loops are the
+  /// output's dimensions), with the contraction's value `v`.
+  Value emitEpilogue(OpBuilder &b, Location loc, Value v, ArrayRef<Value> idx) const {
+    linalg::GenericOp g = epi->op;
+    Block *body = g.getBody();
+    IRMapping map;
+    for (OpOperand &operand : g->getOpOperands()) {
+      BlockArgument arg = body->getArgument(operand.getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      if (operand.getOperandNumber() == epi->resultInput) {
+        map.map(arg, v);
+        continue;
+      }
+      Value mem = operand.get();
+      if (!isa<MemRefType>(mem.getType())) {
+        map.map(arg, mem);
+        continue;
+      }
+      AffineMap m = g.getMatchingIndexingMap(&operand);
+      auto at = affine::expandAffineMap(b, loc, m, idx);
+      map.map(arg, memref::LoadOp::create(b, loc, mem, *at));
+    }
+    for (Operation &op : body->without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+        map.map(index.getResult(), idx[index.getDim()]);
+        continue;
+      }
+      b.clone(op, map);
+    }
+    return map.lookupOrDefault(body->getTerminator()->getOperand(0));
+  }
+};
+
+/// The scalar every element of `x` holds when `c` starts, if `x` is only
+/// filled before it; the fill is then dead once the kernel starts from it.
+static std::pair<Value, Operation *> fillValue(const Contraction &c) {
+  linalg::FillOp fill;
+  for (Operation *user : c.c.getUsers()) {
+    if (user == c.op || isa<memref::DeallocOp>(user) ||
+        !(user->getBlock() == c.op->getBlock() && user->isBeforeInBlock(c.op)))
+      continue;
+    auto f = dyn_cast<linalg::FillOp>(user);
+    if (!f || fill || f.getDpsInitOperand(0)->get() != c.c)
+      return {};
+    fill = f;
+  }
+  if (!fill || !fill.value().getType().isF32())
+    return {};
+  return {fill.value(), fill};
+}
+
+struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
+  using GpuContractionBase::GpuContractionBase;
+
+  void runOnOperation() override {
+    Precision p;
+    if (precision == "fp32")
+      p = Precision::FP32;
+    else if (precision == "tf32")
+      p = Precision::TF32;
+    else if (precision == "fp16")
+      p = Precision::FP16;
+    else if (precision == "bf16")
+      p = Precision::BF16;
+    else {
+      getOperation().emitError() << "unknown precision '" << precision
+                                 << "' (fp32, tf32, fp16, bf16)";
+      return signalPassFailure();
+    }
+    SmallVector<Contraction> found;
+    getOperation().walk([&](Operation *op) {
+      if (op->getParentOfType<scf::ForallOp>() || op->getParentOfType<gpu::LaunchOp>())
+        return;
+      std::optional<Contraction> c;
+      if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op))
+        c = matchConv(conv);
+      else if (auto l = dyn_cast<linalg::LinalgOp>(op))
+        c = matchLinalgContraction(l);
+      if (c && c->m > 0 && c->n > 0 && c->k > 0)
+        found.push_back(*c);
+    });
+    for (Contraction &c : found) {
+      std::optional<Epilogue> epi = findEpilogue(c);
+      auto [init, fill] = fillValue(c);
+      KernelBuilder kb{c, chooseTiles(c.m, c.n, c.k), epi, init, emulation, p};
+      OpBuilder b(epi ? epi->op.getOperation() : c.op);
+      kb.build(b, c.op->getLoc());
+      if (epi)
+        epi->op->erase();
+      c.op->erase();
+      if (fill)
+        fill->erase();
+      // The result buffer is dead when the consumer took the result.
+      if (auto alloc = c.c.getDefiningOp<memref::AllocOp>()) {
+        if (llvm::all_of(alloc->getUsers(),
+                         [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
+          for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+            u->erase();
+          alloc->erase();
+        }
+      }
+    }
+  }
+};
+
+} // namespace
