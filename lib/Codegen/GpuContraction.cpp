@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -586,8 +587,7 @@ struct KernelBuilder {
                                                      b, loc, shB, ValueRange{cur, kk, colOf(b, tx, j)})));
               for (int64_t i = 0; i < t.tm; ++i)
                 for (int64_t j = 0; j < t.tn; ++j)
-                  out.push_back(arith::AddFOp::create(
-                      b, loc, iter[i * t.tn + j], arith::MulFOp::create(b, loc, as[i], bs[j])));
+                  out.push_back(math::FmaOp::create(b, loc, as[i], bs[j], iter[i * t.tn + j]));
               scf::YieldOp::create(b, loc, out);
             });
         for (int64_t i = 0; i < t.tm; ++i)

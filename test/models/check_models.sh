@@ -21,4 +21,13 @@ for m in resnet18 mobilenet_v2 encoder; do
   echo "-- $m (GPU emulation, fp32)"
   "$build/bin/kiln-run" "$models/$m/model.onnx" --test-data "$models/$m/test_data_set_0" \
     --rtol 1e-3 --atol 1e-4 --target=cuda --emulate
+  # Matmul/conv operands rounded to 16-bit types, fp32 accumulation: the
+  # tolerances cover the operand rounding (fp16: 11-bit significand,
+  # bf16: 8-bit) accumulated through the network.
+  echo "-- $m (GPU emulation, fp16: rtol 1e-2, atol 1e-2)"
+  "$build/bin/kiln-run" "$models/$m/model.onnx" --test-data "$models/$m/test_data_set_0" \
+    --rtol 1e-2 --atol 1e-2 --target=cuda --emulate --precision=fp16
+  echo "-- $m (GPU emulation, bf16: rtol 5e-2, atol 5e-2)"
+  "$build/bin/kiln-run" "$models/$m/model.onnx" --test-data "$models/$m/test_data_set_0" \
+    --rtol 5e-2 --atol 5e-2 --target=cuda --emulate --precision=bf16
 done

@@ -132,7 +132,8 @@ def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
            "operand precision: fp32, tf32, fp16 or bf16">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::gpu::GPUDialect",
-                           "mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+                           "mlir::memref::MemRefDialect", "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect"];
 }
 
 def GpuContractionMapping : Pass<"kiln-gpu-contraction-mapping", "mlir::func::FuncOp"> {

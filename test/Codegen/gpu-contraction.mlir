@@ -1,0 +1,146 @@
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction))' | FileCheck %s
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp16}))' | FileCheck %s --check-prefix=FP16
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=bf16}))' | FileCheck %s --check-prefix=EMU
+// RUN: not kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp8}))' 2>&1 | FileCheck %s --check-prefix=BADPREC
+
+// A 128x96 * 96x80 matmul with its relu: 64x64 block tiles (grid 1x2x2),
+// 16-deep K tiles, 256 threads with 4x4 micro-tiles, two shared buffers
+// per operand, the relu in the epilogue and no intermediate buffer.
+// CHECK-LABEL: func.func @matmul_relu
+// CHECK-NOT:     memref.alloc(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 2, 2) {
+// CHECK:           memref.alloca() : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<2x16x64xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<256x4x4xf32, #gpu.address_space<private>>
+// Phase 1: accumulators, then the first K tile into buffer 0.
+// CHECK:           scf.forall (%{{.*}}) in (256) {
+// CHECK:             memref.load %arg0
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// One phase per K tile: prefetch the next tile, compute, fill the other buffer.
+// CHECK:           scf.for %[[KT:.*]] = %{{.*}} to %c6 step
+// CHECK:             scf.forall (%{{.*}}) in (256) {
+// CHECK:               scf.if %{{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:               arith.remui %[[KT]], %c2
+// CHECK:               scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32,
+// CHECK:                 memref.load %{{.*}} : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:                 memref.load %{{.*}} : memref<2x16x64xf32, #gpu.address_space<workgroup>>
+// CHECK:                 math.fma
+// CHECK:               scf.if %{{.*}} {
+// CHECK:                 memref.store %{{.*}} : memref<2x16x64xf32, #gpu.address_space<workgroup>>
+// CHECK:             } {mapping = [#gpu.thread<x>]}
+// Epilogue: N = 80 is not a multiple of 64, so stores are guarded.
+// CHECK:           scf.forall (%{{.*}}) in (256) {
+// CHECK:             scf.if
+// CHECK:               arith.maximumf
+// CHECK:               memref.store %{{.*}}, %arg2
+// CHECK:           } {mapping = [#gpu.thread<x>]}
+// CHECK:         } {kiln.gpu_contraction = array<i64: 64, 64, 16, 4, 4>, mapping = [#gpu.block<z>, #gpu.block<y>, #gpu.block<x>]}
+// CHECK-NOT:     linalg.
+// CHECK:         return
+
+// FP16-LABEL: func.func @matmul_relu
+// FP16:         memref.alloca() : memref<2x16x65xf16, #gpu.address_space<workgroup>>
+// FP16:         memref.alloca() : memref<2x16x64xf16, #gpu.address_space<workgroup>>
+// FP16:         arith.truncf %{{.*}} : f32 to f16
+// FP16:         arith.extf %{{.*}} : f16 to f32
+
+// In emulation, every buffer is in the default memory space and bf16
+// rounding is integer arithmetic on the f32 bits.
+// EMU-LABEL:  func.func @matmul_relu
+// EMU:          memref.alloca() : memref<2x16x65xf32>
+// EMU:          memref.alloca() : memref<2x16x64xf32>
+// EMU:          memref.alloca() : memref<256x4x4xf32>
+// EMU:          arith.bitcast %{{.*}} : f32 to i32
+// EMU:          arith.andi %{{.*}}, %c-65536_i32
+
+// BADPREC: error: unknown precision 'fp8' (fp32, tf32, fp16, bf16)
+func.func @matmul_relu(%a: memref<128x96xf32>, %b: memref<96x80xf32>, %out: memref<128x80xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<128x80xf32>
+  linalg.fill ins(%cst : f32) outs(%c : memref<128x80xf32>)
+  linalg.matmul ins(%a, %b : memref<128x96xf32>, memref<96x80xf32>) outs(%c : memref<128x80xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c : memref<128x80xf32>) outs(%out : memref<128x80xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Implicit GEMM: M = 16 filters, N = 64 pixels, K = 8*3*3; the input
+// window is indexed in place (oh + kh, ow + kw), no im2col buffer. The
+// accumulators start from the output (the bias broadcast into it).
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT:     memref.alloc(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 1, 1) {
+// CHECK:           memref.alloca() : memref<2x16x17xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<2x16x64xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<256x1x4xf32, #gpu.address_space<private>>
+// CHECK:           scf.forall
+// CHECK:             memref.load %arg2
+// CHECK:             memref.load %arg1[{{.*}}] : memref<16x8x3x3xf32>
+// CHECK:             arith.remui %{{.*}}, %c8
+// CHECK:             memref.load %arg0[{{.*}}] : memref<1x8x10x10xf32>
+// CHECK:         } {kiln.gpu_contraction = array<i64: 16, 64, 16, 1, 4>
+// CHECK-NOT:     linalg.conv
+func.func @conv(%x: memref<1x8x10x10xf32>, %w: memref<16x8x3x3xf32>, %out: memref<1x16x8x8xf32>) {
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : memref<1x8x10x10xf32>, memref<16x8x3x3xf32>) outs(%out : memref<1x16x8x8xf32>)
+  return
+}
+
+// -----
+
+// A skinny batched matmul (M = 3): the block takes all rows (BM = 4) and
+// gives its 256 threads to the columns, one output each.
+// CHECK-LABEL: func.func @batch_skinny
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (6, 1, 1) {
+// CHECK:           memref.alloca() : memref<256x1x1xf32, #gpu.address_space<private>>
+// CHECK:         } {kiln.gpu_contraction = array<i64: 4, 64, 16, 1, 1>
+func.func @batch_skinny(%a: memref<6x3x40xf32>, %b: memref<6x40x50xf32>, %out: memref<6x3x50xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<6x3x40xf32>, memref<6x40x50xf32>) outs(%out : memref<6x3x50xf32>)
+  return
+}
+
+// -----
+
+// The result is read by a second op: the consumer is not fused, the
+// contraction stores its result and the generic stays.
+// CHECK-LABEL: func.func @two_readers
+// CHECK:         scf.forall
+// CHECK:         linalg.generic
+// CHECK:         memref.copy
+func.func @two_readers(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %out: memref<64x64xf32>, %out2: memref<64x64xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%cst : f32) outs(%c : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%c : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c : memref<64x64xf32>) outs(%out : memref<64x64xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %c, %out2 : memref<64x64xf32> to memref<64x64xf32>
+  return
+}
+
+// -----
+
+// Different kernel groups from the fusion partition: not fused.
+// CHECK-LABEL: func.func @other_group
+// CHECK:         scf.forall
+// CHECK:         linalg.generic
+func.func @other_group(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %out: memref<64x64xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<64x64xf32>
+  linalg.fill ins(%cst : f32) outs(%c : memref<64x64xf32>)
+  linalg.matmul {kiln.kernel = 1 : i64} ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%c : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c : memref<64x64xf32>) outs(%out : memref<64x64xf32>) attrs = {kiln.kernel = 2 : i64} {
+  ^bb0(%in: f32, %o: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Writes one contraction test case: an ONNX model with seeded random
+weights, a random input, and the expected output computed with numpy in
+float64 (an independent reference: no Kiln, no onnxruntime).
+
+usage: gpu_contraction_case.py CASE OUT_DIR [--precision fp32|tf32|fp16|bf16]
+
+With a reduced precision, the reference rounds the contraction's operands
+(input and weights, not the bias) to that type first, as the GPU kernels do,
+and accumulates exactly: the kernels' result must match it far more closely
+than it matches the fp32 result.
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def round_mantissa(x, drop):
+    """Round float32 values to nearest even, dropping `drop` mantissa bits."""
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    lsb = (bits >> drop) & 1
+    bits = (bits + (1 << (drop - 1)) - 1 + lsb) & ~np.uint64((1 << drop) - 1)
+    return (bits & 0xFFFFFFFF).astype(np.uint32).view(np.float32)
+
+
+def round_to(x, precision):
+    if precision == "fp16":
+        return x.astype(np.float16).astype(np.float32)
+    if precision == "bf16":
+        return round_mantissa(x, 16)
+    if precision == "tf32":
+        return round_mantissa(x, 13)
+    return x
+
+
+def conv_ref(x, w, stride, pad, dil):
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = (h + 2 * pad - dil * (kh - 1) - 1) // stride + 1
+    ow = (wd + 2 * pad - dil * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, f, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            win = xp[:, :, i * dil: i * dil + stride * (oh - 1) + 1: stride,
+                     j * dil: j * dil + stride * (ow - 1) + 1: stride]
+            out += np.einsum("nchw,fc->nfhw", win, w[:, :, i, j])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("out")
+    ap.add_argument("--precision", default="fp32")
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+    rnd = lambda *s: rng.standard_normal(s).astype(np.float32)
+    r = lambda a: round_to(a, args.precision).astype(np.float64)
+    nodes, inits = [], []
+    case = args.case
+    if case in ("matmul_relu", "matmul_skinny_n"):
+        # [M, K] x [K, N] + bias, relu: the bias-add and relu are the epilogue.
+        m, k, n = (100, 72, 130) if case == "matmul_relu" else (300, 40, 5)
+        x, w, b = rnd(m, k), rnd(k, n), rnd(n)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
+                  helper.make_node("Add", ["y", "b"], ["z"]),
+                  helper.make_node("Relu", ["z"], ["out"])]
+        ref = np.maximum(r(x) @ r(w) + b, 0)
+    elif case == "gemm_skinny_m":
+        # Gemm with transB: M = 3 rows, the weights read transposed.
+        m, k, n = 3, 200, 50
+        x, w, b = rnd(m, k), rnd(n, k), rnd(n)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transB=1)]
+        ref = r(x) @ r(w).T + b
+    elif case == "batch_matmul":
+        x, w = rnd(2, 3, 33, 20), rnd(2, 3, 20, 47)
+        inits += [numpy_helper.from_array(w, "w")]
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["out"])]
+        ref = r(x) @ r(w)
+    elif case in ("conv_relu", "conv_dilated"):
+        if case == "conv_relu":
+            shape, f, ks, stride, pad, dil = (2, 5, 17, 17), 24, 3, 2, 1, 1
+        else:
+            shape, f, ks, stride, pad, dil = (1, 7, 20, 19), 70, 3, 1, 0, 2
+        x, w, b = rnd(*shape), rnd(f, shape[1], ks, ks), rnd(f)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[stride] * 2,
+                                   pads=[pad] * 4, dilations=[dil] * 2),
+                  helper.make_node("Relu", ["y"], ["out"])]
+        ref = np.maximum(conv_ref(r(x), r(w), stride, pad, dil) + b[None, :, None, None], 0)
+    else:
+        raise SystemExit(f"unknown case {case}")
+    graph = helper.make_graph(
+        nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ref.shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    data = os.path.join(args.out, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    onnx.save(model, os.path.join(args.out, "model.onnx"))
+    with open(os.path.join(data, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    with open(os.path.join(data, "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(ref.astype(np.float32), "out").SerializeToString())
+
+
+if __name__ == "__main__":
+    main()
