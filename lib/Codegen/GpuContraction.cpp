@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -287,21 +288,31 @@ static std::optional<Epilogue> findEpilogue(const Contraction &c) {
   if (!x.getDefiningOp<memref::AllocOp>())
     return std::nullopt;
   Block *block = c.op->getBlock();
+  // The first op after the contraction that uses its result.
   linalg::GenericOp consumer;
+  for (Operation *op = c.op->getNextNode(); op && !consumer; op = op->getNextNode()) {
+    if (llvm::is_contained(op->getOperands(), x)) {
+      consumer = dyn_cast<linalg::GenericOp>(op);
+      if (!consumer)
+        return std::nullopt;
+    }
+  }
+  if (!consumer)
+    return std::nullopt;
+  // In place (the consumer overwrites the result), later readers see the
+  // consumer's values, which the fused kernel stores there too.
+  bool inPlace = consumer.getDpsInitOperand(0)->get() == x;
   for (Operation *user : x.getUsers()) {
-    if (user == c.op || isa<memref::DeallocOp>(user))
+    if (user == c.op || user == consumer.getOperation() || isa<memref::DeallocOp>(user))
       continue;
     if (user->getBlock() == block && user->isBeforeInBlock(c.op) &&
         !isa<ViewLikeOpInterface>(user))
       continue; // initializes the accumulator
-    auto g = dyn_cast<linalg::GenericOp>(user);
-    if (g && g == consumer)
+    if (inPlace && user->getBlock() == block && consumer->isBeforeInBlock(user))
       continue;
-    if (!g || consumer)
-      return std::nullopt;
-    consumer = g;
+    return std::nullopt;
   }
-  if (!consumer || consumer->getBlock() != block ||
+  if (consumer->getBlock() != block ||
       consumer.getNumLoops() != consumer.getNumParallelLoops() ||
       consumer.getNumDpsInits() != 1 || !consumer.hasPureBufferSemantics())
     return std::nullopt;
@@ -347,6 +358,11 @@ struct KernelBuilder {
   Value initScalar; // accumulator start, or null to read C
   bool emulation;
   Precision precision;
+  /// Tensor cores (mma.sync): reduced precision and the 64x64x16 tile of
+  /// 8 warps. In emulation the same thread/accumulator layout is computed
+  /// with scalar multiply-adds.
+  bool mma = false;
+  Value shA, shB;
 
   Type sharedElementType(MLIRContext *ctx) const {
     if (!emulation && precision == Precision::FP16)
@@ -435,8 +451,8 @@ struct KernelBuilder {
     auto shBType = MemRefType::get({2, t.bk, t.bn}, se, AffineMap(), shared);
     auto accType = MemRefType::get({t.threads(), t.tm, t.tn}, b.getF32Type(),
                                    AffineMap(), priv);
-    Value shA = memref::AllocaOp::create(b, loc, shAType);
-    Value shB = memref::AllocaOp::create(b, loc, shBType);
+    shA = memref::AllocaOp::create(b, loc, shAType);
+    shB = memref::AllocaOp::create(b, loc, shBType);
     Value acc = memref::AllocaOp::create(b, loc, accType);
     int64_t numK = llvm::divideCeil(c.k, t.bk);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
@@ -521,6 +537,24 @@ struct KernelBuilder {
     auto colOf = [&](OpBuilder &b, Value tx, int64_t j) {
       return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
     };
+    // The tile position of accumulator (i, j) of thread `tid`. With tensor
+    // cores, 8 warps cover the 64x64 tile as 4 x 2 warp tiles of 16 x 32,
+    // each four m16n8 mma tiles; accumulator (i, j) is register c_j of mma
+    // tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
+    // warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
+    auto owned = [&](OpBuilder &b, Value tid, int64_t i, int64_t j) {
+      if (!mma) {
+        auto [ty, tx] = threadCoords(b, tid);
+        return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
+      }
+      Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+      Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
+      Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16),
+                      add(b, loc, g, cst(b, loc, 8 * (j / 2))));
+      Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32),
+                      add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, 8 * i + j % 2)));
+      return std::make_pair(row, col);
+    };
     auto threadMap = b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)});
     auto phase = [&](OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) {
       auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(t.threads())},
@@ -532,13 +566,13 @@ struct KernelBuilder {
 
     // Phase 1: accumulators and the first K tile.
     phase(b, [&](OpBuilder &b, Value tid) {
-      auto [ty, tx] = threadCoords(b, tid);
       for (int64_t i = 0; i < t.tm; ++i)
         for (int64_t j = 0; j < t.tn; ++j) {
           Value init = initScalar;
           if (!init) {
-            Value gm = clamp(b, add(b, loc, m0, rowOf(b, ty, i)), c.m, t.bm);
-            Value gn = clamp(b, add(b, loc, n0, colOf(b, tx, j)), c.n, t.bn);
+            auto [row, col] = owned(b, tid, i, j);
+            Value gm = clamp(b, add(b, loc, m0, row), c.m, t.bm);
+            Value gn = clamp(b, add(b, loc, n0, col), c.n, t.bn);
             init = memref::LoadOp::create(b, loc, c.c, c.cIndex(b, loc, batch, gm, gn));
           }
           memref::StoreOp::create(b, loc, init, acc,
@@ -575,6 +609,14 @@ struct KernelBuilder {
           for (int64_t j = 0; j < t.tn; ++j)
             accs.push_back(memref::LoadOp::create(
                 b, loc, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)}));
+        if (mma) {
+          SmallVector<Value> res = emulation ? ownedDotProducts(b, loc, tid, cur, accs, owned)
+                                             : mmaSync(b, loc, tid, cur, accs);
+          for (int64_t i = 0; i < t.tm; ++i)
+            for (int64_t j = 0; j < t.tn; ++j)
+              memref::StoreOp::create(b, loc, res[i * t.tn + j], acc,
+                                      ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        } else {
         auto inner = scf::ForOp::create(
             b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
             [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
@@ -594,6 +636,7 @@ struct KernelBuilder {
           for (int64_t j = 0; j < t.tn; ++j)
             memref::StoreOp::create(b, loc, inner.getResult(i * t.tn + j), acc,
                                     ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        }
         auto fill = scf::IfOp::create(b, loc, TypeRange{}, hasNext, /*withElse=*/false);
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPoint(fill.thenBlock()->getTerminator());
@@ -603,11 +646,11 @@ struct KernelBuilder {
 
     // Last phase: the epilogue in registers, then one store per output.
     phase(b, [&](OpBuilder &b, Value tid) {
-      auto [ty, tx] = threadCoords(b, tid);
       for (int64_t i = 0; i < t.tm; ++i)
         for (int64_t j = 0; j < t.tn; ++j) {
-          Value gm = add(b, loc, m0, rowOf(b, ty, i));
-          Value gn = add(b, loc, n0, colOf(b, tx, j));
+          auto [row, col] = owned(b, tid, i, j);
+          Value gm = add(b, loc, m0, row);
+          Value gn = add(b, loc, n0, col);
           Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
           OpBuilder::InsertionGuard g(b);
           if (ok) {
@@ -625,6 +668,97 @@ struct KernelBuilder {
                                   epi->op.getDpsInitOperand(0)->get(), idx);
         }
     });
+  }
+
+  /// Each accumulator plus the dot product of its row of A and column of B
+  /// over the K tile in buffer `cur`.
+  template <typename Owned>
+  SmallVector<Value> ownedDotProducts(OpBuilder &b, Location loc, Value tid, Value cur,
+                                      ValueRange accs, Owned &owned) const {
+    SmallVector<std::pair<Value, Value>> pos;
+    for (int64_t i = 0; i < t.tm; ++i)
+      for (int64_t j = 0; j < t.tn; ++j)
+        pos.push_back(owned(b, tid, i, j));
+    auto loop = scf::ForOp::create(
+        b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
+        [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
+          SmallVector<Value> out;
+          for (auto [n, p] : llvm::enumerate(pos)) {
+            Value a = fromShared(b, loc, memref::LoadOp::create(b, loc, shA,
+                                                                ValueRange{cur, kk, p.first}));
+            Value v = fromShared(b, loc, memref::LoadOp::create(b, loc, shB,
+                                                                ValueRange{cur, kk, p.second}));
+            out.push_back(math::FmaOp::create(b, loc, a, v, iter[n]));
+          }
+          scf::YieldOp::create(b, loc, out);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The K tile in buffer `cur` on tensor cores: per warp, four m16n8
+  /// mma.sync tiles (k16 for fp16/bf16, two k8 steps for tf32), operand
+  /// fragments read from shared memory in the PTX ISA's fragment layout.
+  SmallVector<Value> mmaSync(OpBuilder &b, Location loc, Value tid, Value cur,
+                             ValueRange accs) const {
+    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+    Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
+    Value rowBase = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16), g);
+    Value colBase = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32), g);
+    bool tf32 = precision == Precision::TF32;
+    Type et = cast<MemRefType>(shA.getType()).getElementType();
+    Type f32 = b.getF32Type();
+    // A(m, k) and B(k, n) of the tile, both stored k-major.
+    auto aAt = [&](int64_t dm, Value k) {
+      return memref::LoadOp::create(b, loc, shA,
+                                    ValueRange{cur, k, add(b, loc, rowBase, cst(b, loc, dm))});
+    };
+    auto bAt = [&](Value k, int64_t dn) {
+      return memref::LoadOp::create(b, loc, shB,
+                                    ValueRange{cur, k, add(b, loc, colBase, cst(b, loc, dn))});
+    };
+    SmallVector<Value> c(accs.begin(), accs.end());
+    int64_t kStep = tf32 ? 8 : 16;
+    for (int64_t k0 = 0; k0 < t.bk; k0 += kStep) {
+      SmallVector<Value> aVals, bRegs;
+      if (tf32) {
+        // a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4).
+        Value k = add(b, loc, tig, cst(b, loc, k0));
+        Value k4 = add(b, loc, tig, cst(b, loc, k0 + 4));
+        aVals = {aAt(0, k), aAt(8, k), aAt(0, k4), aAt(8, k4)};
+      } else {
+        // a0..a7: rows g, g+8, g, g+8; columns 2t+{0,1}, then 2t+8+{0,1}.
+        for (int64_t r = 0; r < 4; ++r)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value k = add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * (r / 2) + e));
+            aVals.push_back(aAt(8 * (r % 2), k));
+          }
+      }
+      auto aType = VectorType::get({4, tf32 ? 1 : 2}, et);
+      Value aFrag = vector::FromElementsOp::create(b, loc, aType, aVals);
+      for (int64_t i = 0; i < 4; ++i) {
+        SmallVector<Value> bVals;
+        if (tf32) {
+          bVals = {bAt(add(b, loc, tig, cst(b, loc, k0)), 8 * i),
+                   bAt(add(b, loc, tig, cst(b, loc, k0 + 4)), 8 * i)};
+        } else {
+          // b0..b3: k = 2t+{0,1}, then 2t+8+{0,1}; column g.
+          for (int64_t r = 0; r < 2; ++r)
+            for (int64_t e = 0; e < 2; ++e)
+              bVals.push_back(bAt(add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * r + e)),
+                                  8 * i));
+        }
+        auto bType = VectorType::get({2, tf32 ? 1 : 2}, et);
+        Value bFrag = vector::FromElementsOp::create(b, loc, bType, bVals);
+        auto cType = VectorType::get({2, 2}, f32);
+        Value cFrag = vector::FromElementsOp::create(
+            b, loc, cType, ValueRange{c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]});
+        Value d = nvgpu::MmaSyncOp::create(b, loc, aFrag, bFrag, cFrag,
+                                           ArrayRef<int64_t>{16, 8, kStep}, tf32);
+        for (int64_t r = 0; r < 4; ++r)
+          c[4 * i + r] = vector::ExtractOp::create(b, loc, d, ArrayRef<int64_t>{r / 2, r % 2});
+      }
+    }
+    return c;
   }
 
   /// The consumer's body at output position `idx` (its loops are the
@@ -712,7 +846,11 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
     for (Contraction &c : found) {
       std::optional<Epilogue> epi = findEpilogue(c);
       auto [init, fill] = fillValue(c);
-      KernelBuilder kb{c, chooseTiles(c.m, c.n, c.k), epi, init, emulation, p};
+      TileConfig tiles = chooseTiles(c.m, c.n, c.k);
+      KernelBuilder kb{c, tiles, epi, init, emulation, p};
+      // nvgpu.mma.sync has no bf16 lowering upstream: bf16 stays on CUDA cores.
+      kb.mma = (p == Precision::FP16 || p == Precision::TF32) && tiles.bm == 64 && tiles.bn == 64 &&
+               tiles.bk == 16 && tiles.tm == 4 && tiles.tn == 4;
       OpBuilder b(epi ? epi->op.getOperation() : c.op);
       kb.build(b, c.op->getLoc());
       if (epi)

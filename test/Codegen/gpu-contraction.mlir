@@ -1,6 +1,8 @@
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction))' | FileCheck %s
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp16}))' | FileCheck %s --check-prefix=FP16
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=tf32}))' | FileCheck %s --check-prefix=TF32
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=bf16}))' | FileCheck %s --check-prefix=EMU
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=fp16}))' | FileCheck %s --check-prefix=EMU16
 // RUN: not kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp8}))' 2>&1 | FileCheck %s --check-prefix=BADPREC
 
 // A 128x96 * 96x80 matmul with its relu: 64x64 block tiles (grid 1x2x2),
@@ -39,11 +41,30 @@
 // CHECK-NOT:     linalg.
 // CHECK:         return
 
+// fp16 and tf32 on tensor cores: per warp and K step, one A fragment and
+// four m16n8 mma tiles (tf32: two k8 steps).
 // FP16-LABEL: func.func @matmul_relu
 // FP16:         memref.alloca() : memref<2x16x65xf16, #gpu.address_space<workgroup>>
 // FP16:         memref.alloca() : memref<2x16x64xf16, #gpu.address_space<workgroup>>
 // FP16:         arith.truncf %{{.*}} : f32 to f16
+// FP16:         vector.from_elements {{.*}} : vector<4x2xf16>
+// FP16-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// FP16-NOT:     nvgpu.mma.sync
+// FP16:         arith.maximumf
+// FP16-LABEL: func.func @conv
+// FP16-NOT:     nvgpu.mma.sync
 // FP16:         arith.extf %{{.*}} : f16 to f32
+// FP16:         math.fma
+// TF32-LABEL: func.func @matmul_relu
+// TF32-COUNT-8: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+
+// In emulation the tensor-core layout (warp w: rows 16*(w/2), columns
+// 32*(w%2); lane l: row l/4, columns 2*(l%4)) is computed with scalar fmas.
+// EMU16-LABEL: func.func @matmul_relu
+// EMU16:         arith.divui %{{.*}}, %c32
+// EMU16:         arith.remui %{{.*}}, %c32
+// EMU16-NOT:     nvgpu.mma.sync
+// EMU16:         math.fma
 
 // In emulation, every buffer is in the default memory space and bf16
 // rounding is integer arithmetic on the f32 bits.

@@ -123,7 +123,12 @@ def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
     M and N, smaller tiles for small or skinny shapes.
     With `emulation`, the buffers stay in the default memory space so the
     phase form runs on the CPU. `precision` rounds the operands to
-    tf32, fp16 or bf16 as they enter shared memory (fp32 accumulation).
+    tf32, fp16 or bf16 as they enter shared memory (fp32 accumulation);
+    with fp16 or tf32, 64x64 tiles compute on tensor cores
+    (`nvgpu.mma.sync`, m16n8k16 or m16n8k8 for tf32), each warp a 16x32
+    tile (bf16 stays on CUDA cores: upstream's mma.sync lowering has no
+    bf16); emulation computes the same per-thread accumulator layout with
+    scalar multiply-adds.
   }];
   let options = [
     Option<"emulation", "emulation", "bool", /*default=*/"false",
@@ -133,7 +138,8 @@ def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::gpu::GPUDialect",
                            "mlir::memref::MemRefDialect", "mlir::arith::ArithDialect",
-                           "mlir::math::MathDialect"];
+                           "mlir::math::MathDialect", "mlir::nvgpu::NVGPUDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def GpuContractionMapping : Pass<"kiln-gpu-contraction-mapping", "mlir::func::FuncOp"> {
