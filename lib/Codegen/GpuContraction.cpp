@@ -356,6 +356,9 @@ struct KernelBuilder {
   TileConfig t;
   std::optional<Epilogue> epi;
   Value initScalar; // accumulator start, or null to read C
+  /// Or: C was a broadcast of this buffer along `bcastDims` (a bias).
+  Value bcastInput;
+  SmallVector<int64_t> bcastDims;
   bool emulation;
   Precision precision;
   /// Tensor cores (mma.sync): reduced precision and the 64x64x16 tile of
@@ -573,7 +576,16 @@ struct KernelBuilder {
             auto [row, col] = owned(b, tid, i, j);
             Value gm = clamp(b, add(b, loc, m0, row), c.m, t.bm);
             Value gn = clamp(b, add(b, loc, n0, col), c.n, t.bn);
-            init = memref::LoadOp::create(b, loc, c.c, c.cIndex(b, loc, batch, gm, gn));
+            SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+            if (bcastInput) {
+              SmallVector<Value> in;
+              for (auto [d, v] : llvm::enumerate(idx))
+                if (!llvm::is_contained(bcastDims, int64_t(d)))
+                  in.push_back(v);
+              init = memref::LoadOp::create(b, loc, bcastInput, in);
+            } else {
+              init = memref::LoadOp::create(b, loc, c.c, idx);
+            }
           }
           memref::StoreOp::create(b, loc, init, acc,
                                   ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
@@ -795,22 +807,44 @@ struct KernelBuilder {
   }
 };
 
-/// The scalar every element of `x` holds when `c` starts, if `x` is only
-/// filled before it; the fill is then dead once the kernel starts from it.
-static std::pair<Value, Operation *> fillValue(const Contraction &c) {
-  linalg::FillOp fill;
+/// How C's buffer is initialized when the contraction starts, if the
+/// kernel can compute that itself: a fill (a scalar) or a broadcast (a
+/// bias) as the only write before it. That op is then dead.
+struct AccInit {
+  Value scalar;
+  Value bcastInput;
+  SmallVector<int64_t> bcastDims;
+  Operation *writer = nullptr;
+};
+
+static AccInit accInit(const Contraction &c, Operation *kernelAt) {
+  Operation *writer = nullptr;
   for (Operation *user : c.c.getUsers()) {
     if (user == c.op || isa<memref::DeallocOp>(user) ||
         !(user->getBlock() == c.op->getBlock() && user->isBeforeInBlock(c.op)))
       continue;
-    auto f = dyn_cast<linalg::FillOp>(user);
-    if (!f || fill || f.getDpsInitOperand(0)->get() != c.c)
+    if (writer)
       return {};
-    fill = f;
+    writer = user;
   }
-  if (!fill || !fill.value().getType().isF32())
+  if (!writer)
     return {};
-  return {fill.value(), fill};
+  if (auto fill = dyn_cast<linalg::FillOp>(writer)) {
+    if (fill.getDpsInitOperand(0)->get() != c.c || !fill.value().getType().isF32())
+      return {};
+    return {fill.value(), Value(), {}, fill};
+  }
+  if (auto bcast = dyn_cast<linalg::BroadcastOp>(writer)) {
+    Value in = bcast.getInput();
+    if (bcast.getInit() != c.c || !isStaticF32Buffer(in))
+      return {};
+    // The kernel reads the input later, where it is placed.
+    for (Operation *op = writer->getNextNode(); op && op != kernelAt; op = op->getNextNode())
+      if (touches(op, {rootOf(in)}, /*write=*/true))
+        return {};
+    return {Value(), in, SmallVector<int64_t>(bcast.getDimensions()), bcast};
+  }
+  return {};
 }
 
 struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
@@ -845,19 +879,21 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
     });
     for (Contraction &c : found) {
       std::optional<Epilogue> epi = findEpilogue(c);
-      auto [init, fill] = fillValue(c);
+      Operation *kernelAt = epi ? epi->op.getOperation() : c.op;
+      AccInit init = accInit(c, kernelAt);
       TileConfig tiles = chooseTiles(c.m, c.n, c.k);
-      KernelBuilder kb{c, tiles, epi, init, emulation, p};
+      KernelBuilder kb{c, tiles, epi, init.scalar, init.bcastInput, init.bcastDims,
+                       emulation, p};
       // nvgpu.mma.sync has no bf16 lowering upstream: bf16 stays on CUDA cores.
       kb.mma = (p == Precision::FP16 || p == Precision::TF32) && tiles.bm == 64 && tiles.bn == 64 &&
                tiles.bk == 16 && tiles.tm == 4 && tiles.tn == 4;
-      OpBuilder b(epi ? epi->op.getOperation() : c.op);
+      OpBuilder b(kernelAt);
       kb.build(b, c.op->getLoc());
       if (epi)
         epi->op->erase();
       c.op->erase();
-      if (fill)
-        fill->erase();
+      if (init.writer)
+        init.writer->erase();
       // The result buffer is dead when the consumer took the result.
       if (auto alloc = c.c.getDefiningOp<memref::AllocOp>()) {
         if (llvm::all_of(alloc->getUsers(),

@@ -165,3 +165,29 @@ func.func @other_group(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %out: memre
   }
   return
 }
+
+// -----
+
+// The bias broadcast into the output before the convolution becomes the
+// accumulators' start value, read from the bias itself: no broadcast
+// kernel and no intermediate buffer remain.
+// CHECK-LABEL: func.func @conv_bias_relu
+// CHECK-NOT:     linalg.broadcast
+// CHECK-NOT:     memref.alloc(
+// CHECK:         scf.forall
+// CHECK:           memref.load %arg2[%{{.*}}] : memref<16xf32>
+// CHECK:           arith.maximumf
+// CHECK:           memref.store %{{.*}}, %arg3
+// CHECK-NOT:     linalg.
+func.func @conv_bias_relu(%x: memref<1x8x10x10xf32>, %w: memref<16x8x3x3xf32>, %bias: memref<16xf32>, %out: memref<1x16x8x8xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<1x16x8x8xf32>
+  linalg.broadcast ins(%bias : memref<16xf32>) outs(%c : memref<1x16x8x8xf32>) dimensions = [0, 2, 3]
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : memref<1x8x10x10xf32>, memref<16x8x3x3xf32>) outs(%c : memref<1x16x8x8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c : memref<1x16x8x8xf32>) outs(%out : memref<1x16x8x8xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %r = arith.maximumf %in, %cst : f32
+    linalg.yield %r : f32
+  }
+  return
+}
