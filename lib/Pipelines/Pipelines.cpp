@@ -162,6 +162,7 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(kiln::createMergeGpuModules());
+  pm.addPass(kiln::createGpuContractionOccupancy());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());

@@ -156,4 +156,16 @@ def GpuContractionMapping : Pass<"kiln-gpu-contraction-mapping", "mlir::func::Fu
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::memref::MemRefDialect"];
 }
 
+def GpuContractionOccupancy : Pass<"kiln-gpu-contraction-occupancy", "mlir::ModuleOp"> {
+  let summary = "Let ptxas give tiled kernels the registers they need";
+  let description = [{
+    Marks every outlined kernel that uses workgroup memory (the tiled
+    contraction kernels) with `nvvm.minctasm = 1` (PTX `.minnctapersm 1`):
+    one resident block of 256 threads per SM is enough, so ptxas uses up to
+    255 registers per thread instead of spilling the accumulator micro-tile
+    and the prefetched tile to local memory to fit more blocks.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
