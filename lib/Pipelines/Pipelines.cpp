@@ -78,25 +78,18 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
     pm.addNestedPass<func::FuncOp>(createInlineKernels());
 }
 
-void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
-                                        StringRef precision) {
-  if (!gpuEmulation) {
-    // CPU strategy: convolutions as contractions; contractions tiled into
-    // register blocks computed with vector ops; every other reduction's
-    // innermost loop over contiguous memory so that LLVM vectorizes it.
-    pm.addNestedPass<func::FuncOp>(createConvToIm2col());
-    pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
-    pm.addPass(createCanonicalizerPass());
-    pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
-  }
-  addBufferization(pm);
-  if (gpuEmulation) {
-    // The contraction kernels' tiles, shared-memory staging and fused
-    // epilogues, phase by phase (the GPU's barriers fall between phases).
-    kiln::GpuContractionOptions contraction;
-    contraction.emulation = true;
-    contraction.precision = precision.str();
-    pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
+/// Bufferized host code -> LLVM dialect. With `threadEmulation`, the GPU
+/// kernels become CPU functions of one GPU thread once the host's buffers
+/// are planned (deallocation handles structured loops only, and kernels are
+/// a CFG by then). With `loopEmulation`, parallel loops keep the GPU
+/// kernels' block/thread loop structure and run sequentially.
+static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
+                                  bool loopEmulation) {
+  using namespace kiln;
+  if (threadEmulation) {
+    GpuEmulationOptions launchesOnly;
+    launchesOnly.convertKernels = false;
+    pm.addPass(createGpuEmulation(launchesOnly));
   }
   // The caller owns the output buffers: results become out-parameters.
   bufferization::BufferResultsToOutParamsPassOptions outParams;
@@ -105,9 +98,14 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createMemoryPlan());
   bufferization::buildBufferDeallocationPipeline(pm);
+  if (threadEmulation) {
+    GpuEmulationOptions kernelsOnly;
+    kernelsOnly.convertLaunches = false;
+    pm.addPass(createGpuEmulation(kernelsOnly));
+  }
   pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
-  if (gpuEmulation) {
+  if (loopEmulation) {
     // The GPU kernels' loops exactly as the GPU pipeline shapes them
     // (flattened, blocks of threads, bounds guards), run sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -143,6 +141,43 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
+                                        StringRef precision) {
+  if (gpuEmulation && (precision.empty() || precision == "fp32")) {
+    // The GPU kernels themselves, thread-mapped, each GPU thread run by the
+    // runtime's emulator with barriers, warp shuffles and shared memory.
+    buildGpuKernelPipeline(pm, precision);
+    buildGpuEmulationToLLVMPipeline(pm);
+    return;
+  }
+  if (!gpuEmulation) {
+    // CPU strategy: convolutions as contractions; contractions tiled into
+    // register blocks computed with vector ops; every other reduction's
+    // innermost loop over contiguous memory so that LLVM vectorizes it.
+    pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+    pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
+    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
+  }
+  addBufferization(pm);
+  if (gpuEmulation) {
+    // Tensor-core precisions (the emulator has no mma.sync): the
+    // contraction kernels' tiles, shared-memory staging and fused
+    // epilogues, phase by phase (the GPU's barriers fall between phases),
+    // the other kernels' loop structure.
+    kiln::GpuContractionOptions contraction;
+    contraction.emulation = true;
+    contraction.precision = precision.str();
+    pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
+  }
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*loopEmulation=*/gpuEmulation);
+}
+
+void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/true, /*loopEmulation=*/false);
+  pm.addPass(kiln::createGpuEmulationABI());
+}
+
 void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   addBufferization(pm);
   // Contractions first: their own tiled kernels with shared memory and
@@ -164,7 +199,9 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   pm.addPass(kiln::createMergeGpuModules());
   pm.addPass(kiln::createGpuContractionOccupancy());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+  // Host loops stay structured: buffer deallocation (GPU emulation) needs
+  // them so, and the NVVM pipeline lowers them anyway.
+  pm.addNestedPass<gpu::GPUModuleOp>(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());
 }
 
@@ -206,6 +243,7 @@ void kiln::registerKilnPipelines() {
       [](OpPassManager &pm) { buildCpuLinalgToLLVMPipeline(pm); });
   PassPipelineRegistration<>(
       "kiln-gpu-emulation-to-llvm",
-      "Lower linalg on tensors with the GPU kernels' loop structure, for the CPU",
-      [](OpPassManager &pm) { buildCpuLinalgToLLVMPipeline(pm, /*gpuEmulation=*/true); });
+      "Lower GPU kernels (gpu.module) and the host code that launches them to "
+      "LLVM for the CPU, each GPU thread run by the runtime's emulator",
+      [](OpPassManager &pm) { buildGpuEmulationToLLVMPipeline(pm); });
 }

@@ -386,6 +386,8 @@ size_t kiln_tensor_bytes(const kiln_tensor_info *info) {
   return n;
 }
 
+extern "C++" std::string kilnEmuTakeError(); // gpu_emulation.cpp
+
 int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *outputs) {
   if (!m) {
     setError("kiln_model_run: no model");
@@ -450,6 +452,12 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
   for (auto &d : descriptors)
     args.push_back(d.data());
   m->entry(args.data());
+  // GPU emulation reports kernel misuse (divergent barriers) after the run.
+  std::string emulationError = kilnEmuTakeError();
+  if (!emulationError.empty()) {
+    setError(m->name + ": " + emulationError);
+    return -1;
+  }
   lastError.clear();
   return 0;
 }

@@ -25,13 +25,20 @@ void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true);
 /// linalg on tensors -> LLVM dialect for the CPU: bufferization with
 /// results turned into caller-provided out-parameters, loops, and the LLVM
 /// conversions (`kilnc --emit=llvm`). With `gpuEmulation`, the CPU strategy
-/// is replaced by the loop structure of the GPU kernels (flattened
-/// iteration spaces in blocks of threads, with their index arithmetic and
-/// bounds guards), so that running the result on the CPU checks that logic
-/// (`kiln-run --target=cuda --emulate`).
+/// is replaced by the GPU kernel pipeline and the kernels it produces are
+/// emulated thread by thread (buildGpuEmulationToLLVMPipeline), so that
+/// running the result on the CPU checks the kernels' thread mapping,
+/// barriers and shared memory (`kiln-run --target=cuda --emulate`).
 void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm,
                                   bool gpuEmulation = false,
                                   llvm::StringRef precision = "fp32");
+
+/// GPU kernels in gpu.module ops with bufferized host code that launches
+/// them -> LLVM dialect for the CPU: every kernel becomes a function of one
+/// GPU thread, every launch a call into the runtime's emulator
+/// (runtime/src/gpu_emulation.cpp), which runs each block's threads as
+/// fibers with barriers, warp shuffles and per-block shared memory.
+void buildGpuEmulationToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> GPU kernels in gpu.module ops with host code that
 /// launches them (`kilnc --target=cuda --emit=gpu`). Kernels are a first,

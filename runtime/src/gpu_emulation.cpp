@@ -1,0 +1,354 @@
+//===- gpu_emulation.cpp - run GPU kernels thread by thread on the CPU ----===//
+//
+// GPU emulation mode compiles each GPU kernel for the host as a function of
+// one GPU thread. This file launches such kernels: every block of the grid
+// runs on the calling CPU thread, its GPU threads as fibers with their own
+// stacks. A fiber runs until it reaches a barrier (gpu.barrier) or a warp
+// collective (gpu.shuffle); the scheduler then runs the other fibers, and
+// releases a barrier once every thread of the block waits at it, a warp
+// collective once every lane of the warp does. Shared memory is one buffer
+// per block, filled with 0xff bytes (NaN for floats) before each block, so
+// that reading what no thread of the block wrote gives wrong numbers.
+//
+// Kernels without barriers and warp collectives run their threads as plain
+// calls, one after the other, which is much cheaper.
+//
+// Misuse that a GPU would turn into a hang or undefined results (a barrier
+// that only some threads of a block reach, a warp shuffle that only some
+// lanes reach) is reported as an error of the model run
+// (kiln_emu_take_error), and the remaining launches of the run are skipped.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+namespace {
+
+/// What a kernel reads about its thread; the compiled kernel loads these
+/// fields by index (see lib/Codegen/GpuEmulation.cpp), so the layout is
+/// fixed: int64 slots 0-2 thread id, 3-5 block id, 6-8 block dims, 9-11
+/// grid dims, 12 byte offset of static shared memory, 13 lane id,
+/// 14 shared memory base pointer, 15 shared memory bytes.
+struct ThreadContext {
+  int64_t tid[3];
+  int64_t bid[3];
+  int64_t bdim[3];
+  int64_t gdim[3];
+  int64_t staticSharedOffset;
+  int64_t lane;
+  void *shared;
+  int64_t sharedBytes;
+};
+static_assert(sizeof(ThreadContext) == 16 * 8, "layout shared with the compiler");
+
+using KernelThunk = void (*)(void *slots, ThreadContext *ctx);
+
+enum class FiberState { Ready, AtBarrier, AtWarpSync, Done };
+
+struct Warp {
+  // Values offered to a shuffle, double-buffered by the parity of the
+  // warp's collective count: a lane released from collective n reads slot
+  // n % 2 while faster lanes already write collective n + 1 into the other.
+  uint32_t values[2][32];
+  uint64_t generation = 0;
+};
+
+struct Fiber {
+  ThreadContext ctx; // first member: kernels pass &ctx, the runtime casts back
+  ucontext_t context;
+  FiberState state = FiberState::Ready;
+  uint64_t parity = 0;
+};
+
+struct BlockRun;
+thread_local BlockRun *currentBlock = nullptr;
+thread_local Fiber *currentFiber = nullptr;
+
+std::mutex errorMutex;
+std::string pendingError;
+
+void reportError(const std::string &message) {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  if (pendingError.empty())
+    pendingError = message;
+}
+
+bool hasError() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  return !pendingError.empty();
+}
+
+std::string blockName(const int64_t bid[3]) {
+  return "(" + std::to_string(bid[0]) + ", " + std::to_string(bid[1]) + ", " +
+         std::to_string(bid[2]) + ")";
+}
+
+constexpr size_t kStackBytes = 256 * 1024;
+
+/// The fibers of one block and the scheduler that runs them.
+struct BlockRun {
+  KernelThunk thunk = nullptr;
+  void *slots = nullptr;
+  std::vector<Fiber> fibers;
+  std::vector<Warp> warps;
+  std::vector<void *> stacks;
+  ucontext_t scheduler;
+
+  ~BlockRun() {
+    for (void *s : stacks)
+      munmap(s, kStackBytes);
+  }
+
+  static void fiberMain() {
+    BlockRun *run = currentBlock;
+    Fiber *f = currentFiber;
+    run->thunk(run->slots, &f->ctx);
+    f->state = FiberState::Done;
+    // uc_link returns to the scheduler.
+  }
+
+  bool prepare(size_t threads) {
+    fibers.resize(threads);
+    warps.resize((threads + 31) / 32);
+    while (stacks.size() < threads) {
+      void *s = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (s == MAP_FAILED) {
+        reportError("GPU emulation: cannot allocate a stack for " +
+                    std::to_string(threads) + " threads");
+        return false;
+      }
+      stacks.push_back(s);
+    }
+    return true;
+  }
+
+  void resume(Fiber &f) {
+    currentFiber = &f;
+    swapcontext(&scheduler, &f.context);
+    currentFiber = nullptr;
+  }
+
+  /// Runs one block to completion; false after an error.
+  bool runBlock() {
+    size_t n = fibers.size();
+    for (size_t i = 0; i < n; ++i) {
+      Fiber &f = fibers[i];
+      f.state = FiberState::Ready;
+      getcontext(&f.context);
+      f.context.uc_stack.ss_sp = stacks[i];
+      f.context.uc_stack.ss_size = kStackBytes;
+      f.context.uc_link = &scheduler;
+      makecontext(&f.context, &BlockRun::fiberMain, 0);
+    }
+    for (Warp &w : warps)
+      w.generation = 0;
+    const int64_t *bid = fibers.front().ctx.bid;
+    for (;;) {
+      for (Fiber &f : fibers)
+        if (f.state == FiberState::Ready)
+          resume(f);
+      size_t done = 0, atBarrier = 0;
+      for (Fiber &f : fibers) {
+        done += f.state == FiberState::Done;
+        atBarrier += f.state == FiberState::AtBarrier;
+      }
+      if (done == n)
+        return true;
+      bool released = false;
+      for (size_t w = 0; w < warps.size(); ++w) {
+        size_t lo = w * 32, hi = std::min(n, lo + 32);
+        size_t waiting = 0, exited = 0;
+        for (size_t i = lo; i < hi; ++i) {
+          waiting += fibers[i].state == FiberState::AtWarpSync;
+          exited += fibers[i].state == FiberState::Done;
+        }
+        if (waiting == 0 || waiting + exited != hi - lo)
+          continue;
+        if (exited) {
+          reportError("GPU emulation: in block " + blockName(bid) + ", warp " +
+                      std::to_string(w) + " shuffles with " + std::to_string(waiting) +
+                      " lanes while " + std::to_string(exited) + " lanes have exited");
+          return false;
+        }
+        for (size_t i = lo; i < hi; ++i)
+          fibers[i].state = FiberState::Ready;
+        ++warps[w].generation;
+        released = true;
+      }
+      if (released)
+        continue;
+      if (atBarrier == n - done) {
+        if (done) {
+          reportError("GPU emulation: in block " + blockName(bid) + ", " +
+                      std::to_string(atBarrier) + " of " + std::to_string(n) +
+                      " threads wait at a barrier that the other " +
+                      std::to_string(done) + " threads never reach (they exited)");
+          return false;
+        }
+        for (Fiber &f : fibers)
+          f.state = FiberState::Ready;
+        continue;
+      }
+      reportError("GPU emulation: deadlock in block " + blockName(bid) + ": " +
+                  std::to_string(atBarrier) +
+                  " threads wait at a barrier while others of their warps wait "
+                  "at a warp shuffle");
+      return false;
+    }
+  }
+};
+
+void setIds(ThreadContext &c, int64_t x, int64_t y, int64_t z) {
+  c.tid[0] = x;
+  c.tid[1] = y;
+  c.tid[2] = z;
+  c.lane = (x + c.bdim[0] * (y + c.bdim[1] * z)) % 32;
+}
+
+} // namespace
+
+/// Returns and clears the first error of the launches since the last call
+/// (empty: none). kiln_model_run turns it into the run's error.
+std::string kilnEmuTakeError() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  std::string e;
+  e.swap(pendingError);
+  return e;
+}
+
+extern "C" {
+
+/// Launches `thunk` on a grid of blocks of threads; `flags` bit 0 says that
+/// the kernel synchronizes (barriers, warp shuffles) and needs fibers.
+/// `slots` holds the kernel's arguments, passed through to every thread.
+void kiln_emu_launch(KernelThunk thunk, void *slots, int64_t staticSharedBytes,
+                     int64_t flags, int64_t gx, int64_t gy, int64_t gz, int64_t bx,
+                     int64_t by, int64_t bz, int64_t dynamicSharedBytes) {
+  if (hasError())
+    return;
+  if (bx <= 0 || by <= 0 || bz <= 0 || bx * by * bz > 1024 || gx < 0 || gy < 0 ||
+      gz < 0 || dynamicSharedBytes < 0) {
+    reportError("GPU emulation: invalid launch: grid (" + std::to_string(gx) + ", " +
+                std::to_string(gy) + ", " + std::to_string(gz) + "), block (" +
+                std::to_string(bx) + ", " + std::to_string(by) + ", " +
+                std::to_string(bz) + ") (at most 1024 threads per block)");
+    return;
+  }
+  int64_t staticOffset = (dynamicSharedBytes + 15) / 16 * 16;
+  int64_t sharedBytes = staticOffset + staticSharedBytes;
+  std::vector<unsigned char> shared(sharedBytes > 0 ? sharedBytes + 64 : 0);
+  void *sharedBase = nullptr;
+  if (sharedBytes > 0) {
+    uintptr_t p = (uintptr_t)shared.data();
+    sharedBase = (void *)((p + 63) / 64 * 64);
+  }
+  ThreadContext base{};
+  base.bdim[0] = bx, base.bdim[1] = by, base.bdim[2] = bz;
+  base.gdim[0] = gx, base.gdim[1] = gy, base.gdim[2] = gz;
+  base.staticSharedOffset = staticOffset;
+  base.shared = sharedBase;
+  base.sharedBytes = sharedBytes;
+  bool synchronizes = flags & 1;
+  BlockRun run;
+  run.thunk = thunk;
+  run.slots = slots;
+  if (synchronizes && !run.prepare((size_t)(bx * by * bz)))
+    return;
+  for (int64_t z = 0; z < gz; ++z)
+    for (int64_t y = 0; y < gy; ++y)
+      for (int64_t x = 0; x < gx; ++x) {
+        base.bid[0] = x, base.bid[1] = y, base.bid[2] = z;
+        if (sharedBase)
+          memset(sharedBase, 0xff, (size_t)sharedBytes);
+        if (!synchronizes) {
+          ThreadContext c = base;
+          for (int64_t tz = 0; tz < bz; ++tz)
+            for (int64_t ty = 0; ty < by; ++ty)
+              for (int64_t tx = 0; tx < bx; ++tx) {
+                setIds(c, tx, ty, tz);
+                thunk(slots, &c);
+              }
+          continue;
+        }
+        size_t i = 0;
+        for (int64_t tz = 0; tz < bz; ++tz)
+          for (int64_t ty = 0; ty < by; ++ty)
+            for (int64_t tx = 0; tx < bx; ++tx) {
+              run.fibers[i].ctx = base;
+              setIds(run.fibers[i].ctx, tx, ty, tz);
+              ++i;
+            }
+        BlockRun *outer = currentBlock;
+        currentBlock = &run;
+        bool ok = run.runBlock();
+        currentBlock = outer;
+        if (!ok)
+          return;
+      }
+}
+
+/// gpu.barrier: waits until every thread of the block arrives.
+void kiln_emu_barrier(ThreadContext *ctx) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber) {
+    reportError("GPU emulation: a kernel with a barrier ran without fibers");
+    return;
+  }
+  f->state = FiberState::AtBarrier;
+  swapcontext(&f->context, &currentBlock->scheduler);
+}
+
+/// gpu.shuffle of a 32-bit value with the PTX shfl.sync semantics of the
+/// NVVM lowering (mode 0 xor, 1 up, 2 down, 3 idx; lanes [0, width)).
+/// Returns the value in the low 32 bits and the validity in bit 32.
+int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
+                         int32_t width, int32_t mode) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber) {
+    reportError("GPU emulation: a kernel with a warp shuffle ran without fibers");
+    return value;
+  }
+  BlockRun *run = currentBlock;
+  size_t index = f - run->fibers.data();
+  Warp &warp = run->warps[index / 32];
+  int64_t lane = (int64_t)(index % 32);
+  uint64_t parity = warp.generation & 1;
+  warp.values[parity][lane] = (uint32_t)value;
+  f->state = FiberState::AtWarpSync;
+  swapcontext(&f->context, &run->scheduler);
+  int64_t clamp = mode == 1 ? 32 - width : width - 1;
+  int64_t j;
+  bool valid;
+  switch (mode) {
+  case 0: j = lane ^ offset; valid = j <= clamp; break;
+  case 1: j = lane - offset; valid = j >= clamp; break;
+  case 2: j = lane + offset; valid = j <= clamp; break;
+  default: j = offset & 31; valid = j <= clamp; break;
+  }
+  size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
+  if (!valid || j < 0 || j >= (int64_t)lanes)
+    j = lane;
+  uint32_t result = warp.values[parity][j];
+  return (int64_t)result | ((int64_t)valid << 32);
+}
+
+/// For programs that launch emulated kernels directly: prints a pending
+/// error to stderr and returns 1, or returns 0.
+int64_t kiln_emu_check(void) {
+  std::string e = kilnEmuTakeError();
+  if (e.empty())
+    return 0;
+  fprintf(stderr, "%s\n", e.c_str());
+  return 1;
+}
+}

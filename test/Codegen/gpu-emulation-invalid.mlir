@@ -1,0 +1,33 @@
+// RUN: kiln-opt %s --split-input-file --kiln-gpu-emulation --verify-diagnostics
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @reduce(%in: memref<32xf32>, %out: memref<1xf32>) kernel {
+      %c0 = arith.constant 0 : index
+      %t = gpu.thread_id x
+      %v = memref.load %in[%t] : memref<32xf32>
+      // expected-error @+1 {{'gpu.subgroup_reduce' op is not supported by GPU emulation}}
+      %s = gpu.subgroup_reduce add %v : (f32) -> f32
+      memref.store %s, %out[%c0] : memref<1xf32>
+      gpu.return
+    }
+  }
+  func.func @main(%in: memref<32xf32>, %out: memref<1xf32>) {
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    gpu.launch_func @kernels::@reduce blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)
+        args(%in : memref<32xf32>, %out : memref<1xf32>)
+    return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    // expected-error @+1 {{GPU emulation needs shared memory of a static, contiguous type, not 'memref<?xf32>'}}
+    gpu.func @dyn(%out: memref<?xf32>) workgroup(%tile : memref<?xf32, #gpu.address_space<workgroup>>) kernel {
+      gpu.return
+    }
+  }
+}
