@@ -186,6 +186,10 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   contraction.precision = precision.str();
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContractionMapping());
+  // Reductions: a block (or warp) per row, warp shuffles, shared memory.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuReduction());
+  // Elementwise: 16-byte vector accesses in a grid-stride loop.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuElementwise());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // No canonicalization here: it would merge the block and thread loops
   // back into one.

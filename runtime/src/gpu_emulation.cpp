@@ -31,6 +31,45 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#if defined(__x86_64__)
+// A fiber switch saves the callee-saved registers and the floating-point
+// control words on the current stack, stores the stack pointer to *save
+// and continues on the stack `next` (glibc's swapcontext also saves the
+// signal mask with a system call, which makes it a hundred times slower).
+extern "C" void kiln_emu_switch(void **save, void *next);
+asm(R"(
+  .text
+  .p2align 4
+  .globl kiln_emu_switch
+  .hidden kiln_emu_switch
+  .type kiln_emu_switch,@function
+kiln_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size kiln_emu_switch,.-kiln_emu_switch
+)");
+#define KILN_EMU_FAST_SWITCH 1
+#endif
+
 namespace {
 
 /// What a kernel reads about its thread; the compiled kernel loads these
@@ -64,7 +103,11 @@ struct Warp {
 
 struct Fiber {
   ThreadContext ctx; // first member: kernels pass &ctx, the runtime casts back
+#ifdef KILN_EMU_FAST_SWITCH
+  void *sp = nullptr;
+#else
   ucontext_t context;
+#endif
   FiberState state = FiberState::Ready;
   uint64_t parity = 0;
 };
@@ -101,7 +144,11 @@ struct BlockRun {
   std::vector<Fiber> fibers;
   std::vector<Warp> warps;
   std::vector<void *> stacks;
+#ifdef KILN_EMU_FAST_SWITCH
+  void *scheduler = nullptr;
+#else
   ucontext_t scheduler;
+#endif
 
   ~BlockRun() {
     for (void *s : stacks)
@@ -113,7 +160,49 @@ struct BlockRun {
     Fiber *f = currentFiber;
     run->thunk(run->slots, &f->ctx);
     f->state = FiberState::Done;
-    // uc_link returns to the scheduler.
+#ifdef KILN_EMU_FAST_SWITCH
+    // Never resumed: the scheduler starts a fresh stack for the next block.
+    kiln_emu_switch(&f->sp, run->scheduler);
+    __builtin_unreachable();
+#endif
+    // (ucontext) uc_link returns to the scheduler.
+  }
+
+  /// Makes fiber i start at fiberMain on its stack.
+  void start(size_t i) {
+    Fiber &f = fibers[i];
+#ifdef KILN_EMU_FAST_SWITCH
+    // The frame kiln_emu_switch pops: control words, r15..rbp, the return
+    // address (fiberMain), then fiberMain's own (never used) return slot,
+    // with the stack pointer 8 mod 16 on entry as after a call.
+    uintptr_t top = ((uintptr_t)stacks[i] + kStackBytes) & ~(uintptr_t)15;
+    uint64_t *sp = (uint64_t *)(top - 72);
+    uint32_t mxcsr;
+    uint16_t fcw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fcw));
+    sp[0] = (uint64_t)mxcsr | ((uint64_t)fcw << 32);
+    for (int r = 1; r <= 6; ++r)
+      sp[r] = 0;
+    sp[7] = (uint64_t)(uintptr_t)&BlockRun::fiberMain;
+    sp[8] = 0;
+    f.sp = sp;
+#else
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = stacks[i];
+    f.context.uc_stack.ss_size = kStackBytes;
+    f.context.uc_link = &scheduler;
+    makecontext(&f.context, &BlockRun::fiberMain, 0);
+#endif
+  }
+
+  /// From fiber f back to the scheduler.
+  void yield(Fiber &f) {
+#ifdef KILN_EMU_FAST_SWITCH
+    kiln_emu_switch(&f.sp, scheduler);
+#else
+    swapcontext(&f.context, &scheduler);
+#endif
   }
 
   bool prepare(size_t threads) {
@@ -134,7 +223,11 @@ struct BlockRun {
 
   void resume(Fiber &f) {
     currentFiber = &f;
+#ifdef KILN_EMU_FAST_SWITCH
+    kiln_emu_switch(&scheduler, f.sp);
+#else
     swapcontext(&scheduler, &f.context);
+#endif
     currentFiber = nullptr;
   }
 
@@ -142,13 +235,8 @@ struct BlockRun {
   bool runBlock() {
     size_t n = fibers.size();
     for (size_t i = 0; i < n; ++i) {
-      Fiber &f = fibers[i];
-      f.state = FiberState::Ready;
-      getcontext(&f.context);
-      f.context.uc_stack.ss_sp = stacks[i];
-      f.context.uc_stack.ss_size = kStackBytes;
-      f.context.uc_link = &scheduler;
-      makecontext(&f.context, &BlockRun::fiberMain, 0);
+      fibers[i].state = FiberState::Ready;
+      start(i);
     }
     for (Warp &w : warps)
       w.generation = 0;
@@ -305,7 +393,7 @@ void kiln_emu_barrier(ThreadContext *ctx) {
     return;
   }
   f->state = FiberState::AtBarrier;
-  swapcontext(&f->context, &currentBlock->scheduler);
+  currentBlock->yield(*f);
 }
 
 /// gpu.shuffle of a 32-bit value with the PTX shfl.sync semantics of the
@@ -325,7 +413,7 @@ int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
   uint64_t parity = warp.generation & 1;
   warp.values[parity][lane] = (uint32_t)value;
   f->state = FiberState::AtWarpSync;
-  swapcontext(&f->context, &run->scheduler);
+  run->yield(*f);
   int64_t clamp = mode == 1 ? 32 - width : width - 1;
   int64_t j;
   bool valid;

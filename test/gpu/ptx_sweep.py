@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
-"""Compiles ONNX node tests for --target=cuda and assembles every emitted
-PTX module with ptxas for sm_80 and sm_90.
+"""Compiles ONNX node tests (and, with --models, exported models) for
+--target=cuda and assembles every emitted PTX module with `ptxas -v` for
+sm_80 and sm_90.
 
 Without a GPU this is how the kernels are checked: a PTX module that ptxas
-rejects fails the run. Models whose GPU lowering is not supported yet are
-counted (with the first error) but do not fail it. Prints register, spill
-and shared-memory figures per architecture with --verbose.
+rejects fails the run. Node tests whose GPU lowering is not supported yet
+are counted (with the first error) but do not fail it; an exported model
+that does not compile, or any of whose kernels spills registers, fails it.
+
+Prints the resource report: per architecture and kernel kind, the number
+of kernels, registers (min / median / max), spilled bytes and shared memory
+(max). The kind is read from each kernel's PTX: `reduction` (warp shuffles),
+`contraction` (tensor-core mma or shared-memory tiles without shuffles),
+`elementwise` (16-byte vector global accesses), `direct` (the default
+one-thread-per-element mapping). --verbose adds a line per kernel.
 """
 import argparse
 import collections
 import concurrent.futures
 import os
+import glob
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,8 +31,49 @@ PTXAS = "/usr/local/cuda/bin/ptxas"
 ARCHES = ("sm_80", "sm_90")
 
 
-def check(kilnc, model, tmp, timeout):
-    ptx = os.path.join(tmp, os.path.basename(os.path.dirname(model)) + ".ptx")
+def kernel_kinds(ptx_text):
+    """Kernel name -> kind, from the instructions of each .entry."""
+    kinds = {}
+    parts = re.split(r"^\s*(?:\.visible\s+)?\.entry\s+", ptx_text, flags=re.M)
+    for part in parts[1:]:
+        name = re.match(r"[\w$.]+", part).group(0)
+        if "shfl.sync" in part:
+            kinds[name] = "reduction"
+        elif "mma.sync" in part or "ld.shared" in part:
+            kinds[name] = "contraction"
+        elif re.search(r"(ld|st)\.global\.v4\.", part):
+            kinds[name] = "elementwise"
+        else:
+            kinds[name] = "direct"
+    return kinds
+
+
+def parse_ptxas(text):
+    """Per kernel (in order): name, registers, spill bytes, shared bytes."""
+    kernels = []
+    cur = None
+    for line in text.splitlines():
+        m = re.search(r"Compiling entry function '([^']+)'", line)
+        if m:
+            cur = {"name": m.group(1), "regs": 0, "spill": 0, "smem": 0}
+            kernels.append(cur)
+            continue
+        if cur is None:
+            continue
+        m = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m:
+            cur["spill"] = int(m.group(1)) + int(m.group(2))
+        m = re.search(r"Used (\d+) registers", line)
+        if m:
+            cur["regs"] = int(m.group(1))
+        m = re.search(r"(\d+) bytes smem", line)
+        if m:
+            cur["smem"] = int(m.group(1))
+    return kernels
+
+
+def check(kilnc, model, tmp, timeout, name=None):
+    ptx = os.path.join(tmp, (name or os.path.basename(os.path.dirname(model))) + ".ptx")
     try:
         p = subprocess.run([kilnc, model, "--target=cuda", "--emit=ptx", "-o", ptx],
                            capture_output=True, text=True, timeout=timeout)
@@ -34,17 +85,37 @@ def check(kilnc, model, tmp, timeout):
         lines = [l for l in p.stderr.splitlines() if "error:" in l]
         return "unsupported", (lines[0] if lines else p.stderr)[-200:], {}
     stats = {}
+    with open(ptx) as f:
+        kinds = kernel_kinds(f.read())
     for arch in ARCHES:
         cubin = ptx + f".{arch}.cubin"
         q = subprocess.run([PTXAS, f"-arch={arch}", "-v", ptx, "-o", cubin],
                            capture_output=True, text=True)
         if q.returncode != 0:
             return "ptxas-error", f"{arch}: {q.stderr.strip()[-300:]}", {}
-        regs = [int(r) for r in re.findall(r"Used (\d+) registers", q.stderr)]
-        spills = sum(int(s) for s in re.findall(r"(\d+) bytes spill stores", q.stderr))
-        smem = [int(s) for s in re.findall(r"(\d+) bytes smem", q.stderr)]
-        stats[arch] = (len(regs), max(regs, default=0), spills, max(smem, default=0))
+        kernels = parse_ptxas(q.stderr)
+        for k in kernels:
+            k["kind"] = kinds.get(k["name"], "direct")
+        stats[arch] = kernels
     return "ok", "", stats
+
+
+def report(title, results):
+    """Prints registers, spills and shared memory per arch and kernel kind."""
+    print(f"ptxas resources, {title}:")
+    for arch in ARCHES:
+        by_kind = collections.defaultdict(list)
+        for kind, _, stats in results.values():
+            if kind == "ok":
+                for k in stats[arch]:
+                    by_kind[k["kind"]].append(k)
+        for kind in sorted(by_kind):
+            ks = by_kind[kind]
+            regs = [k["regs"] for k in ks]
+            print(f"  {arch} {kind:12s} {len(ks):5d} kernels, registers "
+                  f"{min(regs)}/{int(statistics.median(regs))}/{max(regs)} (min/median/max), "
+                  f"spilled {max(k['spill'] for k in ks)} B max, "
+                  f"shared {max(k['smem'] for k in ks)} B max")
 
 
 def main():
@@ -55,6 +126,10 @@ def main():
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--models", nargs="*", default=None,
+                    help="exported models (model.onnx) that must assemble without "
+                         "spills; default with --models and no paths: "
+                         "~/.cache/kiln/models/*/model.onnx")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(PTXAS):
@@ -75,13 +150,48 @@ def main():
         if kind in ("ptxas-error", "crash", "hang"):
             print(f"{kind.upper()}: {t}: {msg}")
         elif args.verbose and stats:
-            print(t, " ".join(f"{a}: {n} kernels, max {r} regs, {s} B spilled, {m} B smem"
-                              for a, (n, r, s, m) in stats.items()))
-    kernels = sum(results[t][2]["sm_80"][0] for t in results if results[t][0] == "ok")
+            for a, ks in stats.items():
+                for k in ks:
+                    print(f"{t} {a} {k['name']} {k['kind']}: {k['regs']} registers, "
+                          f"{k['spill']} B spilled, {k['smem']} B smem")
+    kernels = sum(len(results[t][2]["sm_80"]) for t in results if results[t][0] == "ok")
     print(f"PTX check ({', '.join(ARCHES)}): {len(tests)} models: {counts['ok']} assembled "
           f"({kernels} kernels), {counts['unsupported']} not lowered for the GPU yet, "
           f"{counts['ptxas-error']} ptxas errors, {counts['crash']} crashes, {counts['hang']} hangs")
-    return 1 if counts["ptxas-error"] or counts["crash"] or counts["hang"] else 0
+    failed = bool(counts["ptxas-error"] or counts["crash"] or counts["hang"])
+    if tests:
+        report("node tests", results)
+
+    if args.models is not None:
+        models = args.models or sorted(glob.glob(
+            os.path.expanduser("~/.cache/kiln/models/*/model.onnx")))
+        if not models:
+            print("--models: no exported models found (test/models/export_models.py)")
+            return 1
+        mres = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for m in models:
+                name = os.path.basename(os.path.dirname(m))
+                mres[name] = check(args.kilnc, m, tmp, args.timeout, name)
+        for name, (kind, msg, stats) in sorted(mres.items()):
+            if kind != "ok":
+                print(f"MODEL {kind.upper()}: {name}: {msg}")
+                failed = True
+                continue
+            for a, ks in stats.items():
+                spilling = [k for k in ks if k["spill"]]
+                for k in spilling:
+                    print(f"SPILL: {name} {a} {k['name']} ({k['kind']}): {k['spill']} B")
+                failed |= bool(spilling)
+                if args.verbose:
+                    for k in ks:
+                        print(f"{name} {a} {k['name']} {k['kind']}: {k['regs']} registers, "
+                              f"{k['spill']} B spilled, {k['smem']} B smem")
+            print(f"model {name}: {len(stats['sm_80'])} kernels, "
+                  f"{sum(1 for k in stats['sm_80'] if k['spill'])} spilling on sm_80, "
+                  f"{sum(1 for k in stats['sm_90'] if k['spill'])} on sm_90")
+        report("exported models", mres)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

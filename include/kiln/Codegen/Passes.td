@@ -212,4 +212,45 @@ def GpuEmulationABI : Pass<"kiln-gpu-emulation-abi", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def GpuReduction : Pass<"kiln-gpu-reduction", "mlir::func::FuncOp"> {
+  let summary = "GPU strategy for reductions over one loop: a block per row, warp shuffles";
+  let description = [{
+    Rewrites each bufferized linalg.generic that reduces over exactly one
+    loop of at least `min-row-size` iterations, combining with addf,
+    maximumf, minimumf, maxnumf or minnumf into f32, as one gpu.launch with
+    one block per output element. Each thread folds a strided slice of the
+    row into a register (the body's elementwise expression fused in); the
+    warp combines with `gpu.shuffle xor`; rows of 256 or more elements use
+    256 threads whose warps combine their results through shared memory
+    after a `gpu.barrier`. Thread 0 folds the row's total into the output.
+  }];
+  let options = [
+    Option<"minRowSize", "min-row-size", "int64_t", /*default=*/"32",
+           "smallest reduction extent to rewrite (shorter rows stay one thread each)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect"];
+}
+
+def GpuElementwise : Pass<"kiln-gpu-elementwise", "mlir::func::FuncOp"> {
+  let summary = "GPU strategy for elementwise ops: 16-byte vector accesses, grid-stride loop";
+  let description = [{
+    Rewrites each bufferized, top-level, all-parallel linalg.generic whose
+    output is a contiguous buffer of 32-bit elements as one gpu.launch of
+    blocks of 256 threads. Each thread computes 4 consecutive elements per
+    step: operands laid out like the output are read with one 16-byte
+    `vector.load` (`ld.global.v4` in PTX), the result written with one
+    `vector.store`; broadcast operands are read per element. The grid is
+    at most `max-blocks` blocks and the threads stride over the vectors;
+    the last n % 4 elements are computed by the first threads one each.
+  }];
+  let options = [
+    Option<"maxBlocks", "max-blocks", "int64_t", /*default=*/"1024",
+           "grid size cap (about 8 blocks per SM of the largest supported GPUs)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
