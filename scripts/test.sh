@@ -36,6 +36,9 @@ echo "== exported models against onnxruntime"
 "$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
 
 # After the models are exported (check_models.sh).
+echo "== GPU kernels of the exported models: ptxas resources per kernel kind, no spills"
+python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" --tests /dev/null --models
+
 echo "== CUDA model libraries: built for every model; run on a real GPU when one is present"
 python3 "$KILN_ROOT/test/gpu/cuda_runtime_test.py" --build "$KILN_BUILD"
 

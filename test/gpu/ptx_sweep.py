@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--models", nargs="*", default=None,
                     help="exported models (model.onnx) that must assemble without "
                          "spills; default with --models and no paths: "
-                         "~/.cache/kiln/models/*/model.onnx")
+                         "$KILN_MODEL_CACHE or ~/.cache/kiln/models, */model.onnx")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if not os.path.exists(PTXAS):
@@ -163,8 +163,9 @@ def main():
         report("node tests", results)
 
     if args.models is not None:
-        models = args.models or sorted(glob.glob(
-            os.path.expanduser("~/.cache/kiln/models/*/model.onnx")))
+        cache = os.environ.get("KILN_MODEL_CACHE",
+                               os.path.expanduser("~/.cache/kiln/models"))
+        models = args.models or sorted(glob.glob(os.path.join(cache, "*/model.onnx")))
         if not models:
             print("--models: no exported models found (test/models/export_models.py)")
             return 1
