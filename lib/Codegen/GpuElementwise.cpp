@@ -46,8 +46,10 @@ struct GpuElementwisePass : public kiln::impl::GpuElementwiseBase<GpuElementwise
     if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
         op.getNumReductionLoops() != 0)
       return;
+    // Kernel groups of matmul/conv and their epilogues belong to the
+    // contraction strategy.
     if (auto kind = op->getAttrOfType<StringAttr>("kiln.kernel_kind"))
-      if (kind.getValue() != "elementwise")
+      if (kind.getValue() == "contraction")
         return;
     OpOperand *init = op.getDpsInitOperand(0);
     auto outType = dyn_cast<MemRefType>(init->get().getType());

@@ -84,7 +84,7 @@ struct GpuReductionPass : public kiln::impl::GpuReductionBase<GpuReductionPass> 
     if (linalg::isaContractionOpInterface(op))
       return;
     if (auto kind = op->getAttrOfType<StringAttr>("kiln.kernel_kind"))
-      if (kind.getValue() != "reduction")
+      if (kind.getValue() == "contraction")
         return;
     SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
     int64_t r = -1;
