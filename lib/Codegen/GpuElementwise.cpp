@@ -59,6 +59,13 @@ struct GpuElementwisePass : public kiln::impl::GpuElementwiseBase<GpuElementwise
     int64_t n = outType.getNumElements();
     if (n < kVector)
       return;
+    // A body of constants only would fold into a vector constant that the
+    // kernel outlining passes as a 16-byte kernel argument; leave such
+    // fills to the direct mapping.
+    if (llvm::none_of(op.getDpsInputOperands(), [](OpOperand *o) {
+          return isa<MemRefType>(o->get().getType());
+        }))
+      return;
     ArrayRef<int64_t> shape = outType.getShape();
     Block &gbody = op.getRegion().front();
 

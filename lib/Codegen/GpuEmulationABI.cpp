@@ -73,6 +73,13 @@ struct GpuEmulationABIPass
             << kernel.getName();
         return signalPassFailure();
       }
+      for (Type t : argTypes)
+        if (!isa<LLVM::LLVMPointerType>(t) &&
+            !(t.isIntOrFloat() && t.getIntOrFloatBitWidth() <= 64)) {
+          launch.emitError("GPU emulation passes kernel arguments in 8-byte slots, not ")
+              << t;
+          return signalPassFailure();
+        }
       loc = launch.getLoc();
 
       // The thunk: one GPU thread.
