@@ -23,11 +23,23 @@ struct TransposeLowering : KilnLowering<TransposeOp> {
   using KilnLowering::KilnLowering;
   LogicalResult matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    Value init = emptyTensor(rewriter, op.getLoc(), convertedType(op.getResult()));
-    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(),
-                                                       adaptor.getInput(), init,
-                                                       op.getPermutation())
-                               .getResult());
+    // A generic rather than linalg.transpose: elementwise fusion then folds
+    // the permutation into the indexing of the kernel's other ops.
+    auto resultType = cast<RankedTensorType>(convertedType(op.getResult()));
+    Value init = emptyTensor(rewriter, op.getLoc(), resultType);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<unsigned> perm(op.getPermutation().begin(), op.getPermutation().end());
+    AffineMap inputMap = inversePermutation(AffineMap::getPermutationMap(perm, ctx));
+    AffineMap outputMap = rewriter.getMultiDimIdentityMap(resultType.getRank());
+    SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                               utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, op.getLoc(), resultType, ValueRange{adaptor.getInput()},
+        ValueRange{init}, ArrayRef<AffineMap>{inputMap, outputMap}, iterators,
+        [](OpBuilder &b, Location loc, ValueRange args) {
+          linalg::YieldOp::create(b, loc, args[0]);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
