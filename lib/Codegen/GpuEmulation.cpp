@@ -9,6 +9,7 @@
 #include "kiln/Codegen/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace kiln {
@@ -59,7 +60,7 @@ int64_t bufferBytes(MemRefType t) {
 struct KernelInfo {
   std::string suffix;
   int64_t staticSharedBytes = 0;
-  int64_t flags = 0; // bit 0: synchronizes (barriers, warp shuffles)
+  int64_t flags = 0; // bit 0: synchronizes (barriers, warp collectives)
 };
 
 struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> {
@@ -135,6 +136,65 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
       result = arith::BitcastOp::create(b, loc, t, result);
     op.getShuffleResult().replaceAllUsesWith(result);
     op.getValid().replaceAllUsesWith(valid);
+    op.erase();
+    return success();
+  }
+
+  /// nvgpu.mma.sync as a warp collective of the runtime: the lane's A, B
+  /// and C fragment elements, as f32 (f16 and bf16 extend exactly), go to a
+  /// 16-float buffer (A at 0, B at 8, C at 12); kiln_emu_mma(ctx, kind,
+  /// buffer) leaves the lane's D fragment at 12. Kind 0: m16n8k16 with
+  /// 16-bit inputs, kind 1: m16n8k8 tf32; f32 accumulators only.
+  LogicalResult lowerMmaSync(nvgpu::MmaSyncOp op, Value ctx, Value buffer) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto aType = cast<VectorType>(op.getMatrixA().getType());
+    auto bType = cast<VectorType>(op.getMatrixB().getType());
+    auto cType = cast<VectorType>(op.getMatrixC().getType());
+    std::array<int64_t, 3> shape = op.getMmaShapeAsArray();
+    Type ae = aType.getElementType();
+    Type f32 = b.getF32Type();
+    int32_t kind;
+    if (shape == std::array<int64_t, 3>{16, 8, 16} && (ae.isF16() || ae.isBF16()) &&
+        aType.getShape() == ArrayRef<int64_t>{4, 2} && bType.getShape() == ArrayRef<int64_t>{2, 2})
+      kind = 0;
+    else if (shape == std::array<int64_t, 3>{16, 8, 8} && ae.isF32() && op.getTf32EnabledAttr() &&
+             aType.getShape() == ArrayRef<int64_t>{4, 1} &&
+             bType.getShape() == ArrayRef<int64_t>{2, 1})
+      kind = 1;
+    else
+      return op.emitOpError("GPU emulation runs mma.sync m16n8k16 with f16/bf16 "
+                            "inputs and m16n8k8 tf32, not this shape and type");
+    if (!cType.getElementType().isF32() || cType.getShape() != ArrayRef<int64_t>{2, 2})
+      return op.emitOpError("GPU emulation runs mma.sync with f32 accumulators "
+                            "(vector<2x2xf32>) only");
+    auto store = [&](Value vec, int64_t base) {
+      auto vt = cast<VectorType>(vec.getType());
+      int64_t cols = vt.getShape()[1];
+      for (int64_t r = 0; r < vt.getShape()[0]; ++r)
+        for (int64_t e = 0; e < cols; ++e) {
+          Value v = vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{r, e});
+          if (!v.getType().isF32())
+            v = arith::ExtFOp::create(b, loc, f32, v);
+          Value addr = LLVM::GEPOp::create(b, loc, ptrType, f32, buffer,
+                                           ArrayRef<LLVM::GEPArg>{(int32_t)(base + r * cols + e)});
+          LLVM::StoreOp::create(b, loc, v, addr);
+        }
+    };
+    store(op.getMatrixA(), 0);
+    store(op.getMatrixB(), 8);
+    store(op.getMatrixC(), 12);
+    auto fn = runtimeFunc("kiln_emu_mma", FunctionType::get(b.getContext(),
+                                                            {ptrType, i32Type, ptrType}, {}));
+    Value kindValue = arith::ConstantIntOp::create(b, loc, i32Type, kind);
+    func::CallOp::create(b, loc, fn, ValueRange{ctx, kindValue, buffer});
+    SmallVector<Value> d;
+    for (int32_t i = 0; i < 4; ++i) {
+      Value addr = LLVM::GEPOp::create(b, loc, ptrType, f32, buffer,
+                                       ArrayRef<LLVM::GEPArg>{12 + i});
+      d.push_back(LLVM::LoadOp::create(b, loc, f32, addr));
+    }
+    op.getRes().replaceAllUsesWith(vector::FromElementsOp::create(b, loc, cType, d).getResult());
     op.erase();
     return success();
   }
@@ -247,6 +307,7 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
     }
 
     bool synchronizes = false;
+    Value mmaBuffer; // one per kernel, in the entry block (not per loop trip)
     ops.clear();
     func.walk([&](Operation *op) { ops.push_back(op); });
     for (Operation *op : ops) {
@@ -281,6 +342,16 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
           return failure();
         synchronizes = true;
         continue;
+      } else if (auto o = dyn_cast<nvgpu::MmaSyncOp>(op)) {
+        if (!mmaBuffer) {
+          OpBuilder eb(&entry, entry.begin());
+          Value n = LLVM::ConstantOp::create(eb, loc, i64Type, eb.getI64IntegerAttr(16));
+          mmaBuffer = LLVM::AllocaOp::create(eb, loc, ptrType, eb.getF32Type(), n, 16);
+        }
+        if (failed(lowerMmaSync(o, ctxArg, mmaBuffer)))
+          return failure();
+        synchronizes = true;
+        continue;
       } else if (auto o = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
         o.replaceAllUsesWith(shared);
       } else if (auto o = dyn_cast<gpu::ReturnOp>(op)) {
@@ -312,7 +383,7 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
     SymbolTable kernelSymbols(gpuModule);
     DenseSet<StringAttr> seen;
     kernel.walk([&](Operation *op) {
-      if (isa<gpu::BarrierOp, gpu::ShuffleOp>(op))
+      if (isa<gpu::BarrierOp, gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
         info.flags |= 1;
       auto get = dyn_cast<memref::GetGlobalOp>(op);
       if (!get)

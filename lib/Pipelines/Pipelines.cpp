@@ -143,9 +143,10 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
 
 void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
                                         StringRef precision) {
-  if (gpuEmulation && (precision.empty() || precision == "fp32")) {
+  if (gpuEmulation) {
     // The GPU kernels themselves, thread-mapped, each GPU thread run by the
-    // runtime's emulator with barriers, warp shuffles and shared memory.
+    // runtime's emulator with barriers, warp shuffles, tensor-core mma.sync
+    // (warp collectives) and shared memory, at every precision.
     buildGpuKernelPipeline(pm, precision);
     buildGpuEmulationToLLVMPipeline(pm);
     return;

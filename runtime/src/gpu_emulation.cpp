@@ -99,6 +99,12 @@ struct Warp {
   // n % 2 while faster lanes already write collective n + 1 into the other.
   uint32_t values[2][32];
   uint64_t generation = 0;
+  // mma.sync fragments, double-buffered the same way: per lane A at 0..7,
+  // B at 8..11, C at 12..15 (f32), the kind of mma each lane asked for, and
+  // the generation whose D fragments `frags[..][..][12..15]` hold.
+  float frags[2][32][16];
+  int32_t mmaKind[2][32];
+  uint64_t mmaDone[2] = {0, 0};
 };
 
 struct Fiber {
@@ -238,8 +244,10 @@ struct BlockRun {
       fibers[i].state = FiberState::Ready;
       start(i);
     }
-    for (Warp &w : warps)
+    for (Warp &w : warps) {
       w.generation = 0;
+      w.mmaDone[0] = w.mmaDone[1] = 0;
+    }
     const int64_t *bid = fibers.front().ctx.bid;
     for (;;) {
       for (Fiber &f : fibers)
@@ -412,6 +420,7 @@ int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
   int64_t lane = (int64_t)(index % 32);
   uint64_t parity = warp.generation & 1;
   warp.values[parity][lane] = (uint32_t)value;
+  warp.mmaKind[parity][lane] = -1; // a shuffle, not an mma
   f->state = FiberState::AtWarpSync;
   run->yield(*f);
   int64_t clamp = mode == 1 ? 32 - width : width - 1;
@@ -428,6 +437,90 @@ int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
     j = lane;
   uint32_t result = warp.values[parity][j];
   return (int64_t)result | ((int64_t)valid << 32);
+}
+
+/// Computes D = A * B + C of one m16n8 warp tile from the 32 lanes'
+/// fragments (PTX ISA mma.sync layouts, groupID g = lane >> 2,
+/// threadID_in_group t = lane % 4) and writes each lane's D fragment over
+/// its C fragment. Kind 0: m16n8k16 (.f16/.bf16 inputs, given as f32);
+/// kind 1: m16n8k8 .tf32. Products and sums in f32, k ascending.
+static void mmaTile(float (*frags)[16], int32_t kind) {
+  const int K = kind == 0 ? 16 : 8;
+  float a[16][16], b[16][8], c[16][8];
+  for (int lane = 0; lane < 32; ++lane) {
+    const float *f = frags[lane];
+    int g = lane >> 2, t = lane % 4;
+    if (kind == 0) {
+      // a0..a7: row g + 8 * (i / 2 % 2), column 2t + i % 2 + 8 * (i / 4).
+      for (int i = 0; i < 8; ++i)
+        a[g + 8 * (i / 2 % 2)][2 * t + i % 2 + 8 * (i / 4)] = f[i];
+      // b0..b3: row (k) 2t + i % 2 + 8 * (i / 2), column g.
+      for (int i = 0; i < 4; ++i)
+        b[2 * t + i % 2 + 8 * (i / 2)][g] = f[8 + i];
+    } else {
+      // a0..a3: row g + 8 * (i % 2), column t + 4 * (i / 2).
+      for (int i = 0; i < 4; ++i)
+        a[g + 8 * (i % 2)][t + 4 * (i / 2)] = f[i];
+      // b0, b1: row (k) t + 4 * i, column g.
+      for (int i = 0; i < 2; ++i)
+        b[t + 4 * i][g] = f[8 + i];
+    }
+    // c0..c3: row g + 8 * (i / 2), column 2t + i % 2.
+    for (int i = 0; i < 4; ++i)
+      c[g + 8 * (i / 2)][2 * t + i % 2] = f[12 + i];
+  }
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      float acc = c[m][n];
+      for (int k = 0; k < K; ++k)
+        acc = acc + a[m][k] * b[k][n];
+      c[m][n] = acc;
+    }
+  for (int lane = 0; lane < 32; ++lane) {
+    int g = lane >> 2, t = lane % 4;
+    for (int i = 0; i < 4; ++i)
+      frags[lane][12 + i] = c[g + 8 * (i / 2)][2 * t + i % 2];
+  }
+}
+
+/// nvgpu.mma.sync as a warp collective: `frag` holds the lane's 16 floats
+/// (see mmaTile); on return frag[12..15] is the lane's D fragment. Every
+/// lane of a full warp must take part with the same kind.
+void kiln_emu_mma(ThreadContext *ctx, int32_t kind, float *frag) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber) {
+    reportError("GPU emulation: a kernel with mma.sync ran without fibers");
+    return;
+  }
+  BlockRun *run = currentBlock;
+  size_t index = f - run->fibers.data();
+  Warp &warp = run->warps[index / 32];
+  size_t lane = index % 32;
+  uint64_t gen = warp.generation;
+  uint64_t parity = gen & 1;
+  memcpy(warp.frags[parity][lane], frag, sizeof(float) * 16);
+  warp.mmaKind[parity][lane] = kind;
+  f->state = FiberState::AtWarpSync;
+  run->yield(*f);
+  if (hasError())
+    return;
+  if (warp.mmaDone[parity] != gen + 1) {
+    // The first lane to resume after the warp's release computes the tile.
+    size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
+    bool same = lanes == 32;
+    for (size_t i = 0; same && i < 32; ++i)
+      same = warp.mmaKind[parity][i] == kind;
+    if (!same) {
+      reportError("GPU emulation: in block " + blockName(f->ctx.bid) + ", warp " +
+                  std::to_string(index / 32) +
+                  " runs mma.sync without all 32 lanes on the same mma shape "
+                  "(or with lanes at another warp collective)");
+      return;
+    }
+    mmaTile(warp.frags[parity], kind);
+    warp.mmaDone[parity] = gen + 1;
+  }
+  memcpy(frag + 12, warp.frags[parity][lane] + 12, sizeof(float) * 4);
 }
 
 /// For programs that launch emulated kernels directly: prints a pending
