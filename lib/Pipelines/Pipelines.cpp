@@ -151,27 +151,15 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
     buildGpuEmulationToLLVMPipeline(pm);
     return;
   }
-  if (!gpuEmulation) {
-    // CPU strategy: convolutions as contractions; contractions tiled into
-    // register blocks computed with vector ops; every other reduction's
-    // innermost loop over contiguous memory so that LLVM vectorizes it.
-    pm.addNestedPass<func::FuncOp>(createConvToIm2col());
-    pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
-    pm.addPass(createCanonicalizerPass());
-    pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
-  }
+  // CPU strategy: convolutions as contractions; contractions tiled into
+  // register blocks computed with vector ops; every other reduction's
+  // innermost loop over contiguous memory so that LLVM vectorizes it.
+  pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+  pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   addBufferization(pm);
-  if (gpuEmulation) {
-    // Tensor-core precisions (the emulator has no mma.sync): the
-    // contraction kernels' tiles, shared-memory staging and fused
-    // epilogues, phase by phase (the GPU's barriers fall between phases),
-    // the other kernels' loop structure.
-    kiln::GpuContractionOptions contraction;
-    contraction.emulation = true;
-    contraction.precision = precision.str();
-    pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
-  }
-  addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*loopEmulation=*/gpuEmulation);
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*loopEmulation=*/false);
 }
 
 void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {

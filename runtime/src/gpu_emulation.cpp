@@ -272,7 +272,7 @@ struct BlockRun {
           continue;
         if (exited) {
           reportError("GPU emulation: in block " + blockName(bid) + ", warp " +
-                      std::to_string(w) + " shuffles with " + std::to_string(waiting) +
+                      std::to_string(w) + " reaches a warp collective (shuffle, mma.sync) with " + std::to_string(waiting) +
                       " lanes while " + std::to_string(exited) + " lanes have exited");
           return false;
         }

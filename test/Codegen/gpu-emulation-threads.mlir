@@ -25,7 +25,7 @@
 // CHECK-NEXT: early exit before a barrier: 1
 // CHECK-NEXT: shuffle by half a warp: 1
 // ERR: GPU emulation: in block (0, 0, 0), 32 of 64 threads wait at a barrier that the other 32 threads never reach (they exited)
-// ERR-NEXT: GPU emulation: in block (0, 0, 0), warp 0 shuffles with 16 lanes while 16 lanes have exited
+// ERR-NEXT: GPU emulation: in block (0, 0, 0), warp 0 reaches a warp collective (shuffle, mma.sync) with 16 lanes while 16 lanes have exited
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
