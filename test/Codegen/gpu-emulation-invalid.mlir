@@ -31,3 +31,33 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @mma_k8_f16(%a: vector<2x2xf16>, %b: vector<1x2xf16>, %c: vector<2x2xf32>,
+                         %out: memref<2x2xf32>) kernel {
+      %c0 = arith.constant 0 : index
+      // expected-error @+1 {{GPU emulation runs mma.sync m16n8k16 with f16/bf16 inputs and m16n8k8 tf32, not this shape and type}}
+      %d = nvgpu.mma.sync(%a, %b, %c) {mmaShape = [16, 8, 8]} : (vector<2x2xf16>, vector<1x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      vector.store %d, %out[%c0, %c0] : memref<2x2xf32>, vector<2x2xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @mma_f16_acc(%a: vector<4x2xf16>, %b: vector<2x2xf16>, %c: vector<2x2xf16>,
+                          %out: memref<2x2xf16>) kernel {
+      %c0 = arith.constant 0 : index
+      // expected-error @+1 {{GPU emulation runs mma.sync with f32 accumulators (vector<2x2xf32>) only}}
+      %d = nvgpu.mma.sync(%a, %b, %c) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf16>) -> vector<2x2xf16>
+      vector.store %d, %out[%c0, %c0] : memref<2x2xf16>, vector<2x2xf16>
+      gpu.return
+    }
+  }
+}
