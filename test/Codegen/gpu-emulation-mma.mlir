@@ -7,7 +7,7 @@
 // shape); the number of elements off by more than 1e-4 is printed. The
 // correct layouts give 0; a wrong lane -> row mapping and swapped fragment
 // registers give mismatches, and an mma.sync that half the warp never
-// reaches is a run error.
+// reaches, or meets at a shuffle instead, is a run error.
 // The kernels are generated from the layout tables (rows and columns of
 // register i as functions of groupID and threadID_in_group).
 // RUN: kiln-opt %s --kiln-gpu-emulation-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%kiln_lib/libkiln_runtime.so,%mlir_lib/libmlir_c_runner_utils.so 2>%t.err | FileCheck %s
@@ -24,7 +24,9 @@
 // CHECK-NEXT: m16n8k8 tf32, b0 and b1 swapped: {{[1-9][0-9]*}}
 // CHECK-NEXT: emulation errors: 0
 // CHECK-NEXT: mma.sync by half a warp: 1
+// CHECK-NEXT: mma.sync by half a warp, shuffle by the other half: 1
 // ERR: GPU emulation: in block (0, 0, 0), warp 0 reaches a warp collective (shuffle, mma.sync) with 16 lanes while 16 lanes have exited
+// ERR-NEXT: GPU emulation: in block (0, 0, 0), warp 0 runs mma.sync without all 32 lanes on the same mma shape (or with lanes at another warp collective)
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -741,6 +743,151 @@ module attributes {gpu.container_module} {
     ^exit:
       gpu.return
     }
+    gpu.func @mma_and_shuffle(%a: memref<256xf32>, %b: memref<128xf32>, %c: memref<128xf32>, %d: memref<128xf32>) kernel {
+      %lane = gpu.thread_id x
+      %k4 = arith.constant 4 : index
+      %k8 = arith.constant 8 : index
+      %k16 = arith.constant 16 : index
+      %high = arith.cmpi uge, %lane, %k16 : index
+      cf.cond_br %high, ^exit, ^body
+    ^body:
+      %g = arith.divui %lane, %k4 : index
+      %t = arith.remui %lane, %k4 : index
+      %c2_ = arith.constant 2 : index
+      %v597 = arith.muli %t, %c2_ : index
+      %c16_ = arith.constant 16 : index
+      %v598 = arith.muli %g, %c16_ : index
+      %v599 = arith.addi %v598, %v597 : index
+      %v600 = memref.load %a[%v599] : memref<256xf32>
+      %v601 = arith.truncf %v600 : f32 to f16
+      %v602 = arith.muli %t, %c2_ : index
+      %c1_ = arith.constant 1 : index
+      %v603 = arith.addi %v602, %c1_ : index
+      %v604 = arith.muli %g, %c16_ : index
+      %v605 = arith.addi %v604, %v603 : index
+      %v606 = memref.load %a[%v605] : memref<256xf32>
+      %v607 = arith.truncf %v606 : f32 to f16
+      %c8_ = arith.constant 8 : index
+      %v608 = arith.addi %g, %c8_ : index
+      %v609 = arith.muli %t, %c2_ : index
+      %v610 = arith.muli %v608, %c16_ : index
+      %v611 = arith.addi %v610, %v609 : index
+      %v612 = memref.load %a[%v611] : memref<256xf32>
+      %v613 = arith.truncf %v612 : f32 to f16
+      %v614 = arith.addi %g, %c8_ : index
+      %v615 = arith.muli %t, %c2_ : index
+      %v616 = arith.addi %v615, %c1_ : index
+      %v617 = arith.muli %v614, %c16_ : index
+      %v618 = arith.addi %v617, %v616 : index
+      %v619 = memref.load %a[%v618] : memref<256xf32>
+      %v620 = arith.truncf %v619 : f32 to f16
+      %v621 = arith.muli %t, %c2_ : index
+      %v622 = arith.addi %v621, %c8_ : index
+      %v623 = arith.muli %g, %c16_ : index
+      %v624 = arith.addi %v623, %v622 : index
+      %v625 = memref.load %a[%v624] : memref<256xf32>
+      %v626 = arith.truncf %v625 : f32 to f16
+      %v627 = arith.muli %t, %c2_ : index
+      %c9_ = arith.constant 9 : index
+      %v628 = arith.addi %v627, %c9_ : index
+      %v629 = arith.muli %g, %c16_ : index
+      %v630 = arith.addi %v629, %v628 : index
+      %v631 = memref.load %a[%v630] : memref<256xf32>
+      %v632 = arith.truncf %v631 : f32 to f16
+      %v633 = arith.addi %g, %c8_ : index
+      %v634 = arith.muli %t, %c2_ : index
+      %v635 = arith.addi %v634, %c8_ : index
+      %v636 = arith.muli %v633, %c16_ : index
+      %v637 = arith.addi %v636, %v635 : index
+      %v638 = memref.load %a[%v637] : memref<256xf32>
+      %v639 = arith.truncf %v638 : f32 to f16
+      %v640 = arith.addi %g, %c8_ : index
+      %v641 = arith.muli %t, %c2_ : index
+      %v642 = arith.addi %v641, %c9_ : index
+      %v643 = arith.muli %v640, %c16_ : index
+      %v644 = arith.addi %v643, %v642 : index
+      %v645 = memref.load %a[%v644] : memref<256xf32>
+      %v646 = arith.truncf %v645 : f32 to f16
+      %frag647 = vector.from_elements %v601, %v607, %v613, %v620, %v626, %v632, %v639, %v646 : vector<4x2xf16>
+      %v648 = arith.muli %t, %c2_ : index
+      %v649 = arith.muli %v648, %c8_ : index
+      %v650 = arith.addi %v649, %g : index
+      %v651 = memref.load %b[%v650] : memref<128xf32>
+      %v652 = arith.truncf %v651 : f32 to f16
+      %v653 = arith.muli %t, %c2_ : index
+      %v654 = arith.addi %v653, %c1_ : index
+      %v655 = arith.muli %v654, %c8_ : index
+      %v656 = arith.addi %v655, %g : index
+      %v657 = memref.load %b[%v656] : memref<128xf32>
+      %v658 = arith.truncf %v657 : f32 to f16
+      %v659 = arith.muli %t, %c2_ : index
+      %v660 = arith.addi %v659, %c8_ : index
+      %v661 = arith.muli %v660, %c8_ : index
+      %v662 = arith.addi %v661, %g : index
+      %v663 = memref.load %b[%v662] : memref<128xf32>
+      %v664 = arith.truncf %v663 : f32 to f16
+      %v665 = arith.muli %t, %c2_ : index
+      %v666 = arith.addi %v665, %c9_ : index
+      %v667 = arith.muli %v666, %c8_ : index
+      %v668 = arith.addi %v667, %g : index
+      %v669 = memref.load %b[%v668] : memref<128xf32>
+      %v670 = arith.truncf %v669 : f32 to f16
+      %frag671 = vector.from_elements %v652, %v658, %v664, %v670 : vector<2x2xf16>
+      %v672 = arith.muli %t, %c2_ : index
+      %v673 = arith.muli %g, %c8_ : index
+      %v674 = arith.addi %v673, %v672 : index
+      %v675 = memref.load %c[%v674] : memref<128xf32>
+      %v676 = arith.muli %t, %c2_ : index
+      %v677 = arith.addi %v676, %c1_ : index
+      %v678 = arith.muli %g, %c8_ : index
+      %v679 = arith.addi %v678, %v677 : index
+      %v680 = memref.load %c[%v679] : memref<128xf32>
+      %v681 = arith.addi %g, %c8_ : index
+      %v682 = arith.muli %t, %c2_ : index
+      %v683 = arith.muli %v681, %c8_ : index
+      %v684 = arith.addi %v683, %v682 : index
+      %v685 = memref.load %c[%v684] : memref<128xf32>
+      %v686 = arith.addi %g, %c8_ : index
+      %v687 = arith.muli %t, %c2_ : index
+      %v688 = arith.addi %v687, %c1_ : index
+      %v689 = arith.muli %v686, %c8_ : index
+      %v690 = arith.addi %v689, %v688 : index
+      %v691 = memref.load %c[%v690] : memref<128xf32>
+      %frag692 = vector.from_elements %v675, %v680, %v685, %v691 : vector<2x2xf32>
+      %dfrag = nvgpu.mma.sync(%frag647, %frag671, %frag692) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      %v693 = vector.extract %dfrag[0, 0] : f32 from vector<2x2xf32>
+      %v694 = arith.muli %t, %c2_ : index
+      %v695 = arith.muli %g, %c8_ : index
+      %v696 = arith.addi %v695, %v694 : index
+      memref.store %v693, %d[%v696] : memref<128xf32>
+      %v697 = vector.extract %dfrag[0, 1] : f32 from vector<2x2xf32>
+      %v698 = arith.muli %t, %c2_ : index
+      %v699 = arith.addi %v698, %c1_ : index
+      %v700 = arith.muli %g, %c8_ : index
+      %v701 = arith.addi %v700, %v699 : index
+      memref.store %v697, %d[%v701] : memref<128xf32>
+      %v702 = vector.extract %dfrag[1, 0] : f32 from vector<2x2xf32>
+      %v703 = arith.addi %g, %c8_ : index
+      %v704 = arith.muli %t, %c2_ : index
+      %v705 = arith.muli %v703, %c8_ : index
+      %v706 = arith.addi %v705, %v704 : index
+      memref.store %v702, %d[%v706] : memref<128xf32>
+      %v707 = vector.extract %dfrag[1, 1] : f32 from vector<2x2xf32>
+      %v708 = arith.addi %g, %c8_ : index
+      %v709 = arith.muli %t, %c2_ : index
+      %v710 = arith.addi %v709, %c1_ : index
+      %v711 = arith.muli %v708, %c8_ : index
+      %v712 = arith.addi %v711, %v710 : index
+      memref.store %v707, %d[%v712] : memref<128xf32>
+      gpu.return
+    ^exit:
+      %w32 = arith.constant 32 : i32
+      %o1 = arith.constant 1 : i32
+      %x = arith.constant 1.0 : f32
+      %s, %p = gpu.shuffle xor %x, %o1, %w32 : f32
+      memref.store %s, %d[%lane] : memref<128xf32>
+      gpu.return
+    }
   }
 
   func.func private @kiln_emu_check() -> i64
@@ -904,6 +1051,12 @@ module attributes {gpu.container_module} {
     %e = func.call @kiln_emu_check() : () -> i64
     vector.print str "mma.sync by half a warp: "
     vector.print %e : i64
+
+    gpu.launch_func @kernels::@mma_and_shuffle blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)
+        args(%a : memref<256xf32>, %b : memref<128xf32>, %c : memref<128xf32>, %d : memref<128xf32>)
+    %e2 = func.call @kiln_emu_check() : () -> i64
+    vector.print str "mma.sync by half a warp, shuffle by the other half: "
+    vector.print %e2 : i64
     return
   }
 }
