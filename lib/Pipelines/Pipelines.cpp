@@ -12,7 +12,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -81,10 +80,8 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
 /// Bufferized host code -> LLVM dialect. With `threadEmulation`, the GPU
 /// kernels become CPU functions of one GPU thread once the host's buffers
 /// are planned (deallocation handles structured loops only, and kernels are
-/// a CFG by then). With `loopEmulation`, parallel loops keep the GPU
-/// kernels' block/thread loop structure and run sequentially.
-static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
-                                  bool loopEmulation) {
+/// a CFG by then).
+static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation) {
   using namespace kiln;
   if (threadEmulation) {
     GpuEmulationOptions launchesOnly;
@@ -105,14 +102,6 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
   }
   pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
-  if (loopEmulation) {
-    // The GPU kernels' loops exactly as the GPU pipeline shapes them
-    // (flattened, blocks of threads, bounds guards), run sequentially.
-    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-    pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());
-    // Thread loops of the contraction kernels run one after the other.
-    pm.addPass(createForallToForLoopPass());
-  }
   pm.addPass(createConvertLinalgToLoopsPass());
   // Register blocks: n-D transfers unroll to 1-D loads and stores, and
   // vector.contract becomes a chain of outer-product FMAs.
@@ -159,11 +148,11 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   addBufferization(pm);
-  addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*loopEmulation=*/false);
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/false);
 }
 
 void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
-  addHostLoweringToLLVM(pm, /*threadEmulation=*/true, /*loopEmulation=*/false);
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/true);
   pm.addPass(kiln::createGpuEmulationABI());
 }
 
