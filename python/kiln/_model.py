@@ -93,9 +93,39 @@ def _to_numpy(value: Any, what: str) -> np.ndarray:
         except (BufferError, TypeError, ValueError, builtins.RuntimeError) as e:
             raise RuntimeError(
                 f"{what}: cannot read the tensor through DLPack on the CPU ({e}); "
-                "compiled models take host memory so far, also for target=\"cuda\" "
-                "(move GPU tensors with .cpu(), detach tensors that require grad)") from e
+                "host inputs must be readable in host memory (detach tensors that "
+                "require grad; GPU tensors are taken by CUDA models only)") from e
     return np.asarray(value)
+
+
+# DLPack device types and (type code, bits) of each numpy dtype the models
+# exchange (DLPack codes: 0 int, 1 uint, 2 float, 4 bfloat, 6 bool).
+_DL_CPU, _DL_CUDA = 1, 2
+_DLPACK_DTYPES = {
+    1: (2, 32), 2: (1, 8), 3: (0, 8), 4: (1, 16), 5: (0, 16), 6: (0, 32), 7: (0, 64),
+    9: (6, 8), 10: (2, 16), 11: (2, 64), 12: (1, 32), 13: (1, 64), 16: (4, 16),
+}
+# The stream argument of __dlpack__ for CUDA: the legacy default stream, which
+# the producer makes wait for its own work and the runtime waits for.
+_CUDA_LEGACY_STREAM = 1
+
+
+def _device_of(value: Any) -> Optional[Tuple[int, int]]:
+    """(DLPack device type, device id) of a DLPack object, else None."""
+    if isinstance(value, np.ndarray) or not hasattr(value, "__dlpack_device__"):
+        return None
+    try:
+        dev_type, dev_id = value.__dlpack_device__()
+        return int(dev_type), int(dev_id)
+    except Exception:  # not a usable DLPack object: treated as host data
+        return None
+
+
+def _nbytes(spec: "TensorInfo") -> int:
+    n = spec.dtype.itemsize
+    for d in spec.shape:
+        n *= d
+    return n
 
 
 def _as_buffer(arr: np.ndarray) -> np.ndarray:
@@ -112,9 +142,21 @@ class CompiledModel:
     Call it with one array per input (``model(x, y)``), or onnxruntime-style
     with ``model.run(None, {"x": x})``. Inputs are numpy arrays of any
     layout (copied only when not C-contiguous) or objects with
-    ``__dlpack__`` such as torch CPU tensors (read in place). Outputs are new
-    numpy arrays. A model can be run from several threads at once; the GIL
-    is released while it runs.
+    ``__dlpack__`` such as torch tensors. Outputs are new numpy arrays, or
+    DLPack capsules with ``run(..., dlpack=True)``. A model can be run from
+    several threads at once; the GIL is released while it runs.
+
+    What is zero-copy where:
+
+    * CPU models: numpy arrays and CPU DLPack tensors are read in place
+      (non-contiguous ones are copied once); GPU tensors are refused.
+    * CUDA models: GPU DLPack tensors (device kDLCUDA, C-contiguous, the
+      model's dtype and shape, on the runtime's device, KILN_CUDA_DEVICE)
+      are passed to the kernels by device pointer, without a copy. Host
+      inputs (numpy, CPU DLPack) are copied to the device, also when mixed
+      with GPU tensors in one call. Outputs stay on the device with
+      ``dlpack=True`` (kDLCUDA capsules, freed through the runtime when the
+      consumer releases them) and are copied to numpy arrays otherwise.
 
     Not constructed directly: see :func:`compile` and :func:`load`.
     """
@@ -129,6 +171,7 @@ class CompiledModel:
         source = runner if runner is not None else compiled
         self._inputs = [_tensor_info(d) for d in source.inputs()]
         self._outputs = [_tensor_info(d) for d in source.outputs()]
+        self._on_gpu = runner is not None and runner.target() == "cuda"
         self._input_index = {t.name: i for i, t in enumerate(self._inputs)}
         self._output_index = {t.name: i for i, t in enumerate(self._outputs)}
 
@@ -163,7 +206,101 @@ class CompiledModel:
         # Copies only arrays that are not C-contiguous and aligned.
         return np.require(arr, requirements=("C", "A"))
 
-    def _run_arrays(self, arrays: Sequence[Any]) -> List[np.ndarray]:
+    def _device_input(self, spec: TensorInfo, value: Any, keep: List[Any]) -> int:
+        """The device pointer of a GPU DLPack input, after checking it; the
+        capsule goes to `keep` so that the tensor lives through the run."""
+        what = f"input '{spec.name}'"
+        try:
+            capsule = value.__dlpack__(stream=_CUDA_LEGACY_STREAM)
+        except TypeError:  # producers without the stream argument
+            capsule = value.__dlpack__()
+        except (BufferError, ValueError, builtins.RuntimeError) as e:
+            raise RuntimeError(f"{what}: cannot read the GPU tensor through DLPack ({e}; "
+                               "detach tensors that require grad)") from e
+        keep.append(capsule)
+        t = _runtime.dlpack_tensor(capsule)
+        device = _runtime.cuda_device()
+        if t["device_type"] != _DL_CUDA:
+            raise RuntimeError(f"{what}: DLPack device type {t['device_type']} is not a "
+                               "CUDA device")
+        if t["device_id"] != device:
+            raise RuntimeError(f"{what} is on CUDA device {t['device_id']}, but Kiln runs "
+                               f"CUDA models on device {device} (set KILN_CUDA_DEVICE, or "
+                               f"move the tensor with .to('cuda:{device}'))")
+        code, bits = _DLPACK_DTYPES[spec.onnx_type]
+        got = (t["code"], t["bits"])
+        # bool is exported as uint8 by older producers.
+        if t["lanes"] != 1 or (got != (code, bits) and not (code == 6 and got == (1, 8))):
+            raise RuntimeError(f"{what} expects dtype {spec.dtype}, got DLPack type code "
+                               f"{t['code']} with {t['bits']} bits x {t['lanes']} lanes "
+                               "(convert it on the device first)")
+        if tuple(t["shape"]) != spec.shape:
+            raise RuntimeError(f"{what} expects shape {spec.shape}, got {tuple(t['shape'])}")
+        if t["strides"] is not None:
+            expect = 1
+            for dim, stride in zip(reversed(spec.shape), reversed(t["strides"])):
+                if dim != 1 and stride != expect:
+                    raise RuntimeError(
+                        f"{what}: the GPU tensor is not C-contiguous (strides "
+                        f"{tuple(t['strides'])} in elements); Kiln passes device tensors "
+                        "without copying them: make it contiguous first (.contiguous())")
+                expect *= dim
+        if not t["ptr"]:
+            raise RuntimeError(f"{what}: the GPU tensor has no data pointer")
+        return t["ptr"]
+
+    def _run_on_device(self, arrays: Sequence[Any], devices: List[Optional[Tuple[int, int]]],
+                       capsules: bool, picked: Optional[List[int]]) -> List[Any]:
+        """Runs a CUDA model on device buffers: GPU tensors in place, host
+        inputs uploaded into runtime allocations. Returns the outputs in
+        `picked` (None: all) as kDLCUDA capsules or downloaded arrays."""
+        keep: List[Any] = []
+        owned: List[int] = []  # runtime allocations to free unless handed out
+        try:
+            ins = []
+            for spec, value, dev in zip(self._inputs, arrays, devices):
+                if dev is not None and dev[0] == _DL_CUDA:
+                    ins.append(self._device_input(spec, value, keep))
+                    continue
+                arr = _as_buffer(self._prepare_input(spec, value))
+                ptr = _runtime.device_alloc(_nbytes(spec))
+                owned.append(ptr)
+                _runtime.copy_to_device(ptr, arr)
+                ins.append(ptr)
+            outs = []
+            for spec in self._outputs:
+                outs.append(_runtime.device_alloc(_nbytes(spec)))
+                owned.append(outs[-1])
+            self._runner.run_device(ins, outs, _CUDA_LEGACY_STREAM if keep else 0)
+            results: List[Any] = []
+            device = _runtime.cuda_device() if capsules else 0
+            for i in (picked if picked is not None else range(len(self._outputs))):
+                spec = self._outputs[i]
+                if capsules:
+                    code, bits = _DLPACK_DTYPES[spec.onnx_type]
+                    # The same output picked twice gets its own copy.
+                    ptr = outs[i]
+                    if ptr not in owned:
+                        ptr = _runtime.device_alloc(_nbytes(spec))
+                        owned.append(ptr)
+                        host = np.empty(spec.shape, dtype=spec.dtype)
+                        _runtime.copy_to_host(_as_buffer(host), outs[i])
+                        _runtime.copy_to_device(ptr, _as_buffer(host))
+                    results.append(_runtime.device_capsule(ptr, code, bits, list(spec.shape),
+                                                           device))
+                    owned.remove(ptr)
+                else:
+                    host = np.empty(spec.shape, dtype=spec.dtype)
+                    _runtime.copy_to_host(_as_buffer(host), outs[i])
+                    results.append(host)
+            return results
+        finally:
+            for ptr in owned:
+                _runtime.device_free(ptr)
+            del keep
+
+    def _check_runnable(self, arrays: Sequence[Any]) -> List[Optional[Tuple[int, int]]]:
+        """The DLPack device of each input (None: not a DLPack object)."""
         if self._runner is None:
             raise RuntimeError(
                 f"the model cannot run here: {self._compiled.load_error()} (ir(\"gpu\") "
@@ -174,9 +311,30 @@ class CompiledModel:
             names = ", ".join(t.name for t in self._inputs)
             raise RuntimeError(f"the model takes {len(self._inputs)} inputs ({names}), "
                                f"got {len(arrays)}")
+        devices = [_device_of(v) for v in arrays]
+        if not self._on_gpu:
+            for spec, dev in zip(self._inputs, devices):
+                if dev is not None and dev[0] == _DL_CUDA:
+                    raise RuntimeError(
+                        f"input '{spec.name}' is on CUDA device {dev[1]}, but this model "
+                        f"runs on the CPU (target={self._target!r}"
+                        f"{', emulate=True' if self._emulate else ''}): move the tensor "
+                        "with .cpu(), or compile with target=\"cuda\"")
+        return devices
+
+    def _run_arrays(self, arrays: Sequence[Any], capsules: bool = False,
+                    picked: Optional[List[int]] = None) -> List[Any]:
+        devices = self._check_runnable(arrays)
+        on_device = any(d is not None and d[0] == _DL_CUDA for d in devices)
+        if self._on_gpu and (on_device or capsules):
+            return self._run_on_device(arrays, devices, capsules, picked)
         ins = [self._prepare_input(s, v) for s, v in zip(self._inputs, arrays)]
         outs = [np.empty(t.shape, dtype=t.dtype) for t in self._outputs]
         self._runner.run([_as_buffer(a) for a in ins], [_as_buffer(a) for a in outs])
+        if picked is not None:
+            outs = [outs[i] for i in picked]
+        if capsules:
+            return [o.__dlpack__() for o in outs]
         return outs
 
     def __call__(self, *arrays: Any) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
@@ -192,7 +350,12 @@ class CompiledModel:
         ``feeds`` maps every input name to its value; ``output_names``
         selects outputs (None: all, in model order). With ``dlpack=True``
         the outputs are DLPack capsules (``torch.from_dlpack`` takes them
-        without a copy) instead of numpy arrays.
+        without a copy) instead of numpy arrays: host capsules for a CPU
+        model, capsules of device memory (kDLCUDA, on the runtime's device)
+        for a CUDA model, so that results stay on the GPU. A device capsule
+        owns its memory; it is freed through Kiln's runtime when the
+        consumer releases the tensor (or when an unconsumed capsule is
+        garbage-collected).
         """
         unknown = sorted(set(feeds) - set(self._input_index))
         if unknown:
@@ -201,7 +364,7 @@ class CompiledModel:
         missing = [t.name for t in self._inputs if t.name not in feeds]
         if missing:
             raise RuntimeError(f"no value for input {', '.join(map(repr, missing))}")
-        outs = self._run_arrays([feeds[t.name] for t in self._inputs])
+        picked = None
         if output_names is not None:
             if isinstance(output_names, str):
                 raise TypeError("output_names is a list of names, not one string")
@@ -211,11 +374,8 @@ class CompiledModel:
                     raise RuntimeError(
                         f"no model output named {name!r} "
                         f"(outputs: {', '.join(t.name for t in self._outputs)})")
-                picked.append(outs[self._output_index[name]])
-            outs = picked
-        if dlpack:
-            return [o.__dlpack__() for o in outs]
-        return outs
+                picked.append(self._output_index[name])
+        return self._run_arrays([feeds[t.name] for t in self._inputs], bool(dlpack), picked)
 
     def ir(self, stage: str = "kiln") -> str:
         """The IR text of a compilation stage.

@@ -26,6 +26,106 @@ struct RunError {
   std::string message;
 };
 
+// The DLPack ABI (unversioned "dltensor" capsules, DLPack 0.x, which every
+// producer returns from a plain __dlpack__() call).
+enum : int32_t { kDLCPU = 1, kDLCUDA = 2 };
+struct DLDevice {
+  int32_t device_type;
+  int32_t device_id;
+};
+struct DLDataType {
+  uint8_t code;
+  uint8_t bits;
+  uint16_t lanes;
+};
+struct DLTensor {
+  void *data;
+  DLDevice device;
+  int32_t ndim;
+  DLDataType dtype;
+  int64_t *shape;
+  int64_t *strides;
+  uint64_t byte_offset;
+};
+struct DLManagedTensor {
+  DLTensor dl_tensor;
+  void *manager_ctx;
+  void (*deleter)(DLManagedTensor *self);
+};
+
+/// What the package checks of a DLPack tensor before it passes its device
+/// pointer to the runtime. The capsule is only read, not consumed: its
+/// producer keeps the memory alive until the capsule is released.
+py::dict dlpackTensor(py::capsule capsule) {
+  if (std::string(capsule.name() ? capsule.name() : "") != "dltensor")
+    throw RunError{"not an unconsumed DLPack capsule (its name is '" +
+                   std::string(capsule.name() ? capsule.name() : "") + "')"};
+  auto *managed = capsule.get_pointer<DLManagedTensor>();
+  if (!managed)
+    throw RunError{"empty DLPack capsule"};
+  const DLTensor &t = managed->dl_tensor;
+  py::dict d;
+  d["ptr"] = (uint64_t)(uintptr_t)t.data + t.byte_offset;
+  d["device_type"] = t.device.device_type;
+  d["device_id"] = t.device.device_id;
+  d["code"] = (int)t.dtype.code;
+  d["bits"] = (int)t.dtype.bits;
+  d["lanes"] = (int)t.dtype.lanes;
+  py::list shape, strides;
+  for (int i = 0; i < t.ndim; ++i) {
+    shape.append(t.shape[i]);
+    if (t.strides)
+      strides.append(t.strides[i]);
+  }
+  d["shape"] = py::tuple(shape);
+  d["strides"] = t.strides ? py::object(py::tuple(strides)) : py::object(py::none());
+  return d;
+}
+
+/// A device tensor handed out as a DLPack capsule; owns its runtime
+/// allocation, which the deleter frees (on whichever thread the consumer
+/// releases it).
+struct DeviceTensor {
+  DLManagedTensor managed;
+  std::vector<int64_t> shape;
+};
+
+void freeDeviceTensor(DLManagedTensor *self) {
+  auto *owner = static_cast<DeviceTensor *>(self->manager_ctx);
+  kiln_cuda_device_free((uint64_t)(uintptr_t)self->dl_tensor.data);
+  delete owner;
+}
+
+py::capsule deviceCapsule(uint64_t ptr, int code, int bits, std::vector<int64_t> shape,
+                          int deviceId) {
+  auto *owner = new DeviceTensor;
+  owner->shape = std::move(shape);
+  DLTensor &t = owner->managed.dl_tensor;
+  t.data = (void *)(uintptr_t)ptr;
+  t.device = {kDLCUDA, deviceId};
+  t.ndim = (int32_t)owner->shape.size();
+  t.dtype = {(uint8_t)code, (uint8_t)bits, 1};
+  t.shape = owner->shape.data();
+  t.strides = nullptr; // compact row-major
+  t.byte_offset = 0;
+  owner->managed.manager_ctx = owner;
+  owner->managed.deleter = freeDeviceTensor;
+  // A consumer renames the capsule to "used_dltensor" and calls the
+  // deleter itself; an unconsumed capsule frees the tensor here.
+  PyObject *cap = PyCapsule_New(&owner->managed, "dltensor", [](PyObject *c) {
+    if (PyCapsule_IsValid(c, "dltensor")) {
+      auto *m = static_cast<DLManagedTensor *>(PyCapsule_GetPointer(c, "dltensor"));
+      if (m && m->deleter)
+        m->deleter(m);
+    }
+  });
+  if (!cap) {
+    freeDeviceTensor(&owner->managed);
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::capsule>(cap);
+}
+
 py::dict tensorInfo(const kiln_tensor_info *info) {
   py::dict d;
   d["name"] = info->name;
@@ -136,6 +236,30 @@ public:
       throw RunError{"running the model failed: " + error};
   }
 
+  /// Runs a CUDA model on device buffers (pointers from the runtime's
+  /// allocator or from DLPack tensors the package has checked), after the
+  /// work queued on `stream` (a CUstream value, 0: none).
+  void runDevice(const std::vector<uint64_t> &inputs, const std::vector<uint64_t> &outputs,
+                 uint64_t stream) {
+    int numIn = kiln_model_num_inputs(handle), numOut = kiln_model_num_outputs(handle);
+    if ((int)inputs.size() != numIn || (int)outputs.size() != numOut)
+      throw RunError{"the model takes " + std::to_string(numIn) + " inputs and " +
+                     std::to_string(numOut) + " outputs, got " +
+                     std::to_string(inputs.size()) + " and " +
+                     std::to_string(outputs.size())};
+    int rc;
+    std::string error;
+    {
+      py::gil_scoped_release release;
+      rc = kiln_model_run_device(handle, inputs.data(), outputs.data(),
+                                 (void *)(uintptr_t)stream);
+      if (rc != 0)
+        error = kiln_last_error();
+    }
+    if (rc != 0)
+      throw RunError{"running the model on device buffers failed: " + error};
+  }
+
 private:
   kiln_model *handle = nullptr;
   bool owned = false;
@@ -177,7 +301,51 @@ PYBIND11_MODULE(_runtime, m) {
       .def("inputs", &RuntimeModel::inputs)
       .def("target", &RuntimeModel::target)
       .def("outputs", &RuntimeModel::outputs)
-      .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"));
+      .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"))
+      .def("run_device", &RuntimeModel::runDevice, py::arg("inputs"), py::arg("outputs"),
+           py::arg("stream") = 0);
+  // Device memory on the runtime's CUDA device (kiln_cuda_device_alloc & co.).
+  auto check = [](int rc) {
+    if (rc != 0)
+      throw RunError{kiln_last_error()};
+  };
+  m.def("cuda_device", [check]() {
+    int ordinal;
+    {
+      py::gil_scoped_release release;
+      ordinal = kiln_cuda_device();
+    }
+    check(ordinal < 0 ? -1 : 0);
+    return ordinal;
+  });
+  m.def("device_alloc", [check](size_t bytes) {
+    uint64_t ptr = 0;
+    check(kiln_cuda_device_alloc(bytes, &ptr));
+    return ptr;
+  });
+  m.def("device_free", [check](uint64_t ptr) { check(kiln_cuda_device_free(ptr)); });
+  m.def("copy_to_device", [check](uint64_t dst, py::buffer src) {
+    py::buffer_info b = src.request();
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = kiln_cuda_copy_to_device(dst, b.ptr, (size_t)(b.size * b.itemsize));
+    }
+    check(rc);
+  });
+  m.def("copy_to_host", [check](py::buffer dst, uint64_t src) {
+    py::buffer_info b = dst.request(/*writable=*/true);
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = kiln_cuda_copy_to_host(b.ptr, src, (size_t)(b.size * b.itemsize));
+    }
+    check(rc);
+  });
+  m.def("dlpack_tensor", &dlpackTensor, py::arg("capsule"));
+  m.def("device_capsule", &deviceCapsule, py::arg("ptr"), py::arg("code"), py::arg("bits"),
+        py::arg("shape"), py::arg("device_id"),
+        "Wraps a runtime device allocation (owned from then on) as a kDLCUDA capsule.");
   m.def("set_num_threads", [](int n) {
     if (n < 1)
       throw py::value_error("set_num_threads expects a positive number, got " +

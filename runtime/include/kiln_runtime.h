@@ -130,6 +130,20 @@ int kiln_model_set_cuda_graph(kiln_model *model, int enable);
 int kiln_model_run_device(kiln_model *model, const uint64_t *inputs,
                           const uint64_t *outputs, void *stream);
 
+/* Device memory on the runtime's CUDA device: the device and primary
+ * context that CUDA models run in (KILN_CUDA_DEVICE), so that buffers from
+ * here can be handed to kiln_model_run_device and are valid for anything
+ * else in the process that uses the primary context. Each call sets up the
+ * driver on first use (no model needs to be loaded), may be made from any
+ * thread, and returns 0 (kiln_cuda_device: the device ordinal) or -1 with
+ * kiln_last_error(). Freeing 0 and copying 0 bytes do nothing. The copies
+ * are complete when they return. */
+int kiln_cuda_device(void);
+int kiln_cuda_device_alloc(size_t bytes, uint64_t *ptr);
+int kiln_cuda_device_free(uint64_t ptr);
+int kiln_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes);
+int kiln_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes);
+
 /* Times `runs` runs after one warm-up run; ms[i] receives run i in
  * milliseconds. CUDA models: the inputs are uploaded once and each run is
  * timed on the device with CUDA events (kernels only, no copies); CPU

@@ -600,6 +600,72 @@ bool benchmark(Model *m, const void *const *inputs, void *const *outputs, int ru
   return ok;
 }
 
+/// Device memory for callers (the Python package's device tensors): on the
+/// device and in the primary context that CUDA models run in.
+namespace {
+const Device *currentDevice(const char *what, std::string &error) {
+  const Device *dev = getDevice(error);
+  if (!dev)
+    return nullptr;
+  CUresult r = dev->d->cuCtxSetCurrent(dev->context);
+  if (r != CUDA_SUCCESS) {
+    error = std::string(what) + ": cuCtxSetCurrent failed: " + errorName(dev->d, r);
+    return nullptr;
+  }
+  return dev;
+}
+} // namespace
+
+int deviceOrdinal(std::string &error) {
+  const Device *dev = getDevice(error);
+  return dev ? dev->ordinal : -1;
+}
+
+bool deviceAlloc(size_t bytes, uint64_t &ptr, std::string &error) {
+  const Device *dev = currentDevice("kiln_cuda_device_alloc", error);
+  if (!dev)
+    return false;
+  CUdeviceptr p = 0;
+  CUresult r = dev->d->cuMemAlloc(&p, std::max<size_t>(bytes, 1));
+  if (r != CUDA_SUCCESS) {
+    error = "kiln_cuda_device_alloc: cuMemAlloc of " + std::to_string(bytes) +
+            " bytes failed: " + errorName(dev->d, r);
+    return false;
+  }
+  ptr = (uint64_t)p;
+  return true;
+}
+
+bool deviceFree(uint64_t ptr, std::string &error) {
+  const Device *dev = currentDevice("kiln_cuda_device_free", error);
+  if (!dev)
+    return false;
+  CUresult r = dev->d->cuMemFree((CUdeviceptr)ptr);
+  if (r != CUDA_SUCCESS) {
+    error = "kiln_cuda_device_free: cuMemFree failed: " + errorName(dev->d, r);
+    return false;
+  }
+  return true;
+}
+
+bool deviceCopy(void *dst, const void *src, size_t bytes, bool toDevice, std::string &error) {
+  const char *what = toDevice ? "kiln_cuda_copy_to_device" : "kiln_cuda_copy_to_host";
+  const Device *dev = currentDevice(what, error);
+  if (!dev)
+    return false;
+  // On the default stream, then waited for: the copy is complete on return.
+  CUresult r = toDevice ? dev->d->cuMemcpyHtoDAsync((CUdeviceptr)dst, src, bytes, nullptr)
+                        : dev->d->cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, bytes, nullptr);
+  if (r == CUDA_SUCCESS)
+    r = dev->d->cuStreamSynchronize(nullptr);
+  if (r != CUDA_SUCCESS) {
+    error = std::string(what) + " of " + std::to_string(bytes) +
+            " bytes failed: " + errorName(dev->d, r);
+    return false;
+  }
+  return true;
+}
+
 } // namespace kiln_cuda
 
 using namespace kiln_cuda;

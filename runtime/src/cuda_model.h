@@ -34,6 +34,13 @@ bool runDevice(Model *model, const uint64_t *inputs, const uint64_t *outputs, vo
 bool benchmark(Model *model, const void *const *inputs, void *const *outputs, int runs,
                double *ms, std::string &error);
 
+/// Device memory on the runtime's device (kiln_cuda_device_alloc & co.).
+/// Each sets up the driver on first use; false (or -1) with `error` set.
+int deviceOrdinal(std::string &error);
+bool deviceAlloc(size_t bytes, uint64_t &ptr, std::string &error);
+bool deviceFree(uint64_t ptr, std::string &error);
+bool deviceCopy(void *dst, const void *src, size_t bytes, bool toDevice, std::string &error);
+
 } // namespace kiln_cuda
 
 #endif // KILN_RUNTIME_CUDA_MODEL_H

@@ -462,6 +462,75 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
   return 0;
 }
 
+int kiln_cuda_device(void) {
+  std::string err;
+  int ordinal = kiln_cuda::deviceOrdinal(err);
+  if (ordinal < 0)
+    setError(err);
+  else
+    lastError.clear();
+  return ordinal;
+}
+
+int kiln_cuda_device_alloc(size_t bytes, uint64_t *ptr) {
+  if (!ptr) {
+    setError("kiln_cuda_device_alloc: no result pointer given");
+    return -1;
+  }
+  std::string err;
+  if (!kiln_cuda::deviceAlloc(bytes, *ptr, err)) {
+    setError(err);
+    return -1;
+  }
+  lastError.clear();
+  return 0;
+}
+
+int kiln_cuda_device_free(uint64_t ptr) {
+  if (!ptr)
+    return 0;
+  std::string err;
+  if (!kiln_cuda::deviceFree(ptr, err)) {
+    setError(err);
+    return -1;
+  }
+  lastError.clear();
+  return 0;
+}
+
+int kiln_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes) {
+  if (!bytes)
+    return 0;
+  if (!dst || !src) {
+    setError("kiln_cuda_copy_to_device: null buffer");
+    return -1;
+  }
+  std::string err;
+  if (!kiln_cuda::deviceCopy((void *)(uintptr_t)dst, src, bytes, /*toDevice=*/true, err)) {
+    setError(err);
+    return -1;
+  }
+  lastError.clear();
+  return 0;
+}
+
+int kiln_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes) {
+  if (!bytes)
+    return 0;
+  if (!dst || !src) {
+    setError("kiln_cuda_copy_to_host: null buffer");
+    return -1;
+  }
+  std::string err;
+  if (!kiln_cuda::deviceCopy(dst, (const void *)(uintptr_t)src, bytes, /*toDevice=*/false,
+                             err)) {
+    setError(err);
+    return -1;
+  }
+  lastError.clear();
+  return 0;
+}
+
 const char *kiln_last_error(void) { return lastError.c_str(); }
 
 void kiln_set_num_threads(int threads) { ThreadPool::get().setThreads(threads); }
