@@ -274,6 +274,33 @@ def test_bad_device_tensors_give_clear_errors(fake_driver):
     """, seed=3)
 
 
+def test_device_runs_from_many_threads(fake_driver):
+    # Each thread allocates, runs on device tensors, consumes and frees its
+    # own outputs; the runtime's device API sets the context per thread.
+    run_script(fake_driver, """
+    import threading
+    errors = []
+    def work(seed):
+        try:
+            r = np.random.default_rng(seed)
+            for _ in range(10):
+                x = r.standard_normal((2, 3, 4), dtype=np.float32)
+                w = r.standard_normal((2, 5, 4), dtype=np.float32)
+                dx, dw = DeviceTensor(x), DeviceTensor(w)
+                y, z = [to_host(c, np.float32)[0]
+                        for c in m.run(None, {"a": dx, "b": dw}, dlpack=True)]
+                np.testing.assert_array_equal(y, cpu(x, w)[0])
+                np.testing.assert_array_equal(z, w)
+                dx.free(); dw.free()
+        except BaseException as e:
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert not errors, errors
+    """, seed=6)
+
+
 def test_device_errors_reach_python_as_kiln_errors(fake_driver):
     # An allocation failure of the driver is a kiln.RuntimeError naming the
     # call, and nothing allocated before it leaks into the next run.
