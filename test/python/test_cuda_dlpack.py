@@ -302,21 +302,28 @@ def test_device_runs_from_many_threads(fake_driver):
 
 
 def test_device_errors_reach_python_as_kiln_errors(fake_driver):
-    # An allocation failure of the driver is a kiln.RuntimeError naming the
-    # call, and nothing allocated before it leaks into the next run.
+    # A failure of the driver is a kiln.RuntimeError naming the call, and
+    # the model runs again once the driver recovers.
     run_script(fake_driver, """
-    da = DeviceTensor(a)
-    n = 0
-    real = _model._runtime.device_alloc
-    def failing(nbytes):
-        raise kiln.RuntimeError("kiln_cuda_device_alloc: cuMemAlloc of 1 bytes failed")
-    _model._runtime.device_alloc = failing
-    expect_error(lambda: m.run(None, {"a": da, "b": b}, dlpack=True), "cuMemAlloc")
-    _model._runtime.device_alloc = real
+    import os
+    da, db = DeviceTensor(a), DeviceTensor(b)
+    m(da, db)  # the model's execution resources exist from here on
+    # The stand-in driver reads FAKE_CUDA_OOM_AFTER at each cuMemAlloc: 0
+    # makes every further allocation fail.
+    os.environ["FAKE_CUDA_OOM_AFTER"] = "0"
+    expect_error(lambda: m.run(None, {"a": da, "b": db}, dlpack=True),
+                 "kiln_cuda_device_alloc: cuMemAlloc of 256 bytes failed")
+    expect_error(lambda: m(da, b), "cuMemAlloc of 160 bytes failed")
+    p = ctypes.c_uint64(0)
+    assert rt.kiln_cuda_device_alloc(8, ctypes.byref(p)) == -1
+    assert b"cuMemAlloc of 8 bytes failed" in rt.kiln_last_error(), rt.kiln_last_error()
+    del os.environ["FAKE_CUDA_OOM_AFTER"]
     expect_error(lambda: kiln._runtime.copy_to_host(np.empty(4, np.uint8), 12345),
                  "kiln_cuda_copy_to_host of 4 bytes failed")
     y, _ = m(da, b)
     np.testing.assert_array_equal(y, y_cpu)
+    caps = m.run(None, {"a": da, "b": db}, dlpack=True)
+    np.testing.assert_array_equal(to_host(caps[0], np.float32)[0], y_cpu)
     """, seed=4)
 
 
