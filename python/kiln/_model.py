@@ -211,10 +211,11 @@ class CompiledModel:
         capsule goes to `keep` so that the tensor lives through the run."""
         what = f"input '{spec.name}'"
         try:
-            capsule = value.__dlpack__(stream=_CUDA_LEGACY_STREAM)
-        except TypeError:  # producers without the stream argument
-            capsule = value.__dlpack__()
-        except (BufferError, ValueError, builtins.RuntimeError) as e:
+            try:
+                capsule = value.__dlpack__(stream=_CUDA_LEGACY_STREAM)
+            except TypeError:  # producers without the stream argument
+                capsule = value.__dlpack__()
+        except (BufferError, TypeError, ValueError, builtins.RuntimeError) as e:
             raise RuntimeError(f"{what}: cannot read the GPU tensor through DLPack ({e}; "
                                "detach tensors that require grad)") from e
         keep.append(capsule)

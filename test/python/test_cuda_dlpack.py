@@ -268,6 +268,12 @@ def test_bad_device_tensors_give_clear_errors(fake_driver):
     np.testing.assert_array_equal(y, y_cpu)
     # A host input with a wrong shape next to a device input.
     expect_error(lambda: m(DeviceTensor(a), b[:, :2]), "input 'b' expects shape (2, 5, 4)")
+    # A producer that cannot export (torch: a tensor that requires grad).
+    class Refusing(DeviceTensor):
+        def __dlpack__(self, stream=None):
+            raise BufferError("cannot export a tensor that requires grad")
+    expect_error(lambda: m(Refusing(a), good),
+                 "input 'a': cannot read the GPU tensor through DLPack (cannot export")
     # GPU tensors are refused by CPU models, naming the way out.
     expect_error(lambda: cpu(DeviceTensor(a), b), "input 'a' is on CUDA device")
     good.free()
