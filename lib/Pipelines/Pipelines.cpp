@@ -168,6 +168,9 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   pm.addNestedPass<func::FuncOp>(kiln::createGpuReduction());
   // Elementwise: 16-byte vector accesses in a grid-stride loop.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuElementwise());
+  // The rest: one thread per element of the parallel dimensions, which go
+  // outermost; a reduction without any becomes a one-thread kernel.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuParallelOuter());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // No canonicalization here: it would merge the block and thread loops
   // back into one.

@@ -77,6 +77,21 @@ def GpuThreadBlocks : Pass<"kiln-gpu-thread-blocks", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
+def GpuParallelOuter : Pass<"kiln-gpu-parallel-outer", "mlir::func::FuncOp"> {
+  let summary = "Keep the loops of the direct GPU mapping off the host";
+  let description = [{
+    For the linalg ops that no GPU strategy took, before they become loops:
+    the parallel dimensions of every linalg.generic move outside its
+    reduction dimensions (an argmax over axis 0 would otherwise be a host
+    loop around launches), and an op without any parallel dimension (a
+    full reduction, a rank-0 fill or elementwise op) is wrapped in a
+    one-iteration scf.parallel, so that it becomes a kernel of one thread
+    instead of host code touching device memory.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def MergeGpuModules : Pass<"kiln-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Gather every outlined kernel into one gpu.module";
   let description = [{
