@@ -1,5 +1,5 @@
 //===- CpuArtifact.cpp - ahead-of-time compilation for the host CPU ------===//
-#include "kiln/Target/CpuJit.h"
+#include "HostArtifact.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -30,20 +30,30 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
   if (!llvmModule)
     return module.emitError("translation to LLVM IR failed");
 
+  // The library runs on the machine it is built for, like -march=native;
+  // it needs libm.
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  StringRef libs[] = {"-lm"};
+  return emitHostArtifact(module, *llvmModule, kind, outputPath,
+                          {cpu, 3, llvm::CodeGenOptLevel::Aggressive,
+                           "kiln-model", libs});
+}
+
+LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
+                                     CpuArtifact kind, StringRef outputPath,
+                                     const HostArtifactOptions &options) {
   std::string triple = llvm::sys::getProcessTriple();
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return module.emitError() << "no LLVM target for " << triple << ": " << err;
-  llvm::TargetOptions targetOptions;
-  // The library runs on the machine it is built for, like -march=native.
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      llvm::Triple(triple), llvm::sys::getHostCPUName(), "", targetOptions,
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(llvm::Triple(triple));
-  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
-  if (llvm::Error e = optimize(llvmModule.get()))
+      llvm::Triple(triple), options.cpu, "", llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, options.codegenLevel));
+  llvmModule.setDataLayout(machine->createDataLayout());
+  llvmModule.setTargetTriple(llvm::Triple(triple));
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  if (llvm::Error e = optimize(&llvmModule))
     return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));
 
   if (kind == CpuArtifact::LLVMIR) {
@@ -51,7 +61,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
     llvm::ToolOutputFile out(outputPath, ec, llvm::sys::fs::OF_None);
     if (ec)
       return module.emitError() << "cannot write '" << outputPath << "': " << ec.message();
-    llvmModule->print(out.os(), nullptr);
+    llvmModule.print(out.os(), nullptr);
     out.keep();
     return success();
   }
@@ -59,7 +69,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
   SmallString<128> objectPath(outputPath);
   if (kind == CpuArtifact::SharedLibrary) {
     int fd;
-    if (llvm::sys::fs::createTemporaryFile("kiln-model", "o", fd, objectPath))
+    if (llvm::sys::fs::createTemporaryFile(options.tempPrefix, "o", fd, objectPath))
       return module.emitError("cannot create a temporary object file");
     llvm::sys::Process::SafelyCloseFileDescriptor(fd);
   }
@@ -72,13 +82,13 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
     if (machine->addPassesToEmitFile(pm, out.os(), nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
       return module.emitError("the target cannot emit object files");
-    pm.run(*llvmModule);
+    pm.run(llvmModule);
     out.keep();
   }
   if (kind == CpuArtifact::Object)
     return success();
 
-  // Link with the system compiler driver: the model needs libc and libm.
+  // Link with the system compiler driver.
   auto cc = llvm::sys::findProgramByName("cc");
   if (!cc) {
     llvm::sys::fs::remove(objectPath);
@@ -86,7 +96,8 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
   }
   std::string ccPath = *cc;
   std::string out = outputPath.str(), obj = std::string(objectPath);
-  SmallVector<StringRef> args{ccPath, "-shared", "-o", out, obj, "-lm"};
+  SmallVector<StringRef> args{ccPath, "-shared", "-o", out, obj};
+  args.append(options.linkLibraries.begin(), options.linkLibraries.end());
   std::string linkErr;
   int rc = llvm::sys::ExecuteAndWait(ccPath, args, std::nullopt, {}, 0, 0, &linkErr);
   llvm::sys::fs::remove(objectPath);

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Target/CudaArtifact.h"
+#include "HostArtifact.h"
 #include "kiln/Codegen/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln_runtime.h"
@@ -583,65 +584,11 @@ LogicalResult kiln::emitCudaArtifact(ModuleOp module, CpuArtifact kind, StringRe
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_cuda_model");
   if (!llvmModule)
     return module.emitError("translation of the host code to LLVM IR failed");
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
-  if (!target)
-    return module.emitError() << "no LLVM target for " << triple.str() << ": " << err;
   // The host code only sequences runtime calls: a generic CPU is enough and
-  // keeps the library portable across hosts.
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, "generic", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Default));
-  llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(triple);
-  auto optimize = makeOptimizingTransformer(2, 0, machine.get());
-  if (llvm::Error e = optimize(llvmModule.get()))
-    return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));
-
-  if (kind == CpuArtifact::LLVMIR) {
-    std::error_code ec;
-    llvm::ToolOutputFile out(outputPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return module.emitError() << "cannot write '" << outputPath << "': " << ec.message();
-    llvmModule->print(out.os(), nullptr);
-    out.keep();
-    return success();
-  }
-  SmallString<128> objectPath(outputPath);
-  if (kind == CpuArtifact::SharedLibrary) {
-    int fd;
-    if (llvm::sys::fs::createTemporaryFile("kiln-cuda-model", "o", fd, objectPath))
-      return module.emitError("cannot create a temporary object file");
-    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  }
-  {
-    std::error_code ec;
-    llvm::ToolOutputFile out(objectPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return module.emitError() << "cannot write '" << objectPath << "': " << ec.message();
-    llvm::legacy::PassManager pm;
-    if (machine->addPassesToEmitFile(pm, out.os(), nullptr, llvm::CodeGenFileType::ObjectFile))
-      return module.emitError("the target cannot emit object files");
-    pm.run(*llvmModule);
-    out.keep();
-  }
-  if (kind == CpuArtifact::Object)
-    return success();
-  auto cc = llvm::sys::findProgramByName("cc");
-  if (!cc) {
-    llvm::sys::fs::remove(objectPath);
-    return module.emitError("cannot find a C compiler driver (cc) to link the library");
-  }
-  std::string ccPath = *cc, out = outputPath.str(), obj = std::string(objectPath);
-  // The kiln_cuda_* functions come from libkiln_runtime, which the process
-  // that loads the model has loaded already.
-  SmallVector<StringRef> args{ccPath, "-shared", "-o", out, obj};
-  std::string linkErr;
-  int rc = llvm::sys::ExecuteAndWait(ccPath, args, std::nullopt, {}, 0, 0, &linkErr);
-  llvm::sys::fs::remove(objectPath);
-  if (rc != 0)
-    return module.emitError() << "linking '" << outputPath << "' failed"
-                              << (linkErr.empty() ? "" : ": " + linkErr);
-  return success();
+  // keeps the library portable across hosts. The kiln_cuda_* functions come
+  // from libkiln_runtime, which the process that loads the model has loaded
+  // already, so nothing more is linked.
+  return emitHostArtifact(module, *llvmModule, kind, outputPath,
+                          {"generic", 2, llvm::CodeGenOptLevel::Default,
+                           "kiln-cuda-model", {}});
 }

@@ -1,0 +1,34 @@
+//===- HostArtifact.h - host code to IR text, object or library -*- C++ -*-===//
+#ifndef KILN_LIB_TARGET_HOSTARTIFACT_H
+#define KILN_LIB_TARGET_HOSTARTIFACT_H
+
+#include "kiln/Target/CpuJit.h"
+
+#include "llvm/Support/CodeGen.h"
+
+namespace llvm {
+class Module;
+}
+
+namespace kiln {
+
+/// How the host code of a model library is compiled.
+struct HostArtifactOptions {
+  llvm::StringRef cpu;              // target CPU name
+  unsigned optLevel;                // LLVM IR optimization level
+  llvm::CodeGenOptLevel codegenLevel;
+  llvm::StringRef tempPrefix;       // temporary object file name prefix
+  llvm::ArrayRef<llvm::StringRef> linkLibraries; // extra linker arguments
+};
+
+/// Optimizes the translated host module for the process's triple and
+/// writes it as LLVM IR text, an object file, or a shared library linked
+/// with the system C compiler driver. Errors are reported on `module`.
+mlir::LogicalResult emitHostArtifact(mlir::ModuleOp module,
+                                     llvm::Module &llvmModule, CpuArtifact kind,
+                                     llvm::StringRef outputPath,
+                                     const HostArtifactOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_LIB_TARGET_HOSTARTIFACT_H
