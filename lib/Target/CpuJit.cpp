@@ -214,8 +214,7 @@ static void defineParallelLaunchers(ModuleOp module) {
   }
 }
 
-FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation,
-                                               StringRef precision) {
+FailureOr<ModelSignature> kiln::prepareModelEntry(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   auto sig = readSignature(module);
   if (failed(sig))
@@ -230,6 +229,15 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulatio
     main.removeArgAttr(i, "kiln.name");
   for (unsigned i = 0; i < main.getNumResults(); ++i)
     main.removeResultAttr(i, StringAttr::get(ctx, "kiln.name"));
+  return sig;
+}
+
+FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation,
+                                               StringRef precision) {
+  MLIRContext *ctx = module.getContext();
+  auto sig = prepareModelEntry(module);
+  if (failed(sig))
+    return failure();
 
   PassManager pm(ctx);
   // `kiln.no_fusion` (set by `kilnc --no-fusion`) skips the kernel

@@ -502,27 +502,20 @@ FailureOr<std::optional<std::string>> assembleCubin(ModuleOp module, StringRef p
 
 } // namespace
 
-FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
-                                                    const CudaArtifactOptions &options) {
-  MLIRContext *ctx = module.getContext();
-  auto sig = readSignature(module);
-  if (failed(sig))
-    return failure();
-  DialectRegistry registry;
-  registerCodegenDialects(registry);
-  ctx->appendDialectRegistry(registry);
-  ctx->loadDialect<LLVM::LLVMDialect, gpu::GPUDialect, ub::UBDialect>();
-  // Kernels call libdevice (__nv_sqrtf, ...); MLIR links it from the CUDA
-  // toolkit it finds through CUDA_HOME.
+void kiln::useDefaultCudaToolkit() {
   if (!getenv("CUDA_HOME") && !getenv("CUDA_ROOT") && !getenv("CUDA_PATH") &&
       llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice"))
     setenv("CUDA_HOME", "/usr/local/cuda", 0);
-  auto main = module.lookupSymbol<func::FuncOp>("main");
-  main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  for (unsigned i = 0; i < main.getNumArguments(); ++i)
-    main.removeArgAttr(i, "kiln.name");
-  for (unsigned i = 0; i < main.getNumResults(); ++i)
-    main.removeResultAttr(i, StringAttr::get(ctx, "kiln.name"));
+}
+
+FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
+                                                    const CudaArtifactOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  auto sig = prepareModelEntry(module);
+  if (failed(sig))
+    return failure();
+  ctx->loadDialect<LLVM::LLVMDialect, gpu::GPUDialect, ub::UBDialect>();
+  useDefaultCudaToolkit();
 
   {
     PassManager pm(ctx);
@@ -539,7 +532,7 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
       return failure();
   }
   HostPlan plan;
-  main = module.lookupSymbol<func::FuncOp>("main");
+  auto main = module.lookupSymbol<func::FuncOp>("main");
   if (failed(rewriteHostMemory(module, main, plan)))
     return failure();
   {

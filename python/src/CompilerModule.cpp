@@ -101,11 +101,7 @@ void initializeOnce() {
       dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
-    // GPU kernels call libdevice (__nv_sqrtf, ...); MLIR links it from the
-    // CUDA toolkit it finds through CUDA_HOME, as kilnc does.
-    if (!getenv("CUDA_HOME") && !getenv("CUDA_ROOT") && !getenv("CUDA_PATH") &&
-        llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice"))
-      setenv("CUDA_HOME", "/usr/local/cuda", 0);
+    kiln::useDefaultCudaToolkit();
   });
 }
 

@@ -155,11 +155,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (gpuStage) {
-    // Kernels call libdevice (__nv_sqrtf, ...); MLIR links it from the CUDA
-    // toolkit it finds through CUDA_HOME.
-    if (!getenv("CUDA_HOME") && !getenv("CUDA_ROOT") && !getenv("CUDA_PATH") &&
-        llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice"))
-      setenv("CUDA_HOME", "/usr/local/cuda", 0);
+    kiln::useDefaultCudaToolkit();
     mlir::DialectRegistry registry;
     kiln::registerCodegenDialects(registry);
     ctx.appendDialectRegistry(registry);

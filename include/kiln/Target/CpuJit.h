@@ -39,6 +39,11 @@ int32_t onnxDataType(mlir::Type elementType);
 /// Reads the signature of the model's `main` function (kiln level).
 mlir::FailureOr<ModelSignature> readSignature(mlir::ModuleOp module);
 
+/// Gets a kiln module ready for host lowering on any target: reads its
+/// signature, registers the code generation dialects, and turns `main`
+/// into a C-interface function without Kiln's interface attributes.
+mlir::FailureOr<ModelSignature> prepareModelEntry(mlir::ModuleOp module);
+
 /// The signature as the runtime reads it (see runtime/src/runtime.cpp).
 std::string serializeSignature(const ModelSignature &sig);
 

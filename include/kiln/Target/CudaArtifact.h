@@ -16,6 +16,11 @@ struct CudaArtifactOptions {
   std::string precision = "fp32";
 };
 
+/// Kernels call libdevice (__nv_sqrtf, ...), which MLIR links from the CUDA
+/// toolkit named by CUDA_HOME (or CUDA_ROOT, CUDA_PATH). Without any of
+/// them, points CUDA_HOME at /usr/local/cuda when its libdevice is there.
+void useDefaultCudaToolkit();
+
 /// Lowers a kiln module (consumed) for the CUDA target down to the LLVM
 /// dialect: kernels become PTX (kept in the returned text), and `main`
 /// becomes host code that calls only Kiln's runtime (`kiln_cuda_*`) to get
