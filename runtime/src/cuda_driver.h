@@ -11,15 +11,17 @@
 #ifndef KILN_RUNTIME_CUDA_DRIVER_H
 #define KILN_RUNTIME_CUDA_DRIVER_H
 
+#include "cuda_driver_abi.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace kiln_cuda {
 
-typedef int CUresult;
+typedef KilnCUresult CUresult;
 typedef int CUdevice;
-typedef unsigned long long CUdeviceptr;
+typedef KilnCUdeviceptr CUdeviceptr;
 typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
@@ -44,21 +46,7 @@ enum : int {
 };
 
 /// cuda.h's CUDA_MEMCPY2D (the _v2 layout).
-struct Memcpy2D {
-  size_t srcXInBytes, srcY;
-  int srcMemoryType;
-  const void *srcHost;
-  CUdeviceptr srcDevice;
-  void *srcArray;
-  size_t srcPitch;
-  size_t dstXInBytes, dstY;
-  int dstMemoryType;
-  void *dstHost;
-  CUdeviceptr dstDevice;
-  void *dstArray;
-  size_t dstPitch;
-  size_t WidthInBytes, Height;
-};
+using Memcpy2D = KilnCudaMemcpy2D;
 
 /// The driver entry points the runtime uses.
 struct Driver {

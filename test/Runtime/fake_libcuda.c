@@ -11,14 +11,16 @@
  * after this many allocations), FAKE_CUDA_FAULT (synchronization reports
  * an illegal address once a kernel ran), FAKE_CUDA_REJECT_PTX (the JIT
  * rejects PTX). It reads no cubins (CUDA_ERROR_INVALID_IMAGE). */
+#include "cuda_driver_abi.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef int CUresult;
-typedef unsigned long long CUdeviceptr;
+typedef KilnCUresult CUresult;
+typedef KilnCUdeviceptr CUdeviceptr;
 
 #define MAX_ALLOCS 4096
 #define MAX_KERNELS 1024
@@ -33,21 +35,7 @@ static int numKernels;
 static long launches, badLaunches, graphLaunches, capturedLaunches, setAttributes;
 static int faulted, moduleLoads;
 
-typedef struct {
-  size_t srcXInBytes, srcY;
-  int srcMemoryType;
-  const void *srcHost;
-  CUdeviceptr srcDevice;
-  void *srcArray;
-  size_t srcPitch;
-  size_t dstXInBytes, dstY;
-  int dstMemoryType;
-  void *dstHost;
-  CUdeviceptr dstDevice;
-  void *dstArray;
-  size_t dstPitch;
-  size_t WidthInBytes, Height;
-} Memcpy2D;
+typedef KilnCudaMemcpy2D Memcpy2D;
 
 /* One recorded operation of a capture. */
 typedef struct { int kind; Memcpy2D c; } Op; /* kind 0: copy, 1: launch */

@@ -387,7 +387,8 @@ def test_cuda_model_on_a_stand_in_driver(tmp_path):
     # its PTX. A model of copies only gives exact results through it.
     fake = tmp_path / "fake_libcuda.so"
     src = os.path.join(ROOT, "test", "Runtime", "fake_libcuda.c")
-    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC", src, "-o", str(fake), "-lpthread"],
+    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC",
+                        "-I", os.path.join(ROOT, "runtime", "src"), src, "-o", str(fake), "-lpthread"],
                        capture_output=True, text=True)
     if p.returncode != 0:
         pytest.skip(f"cannot build the stand-in driver: {p.stderr[-300:]}")

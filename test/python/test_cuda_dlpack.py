@@ -179,7 +179,8 @@ np.testing.assert_array_equal(y_cpu, np.concatenate([a, b], axis=1))
 def fake_driver(tmp_path_factory):
     out = tmp_path_factory.mktemp("fake") / "fake_libcuda.so"
     src = os.path.join(ROOT, "test", "Runtime", "fake_libcuda.c")
-    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC", src, "-o", str(out), "-lpthread"],
+    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC",
+                        "-I", os.path.join(ROOT, "runtime", "src"), src, "-o", str(out), "-lpthread"],
                        capture_output=True, text=True)
     if p.returncode != 0:
         pytest.skip(f"cannot build the stand-in driver: {p.stderr[-300:]}")
