@@ -14,6 +14,10 @@ of kernels, registers (min / median / max), spilled bytes and shared memory
 `contraction` (tensor-core mma or shared-memory tiles without shuffles),
 `elementwise` (16-byte vector global accesses), `direct` (the default
 one-thread-per-element mapping). --verbose adds a line per kernel.
+
+A node test that only compiles once its shape-like inputs are constants is
+compiled again with them frozen from its test data (kilnc --freeze-input),
+as the conformance runner does.
 """
 import argparse
 import collections
@@ -25,6 +29,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "test", "conformance"))
+from run_node_tests import graph_inputs, needs_constant_inputs  # noqa: E402
 
 DEFAULT_DATA = "/usr/include/onnx/backend/test/data/node"
 PTXAS = "/usr/local/cuda/bin/ptxas"
@@ -72,18 +80,38 @@ def parse_ptxas(text):
     return kernels
 
 
+def compile_ptx(kilnc, model, ptx, timeout, freeze=()):
+    """Runs kilnc; None on success, else (kind, message)."""
+    data = os.path.join(os.path.dirname(model), "test_data_set_0")
+    inputs = graph_inputs(model) if freeze else []
+    cmd = [kilnc, model, "--target=cuda", "--emit=ptx", "-o", ptx]
+    cmd += [f"--freeze-input={name}={os.path.join(data, f'input_{inputs.index(name)}.pb')}"
+            for name in freeze]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "hang", "kilnc timed out"
+    if p.returncode == 0:
+        return None
+    if p.returncode < 0 or p.returncode > 2:
+        return "crash", p.stderr[-300:]
+    lines = [l for l in p.stderr.splitlines() if "error:" in l]
+    return "unsupported", (lines[0] if lines else p.stderr)[-200:]
+
+
 def check(kilnc, model, tmp, timeout, name=None):
     ptx = os.path.join(tmp, (name or os.path.basename(os.path.dirname(model))) + ".ptx")
-    try:
-        p = subprocess.run([kilnc, model, "--target=cuda", "--emit=ptx", "-o", ptx],
-                           capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "hang", "kilnc timed out", {}
-    if p.returncode != 0:
-        if p.returncode < 0 or p.returncode > 2:
-            return "crash", p.stderr[-300:], {}
-        lines = [l for l in p.stderr.splitlines() if "error:" in l]
-        return "unsupported", (lines[0] if lines else p.stderr)[-200:], {}
+    failure = compile_ptx(kilnc, model, ptx, timeout)
+    if failure and failure[0] == "unsupported" and name is None and \
+            needs_constant_inputs(failure[1]):
+        inputs = graph_inputs(model)
+        for frozen in (inputs[1:], inputs):
+            failure = compile_ptx(kilnc, model, ptx, timeout, freeze=frozen)
+            if not failure or failure[0] != "unsupported" or \
+                    not needs_constant_inputs(failure[1]):
+                break
+    if failure:
+        return failure[0], failure[1], {}
     stats = {}
     with open(ptx) as f:
         kinds = kernel_kinds(f.read())

@@ -57,6 +57,12 @@ cl::list<std::string> inputShapes(
     cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
              "(repeatable; needed for symbolic or unknown dimensions)"),
     cl::value_desc("name=DxDx..."), cl::cat(kilncCategory));
+cl::list<std::string> freezeInputs(
+    "freeze-input",
+    cl::desc("Compile an input in as a constant whose value is the serialized "
+             "ONNX TensorProto in FILE (repeatable; for shape-like inputs such "
+             "as Reshape's shape or TopK's K)"),
+    cl::value_desc("name=FILE"), cl::cat(kilncCategory));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print weight blobs in full instead of "
                                     "eliding them"),
@@ -84,7 +90,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "Kiln: compiles ONNX models through the kiln MLIR dialect\n\n"
       "  kilnc model.onnx [--target=cpu|cuda] [--emit=kiln|linalg|gpu|ptx|llvm|obj|so] [-o out] "
-      "[--input-shape x=1x3x224x224]\n");
+      "[--input-shape x=1x3x224x224] [--freeze-input shape=shape.pb]\n");
 
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
@@ -102,6 +108,20 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.inputShapes[name] = shape;
+  }
+  for (const std::string &spec : freezeInputs) {
+    auto [name, file] = StringRef(spec).split('=');
+    if (name.empty() || file.empty()) {
+      errs() << "kilnc: error: --freeze-input expects NAME=FILE, got '" << spec << "'\n";
+      return 2;
+    }
+    auto value = kiln::readTensorFile(file);
+    if (!value) {
+      errs() << "kilnc: error: --freeze-input " << name << ": "
+             << toString(value.takeError()) << "\n";
+      return 2;
+    }
+    options.frozenInputs[name.str()] = std::move(*value);
   }
 
   mlir::OwningOpRef<mlir::ModuleOp> module =
