@@ -158,6 +158,9 @@ void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
 
 void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   addBufferization(pm);
+  // Zero- (or -inf-) padded window inputs: their fills become loops that
+  // kiln-gpu-fold-padding removes once every reader is a load.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuMarkPadding());
   // Contractions first: their own tiled kernels with shared memory and
   // fused epilogues, launched directly; everything else takes the path below.
   kiln::GpuContractionOptions contraction;
@@ -172,6 +175,7 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   // outermost; a reduction without any becomes a one-thread kernel.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuParallelOuter());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuFoldPadding());
   // No canonicalization here: it would merge the block and thread loops
   // back into one.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuThreadBlocks());

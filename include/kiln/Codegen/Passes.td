@@ -268,4 +268,38 @@ def GpuElementwise : Pass<"kiln-gpu-elementwise", "mlir::func::FuncOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def GpuMarkPadding : Pass<"kiln-gpu-mark-padding", "mlir::func::FuncOp"> {
+  let summary = "Give the fills of padded window inputs a form kiln-gpu-fold-padding can remove";
+  let description = [{
+    On bufferized linalg, before the GPU strategies: a padded input of a
+    convolution or pooling is a buffer filled with the pad value whose
+    interior (one subview) receives a `memref.copy` of the unpadded input.
+    Where every reader of that buffer is a window op (a linalg op with
+    reduction loops) whose combiner's identity is the pad value (0 for
+    sums of products and sums, -inf for maxima), the fill becomes an
+    `scf.parallel` store loop tagged `kiln.padding_fill`, with the same
+    meaning. Other pad values, other readers, and fills of other buffers
+    are left alone. Without kiln-gpu-fold-padding the loop is an ordinary
+    direct-mapped kernel.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def GpuFoldPadding : Pass<"kiln-gpu-fold-padding", "mlir::func::FuncOp"> {
+  let summary = "Read padded window inputs in place, with bounds predicates";
+  let description = [{
+    After the GPU strategies have turned every op into loops and loads:
+    for a buffer whose fill is tagged `kiln.padding_fill` (see
+    kiln-gpu-mark-padding), whose interior is a copy of X, and whose only
+    readers are `memref.load`s placed after that copy with nothing writing
+    X in between, every load P[i] becomes a load of X at i - low with each
+    index clamped into X, selected against the pad value where i lies in
+    the padding. No address outside X is formed. The fill, the copy and
+    the padded buffer disappear. Where any condition fails the buffer is
+    kept and its fill stays an ordinary kernel.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
