@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes one padded-window test case: an ONNX model with seeded random
 weights, a random input, and the expected output computed with numpy in
-float64 (an independent reference: no Kiln, no onnxruntime).
+float64, or for the 1-D and 3-D cases with onnxruntime (independent
+references: no Kiln).
 
 usage: padded_window_case.py CASE OUT_DIR
 
@@ -127,8 +128,34 @@ def main():
         if case == "pad_shared":
             nodes.append(helper.make_node("Relu", ["xp"], ["padded"]))
             outputs.append(("padded", np.maximum(xp, 0)))
+    elif case in ("conv1d", "conv3d", "maxpool1d"):
+        # 1-D and 3-D windows (direct mapping), referenced by onnxruntime.
+        if case == "conv1d":
+            x, w = rnd(2, 4, 20), rnd(6, 4, 3)
+            inits.append(numpy_helper.from_array(w, "w"))
+            nodes.append(helper.make_node("Conv", ["x", "w"], ["out"], pads=[2, 1], strides=[2]))
+        elif case == "conv3d":
+            x, w = rnd(1, 3, 5, 6, 4), rnd(4, 3, 3, 2, 3)
+            inits.append(numpy_helper.from_array(w, "w"))
+            nodes.append(helper.make_node("Conv", ["x", "w"], ["out"], pads=[1, 0, 2, 0, 1, 1],
+                                          strides=[1, 2, 1]))
+        else:
+            x = rnd(1, 4, 19)
+            nodes.append(helper.make_node("MaxPool", ["x"], ["out"], kernel_shape=[3], pads=[2, 1],
+                                          strides=[2]))
+        outputs.append(("out", None))
     else:
         raise SystemExit(f"unknown case {case}")
+    if outputs[0][1] is None:
+        import onnxruntime
+        probe = helper.make_model(helper.make_graph(
+            nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+            [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], inits),
+            opset_imports=[helper.make_opsetid("", 17)])
+        probe.ir_version = 8
+        sess = onnxruntime.InferenceSession(probe.SerializeToString(),
+                                            providers=["CPUExecutionProvider"])
+        outputs = [("out", sess.run(None, {"x": x})[0])]
     graph = helper.make_graph(
         nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, ref.shape) for name, ref in outputs],
