@@ -199,11 +199,15 @@ FloatAttr linalgFillValue(Operation *op, Value buffer) {
   return {};
 }
 
-/// Whether `reader` is a window op (it has reduction loops) whose combiner
+/// Whether `read` is the input of a window op (reduction loops, and an
+/// input index that combines loops, like y * stride + ky) whose combiner
 /// has `pad` as its identity: 0 for sums (of products: convolutions,
 /// average pooling), -inf for maxima (max pooling).
-bool padIsIdentity(linalg::LinalgOp reader, FloatAttr pad) {
-  if (reader.getNumReductionLoops() == 0 || reader->getNumResults() != 0)
+bool padIsIdentity(OpOperand &read, FloatAttr pad) {
+  auto reader = cast<linalg::LinalgOp>(read.getOwner());
+  if (reader.getNumReductionLoops() == 0 || reader->getNumResults() != 0 ||
+      llvm::all_of(reader.getMatchingIndexingMap(&read).getResults(),
+                   [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
     return false;
   Operation *yield = reader.getBlock()->getTerminator();
   if (yield->getNumOperands() != 1)
@@ -244,7 +248,7 @@ struct GpuMarkPaddingPass : kiln::impl::GpuMarkPaddingBase<GpuMarkPaddingPass> {
       if (!p)
         continue;
       for (OpOperand *read : p->reads)
-        readersOk &= padIsIdentity(cast<linalg::LinalgOp>(read->getOwner()), pad);
+        readersOk &= padIsIdentity(*read, pad);
       if (!readersOk)
         continue;
 

@@ -190,3 +190,32 @@ func.func @tagged_not_foldable(%x: memref<2xf32>, %y: memref<4xf32>) {
   memref.copy %p, %y : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// A zero pad summed by a plain reduction (no window): not a convolution or
+// pooling input, so it is kept.
+// MARK-LABEL: func.func @pad_summed
+// MARK-NOT: kiln.padding_fill
+// MARK: linalg.fill
+// CHECK-LABEL: func.func @pad_summed
+// CHECK: %[[P:.+]] = memref.alloc() : memref<2x8xf32>
+// CHECK: memref.copy
+// CHECK: memref.load %[[P]]
+func.func @pad_summed(%x: memref<2x6xf32>, %out: memref<2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<2x8xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<2x8xf32>)
+  %interior = memref.subview %p[0, 1] [2, 6] [1, 1]
+      : memref<2x8xf32> to memref<2x6xf32, strided<[8, 1], offset: 1>>
+  memref.copy %x, %interior : memref<2x6xf32> to memref<2x6xf32, strided<[8, 1], offset: 1>>
+  linalg.fill ins(%zero : f32) outs(%out : memref<2xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%p : memref<2x8xf32>) outs(%out : memref<2xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
