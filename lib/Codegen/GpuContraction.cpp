@@ -268,9 +268,14 @@ static bool touches(Operation *op, ArrayRef<Value> roots, bool write) {
 
 /// An elementwise linalg.generic that reads the contraction's result,
 /// computed in the contraction kernel's epilogue instead of its own kernel.
+/// It may read the result through a reshape of its buffer and with its
+/// loops permuted (a transpose), as long as every loop reads one element.
 struct Epilogue {
   linalg::GenericOp op;
   unsigned resultInput; // which input is the contraction's result
+  /// The reshape of the result buffer the consumer reads (the buffer itself
+  /// when it reads that directly).
+  Value view;
 };
 
 static std::optional<int64_t> kernelGroup(Operation *op) {
@@ -279,19 +284,39 @@ static std::optional<int64_t> kernelGroup(Operation *op) {
   return std::nullopt;
 }
 
+/// A reshape of a buffer into another dense row-major buffer of the same
+/// elements in the same order.
+static bool isDenseReshape(Operation *op) {
+  if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op))
+    return false;
+  auto t = dyn_cast<MemRefType>(op->getResult(0).getType());
+  return t && t.hasStaticShape() && t.getLayout().isIdentity();
+}
+
 /// The elementwise consumer of `c`'s result that may be fused: same block,
-/// all-parallel, identity maps on the result and the output, same shape,
-/// the result read by nothing else (or both in the same kernel group), and
-/// nothing between the two ops touching the memory the fusion reorders.
+/// all-parallel, the result read through a permutation of its loops and the
+/// output written through the identity, the result read by nothing else
+/// (or both in the same kernel group), and nothing between the two ops
+/// touching the memory the fusion reorders.
 static std::optional<Epilogue> findEpilogue(const Contraction &c) {
   Value x = c.c;
   if (!x.getDefiningOp<memref::AllocOp>())
     return std::nullopt;
   Block *block = c.op->getBlock();
+  // The result buffer and its dense reshapes: all the same memory.
+  SmallVector<Value> aliases{x};
+  SmallPtrSet<Operation *, 4> reshapes;
+  for (size_t i = 0; i < aliases.size(); ++i)
+    for (Operation *user : aliases[i].getUsers())
+      if (isDenseReshape(user) && reshapes.insert(user).second)
+        aliases.push_back(user->getResult(0));
+  auto isAlias = [&](Value v) { return llvm::is_contained(aliases, v); };
   // The first op after the contraction that uses its result.
   linalg::GenericOp consumer;
   for (Operation *op = c.op->getNextNode(); op && !consumer; op = op->getNextNode()) {
-    if (llvm::is_contained(op->getOperands(), x)) {
+    if (reshapes.contains(op))
+      continue;
+    if (llvm::any_of(op->getOperands(), isAlias)) {
       consumer = dyn_cast<linalg::GenericOp>(op);
       if (!consumer)
         return std::nullopt;
@@ -299,42 +324,50 @@ static std::optional<Epilogue> findEpilogue(const Contraction &c) {
   }
   if (!consumer)
     return std::nullopt;
-  // In place (the consumer overwrites the result), later readers see the
-  // consumer's values, which the fused kernel stores there too.
-  bool inPlace = consumer.getDpsInitOperand(0)->get() == x;
-  for (Operation *user : x.getUsers()) {
-    if (user == c.op || user == consumer.getOperation() || isa<memref::DeallocOp>(user))
-      continue;
-    if (user->getBlock() == block && user->isBeforeInBlock(c.op) &&
-        !isa<ViewLikeOpInterface>(user))
-      continue; // initializes the accumulator
-    if (inPlace && user->getBlock() == block && consumer->isBeforeInBlock(user))
-      continue;
-    return std::nullopt;
-  }
   if (consumer->getBlock() != block ||
       consumer.getNumLoops() != consumer.getNumParallelLoops() ||
       consumer.getNumDpsInits() != 1 || !consumer.hasPureBufferSemantics())
     return std::nullopt;
-  auto cg = kernelGroup(c.op), gg = kernelGroup(consumer);
-  if (cg && gg && *cg != *gg)
-    return std::nullopt;
-  auto xType = cast<MemRefType>(x.getType());
-  Value y = consumer.getDpsInitOperand(0)->get();
-  auto yType = dyn_cast<MemRefType>(y.getType());
-  if (!yType || yType.getShape() != xType.getShape() || !yType.getLayout().isIdentity() ||
-      !yType.getElementType().isF32() ||
-      !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
-    return std::nullopt;
   std::optional<unsigned> resultInput;
   for (OpOperand *in : consumer.getDpsInputOperands()) {
-    if (in->get() != x)
+    if (!isAlias(in->get()))
       continue;
-    if (resultInput || !consumer.getMatchingIndexingMap(in).isIdentity())
+    if (resultInput || !consumer.getMatchingIndexingMap(in).isPermutation())
       return std::nullopt;
     resultInput = in->getOperandNumber();
   }
   if (!resultInput)
+    return std::nullopt;
+  Value view = consumer->getOperand(*resultInput);
+  // In place (the consumer overwrites the result), later readers see the
+  // consumer's values, which the fused kernel stores there too: only where
+  // each output element is the very element its value came from.
+  Value y = consumer.getDpsInitOperand(0)->get();
+  bool inPlace = isAlias(y);
+  if (inPlace && (y != view ||
+                  !consumer.getMatchingIndexingMap(&consumer->getOpOperand(*resultInput))
+                       .isIdentity()))
+    return std::nullopt;
+  for (Value alias : aliases) {
+    for (Operation *user : alias.getUsers()) {
+      if (user == c.op || user == consumer.getOperation() || reshapes.contains(user) ||
+          isa<memref::DeallocOp>(user))
+        continue;
+      if (user->getBlock() == block && user->isBeforeInBlock(c.op) &&
+          !isa<ViewLikeOpInterface>(user))
+        continue; // initializes the accumulator
+      if (inPlace && user->getBlock() == block && consumer->isBeforeInBlock(user))
+        continue;
+      return std::nullopt;
+    }
+  }
+  auto cg = kernelGroup(c.op), gg = kernelGroup(consumer);
+  if (cg && gg && *cg != *gg)
+    return std::nullopt;
+  auto yType = dyn_cast<MemRefType>(y.getType());
+  if (!yType || !yType.hasStaticShape() || !yType.getLayout().isIdentity() ||
+      !yType.getElementType().isF32() ||
+      !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
     return std::nullopt;
   for (OpOperand *in : consumer.getDpsInputOperands())
     if (!isa<MemRefType>(in->get().getType()) &&
@@ -344,9 +377,10 @@ static std::optional<Epilogue> findEpilogue(const Contraction &c) {
   // what the contraction reads or read/write its result.
   SmallVector<Value> roots{rootOf(c.a), rootOf(c.b), rootOf(x)};
   for (Operation *op = c.op->getNextNode(); op && op != consumer; op = op->getNextNode())
-    if (touches(op, roots, /*write=*/true) || touches(op, {rootOf(x)}, /*write=*/false))
+    if (!reshapes.contains(op) &&
+        (touches(op, roots, /*write=*/true) || touches(op, {rootOf(x)}, /*write=*/false)))
       return std::nullopt;
-  return Epilogue{consumer, *resultInput};
+  return Epilogue{consumer, *resultInput, view};
 }
 
 enum class Precision { FP32, TF32, FP16, BF16 };
@@ -676,8 +710,9 @@ struct KernelBuilder {
             memref::StoreOp::create(b, loc, v, c.c, idx);
             continue;
           }
-          memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, idx),
-                                  epi->op.getDpsInitOperand(0)->get(), idx);
+          SmallVector<Value> loops = epilogueLoops(b, loc, idx);
+          memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, loops),
+                                  epi->op.getDpsInitOperand(0)->get(), loops);
         }
     });
   }
@@ -773,7 +808,33 @@ struct KernelBuilder {
     return c;
   }
 
-  /// The consumer's body at output position `idx` (its loops are the
+  /// The epilogue's loop values for the result element at `idx` of C: the
+  /// element's position in the reshape the epilogue reads, through the
+  /// inverse of its read permutation.
+  SmallVector<Value> epilogueLoops(OpBuilder &b, Location loc, ArrayRef<Value> idx) const {
+    Value view = epi->view;
+    SmallVector<Value> at(idx);
+    if (view != c.c) {
+      ArrayRef<int64_t> from = cast<MemRefType>(c.c.getType()).getShape();
+      ArrayRef<int64_t> to = cast<MemRefType>(view.getType()).getShape();
+      Value linear = cst(b, loc, 0);
+      for (auto [i, size] : llvm::enumerate(from))
+        linear = add(b, loc, mulC(b, loc, linear, size), idx[i]);
+      at.assign(to.size(), Value());
+      for (int64_t d = to.size() - 1; d >= 0; --d) {
+        at[d] = d == 0 ? linear : remC(b, loc, linear, to[d]);
+        linear = divC(b, loc, linear, to[d]);
+      }
+    }
+    linalg::GenericOp g = epi->op;
+    AffineMap read = g.getMatchingIndexingMap(&g->getOpOperand(epi->resultInput));
+    SmallVector<Value> loops(read.getNumDims());
+    for (unsigned r = 0; r < read.getNumResults(); ++r)
+      loops[read.getDimPosition(r)] = at[r];
+    return loops;
+  }
+
+  /// The consumer's body at loop position `idx` (its loops are the
   /// output's dimensions), with the contraction's value `v`.
   Value emitEpilogue(OpBuilder &b, Location loc, Value v, ArrayRef<Value> idx) const {
     linalg::GenericOp g = epi->op;
@@ -847,6 +908,17 @@ static AccInit accInit(const Contraction &c, Operation *kernelAt) {
   return {};
 }
 
+/// Erases the reshapes of `op`'s results that nothing reads any more.
+static void eraseUnusedReshapes(Operation *op) {
+  for (Operation *user : llvm::make_early_inc_range(op->getUsers())) {
+    if (!isDenseReshape(user))
+      continue;
+    eraseUnusedReshapes(user);
+    if (user->use_empty())
+      user->erase();
+  }
+}
+
 struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
   using GpuContractionBase::GpuContractionBase;
 
@@ -896,6 +968,7 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
         init.writer->erase();
       // The result buffer is dead when the consumer took the result.
       if (auto alloc = c.c.getDefiningOp<memref::AllocOp>()) {
+        eraseUnusedReshapes(alloc);
         if (llvm::all_of(alloc->getUsers(),
                          [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
           for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))

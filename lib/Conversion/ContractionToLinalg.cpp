@@ -10,7 +10,10 @@ namespace {
 
 /// numpy matmul: promote 1-D operands, broadcast and flatten the batch
 /// dimensions, run linalg.batch_matmul (or linalg.matmul), then restore the
-/// result shape.
+/// result shape. A right operand without batch dimensions (a weight) is
+/// shared by every batch: the left operand's rows are then collapsed into
+/// one matrix and multiplied by it in a single linalg.matmul, so the
+/// weight is never copied per batch.
 struct MatMulLowering : KilnLowering<MatMulOp> {
   using KilnLowering::KilnLowering;
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor adaptor,
@@ -41,7 +44,22 @@ struct MatMulLowering : KilnLowering<MatMulOp> {
     rhs = reshapeTensor(rewriter, loc, rhs, r);
     Value zero = scalarConstant(rewriter, loc, et, 0);
     Value out;
-    if (batch->empty()) {
+    if (r.size() == 2 && l.size() > 2) {
+      int64_t rows = 1;
+      for (int64_t d : ArrayRef<int64_t>(l).drop_back())
+        rows *= d;
+      ReassociationIndices outer;
+      for (int64_t d = 0; d + 1 < (int64_t)l.size(); ++d)
+        outer.push_back(d);
+      lhs = tensor::CollapseShapeOp::create(
+          rewriter, loc, RankedTensorType::get({rows, k}, et), lhs,
+          ArrayRef<ReassociationIndices>{outer, {(int64_t)l.size() - 1}});
+      auto t = RankedTensorType::get({rows, n}, et);
+      out = linalg::MatmulOp::create(rewriter, loc, TypeRange{t},
+                                     ValueRange{lhs, rhs},
+                                     ValueRange{filledTensor(rewriter, loc, t, zero)})
+                .getResult(0);
+    } else if (batch->empty()) {
       auto t = RankedTensorType::get({m, n}, et);
       out = linalg::MatmulOp::create(rewriter, loc, TypeRange{t},
                                      ValueRange{lhs, rhs},

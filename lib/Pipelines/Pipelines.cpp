@@ -73,6 +73,10 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Fusion propagates reshapes into matmuls; contractions whose dimension
+  // groups stay contiguous become matmuls on collapsed views again.
+  pm.addNestedPass<func::FuncOp>(createCollapseContractions());
+  pm.addPass(createCanonicalizerPass());
   if (fusion)
     pm.addNestedPass<func::FuncOp>(createInlineKernels());
 }
