@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Writes one transformer-shaped contraction case: an ONNX model with seeded
+random weights, a random input, and the expected output computed with numpy
+in float64 (an independent reference: no Kiln, no onnxruntime).
+
+usage: transformer_contraction_case.py CASE OUT_DIR
+
+Cases (shapes smaller than the encoder's, with partial tiles):
+  qkv_heads    [S,1,D] x [D,3*E] + bias, split into (3, S, 1, E) heads by a
+               reshape and a transpose (the encoder's in-projection)
+  out_proj     [S,E] x [E,D] + bias, reshaped to [S,1,D], transposed to
+               [1,S,D] and added to a residual (the out-projection)
+  ffn          [1,S,D] x [D,F] + bias, relu (a 3-D input times a weight)
+  merge_heads  [1,H,S,T] x [1,H,T,E] (batched), transposed to [S,1,H,E]
+               and reshaped to [S, H*E] (attention times values)
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("out")
+    args = ap.parse_args()
+    rng = np.random.default_rng(11)
+    rnd = lambda *s: rng.standard_normal(s).astype(np.float32)
+    f64 = lambda a: a.astype(np.float64)
+    nodes, inits = [], []
+    const = lambda name, a: inits.append(numpy_helper.from_array(np.asarray(a), name))
+    s, d, e, f, h, t = 48, 40, 24, 100, 4, 30
+    case = args.case
+    if case == "qkv_heads":
+        x, w, b = rnd(s, 1, d), rnd(d, 3 * e), rnd(3 * e)
+        const("w", w), const("b", b), const("shape", np.array([s, 1, 3, e], np.int64))
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
+                  helper.make_node("Add", ["y", "b"], ["z"]),
+                  helper.make_node("Reshape", ["z", "shape"], ["r"]),
+                  helper.make_node("Transpose", ["r"], ["out"], perm=[2, 0, 1, 3])]
+        ref = (f64(x) @ f64(w) + b).reshape(s, 1, 3, e).transpose(2, 0, 1, 3)
+    elif case == "out_proj":
+        x, w, b, res = rnd(s, e), rnd(e, d), rnd(d), rnd(1, s, d)
+        const("w", w), const("b", b), const("res", res)
+        const("shape", np.array([s, 1, d], np.int64))
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
+                  helper.make_node("Add", ["y", "b"], ["z"]),
+                  helper.make_node("Reshape", ["z", "shape"], ["r"]),
+                  helper.make_node("Transpose", ["r"], ["p"], perm=[1, 0, 2]),
+                  helper.make_node("Add", ["p", "res"], ["out"])]
+        ref = (f64(x) @ f64(w) + b).reshape(s, 1, d).transpose(1, 0, 2) + res
+    elif case == "ffn":
+        x, w, b = rnd(1, s, d), rnd(d, f), rnd(f)
+        const("w", w), const("b", b)
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
+                  helper.make_node("Add", ["y", "b"], ["z"]),
+                  helper.make_node("Relu", ["z"], ["out"])]
+        ref = np.maximum(f64(x) @ f64(w) + b, 0)
+    elif case == "merge_heads":
+        x, v = rnd(1, h, s, t), rnd(1, h, t, e)
+        const("v", v), const("shape", np.array([s, h * e], np.int64))
+        nodes += [helper.make_node("MatMul", ["x", "v"], ["y"]),
+                  helper.make_node("Transpose", ["y"], ["p"], perm=[2, 0, 1, 3]),
+                  helper.make_node("Reshape", ["p", "shape"], ["out"])]
+        ref = (f64(x) @ f64(v)).transpose(2, 0, 1, 3).reshape(s, h * e)
+    else:
+        raise SystemExit(f"unknown case {case}")
+    graph = helper.make_graph(
+        nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ref.shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    data = os.path.join(args.out, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    onnx.save(model, os.path.join(args.out, "model.onnx"))
+    with open(os.path.join(data, "input_0.pb"), "wb") as fh:
+        fh.write(numpy_helper.from_array(x, "x").SerializeToString())
+    with open(os.path.join(data, "output_0.pb"), "wb") as fh:
+        fh.write(numpy_helper.from_array(ref.astype(np.float32), "out").SerializeToString())
+
+
+if __name__ == "__main__":
+    main()
