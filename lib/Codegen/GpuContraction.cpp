@@ -383,6 +383,95 @@ static std::optional<Epilogue> findEpilogue(const Contraction &c) {
   return Epilogue{consumer, *resultInput, view};
 }
 
+/// A data-movement linalg.generic (a head split, a gather, a transpose,
+/// possibly with a scale) that writes a buffer only the contraction reads:
+/// the contraction's loader evaluates its body at each element it loads
+/// instead of a separate kernel writing the buffer first.
+struct Producer {
+  linalg::GenericOp op;
+  Value buffer; // the alloc it writes
+};
+
+/// Whether `op`'s body can be evaluated anywhere after it: no regions, no
+/// writes, reads only through memref.load.
+static bool isPureGatherBody(linalg::GenericOp op) {
+  Block *body = op.getBody();
+  if (body->getArgument(body->getNumArguments() - 1).getNumUses() != 0)
+    return false;
+  for (Operation &inner : body->without_terminator()) {
+    if (inner.getNumRegions() != 0)
+      return false;
+    if (isa<memref::LoadOp, linalg::IndexOp>(inner) || isMemoryEffectFree(&inner))
+      continue;
+    return false;
+  }
+  return true;
+}
+
+/// The memory `op` reads: its memref inputs and what its body loads.
+static SmallVector<Value> readRoots(linalg::GenericOp op) {
+  SmallVector<Value> roots;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (isa<MemRefType>(in->get().getType()))
+      roots.push_back(rootOf(in->get()));
+  op.getBody()->walk([&](memref::LoadOp load) { roots.push_back(rootOf(load.getMemRef())); });
+  return roots;
+}
+
+/// The producer of operand `v` of `reader` that may be folded into it, if
+/// any: `v` is `buffer` or a dense reshape of it, `buffer` is written once,
+/// by a data-movement generic in the same block with an identity output,
+/// and read by `reader` alone; nothing between the producer and `kernelAt`
+/// writes what the producer reads.
+static std::optional<Producer> foldableProducer(Value v, Operation *reader,
+                                                Operation *kernelAt) {
+  Value buffer = v;
+  while (Operation *def = buffer.getDefiningOp()) {
+    if (!isDenseReshape(def))
+      break;
+    buffer = def->getOperand(0);
+  }
+  if (!buffer.getDefiningOp<memref::AllocOp>() ||
+      !cast<MemRefType>(buffer.getType()).getLayout().isIdentity())
+    return std::nullopt;
+  Block *block = reader->getBlock();
+  linalg::GenericOp producer;
+  SmallVector<Value> aliases{buffer};
+  for (size_t i = 0; i < aliases.size(); ++i) {
+    for (Operation *user : aliases[i].getUsers()) {
+      if (isDenseReshape(user)) {
+        aliases.push_back(user->getResult(0));
+        continue;
+      }
+      if (user == reader || isa<memref::DeallocOp>(user))
+        continue;
+      auto g = dyn_cast<linalg::GenericOp>(user);
+      if (!g || producer || aliases[i] != buffer || g.getNumDpsInits() != 1 ||
+          g.getDpsInitOperand(0)->get() != buffer)
+        return std::nullopt;
+      producer = g;
+    }
+  }
+  // The reader must use the buffer only as the operand being folded.
+  if (!producer || producer->getBlock() != block || !producer->isBeforeInBlock(reader) ||
+      llvm::count(reader->getOperands(), v) != 1)
+    return std::nullopt;
+  auto kind = producer->getAttrOfType<StringAttr>("kiln.kernel_kind");
+  if (!kind || kind.getValue() != "data_movement" || !producer.hasPureBufferSemantics() ||
+      producer.getNumLoops() != producer.getNumParallelLoops() ||
+      !producer.getMatchingIndexingMap(producer.getDpsInitOperand(0)).isIdentity() ||
+      !isPureGatherBody(producer))
+    return std::nullopt;
+  for (OpOperand *in : producer.getDpsInputOperands())
+    if (auto t = dyn_cast<MemRefType>(in->get().getType()); t && !t.hasStaticShape())
+      return std::nullopt;
+  SmallVector<Value> roots = readRoots(producer);
+  for (Operation *op = producer->getNextNode(); op && op != kernelAt; op = op->getNextNode())
+    if (touches(op, roots, /*write=*/true))
+      return std::nullopt;
+  return Producer{producer, buffer};
+}
+
 enum class Precision { FP32, TF32, FP16, BF16 };
 
 struct KernelBuilder {
@@ -400,6 +489,63 @@ struct KernelBuilder {
   /// with scalar multiply-adds.
   bool mma = false;
   Value shA, shB;
+  /// Producers folded into the loaders, by the buffer they write.
+  llvm::DenseMap<Value, linalg::GenericOp> producers;
+
+  /// Element `idx` of `mem`: a load, or the folded producer's body
+  /// evaluated there (its own inputs read the same way).
+  Value valueAt(OpBuilder &b, Location loc, Value mem, ArrayRef<Value> idx) const {
+    Value buffer = mem;
+    while (Operation *def = buffer.getDefiningOp()) {
+      if (!isDenseReshape(def))
+        break;
+      buffer = def->getOperand(0);
+    }
+    auto it = producers.find(buffer);
+    if (it == producers.end())
+      return memref::LoadOp::create(b, loc, mem, idx);
+    SmallVector<Value> loops = reshapeIndex(b, loc, idx, cast<MemRefType>(mem.getType()).getShape(),
+                                            cast<MemRefType>(buffer.getType()).getShape());
+    linalg::GenericOp g = it->second;
+    Block *body = g.getBody();
+    IRMapping map;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      BlockArgument arg = body->getArgument(in->getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      if (!isa<MemRefType>(in->get().getType())) {
+        map.map(arg, in->get());
+        continue;
+      }
+      auto at = affine::expandAffineMap(b, loc, g.getMatchingIndexingMap(in), loops);
+      map.map(arg, valueAt(b, loc, in->get(), *at));
+    }
+    for (Operation &op : body->without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+        map.map(index.getResult(), loops[index.getDim()]);
+        continue;
+      }
+      b.clone(op, map);
+    }
+    return map.lookupOrDefault(body->getTerminator()->getOperand(0));
+  }
+
+  /// The position in a dense buffer of shape `to` of element `idx` of the
+  /// same buffer seen with shape `from`.
+  static SmallVector<Value> reshapeIndex(OpBuilder &b, Location loc, ArrayRef<Value> idx,
+                                         ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+    if (from == to)
+      return SmallVector<Value>(idx);
+    Value linear = idx.empty() ? cst(b, loc, 0) : idx[0];
+    for (size_t i = 1; i < from.size(); ++i)
+      linear = add(b, loc, mulC(b, loc, linear, from[i]), idx[i]);
+    SmallVector<Value> at(to.size());
+    for (int64_t d = to.size() - 1; d >= 0; --d) {
+      at[d] = d == 0 ? linear : remC(b, loc, linear, to[d]);
+      linear = divC(b, loc, linear, to[d]);
+    }
+    return at;
+  }
 
   Type sharedElementType(MLIRContext *ctx) const {
     if (!emulation && precision == Precision::FP16)
@@ -523,7 +669,7 @@ struct KernelBuilder {
       return arith::MinUIOp::create(b, loc, v, cst(b, loc, bound - 1));
     };
     auto guardedLoad = [&](OpBuilder &b, Value mem, SmallVector<Value> idx, Value ok) {
-      Value v = memref::LoadOp::create(b, loc, mem, idx);
+      Value v = valueAt(b, loc, mem, idx);
       if (ok)
         v = arith::SelectOp::create(b, loc, ok, v, zero);
       return v;
@@ -814,18 +960,9 @@ struct KernelBuilder {
   SmallVector<Value> epilogueLoops(OpBuilder &b, Location loc, ArrayRef<Value> idx) const {
     Value view = epi->view;
     SmallVector<Value> at(idx);
-    if (view != c.c) {
-      ArrayRef<int64_t> from = cast<MemRefType>(c.c.getType()).getShape();
-      ArrayRef<int64_t> to = cast<MemRefType>(view.getType()).getShape();
-      Value linear = cst(b, loc, 0);
-      for (auto [i, size] : llvm::enumerate(from))
-        linear = add(b, loc, mulC(b, loc, linear, size), idx[i]);
-      at.assign(to.size(), Value());
-      for (int64_t d = to.size() - 1; d >= 0; --d) {
-        at[d] = d == 0 ? linear : remC(b, loc, linear, to[d]);
-        linear = divC(b, loc, linear, to[d]);
-      }
-    }
+    if (view != c.c)
+      at = reshapeIndex(b, loc, idx, cast<MemRefType>(c.c.getType()).getShape(),
+                        cast<MemRefType>(view.getType()).getShape());
     linalg::GenericOp g = epi->op;
     AffineMap read = g.getMatchingIndexingMap(&g->getOpOperand(epi->resultInput));
     SmallVector<Value> loops(read.getNumDims());
@@ -959,6 +1096,23 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
       // nvgpu.mma.sync has no bf16 lowering upstream: bf16 stays on CUDA cores.
       kb.mma = (p == Precision::FP16 || p == Precision::TF32) && tiles.bm == 64 && tiles.bn == 64 &&
                tiles.bk == 16 && tiles.tm == 4 && tiles.tn == 4;
+      // Data-movement producers of the operands (and of theirs) fold into
+      // the loaders, outermost first.
+      SmallVector<Producer> folded;
+      if (!isa<linalg::Conv2DNchwFchwOp>(c.op)) {
+        SmallVector<std::pair<Value, Operation *>> work{{c.a, c.op}, {c.b, c.op}};
+        while (!work.empty()) {
+          auto [v, reader] = work.pop_back_val();
+          std::optional<Producer> prod = foldableProducer(v, reader, kernelAt);
+          if (!prod || kb.producers.count(prod->buffer))
+            continue;
+          kb.producers[prod->buffer] = prod->op;
+          folded.push_back(*prod);
+          for (OpOperand *in : prod->op.getDpsInputOperands())
+            if (isa<MemRefType>(in->get().getType()))
+              work.push_back({in->get(), prod->op});
+        }
+      }
       OpBuilder b(kernelAt);
       kb.build(b, c.op->getLoc());
       if (epi)
@@ -966,6 +1120,17 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
       c.op->erase();
       if (init.writer)
         init.writer->erase();
+      for (Producer &prod : folded) {
+        prod.op->erase();
+        Operation *alloc = prod.buffer.getDefiningOp();
+        eraseUnusedReshapes(alloc);
+        if (llvm::all_of(alloc->getUsers(),
+                         [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
+          for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+            u->erase();
+          alloc->erase();
+        }
+      }
       // The result buffer is dead when the consumer took the result.
       if (auto alloc = c.c.getDefiningOp<memref::AllocOp>()) {
         eraseUnusedReshapes(alloc);

@@ -13,6 +13,8 @@ Cases (shapes smaller than the encoder's, with partial tiles):
   ffn          [1,S,D] x [D,F] + bias, relu (a 3-D input times a weight)
   merge_heads  [1,H,S,T] x [1,H,T,E] (batched), transposed to [S,1,H,E]
                and reshaped to [S, H*E] (attention times values)
+  attention_heads  q, k, v gathered from packed [3,S,1,E] projections and
+               split into heads; (q * scale) k^T, times v (no softmax)
 """
 import argparse
 import os
@@ -66,6 +68,23 @@ def main():
                   helper.make_node("Transpose", ["y"], ["p"], perm=[2, 0, 1, 3]),
                   helper.make_node("Reshape", ["p", "shape"], ["out"])]
         ref = (f64(x) @ f64(v)).transpose(2, 0, 1, 3).reshape(s, h * e)
+    elif case == "attention_heads":
+        # Packed [3,S,1,E] projections: q, k and v taken by Gather, split
+        # into heads by a reshape and transposes; (q * scale) k^T, then v.
+        hd = e // h
+        x = rnd(3, s, 1, e)
+        const("shape", np.array([s, h, hd], np.int64)), const("scale", np.float32(0.25))
+        for i, name in enumerate("qkv"):
+            const(f"i{i}", np.int64(i))
+            nodes += [helper.make_node("Gather", ["x", f"i{i}"], [f"g{name}"], axis=0),
+                      helper.make_node("Reshape", [f"g{name}", "shape"], [f"r{name}"]),
+                      helper.make_node("Transpose", [f"r{name}"], [f"t{name}"], perm=[1, 0, 2])]
+        nodes += [helper.make_node("Mul", ["tq", "scale"], ["qs"]),
+                  helper.make_node("Transpose", ["tk"], ["kt"], perm=[0, 2, 1]),
+                  helper.make_node("MatMul", ["qs", "kt"], ["scores"]),
+                  helper.make_node("MatMul", ["scores", "tv"], ["out"])]
+        heads = [f64(x[i]).reshape(s, h, hd).transpose(1, 0, 2) for i in range(3)]
+        ref = (heads[0] * 0.25) @ heads[1].transpose(0, 2, 1) @ heads[2]
     else:
         raise SystemExit(f"unknown case {case}")
     graph = helper.make_graph(
