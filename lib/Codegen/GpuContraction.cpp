@@ -6,7 +6,9 @@
 // barrier implied between consecutive phases. That form is exact on the
 // CPU when the phases run one after the other (GPU emulation), and maps to
 // a gpu.launch by inlining every phase with the thread id and a barrier
-// (GpuContractionMapping.cpp).
+// (GpuContractionMapping.cpp). The elementwise consumer of the result is
+// computed in the last phase (the epilogue), and data-movement producers
+// that only the contraction reads are computed by its tile loaders.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"

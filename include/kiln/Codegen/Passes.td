@@ -133,7 +133,11 @@ def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
     store the next tile into the other buffer (double buffering); finally
     the epilogue stores the accumulators, through an elementwise consumer
     fused into it when the contraction's result has no other reader
-    (or when both carry the same `kiln.kernel` group id).
+    (or when both carry the same `kiln.kernel` group id); the consumer may
+    read the result through reshapes and a permutation of its loops (a
+    transpose). A data-movement generic (`kiln.kernel_kind =
+    "data_movement"`) whose buffer only the contraction reads is not run:
+    the tile loaders evaluate its body at each element they load.
     Tile sizes follow the shapes: 64x64x16 with 4x4 micro-tiles for large
     M and N, smaller tiles for small or skinny shapes.
     With `emulation`, the buffers stay in the default memory space so the
