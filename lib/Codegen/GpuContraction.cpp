@@ -486,8 +486,8 @@ struct KernelBuilder {
   SmallVector<int64_t> bcastDims;
   bool emulation;
   Precision precision;
-  /// Tensor cores (mma.sync): reduced precision and the 64x64x16 tile of
-  /// 8 warps. In emulation the same thread/accumulator layout is computed
+  /// Tensor cores (mma.sync): reduced precision (tf32, fp16, bf16) and the
+  /// 64x64x16 tile of 8 warps. In emulation the same thread/accumulator layout is computed
   /// with scalar multiply-adds.
   bool mma = false;
   Value shA, shB;
@@ -892,7 +892,8 @@ struct KernelBuilder {
 
   /// The K tile in buffer `cur` on tensor cores: per warp, four m16n8
   /// mma.sync tiles (k16 for fp16/bf16, two k8 steps for tf32), operand
-  /// fragments read from shared memory in the PTX ISA's fragment layout.
+  /// fragments read from shared memory in the PTX ISA's fragment layout,
+  /// which is the same for .f16 and .bf16.
   SmallVector<Value> mmaSync(OpBuilder &b, Location loc, Value tid, Value cur,
                              ValueRange accs) const {
     Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
@@ -1095,9 +1096,9 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
       TileConfig tiles = chooseTiles(c.m, c.n, c.k);
       KernelBuilder kb{c, tiles, epi, init.scalar, init.bcastInput, init.bcastDims,
                        emulation, p};
-      // nvgpu.mma.sync has no bf16 lowering upstream: bf16 stays on CUDA cores.
-      kb.mma = (p == Precision::FP16 || p == Precision::TF32) && tiles.bm == 64 && tiles.bn == 64 &&
-               tiles.bk == 16 && tiles.tm == 4 && tiles.tn == 4;
+      // bf16 mma.sync reaches NVVM through kiln-lower-bf16-mma-sync.
+      kb.mma = p != Precision::FP32 && tiles.bm == 64 && tiles.bn == 64 && tiles.bk == 16 &&
+               tiles.tm == 4 && tiles.tn == 4;
       // Data-movement producers of the operands (and of theirs) fold into
       // the loaders, outermost first.
       SmallVector<Producer> folded;

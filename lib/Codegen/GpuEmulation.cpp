@@ -143,8 +143,8 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
   /// nvgpu.mma.sync as a warp collective of the runtime: the lane's A, B
   /// and C fragment elements, as f32 (f16 and bf16 extend exactly), go to a
   /// 16-float buffer (A at 0, B at 8, C at 12); kiln_emu_mma(ctx, kind,
-  /// buffer) leaves the lane's D fragment at 12. Kind 0: m16n8k16 with
-  /// 16-bit inputs, kind 1: m16n8k8 tf32; f32 accumulators only.
+  /// buffer) leaves the lane's D fragment at 12. Kind 0: m16n8k16 f16,
+  /// kind 1: m16n8k8 tf32, kind 2: m16n8k16 bf16; f32 accumulators only.
   LogicalResult lowerMmaSync(nvgpu::MmaSyncOp op, Value ctx, Value buffer) {
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -156,8 +156,9 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
     Type f32 = b.getF32Type();
     int32_t kind;
     if (shape == std::array<int64_t, 3>{16, 8, 16} && (ae.isF16() || ae.isBF16()) &&
-        aType.getShape() == ArrayRef<int64_t>{4, 2} && bType.getShape() == ArrayRef<int64_t>{2, 2})
-      kind = 0;
+        aType.getShape() == ArrayRef<int64_t>{4, 2} && bType.getShape() == ArrayRef<int64_t>{2, 2} &&
+        bType.getElementType() == ae)
+      kind = ae.isF16() ? 0 : 2;
     else if (shape == std::array<int64_t, 3>{16, 8, 8} && ae.isF32() && op.getTf32EnabledAttr() &&
              aType.getShape() == ArrayRef<int64_t>{4, 1} &&
              bType.getShape() == ArrayRef<int64_t>{2, 1})

@@ -199,6 +199,8 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
 }
 
 void kiln::buildGpuToPtxPipeline(OpPassManager &pm, StringRef chip) {
+  // bf16 tensor-core mma.sync, which the upstream NVVM lowering lacks.
+  pm.addPass(kiln::createLowerBf16MmaSync());
   gpu::GPUToNVVMPipelineOptions options;
   options.cubinChip = chip.str();
   // PTX ISA 8.0 covers sm_80 through sm_90 and ptxas of CUDA 12 and 13.

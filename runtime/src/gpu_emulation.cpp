@@ -439,18 +439,39 @@ int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
   return (int64_t)result | ((int64_t)valid << 32);
 }
 
+/// The bf16 value a tensor core reads from a register holding `v`: the
+/// upper 16 bits of the f32 encoding after rounding to nearest even (NaNs
+/// stay NaN). Exact for values that came from bf16.
+static float roundToBf16(float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    bits |= 0x00400000u; // quiet NaN
+  else
+    bits += 0x7fffu + ((bits >> 16) & 1);
+  bits &= 0xffff0000u;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
 /// Computes D = A * B + C of one m16n8 warp tile from the 32 lanes'
 /// fragments (PTX ISA mma.sync layouts, groupID g = lane >> 2,
 /// threadID_in_group t = lane % 4) and writes each lane's D fragment over
-/// its C fragment. Kind 0: m16n8k16 (.f16/.bf16 inputs, given as f32);
+/// its C fragment. Kind 0: m16n8k16 .f16 and kind 2: m16n8k16 .bf16 (one
+/// fragment layout, inputs given as f32; bf16 operands are read as bf16);
 /// kind 1: m16n8k8 .tf32. Products and sums in f32, k ascending.
 static void mmaTile(float (*frags)[16], int32_t kind) {
-  const int K = kind == 0 ? 16 : 8;
+  const bool k16 = kind == 0 || kind == 2;
+  const int K = k16 ? 16 : 8;
   float a[16][16], b[16][8], c[16][8];
   for (int lane = 0; lane < 32; ++lane) {
-    const float *f = frags[lane];
+    float f[16];
+    memcpy(f, frags[lane], sizeof f);
+    if (kind == 2)
+      for (int i = 0; i < 12; ++i)
+        f[i] = roundToBf16(f[i]);
     int g = lane >> 2, t = lane % 4;
-    if (kind == 0) {
+    if (k16) {
       // a0..a7: row g + 8 * (i / 2 % 2), column 2t + i % 2 + 8 * (i / 4).
       for (int i = 0; i < 8; ++i)
         a[g + 8 * (i / 2 % 2)][2 * t + i % 2 + 8 * (i / 4)] = f[i];
@@ -490,6 +511,10 @@ void kiln_emu_mma(ThreadContext *ctx, int32_t kind, float *frag) {
   Fiber *f = reinterpret_cast<Fiber *>(ctx);
   if (f != currentFiber) {
     reportError("GPU emulation: a kernel with mma.sync ran without fibers");
+    return;
+  }
+  if (kind < 0 || kind > 2) {
+    reportError("GPU emulation: unknown mma.sync kind " + std::to_string(kind));
     return;
   }
   BlockRun *run = currentBlock;

@@ -1,6 +1,7 @@
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction))' | FileCheck %s
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp16}))' | FileCheck %s --check-prefix=FP16
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=tf32}))' | FileCheck %s --check-prefix=TF32
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=bf16}))' | FileCheck %s --check-prefix=BF16
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=bf16}))' | FileCheck %s --check-prefix=EMU
 // RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=fp16}))' | FileCheck %s --check-prefix=EMU16
 // RUN: not kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp8}))' 2>&1 | FileCheck %s --check-prefix=BADPREC
@@ -55,6 +56,19 @@
 // FP16-NOT:     nvgpu.mma.sync
 // FP16:         arith.extf %{{.*}} : f16 to f32
 // FP16:         math.fma
+// bf16 on tensor cores too, with the fp16 tiles and fragment layout.
+// BF16-LABEL: func.func @matmul_relu
+// BF16:         memref.alloca() : memref<2x16x65xbf16, #gpu.address_space<workgroup>>
+// BF16:         memref.alloca() : memref<2x16x64xbf16, #gpu.address_space<workgroup>>
+// BF16:         arith.truncf %{{.*}} : f32 to bf16
+// BF16:         vector.from_elements {{.*}} : vector<4x2xbf16>
+// BF16-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// BF16-NOT:     nvgpu.mma.sync
+// BF16:         arith.maximumf
+// BF16-LABEL: func.func @conv
+// BF16-NOT:     nvgpu.mma.sync
+// BF16:         arith.extf %{{.*}} : bf16 to f32
+// BF16:         math.fma
 // TF32-LABEL: func.func @matmul_relu
 // TF32-COUNT-8: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
 

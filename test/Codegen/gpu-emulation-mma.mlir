@@ -1,10 +1,10 @@
 // nvgpu.mma.sync in thread-level GPU emulation: hand-written one-warp
 // kernels load their A, B and C fragments from memory in the PTX ISA
-// mma.sync fragment layouts (m16n8k16 .f16, m16n8k8 .tf32, f32
+// mma.sync fragment layouts (m16n8k16 .f16 and .bf16, m16n8k8 .tf32, f32
 // accumulators; groupID = lane >> 2, threadID_in_group = lane % 4) and store
 // their D fragments. Each result is compared with D = A * B + C computed by
-// host loops on pseudo-random data (operands rounded to f16 for the f16
-// shape); the number of elements off by more than 1e-4 is printed. The
+// host loops on pseudo-random data (operands rounded to f16 or bf16 for the
+// 16-bit kernels); the number of elements off by more than 1e-4 is printed. The
 // correct layouts give 0; a wrong lane -> row mapping and swapped fragment
 // registers give mismatches, and an mma.sync that half the warp never
 // reaches, or meets at a shuffle instead, is a run error.
@@ -18,6 +18,12 @@
 // CHECK-NEXT: m16n8k16 f16, groupID = lane % 8: {{[1-9][0-9]*}}
 // CHECK-NEXT: emulation errors: 0
 // CHECK-NEXT: m16n8k16 f16, a1 and a2 swapped: {{[1-9][0-9]*}}
+// CHECK-NEXT: emulation errors: 0
+// CHECK-NEXT: m16n8k16 bf16: 0
+// CHECK-NEXT: emulation errors: 0
+// CHECK-NEXT: m16n8k16 bf16 against the f16 reference: {{[1-9][0-9]*}}
+// CHECK-NEXT: emulation errors: 0
+// CHECK-NEXT: m16n8k16 bf16, groupID = lane % 8: {{[1-9][0-9]*}}
 // CHECK-NEXT: emulation errors: 0
 // CHECK-NEXT: m16n8k8 tf32: 0
 // CHECK-NEXT: emulation errors: 0
@@ -433,6 +439,276 @@ module attributes {gpu.container_module} {
       %v347 = arith.muli %v344, %c8_ : index
       %v348 = arith.addi %v347, %v346 : index
       memref.store %v343, %d[%v348] : memref<128xf32>
+      gpu.return
+    }
+    gpu.func @mma_bf16(%a: memref<256xf32>, %b: memref<128xf32>, %c: memref<128xf32>, %d: memref<128xf32>) kernel {
+      %lane = gpu.thread_id x
+      %k4 = arith.constant 4 : index
+      %k8 = arith.constant 8 : index
+      %k16 = arith.constant 16 : index
+      %g = arith.divui %lane, %k4 : index
+      %t = arith.remui %lane, %k4 : index
+      %c2_ = arith.constant 2 : index
+      %v1 = arith.muli %t, %c2_ : index
+      %c16_ = arith.constant 16 : index
+      %v2 = arith.muli %g, %c16_ : index
+      %v3 = arith.addi %v2, %v1 : index
+      %v4 = memref.load %a[%v3] : memref<256xf32>
+      %v5 = arith.truncf %v4 : f32 to bf16
+      %v6 = arith.muli %t, %c2_ : index
+      %c1_ = arith.constant 1 : index
+      %v7 = arith.addi %v6, %c1_ : index
+      %v8 = arith.muli %g, %c16_ : index
+      %v9 = arith.addi %v8, %v7 : index
+      %v10 = memref.load %a[%v9] : memref<256xf32>
+      %v11 = arith.truncf %v10 : f32 to bf16
+      %c8_ = arith.constant 8 : index
+      %v12 = arith.addi %g, %c8_ : index
+      %v13 = arith.muli %t, %c2_ : index
+      %v14 = arith.muli %v12, %c16_ : index
+      %v15 = arith.addi %v14, %v13 : index
+      %v16 = memref.load %a[%v15] : memref<256xf32>
+      %v17 = arith.truncf %v16 : f32 to bf16
+      %v18 = arith.addi %g, %c8_ : index
+      %v19 = arith.muli %t, %c2_ : index
+      %v20 = arith.addi %v19, %c1_ : index
+      %v21 = arith.muli %v18, %c16_ : index
+      %v22 = arith.addi %v21, %v20 : index
+      %v23 = memref.load %a[%v22] : memref<256xf32>
+      %v24 = arith.truncf %v23 : f32 to bf16
+      %v25 = arith.muli %t, %c2_ : index
+      %v26 = arith.addi %v25, %c8_ : index
+      %v27 = arith.muli %g, %c16_ : index
+      %v28 = arith.addi %v27, %v26 : index
+      %v29 = memref.load %a[%v28] : memref<256xf32>
+      %v30 = arith.truncf %v29 : f32 to bf16
+      %v31 = arith.muli %t, %c2_ : index
+      %c9_ = arith.constant 9 : index
+      %v32 = arith.addi %v31, %c9_ : index
+      %v33 = arith.muli %g, %c16_ : index
+      %v34 = arith.addi %v33, %v32 : index
+      %v35 = memref.load %a[%v34] : memref<256xf32>
+      %v36 = arith.truncf %v35 : f32 to bf16
+      %v37 = arith.addi %g, %c8_ : index
+      %v38 = arith.muli %t, %c2_ : index
+      %v39 = arith.addi %v38, %c8_ : index
+      %v40 = arith.muli %v37, %c16_ : index
+      %v41 = arith.addi %v40, %v39 : index
+      %v42 = memref.load %a[%v41] : memref<256xf32>
+      %v43 = arith.truncf %v42 : f32 to bf16
+      %v44 = arith.addi %g, %c8_ : index
+      %v45 = arith.muli %t, %c2_ : index
+      %v46 = arith.addi %v45, %c9_ : index
+      %v47 = arith.muli %v44, %c16_ : index
+      %v48 = arith.addi %v47, %v46 : index
+      %v49 = memref.load %a[%v48] : memref<256xf32>
+      %v50 = arith.truncf %v49 : f32 to bf16
+      %frag51 = vector.from_elements %v5, %v11, %v17, %v24, %v30, %v36, %v43, %v50 : vector<4x2xbf16>
+      %v52 = arith.muli %t, %c2_ : index
+      %v53 = arith.muli %v52, %c8_ : index
+      %v54 = arith.addi %v53, %g : index
+      %v55 = memref.load %b[%v54] : memref<128xf32>
+      %v56 = arith.truncf %v55 : f32 to bf16
+      %v57 = arith.muli %t, %c2_ : index
+      %v58 = arith.addi %v57, %c1_ : index
+      %v59 = arith.muli %v58, %c8_ : index
+      %v60 = arith.addi %v59, %g : index
+      %v61 = memref.load %b[%v60] : memref<128xf32>
+      %v62 = arith.truncf %v61 : f32 to bf16
+      %v63 = arith.muli %t, %c2_ : index
+      %v64 = arith.addi %v63, %c8_ : index
+      %v65 = arith.muli %v64, %c8_ : index
+      %v66 = arith.addi %v65, %g : index
+      %v67 = memref.load %b[%v66] : memref<128xf32>
+      %v68 = arith.truncf %v67 : f32 to bf16
+      %v69 = arith.muli %t, %c2_ : index
+      %v70 = arith.addi %v69, %c9_ : index
+      %v71 = arith.muli %v70, %c8_ : index
+      %v72 = arith.addi %v71, %g : index
+      %v73 = memref.load %b[%v72] : memref<128xf32>
+      %v74 = arith.truncf %v73 : f32 to bf16
+      %frag75 = vector.from_elements %v56, %v62, %v68, %v74 : vector<2x2xbf16>
+      %v76 = arith.muli %t, %c2_ : index
+      %v77 = arith.muli %g, %c8_ : index
+      %v78 = arith.addi %v77, %v76 : index
+      %v79 = memref.load %c[%v78] : memref<128xf32>
+      %v80 = arith.muli %t, %c2_ : index
+      %v81 = arith.addi %v80, %c1_ : index
+      %v82 = arith.muli %g, %c8_ : index
+      %v83 = arith.addi %v82, %v81 : index
+      %v84 = memref.load %c[%v83] : memref<128xf32>
+      %v85 = arith.addi %g, %c8_ : index
+      %v86 = arith.muli %t, %c2_ : index
+      %v87 = arith.muli %v85, %c8_ : index
+      %v88 = arith.addi %v87, %v86 : index
+      %v89 = memref.load %c[%v88] : memref<128xf32>
+      %v90 = arith.addi %g, %c8_ : index
+      %v91 = arith.muli %t, %c2_ : index
+      %v92 = arith.addi %v91, %c1_ : index
+      %v93 = arith.muli %v90, %c8_ : index
+      %v94 = arith.addi %v93, %v92 : index
+      %v95 = memref.load %c[%v94] : memref<128xf32>
+      %frag96 = vector.from_elements %v79, %v84, %v89, %v95 : vector<2x2xf32>
+      %dfrag = nvgpu.mma.sync(%frag51, %frag75, %frag96) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      %v97 = vector.extract %dfrag[0, 0] : f32 from vector<2x2xf32>
+      %v98 = arith.muli %t, %c2_ : index
+      %v99 = arith.muli %g, %c8_ : index
+      %v100 = arith.addi %v99, %v98 : index
+      memref.store %v97, %d[%v100] : memref<128xf32>
+      %v101 = vector.extract %dfrag[0, 1] : f32 from vector<2x2xf32>
+      %v102 = arith.muli %t, %c2_ : index
+      %v103 = arith.addi %v102, %c1_ : index
+      %v104 = arith.muli %g, %c8_ : index
+      %v105 = arith.addi %v104, %v103 : index
+      memref.store %v101, %d[%v105] : memref<128xf32>
+      %v106 = vector.extract %dfrag[1, 0] : f32 from vector<2x2xf32>
+      %v107 = arith.addi %g, %c8_ : index
+      %v108 = arith.muli %t, %c2_ : index
+      %v109 = arith.muli %v107, %c8_ : index
+      %v110 = arith.addi %v109, %v108 : index
+      memref.store %v106, %d[%v110] : memref<128xf32>
+      %v111 = vector.extract %dfrag[1, 1] : f32 from vector<2x2xf32>
+      %v112 = arith.addi %g, %c8_ : index
+      %v113 = arith.muli %t, %c2_ : index
+      %v114 = arith.addi %v113, %c1_ : index
+      %v115 = arith.muli %v112, %c8_ : index
+      %v116 = arith.addi %v115, %v114 : index
+      memref.store %v111, %d[%v116] : memref<128xf32>
+      gpu.return
+    }
+    gpu.func @mma_bf16_wrong_lane_rows(%a: memref<256xf32>, %b: memref<128xf32>, %c: memref<128xf32>, %d: memref<128xf32>) kernel {
+      %lane = gpu.thread_id x
+      %k4 = arith.constant 4 : index
+      %k8 = arith.constant 8 : index
+      %k16 = arith.constant 16 : index
+      %g = arith.remui %lane, %k8 : index
+      %t = arith.divui %lane, %k8 : index
+      %c2_ = arith.constant 2 : index
+      %v117 = arith.muli %t, %c2_ : index
+      %c16_ = arith.constant 16 : index
+      %v118 = arith.muli %g, %c16_ : index
+      %v119 = arith.addi %v118, %v117 : index
+      %v120 = memref.load %a[%v119] : memref<256xf32>
+      %v121 = arith.truncf %v120 : f32 to bf16
+      %v122 = arith.muli %t, %c2_ : index
+      %c1_ = arith.constant 1 : index
+      %v123 = arith.addi %v122, %c1_ : index
+      %v124 = arith.muli %g, %c16_ : index
+      %v125 = arith.addi %v124, %v123 : index
+      %v126 = memref.load %a[%v125] : memref<256xf32>
+      %v127 = arith.truncf %v126 : f32 to bf16
+      %c8_ = arith.constant 8 : index
+      %v128 = arith.addi %g, %c8_ : index
+      %v129 = arith.muli %t, %c2_ : index
+      %v130 = arith.muli %v128, %c16_ : index
+      %v131 = arith.addi %v130, %v129 : index
+      %v132 = memref.load %a[%v131] : memref<256xf32>
+      %v133 = arith.truncf %v132 : f32 to bf16
+      %v134 = arith.addi %g, %c8_ : index
+      %v135 = arith.muli %t, %c2_ : index
+      %v136 = arith.addi %v135, %c1_ : index
+      %v137 = arith.muli %v134, %c16_ : index
+      %v138 = arith.addi %v137, %v136 : index
+      %v139 = memref.load %a[%v138] : memref<256xf32>
+      %v140 = arith.truncf %v139 : f32 to bf16
+      %v141 = arith.muli %t, %c2_ : index
+      %v142 = arith.addi %v141, %c8_ : index
+      %v143 = arith.muli %g, %c16_ : index
+      %v144 = arith.addi %v143, %v142 : index
+      %v145 = memref.load %a[%v144] : memref<256xf32>
+      %v146 = arith.truncf %v145 : f32 to bf16
+      %v147 = arith.muli %t, %c2_ : index
+      %c9_ = arith.constant 9 : index
+      %v148 = arith.addi %v147, %c9_ : index
+      %v149 = arith.muli %g, %c16_ : index
+      %v150 = arith.addi %v149, %v148 : index
+      %v151 = memref.load %a[%v150] : memref<256xf32>
+      %v152 = arith.truncf %v151 : f32 to bf16
+      %v153 = arith.addi %g, %c8_ : index
+      %v154 = arith.muli %t, %c2_ : index
+      %v155 = arith.addi %v154, %c8_ : index
+      %v156 = arith.muli %v153, %c16_ : index
+      %v157 = arith.addi %v156, %v155 : index
+      %v158 = memref.load %a[%v157] : memref<256xf32>
+      %v159 = arith.truncf %v158 : f32 to bf16
+      %v160 = arith.addi %g, %c8_ : index
+      %v161 = arith.muli %t, %c2_ : index
+      %v162 = arith.addi %v161, %c9_ : index
+      %v163 = arith.muli %v160, %c16_ : index
+      %v164 = arith.addi %v163, %v162 : index
+      %v165 = memref.load %a[%v164] : memref<256xf32>
+      %v166 = arith.truncf %v165 : f32 to bf16
+      %frag167 = vector.from_elements %v121, %v127, %v133, %v140, %v146, %v152, %v159, %v166 : vector<4x2xbf16>
+      %v168 = arith.muli %t, %c2_ : index
+      %v169 = arith.muli %v168, %c8_ : index
+      %v170 = arith.addi %v169, %g : index
+      %v171 = memref.load %b[%v170] : memref<128xf32>
+      %v172 = arith.truncf %v171 : f32 to bf16
+      %v173 = arith.muli %t, %c2_ : index
+      %v174 = arith.addi %v173, %c1_ : index
+      %v175 = arith.muli %v174, %c8_ : index
+      %v176 = arith.addi %v175, %g : index
+      %v177 = memref.load %b[%v176] : memref<128xf32>
+      %v178 = arith.truncf %v177 : f32 to bf16
+      %v179 = arith.muli %t, %c2_ : index
+      %v180 = arith.addi %v179, %c8_ : index
+      %v181 = arith.muli %v180, %c8_ : index
+      %v182 = arith.addi %v181, %g : index
+      %v183 = memref.load %b[%v182] : memref<128xf32>
+      %v184 = arith.truncf %v183 : f32 to bf16
+      %v185 = arith.muli %t, %c2_ : index
+      %v186 = arith.addi %v185, %c9_ : index
+      %v187 = arith.muli %v186, %c8_ : index
+      %v188 = arith.addi %v187, %g : index
+      %v189 = memref.load %b[%v188] : memref<128xf32>
+      %v190 = arith.truncf %v189 : f32 to bf16
+      %frag191 = vector.from_elements %v172, %v178, %v184, %v190 : vector<2x2xbf16>
+      %v192 = arith.muli %t, %c2_ : index
+      %v193 = arith.muli %g, %c8_ : index
+      %v194 = arith.addi %v193, %v192 : index
+      %v195 = memref.load %c[%v194] : memref<128xf32>
+      %v196 = arith.muli %t, %c2_ : index
+      %v197 = arith.addi %v196, %c1_ : index
+      %v198 = arith.muli %g, %c8_ : index
+      %v199 = arith.addi %v198, %v197 : index
+      %v200 = memref.load %c[%v199] : memref<128xf32>
+      %v201 = arith.addi %g, %c8_ : index
+      %v202 = arith.muli %t, %c2_ : index
+      %v203 = arith.muli %v201, %c8_ : index
+      %v204 = arith.addi %v203, %v202 : index
+      %v205 = memref.load %c[%v204] : memref<128xf32>
+      %v206 = arith.addi %g, %c8_ : index
+      %v207 = arith.muli %t, %c2_ : index
+      %v208 = arith.addi %v207, %c1_ : index
+      %v209 = arith.muli %v206, %c8_ : index
+      %v210 = arith.addi %v209, %v208 : index
+      %v211 = memref.load %c[%v210] : memref<128xf32>
+      %frag212 = vector.from_elements %v195, %v200, %v205, %v211 : vector<2x2xf32>
+      %dfrag = nvgpu.mma.sync(%frag167, %frag191, %frag212) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      %v213 = vector.extract %dfrag[0, 0] : f32 from vector<2x2xf32>
+      %v214 = arith.muli %t, %c2_ : index
+      %v215 = arith.muli %g, %c8_ : index
+      %v216 = arith.addi %v215, %v214 : index
+      memref.store %v213, %d[%v216] : memref<128xf32>
+      %v217 = vector.extract %dfrag[0, 1] : f32 from vector<2x2xf32>
+      %v218 = arith.muli %t, %c2_ : index
+      %v219 = arith.addi %v218, %c1_ : index
+      %v220 = arith.muli %g, %c8_ : index
+      %v221 = arith.addi %v220, %v219 : index
+      memref.store %v217, %d[%v221] : memref<128xf32>
+      %v222 = vector.extract %dfrag[1, 0] : f32 from vector<2x2xf32>
+      %v223 = arith.addi %g, %c8_ : index
+      %v224 = arith.muli %t, %c2_ : index
+      %v225 = arith.muli %v223, %c8_ : index
+      %v226 = arith.addi %v225, %v224 : index
+      memref.store %v222, %d[%v226] : memref<128xf32>
+      %v227 = vector.extract %dfrag[1, 1] : f32 from vector<2x2xf32>
+      %v228 = arith.addi %g, %c8_ : index
+      %v229 = arith.muli %t, %c2_ : index
+      %v230 = arith.addi %v229, %c1_ : index
+      %v231 = arith.muli %v228, %c8_ : index
+      %v232 = arith.addi %v231, %v230 : index
+      memref.store %v227, %d[%v232] : memref<128xf32>
       gpu.return
     }
     gpu.func @mma_tf32(%a: memref<256xf32>, %b: memref<128xf32>, %c: memref<128xf32>, %d: memref<128xf32>) kernel {
@@ -916,10 +1192,10 @@ module attributes {gpu.container_module} {
   }
 
   // D = A * B + C by host loops: A is 16 x K (row stride K), B is K x 8,
-  // C and D 16 x 8; operands rounded to f16 when %round, products and sums
-  // in f32, k ascending.
+  // C and D 16 x 8; operands rounded to f16 when %round, to bf16 when
+  // %roundbf, products and sums in f32, k ascending.
   func.func @reference(%a: memref<256xf32>, %b: memref<128xf32>, %c: memref<128xf32>,
-                       %d: memref<128xf32>, %k: index, %round: i1) {
+                       %d: memref<128xf32>, %k: index, %round: i1, %roundbf: i1) {
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
     %c8 = arith.constant 8 : index
@@ -940,8 +1216,14 @@ module attributes {gpu.container_module} {
           %yh = arith.truncf %y : f32 to f16
           %xr = arith.extf %xh : f16 to f32
           %yr = arith.extf %yh : f16 to f32
-          %xs = arith.select %round, %xr, %x : f32
-          %ys = arith.select %round, %yr, %y : f32
+          %xb = arith.truncf %x : f32 to bf16
+          %yb = arith.truncf %y : f32 to bf16
+          %xbr = arith.extf %xb : bf16 to f32
+          %ybr = arith.extf %yb : bf16 to f32
+          %xs0 = arith.select %round, %xr, %x : f32
+          %ys0 = arith.select %round, %yr, %y : f32
+          %xs = arith.select %roundbf, %xbr, %xs0 : f32
+          %ys = arith.select %roundbf, %ybr, %ys0 : f32
           %p = arith.mulf %xs, %ys : f32
           %s = arith.addf %acc, %p : f32
           scf.yield %s : f32
@@ -1001,6 +1283,7 @@ module attributes {gpu.container_module} {
     %c = memref.alloc() : memref<128xf32>
     %d = memref.alloc() : memref<128xf32>
     %ref16 = memref.alloc() : memref<128xf32>
+    %refbf = memref.alloc() : memref<128xf32>
     %ref32 = memref.alloc() : memref<128xf32>
     %ad = memref.cast %a : memref<256xf32> to memref<?xf32>
     %bd = memref.cast %b : memref<128xf32> to memref<?xf32>
@@ -1011,10 +1294,12 @@ module attributes {gpu.container_module} {
     func.call @fill(%ad, %s1) : (memref<?xf32>, i64) -> ()
     func.call @fill(%bd, %s2) : (memref<?xf32>, i64) -> ()
     func.call @fill(%cd, %s3) : (memref<?xf32>, i64) -> ()
-    func.call @reference(%a, %b, %c, %ref16, %c16, %true)
-        : (memref<256xf32>, memref<128xf32>, memref<128xf32>, memref<128xf32>, index, i1) -> ()
-    func.call @reference(%a, %b, %c, %ref32, %c8, %false)
-        : (memref<256xf32>, memref<128xf32>, memref<128xf32>, memref<128xf32>, index, i1) -> ()
+    func.call @reference(%a, %b, %c, %ref16, %c16, %true, %false)
+        : (memref<256xf32>, memref<128xf32>, memref<128xf32>, memref<128xf32>, index, i1, i1) -> ()
+    func.call @reference(%a, %b, %c, %refbf, %c16, %false, %true)
+        : (memref<256xf32>, memref<128xf32>, memref<128xf32>, memref<128xf32>, index, i1, i1) -> ()
+    func.call @reference(%a, %b, %c, %ref32, %c8, %false, %false)
+        : (memref<256xf32>, memref<128xf32>, memref<128xf32>, memref<128xf32>, index, i1, i1) -> ()
 
     func.call @clear(%d) : (memref<128xf32>) -> ()
     gpu.launch_func @kernels::@mma_f16 blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)
@@ -1033,6 +1318,20 @@ module attributes {gpu.container_module} {
         args(%a : memref<256xf32>, %b : memref<128xf32>, %c : memref<128xf32>, %d : memref<128xf32>)
     vector.print str "m16n8k16 f16, a1 and a2 swapped: "
     func.call @report(%tag, %d, %ref16) : (i64, memref<128xf32>, memref<128xf32>) -> ()
+
+    func.call @clear(%d) : (memref<128xf32>) -> ()
+    gpu.launch_func @kernels::@mma_bf16 blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)
+        args(%a : memref<256xf32>, %b : memref<128xf32>, %c : memref<128xf32>, %d : memref<128xf32>)
+    vector.print str "m16n8k16 bf16: "
+    func.call @report(%tag, %d, %refbf) : (i64, memref<128xf32>, memref<128xf32>) -> ()
+    vector.print str "m16n8k16 bf16 against the f16 reference: "
+    func.call @report(%tag, %d, %ref16) : (i64, memref<128xf32>, memref<128xf32>) -> ()
+
+    func.call @clear(%d) : (memref<128xf32>) -> ()
+    gpu.launch_func @kernels::@mma_bf16_wrong_lane_rows blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)
+        args(%a : memref<256xf32>, %b : memref<128xf32>, %c : memref<128xf32>, %d : memref<128xf32>)
+    vector.print str "m16n8k16 bf16, groupID = lane % 8: "
+    func.call @report(%tag, %d, %refbf) : (i64, memref<128xf32>, memref<128xf32>) -> ()
 
     func.call @clear(%d) : (memref<128xf32>) -> ()
     gpu.launch_func @kernels::@mma_tf32 blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1)

@@ -143,11 +143,11 @@ def GpuContraction : Pass<"kiln-gpu-contraction", "mlir::func::FuncOp"> {
     With `emulation`, the buffers stay in the default memory space so the
     phase form runs on the CPU. `precision` rounds the operands to
     tf32, fp16 or bf16 as they enter shared memory (fp32 accumulation);
-    with fp16 or tf32, 64x64 tiles compute on tensor cores
-    (`nvgpu.mma.sync`, m16n8k16 or m16n8k8 for tf32), each warp a 16x32
-    tile (bf16 stays on CUDA cores: upstream's mma.sync lowering has no
-    bf16); emulation computes the same per-thread accumulator layout with
-    scalar multiply-adds.
+    with any of them, 64x64 tiles compute on tensor cores
+    (`nvgpu.mma.sync`, m16n8k16 for fp16 and bf16, m16n8k8 for tf32), each
+    warp a 16x32 tile (bf16 reaches NVVM through
+    `kiln-lower-bf16-mma-sync`); emulation computes the same per-thread
+    accumulator layout with scalar multiply-adds.
   }];
   let options = [
     Option<"emulation", "emulation", "bool", /*default=*/"false",
@@ -185,6 +185,33 @@ def GpuContractionOccupancy : Pass<"kiln-gpu-contraction-occupancy", "mlir::Modu
     and the prefetched tile to local memory to fit more blocks.
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def LowerBf16MmaSync : Pass<"kiln-lower-bf16-mma-sync", "mlir::ModuleOp"> {
+  let summary = "Lower bf16 nvgpu.mma.sync to nvvm.mma.sync";
+  let description = [{
+    Upstream's NVGPU-to-NVVM conversion has no bf16 case for
+    `nvgpu.mma.sync`. This pass rewrites every mma.sync with bf16
+    fragments (f32 accumulators) into `nvvm.mma.sync` with bf16 PTX types:
+    each row of a fragment, two bf16 values, becomes one i32 register (the
+    first value in the lower half), and the f32 accumulators are passed and
+    returned one by one. Runs before the NVVM lowering of GPU modules; other
+    mma.sync ops are left to it.
+
+    ```mlir
+    %d = nvgpu.mma.sync(%a, %b, %c) {mmaShape = [16, 8, 16]}
+        : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+    // becomes
+    %r = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%c0, %c1, %c2, %c3]
+        {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+         multiplicandAPtxType = #nvvm.mma_type<bf16>,
+         multiplicandBPtxType = #nvvm.mma_type<bf16>,
+         shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+        : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    ```
+  }];
+  let dependentDialects = ["mlir::NVVM::NVVMDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def GpuEmulation : Pass<"kiln-gpu-emulation", "mlir::ModuleOp"> {
