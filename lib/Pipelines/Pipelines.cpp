@@ -171,6 +171,9 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   contraction.precision = precision.str();
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContractionMapping());
+  // Reduction kernel groups (softmax, layernorm, reduce ops): one launch
+  // each, a block (or warp) per row.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuRowKernel());
   // Reductions: a block (or warp) per row, warp shuffles, shared memory.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuReduction());
   // Elementwise: 16-byte vector accesses in a grid-stride loop.

@@ -258,6 +258,34 @@ def GpuEmulationABI : Pass<"kiln-gpu-emulation-abi", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def GpuRowKernel : Pass<"kiln-gpu-row-kernel", "mlir::func::FuncOp"> {
+  let summary = "One GPU launch per reduction kernel group: a block or warp per row";
+  let description = [{
+    Turns every linalg op of one reduction kernel group (same `kiln.kernel`
+    id, kind "reduction", fills included), on buffers, into one gpu.launch
+    with a block of 256 threads (one warp for rows under 256 elements) per
+    row. In program order: per-row accumulators (fills, per-row elementwise
+    ops) are registers; reductions fold a strided slice of the row per
+    thread, then combine with `gpu.shuffle xor` and, across warps, shared
+    memory and a `gpu.barrier`, every thread getting the row's result;
+    elementwise ops over the row run strided over its elements. A max
+    reduction followed by a sum of exp(same input - max) is one pass
+    carrying (max, sum) per thread (online softmax). Full-row
+    intermediates that only the group reads are recomputed by their
+    readers instead of stored; per-row results read outside the group are
+    stored once.
+
+    The rewrite is proven legal first: every buffer the group writes and
+    accesses more than once must be accessed row-locally (its linear
+    offset through expand/collapse views is row * K + element or row).
+    Any other group (dynamic shapes, non-f32, other views, combiners other
+    than add/max/min, contractions) is left to the per-op strategies.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect",
+                           "mlir::math::MathDialect", "mlir::arith::ArithDialect"];
+}
+
 def GpuReduction : Pass<"kiln-gpu-reduction", "mlir::func::FuncOp"> {
   let summary = "GPU strategy for reductions over one loop: a block per row, warp shuffles";
   let description = [{
