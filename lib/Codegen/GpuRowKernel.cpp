@@ -342,7 +342,7 @@ bool RowGroup::buildOp(Operation *op) {
     BlockArgument outArg = g.getRegion().front().getArguments().back();
     if (reduction) {
       r.kind = OpKind::Reduction;
-      if (!matchCombiner(g, r) || !r.output.map.isProjectedPermutation())
+      if (!matchCombiner(g, r) || !r.output.map.isProjectedPermutation(/*allowZeroInResults=*/true))
         return false;
       for (auto [d, it] : llvm::enumerate(g.getIteratorTypesArray()))
         if (it == utils::IteratorType::reduction && r.output.map.isFunctionOfDim(d))

@@ -13,11 +13,12 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 
-def model(name, nodes, inputs, outputs, out_dir, rng):
+def model(name, nodes, inputs, outputs, out_dir, rng, consts=None):
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs])
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs],
+        [numpy_helper.from_array(v, n) for n, v in (consts or {}).items()])
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     d = os.path.join(out_dir, name)
@@ -54,6 +55,25 @@ def main():
           [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
                             epsilon=1e-5)],
           [("x", [8, 512]), ("g", [512]), ("b", [512])], [("y", [8, 512])], out, rng)
+
+    # Reduction kernel groups as one launch each (kiln-gpu-row-kernel):
+    # softmax on warp-sized rows (online max/sum), log-softmax (a max, then a
+    # sum of exp(x - max) through a temporary), layer normalization on many
+    # rows of 256, softmax over a non-trailing axis (not row-local: per-op
+    # launches), a sum over two axes (two reduction loops in one row).
+    model("softmax_warp", [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
+          [("x", [2, 4, 37, 64])], [("y", [2, 4, 37, 64])], out, rng)
+    model("log_softmax_rows", [helper.make_node("LogSoftmax", ["x"], ["y"], axis=-1)],
+          [("x", [5, 1000])], [("y", [5, 1000])], out, rng)
+    model("layer_norm_many",
+          [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
+                            epsilon=1e-5)],
+          [("x", [3, 64, 256]), ("g", [256]), ("b", [256])], [("y", [3, 64, 256])], out, rng)
+    model("softmax_axis1", [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
+          [("x", [2, 50, 3, 4])], [("y", [2, 50, 3, 4])], out, rng)
+    model("reduce_sum_two_axes",
+          [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+          [("x", [6, 20, 30])], [("y", [6])], out, rng, consts={"axes": np.array([1, 2], np.int64)})
 
     # Elementwise with a broadcast bias: vector loads of x, scalar loads of b.
     model("bias_relu",
