@@ -68,6 +68,8 @@ namespace {
 
 /// Largest elementwise body recomputed by its readers instead of stored.
 constexpr unsigned kMaxRecomputeOps = 12;
+/// Rows shorter than a warp: one thread each, this many per block.
+constexpr int64_t kRowsPerBlock = 256;
 
 enum class AccessKind { Row, Full, Other };
 enum class OpKind { Fill, Elementwise, Reduction, Copy };
@@ -273,7 +275,9 @@ private:
   // Emission state.
   Location loc = UnknownLoc();
   Value row, tid, lane, warpId, shared;
-  int64_t threads = 32, warps = 1, comps = 1;
+  Value first;            // the thread's first element of the row
+  int64_t threads = 32;   // threads per row (1: a thread per row)
+  int64_t warps = 1, comps = 1;
   int reductionCount = 0;
   DenseMap<Value, Value> reg;
   DenseMap<Value, bool> regWritten;
@@ -885,6 +889,8 @@ SmallVector<Value> RowGroup::mergeOnline(OpBuilder &b, Operation *comb, ArrayRef
 SmallVector<Value> RowGroup::blockReduce(
     OpBuilder &b, SmallVector<Value> vals, ArrayRef<Value> identities,
     function_ref<SmallVector<Value>(OpBuilder &, ArrayRef<Value>, ArrayRef<Value>)> combine) {
+  if (threads == 1)
+    return vals;
   Type i32 = b.getI32Type();
   auto warpReduce = [&](SmallVector<Value> v) {
     Value width = arith::ConstantIntOp::create(b, loc, i32, 32);
@@ -949,7 +955,7 @@ void RowGroup::emitOp(OpBuilder &b, int i) {
       Value negInf = arith::ConstantOp::create(b, loc, identityOf(r.combiner, f32));
       Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
       Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0));
-      auto loop = scf::ForOp::create(b, loc, tid, cst(b, rowLen), cst(b, threads),
+      auto loop = scf::ForOp::create(b, loc, first, cst(b, rowLen), cst(b, threads),
                                      ValueRange{negInf, zeroF});
       {
         OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
@@ -977,7 +983,7 @@ void RowGroup::emitOp(OpBuilder &b, int i) {
     } else {
       Value identity = arith::ConstantOp::create(b, loc, identityOf(r.combiner, f32));
       auto loop =
-          scf::ForOp::create(b, loc, tid, cst(b, rowLen), cst(b, threads), ValueRange{identity});
+          scf::ForOp::create(b, loc, first, cst(b, rowLen), cst(b, threads), ValueRange{identity});
       {
         OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
         Value v = eval(lb, i, loop.getInductionVar());
@@ -1000,7 +1006,7 @@ void RowGroup::emitOp(OpBuilder &b, int i) {
     return;
   }
   // A full-row op: strided over the row's elements.
-  auto loop = scf::ForOp::create(b, loc, tid, cst(b, rowLen), cst(b, threads));
+  auto loop = scf::ForOp::create(b, loc, first, cst(b, rowLen), cst(b, threads));
   OpBuilder lb = OpBuilder::atBlockTerminator(loop.getBody());
   Value k = loop.getInductionVar();
   Value v = eval(lb, i, k);
@@ -1011,8 +1017,10 @@ void RowGroup::rewrite() {
   Operation *last = members.back();
   loc = last->getLoc();
   OpBuilder b(last);
-  threads = rowLen >= 256 ? 256 : 32;
-  warps = threads / 32;
+  // Rows of 256 or more: a block each; shorter rows: a warp each; rows
+  // shorter than a warp: a thread each, 256 rows per block.
+  threads = rowLen >= 256 ? 256 : rowLen >= 32 ? 32 : 1;
+  warps = threads >= 32 ? threads / 32 : 1;
   comps = anyOnline ? 2 : 1;
   SmallVector<Type> workgroup;
   if (warps > 1)
@@ -1020,17 +1028,30 @@ void RowGroup::rewrite() {
         {2 * comps * warps}, b.getF32Type(), MemRefLayoutAttrInterface{},
         gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup)));
   Value one = cst(b, 1);
-  auto launch = gpu::LaunchOp::create(b, loc, cst(b, rows), one, one, cst(b, threads), one, one,
-                                      /*dynamicSharedMemorySize=*/nullptr,
+  int64_t blockSize = threads == 1 ? kRowsPerBlock : threads;
+  int64_t gridSize = threads == 1 ? llvm::divideCeil(rows, kRowsPerBlock) : rows;
+  auto launch = gpu::LaunchOp::create(b, loc, cst(b, gridSize), one, one, cst(b, blockSize), one,
+                                      one, /*dynamicSharedMemorySize=*/nullptr,
                                       /*asyncTokenType=*/nullptr, ValueRange{}, workgroup);
   Block &body = launch.getBody().front();
   b.setInsertionPointToStart(&body);
-  row = launch.getBlockIds().x;
   tid = launch.getThreadIds().x;
   lane = arith::RemUIOp::create(b, loc, tid, cst(b, 32));
   warpId = arith::DivUIOp::create(b, loc, tid, cst(b, 32));
   if (warps > 1)
     shared = body.getArguments().back();
+  scf::IfOp inRange;
+  if (threads == 1) {
+    row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, cst(b, kRowsPerBlock)), tid);
+    first = cst(b, 0);
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, cst(b, rows));
+    inRange = scf::IfOp::create(b, loc, valid, /*withElse=*/false);
+    b.setInsertionPoint(inRange.thenBlock()->getTerminator());
+  } else {
+    row = launch.getBlockIds().x;
+    first = tid;
+  }
   for (int i = 0, n = ops.size(); i < n; ++i)
     emitOp(b, i);
   // Per-row results that outlive the group: one store by thread 0.
@@ -1040,15 +1061,20 @@ void RowGroup::rewrite() {
         !llvm::is_contained(stores, r.output.root))
       stores.push_back(r.output.root);
   if (!stores.empty()) {
-    Value isThread0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(b, 0));
-    auto write = scf::IfOp::create(b, loc, isThread0, /*withElse=*/false);
-    OpBuilder ib = write.getThenBodyBuilder();
+    OpBuilder ib = b;
+    if (threads > 1) {
+      Value isThread0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(b, 0));
+      auto write = scf::IfOp::create(b, loc, isThread0, /*withElse=*/false);
+      ib = write.getThenBodyBuilder();
+    }
     for (Value root : stores) {
       SmallVector<Value> at;
       rootIndex(ib, root, at);
       memref::StoreOp::create(ib, loc, reg[root], root, at);
     }
   }
+  if (inRange)
+    b.setInsertionPointAfter(inRange);
   gpu::TerminatorOp::create(b, loc);
   for (Operation *op : llvm::reverse(members))
     op->erase();

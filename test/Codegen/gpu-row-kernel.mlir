@@ -276,3 +276,32 @@ func.func @product(%x: memref<4x64xf32>, %y: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// Rows shorter than a warp: a thread per row, 256 rows per block, the last
+// block's extra threads idle; no shuffles, no shared memory.
+// CHECK-LABEL: func.func @short_rows
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.+}} = %c4{{.*}} threads(%[[TX:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c256
+// CHECK-NOT: workgroup
+// CHECK: %[[R:.+]] = arith.addi %{{.+}}, %[[TX]]
+// CHECK: %[[OK:.+]] = arith.cmpi ult, %[[R]], %c1000
+// CHECK: scf.if %[[OK]]
+// CHECK: scf.for %{{.+}} = %c0{{.*}} to %c6{{.*}} step %c1
+// CHECK: arith.addf
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.store %{{.+}}, %arg1
+// CHECK: gpu.terminator
+func.func @short_rows(%x: memref<1000x6xf32>, %y: memref<1000xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill {kiln.kernel = 7 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%y : memref<1000xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<1000x6xf32>) outs(%y : memref<1000xf32>) attrs = {kiln.kernel = 7 : i64, kiln.kernel_kind = "reduction"} {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -74,6 +74,10 @@ def main():
     model("reduce_sum_two_axes",
           [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
           [("x", [6, 20, 30])], [("y", [6])], out, rng, consts={"axes": np.array([1, 2], np.int64)})
+    # Rows shorter than a warp: a thread per row, the last block partly idle.
+    model("reduce_short_rows",
+          [helper.make_node("ReduceMax", ["x"], ["y"], axes=[2], keepdims=0)],
+          [("x", [7, 100, 5])], [("y", [7, 100])], out, rng)
 
     # Elementwise with a broadcast bias: vector loads of x, scalar loads of b.
     model("bias_relu",
