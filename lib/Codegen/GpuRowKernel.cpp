@@ -4,7 +4,8 @@
 // their elementwise producers and consumers: every linalg op that carries
 // the same `kiln.kernel` id and kind "reduction") becomes ONE gpu.launch:
 // one block per row (256 threads, or one warp for rows under 256
-// elements), the group's ops run in program order inside it:
+// elements; rows shorter than a warp get a thread each, 256 rows per
+// block), the group's ops run in program order inside it:
 //
 //  * a fill or an elementwise op that yields one value per row (a per-row
 //    accumulator) becomes a register value, the same in every thread;

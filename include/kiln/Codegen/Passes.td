@@ -264,7 +264,7 @@ def GpuRowKernel : Pass<"kiln-gpu-row-kernel", "mlir::func::FuncOp"> {
     Turns every linalg op of one reduction kernel group (same `kiln.kernel`
     id, kind "reduction", fills included), on buffers, into one gpu.launch
     with a block of 256 threads (one warp for rows under 256 elements) per
-    row. In program order: per-row accumulators (fills, per-row elementwise
+    row; rows shorter than a warp get one thread each. In program order: per-row accumulators (fills, per-row elementwise
     ops) are registers; reductions fold a strided slice of the row per
     thread, then combine with `gpu.shuffle xor` and, across warps, shared
     memory and a `gpu.barrier`, every thread getting the row's result;
