@@ -246,7 +246,6 @@ private:
   bool visibleOutside(Value root);
   std::pair<Value, int> resolve(Value v, int i);
   bool same(Value a, int ia, Value b, int ib, unsigned depth = 0);
-  const Access *accessOfArg(int i, BlockArgument arg, int &input);
 
   // Emission.
   Value cst(OpBuilder &b, int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
