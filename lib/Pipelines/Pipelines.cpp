@@ -174,6 +174,10 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
   // Reduction kernel groups (softmax, layernorm, reduce ops): one launch
   // each, a block (or warp) per row.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuRowKernel());
+  // Contraction groups left by the tiled strategy (depthwise and grouped
+  // convolutions) and windowed reductions (pooling) the row kernels left: one launch per group,
+  // a thread per output element, init and epilogue in registers.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuDirectContraction());
   // Reductions: a block (or warp) per row, warp shuffles, shared memory.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuReduction());
   // Elementwise: 16-byte vector accesses in a grid-stride loop.

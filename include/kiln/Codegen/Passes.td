@@ -384,4 +384,36 @@ def CollapseContractions : Pass<"kiln-collapse-contractions", "mlir::func::FuncO
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def GpuDirectContraction : Pass<"kiln-gpu-direct-contraction", "mlir::func::FuncOp"> {
+  let summary = "A contraction group that is not tiled as one launch, a thread per output element";
+  let description = [{
+    For each kernel group (ops with one `kiln.kernel` id) of kind
+    "contraction" whose contraction the tiled strategy left (depthwise and
+    grouped convolutions, other static contractions on buffers), and each
+    group of kind "reduction" over a window (more than one reduction loop:
+    pooling): the group's ops, the init of the output (broadcast of a bias,
+    fill), the one op with reduction loops and the elementwise epilogue,
+    become one `gpu.launch` of blocks of 256 threads, one thread per
+    element of the contraction's parallel loops, consecutive threads on the
+    output's innermost dimension. The thread computes the init value, loops
+    over the reduction loops with the accumulator in a register, applies
+    the epilogue and stores each buffer the group writes once.
+
+    Taken only when every op of the group accesses every buffer that the
+    group writes at the thread's own element (indexing maps composed with
+    the buffers' strides into linear offsets and compared, dimensions of
+    extent 1 counting as 0), shapes are static, every element is f32, and
+    no op outside the group between its first and last op touches those
+    buffers. Other groups are left as they are.
+
+    A padded input of the contraction (a buffer filled with a constant
+    whose interior, one subview, receives a `memref.copy` of X, and which
+    nothing else reads) is read as X under a bounds predicate, the fill
+    constant outside X; the fill, the copy and the buffer are removed.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES_TD
