@@ -383,6 +383,11 @@ struct GpuDirectContractionPass
     }
     if (!injective(outCoef, extents))
       return;
+    // A reduction over everything stays with the direct mapping's
+    // one-thread kernel; windows (pooling) have output elements to spread.
+    if (extents.empty() &&
+        contraction->getAttrOfType<StringAttr>("kiln.kernel_kind").getValue() != "contraction")
+      return;
 
     // The offset each written buffer is accessed at, over the thread's loops.
     llvm::DenseMap<Value, Linear> element;
