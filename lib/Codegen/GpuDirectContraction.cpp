@@ -20,17 +20,15 @@
 // the group writes, and nothing outside the group between its first and
 // last op touches those buffers.
 //
-// A zero- (or otherwise constant-) padded input, a buffer P filled with a
-// constant whose interior (one subview) receives a memref.copy of X and
-// that only the contraction reads, is read as X with a bounds predicate: a
-// load of X inside the interior, the fill constant outside, so no address
-// outside X is formed. The fill, the copy and P disappear.
+// Padded inputs are not this pass's business: kiln-gpu-mark-padding (before
+// the strategies) and kiln-gpu-fold-padding (after them) turn the loads
+// of a padded copy into predicated loads of the unpadded input, the loads
+// of this kernel included, and drop the fill and the copy.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -147,17 +145,6 @@ bool injective(ArrayRef<int64_t> coef, ArrayRef<int64_t> extents) {
   return true;
 }
 
-/// A buffer P = alloc, filled with a constant, whose interior receives a
-/// memref.copy of `source`, read only by the contraction.
-struct Padding {
-  memref::AllocOp alloc;
-  Operation *fill;
-  memref::SubViewOp interior;
-  memref::CopyOp copy;
-  Value source, value;
-  SmallVector<int64_t> low, size;
-};
-
 /// One op of the group and the role of each of its loops.
 struct Member {
   linalg::LinalgOp op;
@@ -186,28 +173,6 @@ llvm::SmallDenseSet<Value> memrefRoots(Operation *op) {
         roots.insert(rootOf(v));
   });
   return roots;
-}
-
-/// The scalar a linalg op with no buffer inputs writes everywhere into
-/// `buffer` (linalg.fill, a linalg.map or generic yielding a value from
-/// outside its body), or null.
-Value fillValue(Operation *op, Value buffer) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || !linalgOp.hasPureBufferSemantics() || linalgOp.getNumDpsInits() != 1 ||
-      linalgOp.getDpsInitOperand(0)->get() != buffer || linalgOp.getNumReductionLoops() != 0)
-    return {};
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.value();
-  if (!linalgOp.getDpsInputOperands().empty() ||
-      !linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(0)).isIdentity())
-    return {};
-  Operation *yield = linalgOp.getBlock()->getTerminator();
-  if (yield->getNumOperands() != 1)
-    return {};
-  Value v = yield->getOperand(0);
-  if (v.getParentRegion() == &linalgOp->getRegion(0))
-    return {};
-  return v;
 }
 
 struct GpuDirectContractionPass
@@ -266,74 +231,6 @@ struct GpuDirectContractionPass
                                       contraction.getStaticLoopRanges()))
       windowLoops += it == utils::IteratorType::reduction && range > 1;
     return windowLoops > 1;
-  }
-
-  std::optional<Padding> findPadding(OpOperand &input, linalg::LinalgOp contraction,
-                                     Operation *launchPoint,
-                                     const llvm::SmallDenseSet<Value> &written) {
-    auto alloc = input.get().getDefiningOp<memref::AllocOp>();
-    if (!alloc || alloc->getBlock() != contraction->getBlock())
-      return std::nullopt;
-    MemRefType type = alloc.getType();
-    if (!type.hasStaticShape() || !type.getLayout().isIdentity() || type.getRank() == 0)
-      return std::nullopt;
-    Padding p{};
-    p.alloc = alloc;
-    for (OpOperand &use : alloc->getUses()) {
-      Operation *user = use.getOwner();
-      if (&use == &input)
-        continue;
-      if (isa<memref::DeallocOp>(user))
-        continue;
-      if (auto view = dyn_cast<memref::SubViewOp>(user)) {
-        if (p.interior)
-          return std::nullopt;
-        p.interior = view;
-        continue;
-      }
-      if (Value v = fillValue(user, alloc)) {
-        if (p.fill)
-          return std::nullopt;
-        p.fill = user;
-        p.value = v;
-        continue;
-      }
-      return std::nullopt;
-    }
-    if (!p.fill || !p.interior || p.fill->getBlock() != alloc->getBlock() ||
-        !matchPattern(p.value, m_Constant()))
-      return std::nullopt;
-    memref::SubViewOp view = p.interior;
-    if (view.getType().getRank() != type.getRank() || !view->hasOneUse())
-      return std::nullopt;
-    ArrayRef<int64_t> offsets = view.getStaticOffsets(), sizes = view.getStaticSizes(),
-                      strides = view.getStaticStrides();
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      if (ShapedType::isDynamic(offsets[d]) || ShapedType::isDynamic(sizes[d]) ||
-          strides[d] != 1 || offsets[d] < 0 || sizes[d] <= 0 ||
-          offsets[d] + sizes[d] > type.getDimSize(d))
-        return std::nullopt;
-    p.low.assign(offsets.begin(), offsets.end());
-    p.size.assign(sizes.begin(), sizes.end());
-    p.copy = dyn_cast<memref::CopyOp>(*view->user_begin());
-    if (!p.copy || p.copy.getTarget() != view.getResult() ||
-        p.copy->getBlock() != alloc->getBlock())
-      return std::nullopt;
-    p.source = p.copy.getSource();
-    auto xType = dyn_cast<MemRefType>(p.source.getType());
-    if (!xType || xType.getShape() != view.getType().getShape() ||
-        xType.getElementType() != type.getElementType())
-      return std::nullopt;
-    // Fill, copy, then the launch; X unchanged from the copy to the launch.
-    if (!p.fill->isBeforeInBlock(p.copy) || !p.copy->isBeforeInBlock(launchPoint))
-      return std::nullopt;
-    Value x = rootOf(p.source);
-    if (x == alloc.getResult() || written.contains(x))
-      return std::nullopt;
-    for (Operation *op = p.copy->getNextNode(); op != launchPoint; op = op->getNextNode())
-      if (mayWrite(op) && memrefRoots(op).contains(x))
-        return std::nullopt;
-    return p;
   }
 
   void rewriteGroup(ArrayRef<Operation *> ops) {
@@ -500,30 +397,13 @@ struct GpuDirectContractionPass
       }
     }
 
-    // Padded inputs of the contraction read in place.
-    llvm::DenseMap<OpOperand *, Padding> paddings;
-    for (OpOperand *input : contraction.getDpsInputOperands())
-      if (std::optional<Padding> p = findPadding(*input, contraction, last, written))
-        paddings[input] = std::move(*p);
-
-    emit(members, contraction, extents, outCoef, paddings, last);
-    for (auto &[input, p] : paddings) {
-      p.copy.erase();
-      p.interior.erase();
-      p.fill->erase();
-    }
+    emit(members, contraction, extents, outCoef, last);
     for (linalg::LinalgOp op : linalgOps)
       op->erase();
-    for (auto &[input, p] : paddings)
-      for (Operation *user : llvm::make_early_inc_range(p.alloc->getUsers()))
-        user->erase(); // deallocs
-    for (auto &[input, p] : paddings)
-      p.alloc.erase();
   }
 
   void emit(ArrayRef<Member> members, linalg::LinalgOp contraction, ArrayRef<int64_t> extents,
-            ArrayRef<int64_t> outCoef, const llvm::DenseMap<OpOperand *, Padding> &paddings,
-            Operation *launchPoint) {
+            ArrayRef<int64_t> outCoef, Operation *launchPoint) {
     Location loc = contraction.getLoc();
     OpBuilder b(launchPoint);
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
@@ -588,32 +468,7 @@ struct GpuDirectContractionPass
         return it->second;
       AffineMap map = op.getMatchingIndexingMap(&o);
       SmallVector<Value> at = indices(ob, map, loops);
-      auto pad = paddings.find(&o);
-      if (pad == paddings.end())
-        return memref::LoadOp::create(ob, loc, o.get(), at);
-      const Padding &p = pad->second;
-      auto type = cast<MemRefType>(o.get().getType());
-      Value inside;
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        if (p.low[d] == 0 && p.size[d] == type.getDimSize(d))
-          continue;
-        if (p.low[d] != 0)
-          at[d] = arith::SubIOp::create(ob, loc, at[d], cst(ob, p.low[d]));
-        // Indices below the interior wrap around to large unsigned values.
-        Value ok = arith::CmpIOp::create(ob, loc, arith::CmpIPredicate::ult, at[d],
-                                         cst(ob, p.size[d]));
-        inside = inside ? arith::AndIOp::create(ob, loc, inside, ok).getResult() : ok;
-      }
-      if (!inside)
-        return memref::LoadOp::create(ob, loc, p.source, at);
-      auto ifOp = scf::IfOp::create(ob, loc, TypeRange{type.getElementType()}, inside,
-                                    /*withElseRegion=*/true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      scf::YieldOp::create(tb, loc, ValueRange{memref::LoadOp::create(tb, loc, p.source, at)});
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      Value padValue = eb.clone(*p.value.getDefiningOp())->getResult(0);
-      scf::YieldOp::create(eb, loc, padValue);
-      return ifOp.getResult(0);
+      return memref::LoadOp::create(ob, loc, o.get(), at);
     };
     // The op's body at `loops`, with `outValue` for its output argument.
     auto body = [&](OpBuilder &ob, const Member &m, ArrayRef<Value> loops,

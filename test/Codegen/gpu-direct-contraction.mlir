@@ -1,9 +1,10 @@
-// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-direct-contraction,canonicalize))' | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-mark-padding,kiln-gpu-direct-contraction,kiln-gpu-fold-padding,canonicalize))' | FileCheck %s
 
 // A mobilenet depthwise group (bias broadcast, 3x3 depthwise conv on a
 // zero-padded copy, ReLU6): one launch of 960 threads; the bias is the
-// accumulator's start, the padded copy is read in place under a bounds
-// predicate (no fill, no copy, no padded buffer), one store.
+// accumulator's start, one store. The kernel reads the padded copy with
+// plain loads, which kiln-gpu-fold-padding turns into loads of the
+// unpadded input under a bounds predicate (no fill, copy or padded buffer).
 // CHECK-LABEL: func.func @dw_stride1
 // CHECK-NOT: linalg.
 // CHECK-NOT: memref.alloc
@@ -13,10 +14,8 @@
 // CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[B]]) -> (f32)
 // CHECK: scf.for
 // CHECK: %[[IN:.+]] = arith.andi
-// CHECK: scf.if %[[IN]] -> (f32) {
-// CHECK-NEXT: memref.load %arg0
-// CHECK: } else {
-// CHECK-NEXT: scf.yield %cst
+// CHECK: %[[X:.+]] = memref.load %arg0
+// CHECK: arith.select %[[IN]], %[[X]], %cst : f32
 // CHECK: memref.load %arg2
 // CHECK: arith.mulf
 // CHECK: arith.addf
@@ -73,8 +72,8 @@ func.func @dw_stride1(%x: memref<1x8x1x10x12xf32>, %b: memref<8x1xf32>, %wt: mem
 // CHECK: memref.load %arg1
 // CHECK: arith.cmpi ult, %{{.+}}, %c9
 // CHECK: arith.cmpi ult, %{{.+}}, %c11
-// CHECK: scf.if
-// CHECK-NEXT: memref.load %arg0
+// CHECK: memref.load %arg0
+// CHECK: arith.select
 // CHECK-COUNT-1: memref.store
 // CHECK-NOT: memref.store
 // CHECK-NOT: gpu.launch
@@ -120,7 +119,6 @@ func.func @dw_stride2(%x: memref<1x8x1x9x11xf32>, %b: memref<8x1xf32>, %wt: memr
 // CHECK-LABEL: func.func @reads_other_element
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.generic
-// CHECK: linalg.map
 // CHECK: memref.copy
 // CHECK: linalg.generic
 // CHECK: linalg.generic
@@ -169,7 +167,7 @@ func.func @reads_other_element(%x: memref<1x8x1x12x12xf32>, %b: memref<8x1xf32>,
 // CHECK: linalg.map outs(%[[P]]
 // CHECK: memref.copy %arg1,
 // CHECK: gpu.launch
-// CHECK-NOT: scf.if {{.*}} -> (f32)
+// CHECK-NOT: arith.select
 // CHECK: memref.load %[[P]]
 // CHECK-COUNT-1: memref.store
 // CHECK: gpu.terminator

@@ -406,10 +406,9 @@ def GpuDirectContraction : Pass<"kiln-gpu-direct-contraction", "mlir::func::Func
     no op outside the group between its first and last op touches those
     buffers. Other groups are left as they are.
 
-    A padded input of the contraction (a buffer filled with a constant
-    whose interior, one subview, receives a `memref.copy` of X, and which
-    nothing else reads) is read as X under a bounds predicate, the fill
-    constant outside X; the fill, the copy and the buffer are removed.
+    A padded input keeps its padded buffer here; kiln-gpu-fold-padding
+    then turns the kernel's loads of it into predicated loads of the
+    unpadded input and removes the fill and the copy.
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect",
