@@ -11,9 +11,13 @@ axis, so that a shift by the wrong pad or a bound on the wrong axis shows.
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from onnx_case import write_case  # noqa: E402
 
 
 def out_size(n, k, s, d, before, after):
@@ -156,22 +160,7 @@ def main():
         sess = onnxruntime.InferenceSession(probe.SerializeToString(),
                                             providers=["CPUExecutionProvider"])
         outputs = [("out", sess.run(None, {"x": x})[0])]
-    graph = helper.make_graph(
-        nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ref.shape) for name, ref in outputs],
-        inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    data = os.path.join(args.out, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(args.out, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    with open(os.path.join(data, "input_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    for i, (name, ref) in enumerate(outputs):
-        with open(os.path.join(data, f"output_{i}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(ref.astype(np.float32), name).SerializeToString())
-
+    write_case(args.out, case, nodes, inits, x, outputs)
 
 if __name__ == "__main__":
     main()

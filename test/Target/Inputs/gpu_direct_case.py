@@ -8,9 +8,13 @@ usage: gpu_direct_case.py CASE OUT_DIR
 """
 import argparse
 import os
+import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from onnx_case import write_case  # noqa: E402
 
 
 def windows(x, kernel, strides, pads, dilations, fill):
@@ -88,20 +92,7 @@ def main():
         ref = s / n
     else:
         raise SystemExit(f"unknown case {case}")
-    graph = helper.make_graph(
-        nodes, case, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ref.shape)], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    data = os.path.join(args.out, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(args.out, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    with open(os.path.join(data, "input_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    with open(os.path.join(data, "output_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(ref.astype(np.float32), "out").SerializeToString())
-
+    write_case(args.out, case, nodes, inits, x, [("out", ref)])
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,32 @@
+"""Writes a one-input ONNX test case the way kiln-run --test-data reads it.
+
+Shared by the generators under test/*/Inputs/: each builds nodes and
+initializers for input `x`, computes the reference outputs independently
+(numpy in float64, or onnxruntime), and calls write_case.
+"""
+import os
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+
+def write_case(out_dir, name, nodes, inits, x, outputs, opset=17):
+    """Saves out_dir/model.onnx (graph `name`, input `x`, the outputs named
+    in `outputs`, a list of (name, reference array)) and test_data_set_0
+    with input_0.pb and output_<i>.pb in float32."""
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ref.shape) for n, ref in outputs],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    data = os.path.join(out_dir, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(out_dir, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    with open(os.path.join(data, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    for i, (n, ref) in enumerate(outputs):
+        with open(os.path.join(data, f"output_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(np.asarray(ref).astype(np.float32), n)
+                    .SerializeToString())
