@@ -28,6 +28,8 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"
 
+#include "LinearForm.h"
+
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -56,43 +58,8 @@ Value rootOf(Value v) {
   return v;
 }
 
-/// offset + sum(coef[i] * x_i).
-struct Linear {
-  int64_t offset = 0;
-  SmallVector<int64_t> coef;
-  bool operator==(const Linear &o) const { return offset == o.offset && coef == o.coef; }
-};
-
-/// `e` over `n` dims as a linear form, or nullopt when it is not one.
-std::optional<Linear> linearize(AffineExpr e, unsigned n) {
-  Linear l;
-  l.coef.assign(n, 0);
-  std::function<bool(AffineExpr, int64_t)> add = [&](AffineExpr x, int64_t scale) {
-    if (auto c = dyn_cast<AffineConstantExpr>(x)) {
-      l.offset += scale * c.getValue();
-      return true;
-    }
-    if (auto d = dyn_cast<AffineDimExpr>(x)) {
-      l.coef[d.getPosition()] += scale;
-      return true;
-    }
-    auto bin = dyn_cast<AffineBinaryOpExpr>(x);
-    if (!bin)
-      return false;
-    if (x.getKind() == AffineExprKind::Add)
-      return add(bin.getLHS(), scale) && add(bin.getRHS(), scale);
-    if (x.getKind() == AffineExprKind::Mul) {
-      if (auto c = dyn_cast<AffineConstantExpr>(bin.getRHS()))
-        return add(bin.getLHS(), scale * c.getValue());
-      if (auto c = dyn_cast<AffineConstantExpr>(bin.getLHS()))
-        return add(bin.getRHS(), scale * c.getValue());
-    }
-    return false;
-  };
-  if (!add(e, 1))
-    return std::nullopt;
-  return l;
-}
+using Linear = kiln::LinearForm;
+using kiln::linearize;
 
 /// The element offset (in elements of the root buffer) that `operand` of
 /// `op` accesses, over the op's loops.

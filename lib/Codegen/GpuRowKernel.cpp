@@ -49,6 +49,8 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"
 
+#include "LinearForm.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
@@ -103,49 +105,6 @@ struct RowOp {
   bool isVirtual = false;
   int onlineWith = -1; // max reduction <-> its sum reduction
 };
-
-/// Linear form of an affine expression: sum c[d] * d + k0.
-struct Linear {
-  SmallVector<int64_t> c;
-  int64_t k0 = 0;
-};
-
-std::optional<Linear> linearize(AffineExpr e, unsigned nDims) {
-  Linear l;
-  l.c.assign(nDims, 0);
-  if (auto d = dyn_cast<AffineDimExpr>(e)) {
-    l.c[d.getPosition()] = 1;
-    return l;
-  }
-  if (auto c = dyn_cast<AffineConstantExpr>(e)) {
-    l.k0 = c.getValue();
-    return l;
-  }
-  auto bin = dyn_cast<AffineBinaryOpExpr>(e);
-  if (!bin)
-    return std::nullopt;
-  auto a = linearize(bin.getLHS(), nDims), b = linearize(bin.getRHS(), nDims);
-  if (!a || !b)
-    return std::nullopt;
-  auto isConst = [](const Linear &x) { return llvm::all_of(x.c, [](int64_t v) { return v == 0; }); };
-  if (e.getKind() == AffineExprKind::Add) {
-    for (unsigned i = 0; i < nDims; ++i)
-      l.c[i] = a->c[i] + b->c[i];
-    l.k0 = a->k0 + b->k0;
-    return l;
-  }
-  if (e.getKind() == AffineExprKind::Mul) {
-    if (!isConst(*a) && !isConst(*b))
-      return std::nullopt;
-    const Linear &v = isConst(*a) ? *b : *a;
-    int64_t s = isConst(*a) ? a->k0 : b->k0;
-    for (unsigned i = 0; i < nDims; ++i)
-      l.c[i] = v.c[i] * s;
-    l.k0 = v.k0 * s;
-    return l;
-  }
-  return std::nullopt;
-}
 
 /// The buffer under a chain of views, and whether the chain is only
 /// expand/collapse views of a contiguous allocation or argument.
@@ -422,19 +381,19 @@ void RowGroup::classify(RowOp &r, Access &a) {
     expect *= t.getDimSize(i);
   }
   unsigned n = r.ranges.size();
-  Linear off;
-  off.c.assign(n, 0);
+  kiln::LinearForm off;
+  off.coef.assign(n, 0);
   for (unsigned i = 0; i < a.map.getNumResults(); ++i) {
     if (t.getDimSize(i) == 1)
       continue;
-    auto l = linearize(a.map.getResult(i), n);
+    auto l = kiln::linearize(a.map.getResult(i), n);
     if (!l)
       return;
     for (unsigned d = 0; d < n; ++d)
-      off.c[d] += l->c[d] * strides[i];
-    off.k0 += l->k0 * strides[i];
+      off.coef[d] += l->coef[d] * strides[i];
+    off.offset += l->offset * strides[i];
   }
-  if (off.k0 != 0)
+  if (off.offset != 0)
     return;
   SmallVector<int64_t> rowStride(n, 0), innerStride(n, 0);
   int64_t s = 1;
@@ -451,9 +410,9 @@ void RowGroup::classify(RowOp &r, Access &a) {
   for (unsigned d = 0; d < n; ++d) {
     if (r.ranges[d] == 1)
       continue;
-    if (off.c[d] != rowStride[d])
+    if (off.coef[d] != rowStride[d])
       isRow = false;
-    if (off.c[d] != rowStride[d] * rowLen + innerStride[d])
+    if (off.coef[d] != rowStride[d] * rowLen + innerStride[d])
       isFull = false;
   }
   a.kind = isFull ? AccessKind::Full : isRow ? AccessKind::Row : AccessKind::Other;
