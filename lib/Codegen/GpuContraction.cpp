@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"
 
+#include "GenericBody.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -522,14 +524,7 @@ struct KernelBuilder {
       auto at = affine::expandAffineMap(b, loc, g.getMatchingIndexingMap(in), loops);
       map.map(arg, valueAt(b, loc, in->get(), *at));
     }
-    for (Operation &op : body->without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
-        map.map(index.getResult(), loops[index.getDim()]);
-        continue;
-      }
-      b.clone(op, map);
-    }
-    return map.lookupOrDefault(body->getTerminator()->getOperand(0));
+    return kiln::cloneBodyAt(b, body, map, loops);
   }
 
   /// The position in a dense buffer of shape `to` of element `idx` of the
@@ -997,14 +992,7 @@ struct KernelBuilder {
       auto at = affine::expandAffineMap(b, loc, m, idx);
       map.map(arg, memref::LoadOp::create(b, loc, mem, *at));
     }
-    for (Operation &op : body->without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
-        map.map(index.getResult(), idx[index.getDim()]);
-        continue;
-      }
-      b.clone(op, map);
-    }
-    return map.lookupOrDefault(body->getTerminator()->getOperand(0));
+    return kiln::cloneBodyAt(b, body, map, idx);
   }
 };
 

@@ -28,6 +28,8 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/Passes.h"
 
+#include "GenericBody.h"
+
 #include "LinearForm.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -449,14 +451,7 @@ struct GpuDirectContractionPass
           map.map(arg, operandValue(ob, m, *input, loops));
       }
       map.map(op.getMatchingBlockArgument(op.getDpsInitOperand(0)), outValue);
-      for (Operation &inner : block->without_terminator()) {
-        if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-          map.map(index.getResult(), loops[index.getDim()]);
-          continue;
-        }
-        ob.clone(inner, map);
-      }
-      return map.lookupOrDefault(block->getTerminator()->getOperand(0));
+      return kiln::cloneBodyAt(ob, block, map, loops);
     };
 
     for (const Member &m : members) {
