@@ -1047,6 +1047,17 @@ static void eraseUnusedReshapes(Operation *op) {
   }
 }
 
+/// Erases `alloc` with its unused reshapes when nothing but deallocations
+/// uses it any more.
+static void eraseDeadAlloc(Operation *alloc) {
+  eraseUnusedReshapes(alloc);
+  if (!llvm::all_of(alloc->getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
+    return;
+  for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+    u->erase();
+  alloc->erase();
+}
+
 struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
   using GpuContractionBase::GpuContractionBase;
 
@@ -1113,25 +1124,11 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
         init.writer->erase();
       for (Producer &prod : folded) {
         prod.op->erase();
-        Operation *alloc = prod.buffer.getDefiningOp();
-        eraseUnusedReshapes(alloc);
-        if (llvm::all_of(alloc->getUsers(),
-                         [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
-          for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
-            u->erase();
-          alloc->erase();
-        }
+        eraseDeadAlloc(prod.buffer.getDefiningOp());
       }
       // The result buffer is dead when the consumer took the result.
-      if (auto alloc = c.c.getDefiningOp<memref::AllocOp>()) {
-        eraseUnusedReshapes(alloc);
-        if (llvm::all_of(alloc->getUsers(),
-                         [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
-          for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
-            u->erase();
-          alloc->erase();
-        }
-      }
+      if (auto alloc = c.c.getDefiningOp<memref::AllocOp>())
+        eraseDeadAlloc(alloc);
     }
   }
 };
