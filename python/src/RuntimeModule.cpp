@@ -187,15 +187,20 @@ public:
     return out;
   }
 
+  /// Throws unless the model takes `numInputs` inputs and `numOutputs`
+  /// outputs.
+  void checkArity(size_t numInputs, size_t numOutputs) const {
+    int numIn = kiln_model_num_inputs(handle), numOut = kiln_model_num_outputs(handle);
+    if ((int)numInputs != numIn || (int)numOutputs != numOut)
+      throw RunError{"the model takes " + std::to_string(numIn) + " inputs and " +
+                     std::to_string(numOut) + " outputs, got " + std::to_string(numInputs) +
+                     " and " + std::to_string(numOutputs)};
+  }
+
   /// Runs on dense row-major buffers; the package checks dtypes and shapes,
   /// this checks the byte sizes once more so that no call can overrun.
   void run(const std::vector<py::buffer> &inputs, const std::vector<py::buffer> &outputs) {
-    int numIn = kiln_model_num_inputs(handle), numOut = kiln_model_num_outputs(handle);
-    if ((int)inputs.size() != numIn || (int)outputs.size() != numOut)
-      throw RunError{"the model takes " + std::to_string(numIn) + " inputs and " +
-                     std::to_string(numOut) + " outputs, got " +
-                     std::to_string(inputs.size()) + " and " +
-                     std::to_string(outputs.size())};
+    checkArity(inputs.size(), outputs.size());
     std::vector<py::buffer_info> infos;
     infos.reserve(inputs.size() + outputs.size());
     std::vector<const void *> in;
@@ -213,14 +218,14 @@ public:
         throw RunError{std::string(what) + " '" + t->name + "' needs a dense buffer of " +
                        std::to_string(bytes) + " bytes"};
     };
-    for (int i = 0; i < numIn; ++i) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
       infos.push_back(inputs[i].request());
-      check(infos.back(), kiln_model_input(handle, i), "input");
+      check(infos.back(), kiln_model_input(handle, (int)i), "input");
       in.push_back(infos.back().ptr);
     }
-    for (int i = 0; i < numOut; ++i) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
       infos.push_back(outputs[i].request(/*writable=*/true));
-      check(infos.back(), kiln_model_output(handle, i), "output");
+      check(infos.back(), kiln_model_output(handle, (int)i), "output");
       out.push_back(infos.back().ptr);
     }
     int rc;
@@ -241,12 +246,7 @@ public:
   /// work queued on `stream` (a CUstream value, 0: none).
   void runDevice(const std::vector<uint64_t> &inputs, const std::vector<uint64_t> &outputs,
                  uint64_t stream) {
-    int numIn = kiln_model_num_inputs(handle), numOut = kiln_model_num_outputs(handle);
-    if ((int)inputs.size() != numIn || (int)outputs.size() != numOut)
-      throw RunError{"the model takes " + std::to_string(numIn) + " inputs and " +
-                     std::to_string(numOut) + " outputs, got " +
-                     std::to_string(inputs.size()) + " and " +
-                     std::to_string(outputs.size())};
+    checkArity(inputs.size(), outputs.size());
     int rc;
     std::string error;
     {
