@@ -4,6 +4,7 @@ Run from the repository root after building the package:
     PYTHONPATH=build/python python3 -m pytest test/python
 """
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -25,6 +26,19 @@ def has_cuda_gpu():
             and count.value > 0
     except OSError:
         return False
+
+
+def build_fake_driver(out_path):
+    """Builds the stand-in CUDA driver (test/Runtime/fake_libcuda.c) as the
+    shared library `out_path`; skips the test where no C compiler can."""
+    src = os.path.join(ROOT, "test", "Runtime", "fake_libcuda.c")
+    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC",
+                        "-I", os.path.join(ROOT, "runtime", "src"), src, "-o", str(out_path),
+                        "-lpthread"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot build the stand-in driver: {p.stderr[-300:]}")
+    return str(out_path)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import kiln
-from conftest import EXAMPLES, ROOT, has_cuda_gpu
+from conftest import EXAMPLES, ROOT, build_fake_driver, has_cuda_gpu
 
 TINY_CNN = os.path.join(EXAMPLES, "tiny_cnn.onnxtxt")
 # float32 results against onnxruntime: different summation orders.
@@ -385,13 +385,7 @@ def test_cuda_model_on_a_stand_in_driver(tmp_path):
     # test/Runtime/fake_libcuda.c: device memory is host memory and copies
     # really copy, kernels do not run but every launch is checked against
     # its PTX. A model of copies only gives exact results through it.
-    fake = tmp_path / "fake_libcuda.so"
-    src = os.path.join(ROOT, "test", "Runtime", "fake_libcuda.c")
-    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC",
-                        "-I", os.path.join(ROOT, "runtime", "src"), src, "-o", str(fake), "-lpthread"],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot build the stand-in driver: {p.stderr[-300:]}")
+    fake = build_fake_driver(tmp_path / "fake_libcuda.so")
     concat = os.path.join(ROOT, "test", "Runtime", "Inputs", "concat_copy.onnxtxt")
     script = f"""
 import numpy as np, kiln

@@ -19,7 +19,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ROOT, has_cuda_gpu
+from conftest import ROOT, build_fake_driver, has_cuda_gpu
 
 CONCAT = os.path.join(ROOT, "test", "Runtime", "Inputs", "concat_copy.onnxtxt")
 
@@ -177,14 +177,7 @@ np.testing.assert_array_equal(y_cpu, np.concatenate([a, b], axis=1))
 
 @pytest.fixture(scope="module")
 def fake_driver(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fake") / "fake_libcuda.so"
-    src = os.path.join(ROOT, "test", "Runtime", "fake_libcuda.c")
-    p = subprocess.run(["cc", "-O1", "-shared", "-fPIC",
-                        "-I", os.path.join(ROOT, "runtime", "src"), src, "-o", str(out), "-lpthread"],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot build the stand-in driver: {p.stderr[-300:]}")
-    return str(out)
+    return build_fake_driver(tmp_path_factory.mktemp("fake") / "fake_libcuda.so")
 
 
 def run_script(fake, body, seed, **env):
