@@ -1,14 +1,38 @@
 #!/usr/bin/env bash
-# Runs every Kiln test: installs what is missing, builds, then the lit suite,
-# the import sweep and the CPU conformance run over the ONNX backend node
-# tests, the exported real models against onnxruntime, and the Python
-# package (pytest, ONNX's backend test runner, pip install).
+# Runs Kiln's tests. Sets the machine up first (scripts/setup.sh test: the
+# Debian packages, the project's .venv with the pinned packages of
+# requirements/test.txt, the build), then:
+#   scripts/test.sh           the complete suite, what CI runs: the lit suite,
+#                             the import sweep and the CPU and GPU-emulation
+#                             conformance runs over the ONNX backend node
+#                             tests, PTX for every kernel through ptxas, the
+#                             exported real models against onnxruntime, the
+#                             CUDA libraries, and the Python package (pytest)
+#   scripts/test.sh --quick   the inner loop, a few minutes: the lit suite
+#                             (unit and lit tests) and every 10th node test
+#                             on the CPU and in GPU emulation
 set -euo pipefail
+quick=0
+case "${1:-}" in
+  "") ;;
+  --quick) quick=1 ;;
+  *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-kiln_setup
+kiln_setup test
+py=$KILN_PYTHON
+start=$(date +%s)
 
 echo "== lit suite"
 ninja -C "$KILN_BUILD" check-kiln
+
+if ((quick)); then
+  echo "== ONNX node tests, every 10th, on the CPU target and in GPU emulation mode"
+  "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10
+  "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10 --emulate
+  echo "== quick tests passed in $(( $(date +%s) - start )) s (scripts/test.sh runs them all)"
+  exit 0
+fi
 
 echo "== dialect reference is up to date"
 ninja -C "$KILN_BUILD" KilnOpsDocGen >/dev/null
@@ -18,18 +42,18 @@ if ! cmp -s "$KILN_BUILD/docs/Kiln/KilnOps.md" "$KILN_ROOT/docs/KilnOps.md"; the
 fi
 
 echo "== import sweep (ONNX backend node tests)"
-python3 "$KILN_ROOT/test/sweep/import_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
+"$py" "$KILN_ROOT/test/sweep/import_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
   --details "$KILN_BUILD/import_sweep.tsv"
 echo "== ONNX node tests on the CPU target (ratchet: test/conformance/passing.txt)"
-python3 "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
+"$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
   --details "$KILN_BUILD/conformance.tsv"
 
 echo "== ONNX node tests in GPU emulation mode (same ratchet)"
-python3 "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
+"$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
   --emulate --details "$KILN_BUILD/conformance_emulation.tsv"
 
 echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
-python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
+"$py" "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
   --tests "$KILN_ROOT/test/conformance/passing.txt"
 
 echo "== exported models against onnxruntime"
@@ -37,13 +61,13 @@ echo "== exported models against onnxruntime"
 
 # After the models are exported (check_models.sh).
 echo "== GPU kernels of the exported models: ptxas resources per kernel kind, no spills"
-python3 "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" --tests /dev/null --models
+"$py" "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" --tests /dev/null --models
 
 echo "== CUDA model libraries: built for every model; run on a real GPU when one is present"
-python3 "$KILN_ROOT/test/gpu/cuda_runtime_test.py" --build "$KILN_BUILD"
+"$py" "$KILN_ROOT/test/gpu/cuda_runtime_test.py" --build "$KILN_BUILD"
 
 echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
-PYTHONPATH="$KILN_BUILD/python" python3 -m pytest -q -p no:cacheprovider -rs \
+PYTHONPATH="$KILN_BUILD/python" "$py" -m pytest -q -p no:cacheprovider -rs \
   "$KILN_ROOT/test/python"
 # `pip install .` builds Kiln's libraries once more in its own folder
 # (build/pip): minutes the first time, so it is a separate, opt-in check.
@@ -53,4 +77,4 @@ if [ "${KILN_TEST_PIP:-0}" = 1 ]; then
 else
   echo "== Python package: pip install . skipped (KILN_TEST_PIP=1 runs test/python/check_pip_install.sh)"
 fi
-echo "== all tests passed"
+echo "== all tests passed in $(( $(date +%s) - start )) s after setup"

@@ -23,6 +23,10 @@ tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["kiln-opt", "kilnc"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
+# `python3` in RUN lines is the configured interpreter (the project's venv,
+# which has numpy/onnx/onnxruntime), not whichever comes first on PATH.
+if config.kiln_python:
+    llvm_config.with_environment("PATH", os.path.dirname(config.kiln_python), append_path=True)
 # MLIR's runtime libraries (mlir-runner's printing helpers).
 config.substitutions.append(
     ("%mlir_lib", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))

@@ -495,8 +495,7 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
 def load(path: Union[str, "os.PathLike[str]"]) -> CompiledModel:
     """Loads a library written by :meth:`CompiledModel.save`. Needs only
     Kiln's runtime (the compiler is not imported)."""
-    # Absolute: dlopen looks a bare file name up in the library path, not
-    # in the working directory.
+    # Absolute, so that a later change of working folder does not matter.
     path = os.path.abspath(os.fspath(path))
     runner = _runtime.RuntimeModel.load(path)
     return CompiledModel(None, runner, runner.target(), library=path)

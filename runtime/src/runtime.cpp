@@ -235,8 +235,13 @@ kiln_model *kiln_model_load(const char *path) {
     return nullptr;
   }
   exportRuntimeSymbols();
+  // A model is a file, never a library to search for: dlopen would look a
+  // bare name ("model.so") up in the library path, not the working folder.
+  std::string file = path;
+  if (file.find('/') == std::string::npos)
+    file = "./" + file;
   // RTLD_LOCAL keeps two loaded models' symbols apart.
-  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *e = dlerror();
     setError(std::string("cannot load model '") + path + "': " + (e ? e : "unknown error"));

@@ -7,7 +7,7 @@ set -euo pipefail
 build=${1:?usage: check_models.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 models=${KILN_MODEL_CACHE:-$HOME/.cache/kiln/models}
-python3 "$here/export_models.py" --out "$models"
+"${KILN_PYTHON:-python3}" "$here/export_models.py" --out "$models"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for m in resnet18 mobilenet_v2 encoder; do
