@@ -71,6 +71,7 @@ int64_t alignUp(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 struct HostPlan {
   SmallVector<std::string> weightNames; // memref.global symbols, by index
   SmallVector<int64_t> weightBytes;
+  SmallVector<bool> weightElided; // left out of the library, filled at load
   int64_t arenaBytes = 0;
   SmallVector<std::string> kernelNames; // by index, as kiln_cuda_launch uses
   std::string ptx;
@@ -111,7 +112,8 @@ bool isHostSafe(Operation *op) {
 }
 
 /// Step 1: device memory for `main`'s allocations and globals.
-LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &plan) {
+LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &plan,
+                                const CudaArtifactOptions &options) {
   MLIRContext *ctx = module.getContext();
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   auto i64 = IntegerType::get(ctx, 64);
@@ -199,11 +201,20 @@ LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &pl
     if (inserted) {
       plan.weightNames.push_back(g.getName().str());
       plan.weightBytes.push_back(*bytes);
+      plan.weightElided.push_back(options.elideWeightBytes > 0 &&
+                                  *bytes >= options.elideWeightBytes &&
+                                  g.getType().getElementType().isF32());
     }
     b.setInsertionPoint(g);
     Value index = LLVM::ConstantOp::create(b, g.getLoc(), i64, b.getI64IntegerAttr(it->second));
     Value p = LLVM::CallOp::create(b, g.getLoc(), weightFn, ValueRange{exec, index}).getResult();
     replaceWithDevicePointer(g, g.getType(), p);
+  }
+  // Elided weights keep their slot in the weight table, not their bytes.
+  for (auto [name, elided] : llvm::zip(plan.weightNames, plan.weightElided)) {
+    auto global = module.lookupSymbol<memref::GlobalOp>(name);
+    if (elided && global && SymbolTable::symbolKnownUseEmpty(global, module))
+      global.erase();
   }
   // The arena belongs to the runtime.
   SmallVector<memref::DeallocOp> deallocs;
@@ -384,7 +395,8 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
   addI64(KILN_CUDA_NUM_WEIGHTS_SYMBOL, plan.weightNames.size());
 
   // kiln_cuda_weights(const void **data, int64_t *bytes): the host address
-  // and size of each weight, which the runtime uploads once at load.
+  // and size of each weight, which the runtime uploads once at load; an
+  // elided weight has a null address and is filled by the runtime.
   {
     auto fn = LLVM::LLVMFuncOp::create(
         b, loc, KILN_CUDA_WEIGHTS_SYMBOL,
@@ -393,10 +405,15 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(body);
     for (auto [k, name] : llvm::enumerate(plan.weightNames)) {
-      auto global = module.lookupSymbol<LLVM::GlobalOp>(name);
-      if (!global)
-        return module.emitError() << "weight '" << name << "' has no global after lowering";
-      Value addr = LLVM::AddressOfOp::create(b, loc, global);
+      Value addr;
+      if (plan.weightElided[k]) {
+        addr = LLVM::ZeroOp::create(b, loc, ptrType);
+      } else {
+        auto global = module.lookupSymbol<LLVM::GlobalOp>(name);
+        if (!global)
+          return module.emitError() << "weight '" << name << "' has no global after lowering";
+        addr = LLVM::AddressOfOp::create(b, loc, global);
+      }
       Value dataSlot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, body->getArgument(0),
                                            ArrayRef<LLVM::GEPArg>{(int32_t)k});
       LLVM::StoreOp::create(b, loc, addr, dataSlot);
@@ -533,7 +550,7 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
   }
   HostPlan plan;
   auto main = module.lookupSymbol<func::FuncOp>("main");
-  if (failed(rewriteHostMemory(module, main, plan)))
+  if (failed(rewriteHostMemory(module, main, plan, options)))
     return failure();
   {
     PassManager pm(ctx);

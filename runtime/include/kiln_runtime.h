@@ -118,6 +118,11 @@ enum { KILN_TARGET_CPU = 0, KILN_TARGET_CUDA = 1 };
 /* KILN_TARGET_CPU or KILN_TARGET_CUDA; -1 without a model. */
 int kiln_model_target(const kiln_model *model);
 
+/* How many of the model's weights were left out of its library (kilnc
+ * --elide-weights) and filled with seeded values at load (KILN_WEIGHT_SEED,
+ * default 0): when not 0, the outputs are for timing only. */
+int kiln_model_elided_weights(const kiln_model *model);
+
 /* CUDA models: capture a whole run in a CUDA graph the first time and
  * replay it afterwards (less launch overhead for small batches). Off by
  * default. Returns 0, or -1 (not a CUDA model). */

@@ -149,6 +149,7 @@ struct Model {
   std::mutex kernelMutex; // guards dynamicSharedLimit
   CUdeviceptr weightBlock = 0;
   std::vector<CUdeviceptr> weights;
+  size_t elidedWeights = 0; // compiled with --elide-weights: filled at load
   size_t arenaBytes = 0;
   std::vector<TensorShape> inputs, outputs;
   std::atomic<bool> graph{false};
@@ -339,7 +340,28 @@ bool finish(Exec *e, std::string &error) {
   return true;
 }
 
+/// Values for a weight the compiler left out: uniform in [-1/32, 1/32],
+/// from a generator seeded by KILN_WEIGHT_SEED (default 0) and the weight's
+/// index, so that runs and machines see the same model.
+std::vector<float> elidedWeightValues(int64_t bytes, int64_t index) {
+  const char *seedText = std::getenv("KILN_WEIGHT_SEED");
+  uint64_t state = (seedText ? std::strtoull(seedText, nullptr, 10) : 0) * 0x9e3779b97f4a7c15ull +
+                   (uint64_t)index + 1;
+  std::vector<float> values((size_t)(bytes + 3) / 4);
+  for (float &v : values) {
+    // splitmix64
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    v = (float)((double)(z >> 11) / (double)(1ull << 53) * 2.0 - 1.0) / 32.0f;
+  }
+  return values;
+}
+
 } // namespace
+
+size_t elidedWeights(const Model *model) { return model->elidedWeights; }
 
 Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
             std::vector<TensorShape> outputs, std::string &error) {
@@ -476,6 +498,15 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
       destroy(m.release());
       return fail("cuMemAlloc of " + std::to_string(total) + " bytes for the weights", r);
     }
+    // Weights the compiler left out (kilnc --elide-weights) get seeded
+    // values: the library is for timing only.
+    std::vector<std::vector<float>> filled;
+    for (int64_t i = 0; i < n; ++i)
+      if (!data[i] && bytes[i]) {
+        filled.push_back(elidedWeightValues(bytes[i], i));
+        data[i] = filled.back().data();
+        ++m->elidedWeights;
+      }
     CUstream stream = nullptr;
     r = d->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING);
     for (int64_t i = 0; r == CUDA_SUCCESS && i < n; ++i)
@@ -494,13 +525,13 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
   const char *verbose = std::getenv("KILN_CUDA_VERBOSE");
   if (verbose && *verbose && std::strcmp(verbose, "0") != 0)
     std::fprintf(stderr,
-                 "kiln: model '%s' on %s: %zu kernels from %s, %zu bytes of weights, "
-                 "%zu-byte arena per run\n",
+                 "kiln: model '%s' on %s: %zu kernels from %s, %zu bytes of weights "
+                 "(%zu of them filled with seeded values), %zu-byte arena per run\n",
                  name.c_str(), deviceDesc.c_str(), m->kernels.size(),
                  m->moduleKey.empty() ? "no module"
                  : m->moduleKey.compare(0, 6, "cubin:") == 0 ? "the cubin"
                                                               : "the PTX (driver JIT)",
-                 total, m->arenaBytes);
+                 total, m->elidedWeights, m->arenaBytes);
   return m.release();
 }
 

@@ -22,6 +22,9 @@ Model *load(void *library, const std::string &name, std::vector<TensorShape> inp
             std::vector<TensorShape> outputs, std::string &error);
 void destroy(Model *model);
 void setGraph(Model *model, bool enable);
+/// How many weights the library left out (kilnc --elide-weights) and the
+/// runtime filled with seeded values at load.
+size_t elidedWeights(const Model *model);
 
 /// Runs on host buffers (uploads, runs, downloads). False with `error` set.
 bool runHost(Model *model, const void *const *inputs, void *const *outputs,

@@ -311,6 +311,10 @@ int kiln_model_target(const kiln_model *m) {
   return m->cuda ? KILN_TARGET_CUDA : KILN_TARGET_CPU;
 }
 
+int kiln_model_elided_weights(const kiln_model *m) {
+  return m && m->cuda ? (int)kiln_cuda::elidedWeights(m->cuda) : 0;
+}
+
 int kiln_model_set_cuda_graph(kiln_model *m, int enable) {
   if (!m || !m->cuda) {
     setError("kiln_model_set_cuda_graph: not a CUDA model");

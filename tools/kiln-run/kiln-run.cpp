@@ -278,6 +278,10 @@ int main(int argc, char **argv) {
   }
   if (cudaGraph && kiln_model_set_cuda_graph(runtimeModel, 1) != 0)
     return fail(kiln_last_error());
+  if (int elided = kiln_model_elided_weights(runtimeModel))
+    errs() << "kiln-run: note: " << elided
+           << " weights were left out of this library (kilnc --elide-weights) and filled "
+              "with seeded values: its outputs are for timing only\n";
   auto freeLoaded = llvm::make_scope_exit([&] { kiln_model_free(loaded); });
   ModelSignature sig;
   auto specOf = [](const kiln_tensor_info *info) {

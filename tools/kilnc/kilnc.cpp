@@ -52,6 +52,11 @@ cl::opt<std::string> precision(
     cl::desc("Operand precision of matmul/conv kernels for --target=cuda: fp32 (default, "
              "exact), tf32, fp16 or bf16 (fp32 accumulation)"),
     cl::init("fp32"), cl::cat(kilncCategory));
+cl::opt<bool> elideWeights(
+    "elide-weights",
+    cl::desc("With --target=cuda: leave f32 weights of 4 KiB or more out of the library; the "
+             "runtime fills them with seeded values at load (outputs for timing only)"),
+    cl::init(false), cl::cat(kilncCategory));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin the shape of a model input, e.g. input=1x3x224x224 "
@@ -168,6 +173,10 @@ int main(int argc, char **argv) {
            << "' (sm_80, sm_86, sm_89, sm_90)\n";
     return 2;
   }
+  if (elideWeights && target != "cuda") {
+    errs() << "kilnc: error: --elide-weights needs --target=cuda\n";
+    return 2;
+  }
   static const char *precisions[] = {"fp32", "tf32", "fp16", "bf16"};
   if (!llvm::is_contained(precisions, StringRef(precision))) {
     errs() << "kilnc: error: unsupported --precision '" << precision
@@ -212,6 +221,7 @@ int main(int argc, char **argv) {
       kiln::CudaArtifactOptions cuda;
       cuda.arch = gpuArch;
       cuda.precision = precision;
+      cuda.elideWeightBytes = elideWeights ? 4096 : 0;
       return mlir::failed(kiln::emitCudaArtifact(*module, kind, outputPath, cuda)) ? 1 : 0;
     }
     return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath)) ? 1 : 0;

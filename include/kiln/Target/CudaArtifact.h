@@ -14,6 +14,10 @@ struct CudaArtifactOptions {
   bool cubin = true;
   /// Operand precision of the matmul/conv kernels: fp32, tf32, fp16, bf16.
   std::string precision = "fp32";
+  /// f32 weights of at least this many bytes are left out of the library
+  /// (0: none are); the runtime fills them with seeded values at load. For
+  /// timing large models on a machine the weights need not travel to.
+  int64_t elideWeightBytes = 0;
 };
 
 /// Kernels call libdevice (__nv_sqrtf, ...), which MLIR links from the CUDA
