@@ -25,7 +25,9 @@ def main():
             model = onnx.parser.parse_model(f.read())
     else:
         model = onnx.load(model_path)
-    sess = ort.InferenceSession(model.SerializeToString(),
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only, not advice about the model
+    sess = ort.InferenceSession(model.SerializeToString(), options,
                                 providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     feeds = {}

@@ -151,7 +151,9 @@ kiln_install_python() {
       return
     fi
   done
-  kiln_step "installing Python packages into $KILN_VENV: requirements/$profile.txt ($(grep -c '==' "$req") pinned)"
+  local pins
+  pins=$(cat "$req" $(sed -n "s|^-r *|$KILN_ROOT/requirements/|p" "$req") | grep -c '==')
+  kiln_step "installing Python packages into $KILN_VENV: requirements/$profile.txt ($pins pinned)"
   local log
   log=$(mktemp)
   if ! "$KILN_VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
@@ -221,7 +223,7 @@ kiln_build() {
 # in scripts and lit tests is the venv's.
 kiln_use_venv() {
   KILN_PYTHON=$KILN_VENV/bin/python
-  export KILN_PYTHON KILN_VENV
+  export KILN_PYTHON KILN_VENV KILN_BUILD
   export PATH="$KILN_VENV/bin:$PATH"
   export VIRTUAL_ENV=$KILN_VENV
 }

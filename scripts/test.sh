@@ -7,7 +7,9 @@
 #                             conformance runs over the ONNX backend node
 #                             tests, PTX for every kernel through ptxas, the
 #                             exported real models against onnxruntime, the
-#                             CUDA libraries, and the Python package (pytest)
+#                             CUDA libraries, the GPU bundle (gpu-run.sh on
+#                             the stand-in driver), and the Python package
+#                             (pytest)
 #   scripts/test.sh --quick   the inner loop, a few minutes: the lit suite
 #                             (unit and lit tests) and every 10th node test
 #                             on the CPU and in GPU emulation
@@ -66,7 +68,10 @@ echo "== GPU kernels of the exported models: ptxas resources per kernel kind, no
 echo "== CUDA model libraries: built for every model; run on a real GPU when one is present"
 "$py" "$KILN_ROOT/test/gpu/cuda_runtime_test.py" --build "$KILN_BUILD"
 
-echo "== Python package: API, DLPack, models, ONNX's BackendTest runner (pytest)"
+echo "== GPU bundle: built, under 60 MiB, run by gpu-run.sh with no driver and on the stand-in driver"
+"$KILN_ROOT/test/gpu/check_gpu_bundle.sh" "$KILN_BUILD"
+
+echo "== Python package: API, DLPack, models, kiln-exec, ONNX's BackendTest runner (pytest)"
 PYTHONPATH="$KILN_BUILD/python" "$py" -m pytest -q -p no:cacheprovider -rs \
   "$KILN_ROOT/test/python"
 # `pip install .` builds Kiln's libraries once more in its own folder

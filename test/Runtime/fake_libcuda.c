@@ -23,7 +23,8 @@ typedef KilnCUresult CUresult;
 typedef KilnCUdeviceptr CUdeviceptr;
 
 #define MAX_ALLOCS 4096
-#define MAX_KERNELS 1024
+#define MAX_KERNELS 16384
+#define MAX_MODULES 4096
 #define MAX_PARAMS 1024
 #define MAX_OPS 65536
 
@@ -32,6 +33,10 @@ static struct { char *p; size_t n; } allocs[MAX_ALLOCS];
 static int numAllocs, allocCalls;
 static struct Kernel { char name[128]; int numParams; char isPtr[MAX_PARAMS]; } kernels[MAX_KERNELS];
 static int numKernels;
+/* A module's kernels are kernels[first, first + count): kernel names repeat
+ * across modules (every model has a "main_kernel"). */
+static struct Module { int first, count; } modules[MAX_MODULES];
+static int numModules;
 static long launches, badLaunches, graphLaunches, capturedLaunches, setAttributes;
 static int faulted, moduleLoads;
 
@@ -82,8 +87,18 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *o
     return 218;
   }
   pthread_mutex_lock(&lock);
+  if (numModules == MAX_MODULES) {
+    pthread_mutex_unlock(&lock);
+    return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+  }
   moduleLoads++;
+  struct Module *mod = &modules[numModules++];
+  mod->first = numKernels;
   for (const char *p = strstr(text, ".entry "); p; p = strstr(p + 1, ".entry ")) {
+    if (numKernels == MAX_KERNELS) {
+      pthread_mutex_unlock(&lock);
+      return 2;
+    }
     struct Kernel *k = &kernels[numKernels++];
     const char *name = p + 7, *paren = strchr(name, '(');
     snprintf(k->name, sizeof(k->name), "%.*s", (int)(paren - name), name);
@@ -95,13 +110,15 @@ CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *o
       k->isPtr[k->numParams++] = ptr && ptr < eol;
     }
   }
+  mod->count = numKernels - mod->first;
   pthread_mutex_unlock(&lock);
-  *module = (void *)0x2;
+  *module = mod;
   return 0;
 }
 CUresult cuModuleUnload(void *m) { return 0; }
 CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
-  for (int i = 0; i < numKernels; ++i)
+  const struct Module *mod = m;
+  for (int i = mod->first; i < mod->first + mod->count; ++i)
     if (strcmp(kernels[i].name, name) == 0) {
       *f = &kernels[i];
       return 0;
@@ -120,11 +137,19 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) {
     pthread_mutex_unlock(&lock);
     return 2;
   }
+  int slot = 0;
+  while (slot < numAllocs && allocs[slot].p)
+    ++slot;
+  if (slot == MAX_ALLOCS) {
+    pthread_mutex_unlock(&lock);
+    return 2;
+  }
   allocCalls++;
-  char *mem = calloc(1, n);
-  allocs[numAllocs].p = mem;
-  allocs[numAllocs].n = n;
-  numAllocs++;
+  char *mem = calloc(1, n ? n : 1);
+  allocs[slot].p = mem;
+  allocs[slot].n = n;
+  if (slot == numAllocs)
+    numAllocs++;
   pthread_mutex_unlock(&lock);
   *p = (CUdeviceptr)(uintptr_t)mem;
   return 0;

@@ -16,148 +16,20 @@ With one:
 Exit code 1 if anything fails.
 """
 import argparse
-import ctypes
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = os.environ.get("KILN_MODEL_CACHE", os.path.expanduser("~/.cache/kiln/models"))
 NODE_DATA = "/usr/include/onnx/backend/test/data/node"
 
-DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
-          7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
-          13: np.uint64}
-
-
-def gpu_unavailable():
-    """Why no real-GPU test can run here, or None."""
-    path = os.environ.get("KILN_CUDA_DRIVER") or "libcuda.so.1"
-    try:
-        cuda = ctypes.CDLL(path)
-    except OSError as e:
-        return f"no CUDA driver ({path}: {e})"
-    if cuda.cuInit(0) != 0:
-        return "the CUDA driver does not initialize (cuInit failed)"
-    count = ctypes.c_int(0)
-    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
-        return "no CUDA device"
-    return None
-
-
-class TensorInfo(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32),
-                ("rank", ctypes.c_int32), ("shape", ctypes.POINTER(ctypes.c_int64))]
-
-
-class Runtime:
-    def __init__(self, build):
-        self.lib = ctypes.CDLL(os.path.join(build, "lib", "libkiln_runtime.so"),
-                               mode=ctypes.RTLD_GLOBAL)
-        lib = self.lib
-        lib.kiln_model_load.restype = ctypes.c_void_p
-        lib.kiln_model_load.argtypes = [ctypes.c_char_p]
-        lib.kiln_last_error.restype = ctypes.c_char_p
-        for f in ("kiln_model_input", "kiln_model_output"):
-            getattr(lib, f).restype = ctypes.POINTER(TensorInfo)
-            getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_int]
-        for f in ("kiln_model_num_inputs", "kiln_model_num_outputs", "kiln_model_target",
-                  "kiln_model_set_cuda_graph", "kiln_model_run", "kiln_model_run_device",
-                  "kiln_model_free"):
-            getattr(lib, f).argtypes = [ctypes.c_void_p]
-        lib.kiln_model_set_cuda_graph.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.kiln_model_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        lib.kiln_model_run_device.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
-                                              ctypes.c_void_p, ctypes.c_void_p]
-
-    def error(self):
-        return self.lib.kiln_last_error().decode()
-
-
-class Model:
-    def __init__(self, rt, path):
-        self.rt = rt
-        self.handle = rt.lib.kiln_model_load(path.encode())
-        if not self.handle:
-            raise RuntimeError(rt.error())
-
-        def infos(count, get):
-            out = []
-            for i in range(count(self.handle)):
-                t = get(self.handle, i).contents
-                out.append((DTYPES[t.dtype], tuple(t.shape[k] for k in range(t.rank))))
-            return out
-        self.inputs = infos(rt.lib.kiln_model_num_inputs, rt.lib.kiln_model_input)
-        self.outputs = infos(rt.lib.kiln_model_num_outputs, rt.lib.kiln_model_output)
-
-    def run(self, arrays):
-        ins = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
-        outs = [np.zeros(shape, dtype) for dtype, shape in self.outputs]
-        optr = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])
-        if self.rt.lib.kiln_model_run(self.handle, ins, optr) != 0:
-            raise RuntimeError(self.rt.error())
-        return outs
-
-    def free(self):
-        self.rt.lib.kiln_model_free(self.handle)
-
-
-def random_inputs(model, seed):
-    rng = np.random.default_rng(seed)
-    arrays = []
-    for dtype, shape in model.inputs:
-        if np.issubdtype(dtype, np.floating):
-            arrays.append(rng.standard_normal(shape).astype(dtype))
-        elif dtype == np.bool_:
-            arrays.append(rng.integers(0, 2, shape).astype(np.bool_))
-        else:
-            arrays.append(rng.integers(0, 8, shape).astype(dtype))
-    return arrays
-
-
-def close(got, want, rtol, atol):
-    if got.dtype.kind == "f":
-        return np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol,
-                           atol=atol, equal_nan=True)
-    return np.array_equal(got, want)
-
-
-def run_device(rt, model, arrays):
-    """kiln_model_run_device on buffers allocated and filled with the driver."""
-    cuda = ctypes.CDLL(os.environ.get("KILN_CUDA_DRIVER") or "libcuda.so.1")
-    alloc, free = cuda.cuMemAlloc_v2, cuda.cuMemFree_v2
-    htod, dtoh = cuda.cuMemcpyHtoD_v2, cuda.cuMemcpyDtoH_v2
-    alloc.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
-    free.argtypes = [ctypes.c_uint64]
-    htod.argtypes = [ctypes.c_uint64, ctypes.c_void_p, ctypes.c_size_t]
-    dtoh.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t]
-    outs = [np.zeros(shape, dtype) for dtype, shape in model.outputs]
-    dev_in, dev_out = [], []
-    try:
-        for a in arrays:
-            p = ctypes.c_uint64()
-            assert alloc(ctypes.byref(p), max(a.nbytes, 1)) == 0
-            dev_in.append(p.value)
-            assert htod(p.value, a.ctypes.data, a.nbytes) == 0
-        for o in outs:
-            p = ctypes.c_uint64()
-            assert alloc(ctypes.byref(p), max(o.nbytes, 1)) == 0
-            dev_out.append(p.value)
-        ins = (ctypes.c_uint64 * max(len(dev_in), 1))(*dev_in)
-        optr = (ctypes.c_uint64 * max(len(dev_out), 1))(*dev_out)
-        if rt.lib.kiln_model_run_device(model.handle, ins, optr, None) != 0:
-            raise RuntimeError(rt.error())
-        for o, p in zip(outs, dev_out):
-            assert dtoh(o.ctypes.data, p, o.nbytes) == 0
-    finally:
-        for p in dev_in + dev_out:
-            free(p)
-    return outs
+sys.path.insert(0, os.path.join(ROOT, "tools", "kiln-exec"))
+from kiln_exec import KilnError, Runtime, compare, probe_gpu, random_inputs  # noqa: E402
 
 
 def check_against_cpu(args, rt, name, onnx_path, tmp, rtol, atol):
@@ -171,29 +43,29 @@ def check_against_cpu(args, rt, name, onnx_path, tmp, rtol, atol):
         if p.returncode != 0:
             return [f"{name}: kilnc --target={target} failed: {p.stderr.strip()[-300:]}"]
         libs[target] = lib
-    cpu, gpu = Model(rt, libs["cpu"]), Model(rt, libs["cuda"])
+    cpu, gpu = rt.load(libs["cpu"]), rt.load(libs["cuda"])
     try:
         arrays = random_inputs(cpu, seed=len(name))
         want = cpu.run(arrays)
 
-        def compare(what, got):
+        def check(what, got):
             for i, (g, w) in enumerate(zip(got, want)):
-                if not close(g, w, rtol, atol):
-                    err = np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))
+                ok, err = compare(g, w, rtol, atol)
+                if not ok:
                     failures.append(f"{name}: {what}: output {i} differs from the CPU "
                                     f"target (max abs error {err:.3g})")
                     return
         for graph in (0, 1):
-            rt.lib.kiln_model_set_cuda_graph(gpu.handle, graph)
+            gpu.set_cuda_graph(graph)
             for k in range(2):
-                compare(f"run {k} with CUDA graph {'on' if graph else 'off'}", gpu.run(arrays))
+                check(f"run {k} with CUDA graph {'on' if graph else 'off'}", gpu.run(arrays))
         results, errors = [], []
 
         def worker():
             try:
                 for _ in range(5):
                     results.append(gpu.run(arrays))
-            except RuntimeError as e:
+            except KilnError as e:
                 errors.append(str(e))
         threads = [threading.Thread(target=worker) for _ in range(2)]
         for t in threads:
@@ -202,9 +74,9 @@ def check_against_cpu(args, rt, name, onnx_path, tmp, rtol, atol):
             t.join()
         failures += [f"{name}: two threads: {e}" for e in errors]
         for r in results:
-            compare("two threads", r)
-        compare("kiln_model_run_device", run_device(rt, gpu, arrays))
-    except RuntimeError as e:
+            check("two threads", r)
+        check("kiln_model_run_device", gpu.run_device(arrays))
+    except KilnError as e:
         failures.append(f"{name}: {e}")
     finally:
         cpu.free()
@@ -227,7 +99,7 @@ def main():
             models.append((m, path))
         else:
             print(f"note: {m} is not exported ({path}); test/models/export_models.py makes it")
-    why = gpu_unavailable()
+    why = probe_gpu()[1]
     if why:
         # What can be checked without a GPU: every model builds into a
         # CUDA library (PTX, cubin, host code).
@@ -243,7 +115,7 @@ def main():
         print(f"SKIPPED: real-GPU tests of CUDA model libraries: {why}")
         return 0
     kiln_run = os.path.join(args.build, "bin", "kiln-run")
-    rt = Runtime(args.build)
+    rt = Runtime(os.path.join(args.build, "lib", "libkiln_runtime.so"))
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in models:

@@ -4,11 +4,14 @@ one test-data set per model whose reference outputs come from onnxruntime.
 
 Models: torchvision resnet18 and mobilenet_v2 (batch 1, 3x224x224) and a
 BERT-style encoder (nn.TransformerEncoder, 4 layers, d_model 256, 4 heads,
-GELU, sequence 64). Nothing is downloaded: weights are seeded random.
+GELU, sequence 64); on request (for GPU timing) torchvision resnet50 and
+bert_base, the same encoder at BERT-base size (12 layers, d_model 768, 12
+heads, sequence 128). Nothing is downloaded: weights are seeded random.
+--batch B exports at batch B instead of 1.
 
 Output layout, in --out (default ~/.cache/kiln/models):
-  NAME/model.onnx
-  NAME/test_data_set_0/input_0.pb, output_0.pb
+  NAME/model.onnx                 (NAME_bB at batch B)
+  NAME/test_data_set_0/input_0.pb, output_0.pb  (not with --no-reference)
 Existing models are kept unless --force.
 """
 import argparse
@@ -16,52 +19,57 @@ import os
 import sys
 
 
-def build(name):
+# name: (layers, d_model, heads, sequence) of the transformer encoders
+ENCODERS = {"encoder": (4, 256, 4, 64), "bert_base": (12, 768, 12, 128)}
+
+
+def build(name, batch=1):
+    """(torch module, example input of the given batch)."""
     import torch
     torch.manual_seed(0)
-    if name == "resnet18":
+    if name in ("resnet18", "resnet50", "mobilenet_v2"):
         import torchvision
-        return torchvision.models.resnet18(weights=None), torch.randn(1, 3, 224, 224)
-    if name == "mobilenet_v2":
-        import torchvision
-        return torchvision.models.mobilenet_v2(weights=None), torch.randn(1, 3, 224, 224)
-    if name == "encoder":
+        return getattr(torchvision.models, name)(weights=None), torch.randn(batch, 3, 224, 224)
+    if name in ENCODERS:
+        layers, width, heads, seq = ENCODERS[name]
+
         class Encoder(torch.nn.Module):
             def __init__(self):
                 super().__init__()
-                self.embed = torch.nn.Embedding(1000, 256)
-                self.pos = torch.nn.Parameter(torch.randn(1, 64, 256) * 0.02)
+                self.embed = torch.nn.Embedding(1000, width)
+                self.pos = torch.nn.Parameter(torch.randn(1, seq, width) * 0.02)
                 layer = torch.nn.TransformerEncoderLayer(
-                    d_model=256, nhead=4, dim_feedforward=1024, dropout=0.0,
+                    d_model=width, nhead=heads, dim_feedforward=4 * width, dropout=0.0,
                     activation="gelu", batch_first=True)
-                self.encoder = torch.nn.TransformerEncoder(layer, num_layers=4,
+                self.encoder = torch.nn.TransformerEncoder(layer, num_layers=layers,
                                                            enable_nested_tensor=False)
-                self.head = torch.nn.Linear(256, 2)
+                self.head = torch.nn.Linear(width, 2)
 
             def forward(self, ids):
                 h = self.embed(ids) + self.pos
                 h = self.encoder(h)
                 return self.head(h[:, 0])
 
-        return Encoder(), torch.randint(0, 1000, (1, 64))
+        return Encoder(), torch.randint(0, 1000, (batch, seq))
     raise ValueError(name)
 
 
-def export(name, out_dir, force):
+def export(name, out_dir, force, batch=1, reference=True):
     import numpy as np
     import onnx
     import onnxruntime as ort
     import torch
     from onnx import numpy_helper
 
-    model_dir = os.path.join(out_dir, name)
+    model_dir = os.path.join(out_dir, name if batch == 1 else f"{name}_b{batch}")
     model_path = os.path.join(model_dir, "model.onnx")
     data_dir = os.path.join(model_dir, "test_data_set_0")
-    if os.path.exists(os.path.join(data_dir, "output_0.pb")) and not force:
+    done = os.path.join(data_dir, "output_0.pb") if reference else model_path
+    if os.path.exists(done) and not force:
         print(f"{name}: cached at {model_dir}")
         return
-    os.makedirs(data_dir, exist_ok=True)
-    model, example = build(name)
+    os.makedirs(model_dir, exist_ok=True)
+    model, example = build(name, batch)
     model.eval()
     kwargs = dict(opset_version=17, input_names=["input"], output_names=["output"],
                   do_constant_folding=True)
@@ -70,6 +78,10 @@ def export(name, out_dir, force):
     except TypeError:  # older torch without the dynamo switch
         torch.onnx.export(model, (example,), model_path, **kwargs)
     onnx.checker.check_model(model_path)
+    if not reference:
+        print(f"{name}: exported to {model_dir} (no reference)")
+        return
+    os.makedirs(data_dir, exist_ok=True)
 
     # The reference is onnxruntime on the exported model, on fresh inputs.
     rng = np.random.default_rng(1)
@@ -90,10 +102,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/kiln/models"))
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--no-reference", action="store_true",
+                    help="only the model (for timing): no onnxruntime reference")
     ap.add_argument("models", nargs="*", default=["resnet18", "mobilenet_v2", "encoder"])
     args = ap.parse_args()
     for name in args.models:
-        export(name, args.out, args.force)
+        export(name, args.out, args.force, args.batch, not args.no_reference)
     return 0
 
 
