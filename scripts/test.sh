@@ -5,7 +5,8 @@
 #   scripts/test.sh           the complete suite, what CI runs: the lit suite,
 #                             the import sweep and the CPU and GPU-emulation
 #                             conformance runs over the ONNX backend node
-#                             tests, PTX for every kernel through ptxas, the
+#                             tests (Debian's and the pinned onnx package's
+#                             newer ones), PTX for every kernel through ptxas, the
 #                             exported real models against onnxruntime, the
 #                             CUDA libraries, the GPU bundle (gpu-run.sh on
 #                             the stand-in driver), and the Python package
@@ -29,19 +30,25 @@ echo "== lit suite"
 ninja -C "$KILN_BUILD" check-kiln
 
 if ((quick)); then
-  echo "== ONNX node tests, every 10th, on the CPU target and in GPU emulation mode"
-  "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10
-  "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10 --emulate
+  echo "== ONNX node tests (Debian's and the onnx package's), every 10th, on the CPU target and in GPU emulation mode"
+  "$py" "$KILN_ROOT/test/conformance/gen_node_tests.py" "$KILN_BUILD/onnx-node-tests"
+  for mode in "" --emulate; do
+    "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10 $mode
+    "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" --sample 10 $mode \
+      --data "$KILN_BUILD/onnx-node-tests" --passing "$KILN_ROOT/test/conformance/passing-onnx-1.23.txt"
+  done
   echo "== quick tests passed in $(( $(date +%s) - start )) s (scripts/test.sh runs them all)"
   exit 0
 fi
 
-echo "== dialect reference is up to date"
+echo "== dialect reference, ONNX op version table and README op list are up to date"
 ninja -C "$KILN_BUILD" KilnOpsDocGen >/dev/null
 if ! cmp -s "$KILN_BUILD/docs/Kiln/KilnOps.md" "$KILN_ROOT/docs/KilnOps.md"; then
   echo "docs/KilnOps.md differs from dialects/Kiln/KilnOps.td: run scripts/gen-docs.sh" >&2
   exit 1
 fi
+"$py" "$KILN_ROOT/scripts/gen-onnx-op-versions.py" --check
+"$py" "$KILN_ROOT/test/conformance/check_supported_ops.py" "$KILN_BUILD/bin/kilnc"
 
 echo "== import sweep (ONNX backend node tests)"
 "$py" "$KILN_ROOT/test/sweep/import_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
@@ -53,6 +60,14 @@ echo "== ONNX node tests on the CPU target (ratchet: test/conformance/passing.tx
 echo "== ONNX node tests in GPU emulation mode (same ratchet)"
 "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
   --emulate --details "$KILN_BUILD/conformance_emulation.tsv"
+
+echo "== the pinned onnx package's node tests (every opset), CPU and GPU emulation (ratchet: test/conformance/passing-onnx-1.23.txt)"
+"$py" "$KILN_ROOT/test/conformance/gen_node_tests.py" "$KILN_BUILD/onnx-node-tests"
+for mode in "" --emulate; do
+  "$py" "$KILN_ROOT/test/conformance/run_node_tests.py" --kiln-run "$KILN_BUILD/bin/kiln-run" \
+    --data "$KILN_BUILD/onnx-node-tests" --passing "$KILN_ROOT/test/conformance/passing-onnx-1.23.txt" \
+    $mode --details "$KILN_BUILD/conformance_onnx${mode:+_emulation}.tsv"
+done
 
 echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
 "$py" "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \

@@ -123,6 +123,14 @@ using OpImporter = std::function<mlir::LogicalResult(NodeContext &)>;
 /// The table of supported ONNX op types (default domain).
 const llvm::StringMap<OpImporter> &getOpImporters();
 
+/// The newest version of a supported op (the opset in which it last
+/// changed) that its importer implements: 17 unless the op is listed as
+/// implemented in a later version.
+int64_t implementedOpVersion(llvm::StringRef op);
+/// The oldest version of a supported op that its importer implements (1
+/// unless an old form of the op is refused).
+int64_t oldestImplementedOpVersion(llvm::StringRef op);
+
 /// Maps an ONNX tensor element type to MLIR; null if unsupported.
 mlir::Type convertElementType(mlir::MLIRContext *ctx, int32_t onnxType);
 

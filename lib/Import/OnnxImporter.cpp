@@ -35,9 +35,47 @@ using namespace kiln;
 using namespace kiln::detail;
 
 namespace {
-/// Oldest and newest default-domain opsets the importer understands.
-constexpr int64_t kMinOpset = 7;
-constexpr int64_t kMaxOpset = 17;
+/// Oldest and newest default-domain opsets the importer understands. Each
+/// op is read in the version the model's opset means (checkOpVersions);
+/// libonnx's version converter is not used: it rejects valid legacy
+/// broadcasts (onnx 1.12 to 1.23), which the importer reads itself.
+constexpr int64_t kMinOpset = 1;
+constexpr int64_t kMaxOpset = 28;
+/// IR versions (the file format) Kiln reads.
+constexpr int64_t kMinIrVersion = 3;
+constexpr int64_t kMaxIrVersion = 11;
+/// What libonnx 1.12 (Debian's) knows: its checker refuses newer IR
+/// versions and its shape inference has no schemas of newer opsets, so
+/// models past either are validated by Kiln's importer alone.
+constexpr int64_t kLibOnnxMaxIrVersion = 8;
+constexpr int64_t kLibOnnxMaxOpset = 17;
+
+/// Each default-domain op and the opsets in which it changed
+/// (lib/Import/OnnxOpVersions.inc, generated from the onnx package).
+struct OnnxOpVersions {
+  const char *op;
+  std::initializer_list<int> versions;
+};
+#define KILN_ONNX_OP(name, ...) {name, __VA_ARGS__},
+const OnnxOpVersions kOnnxOpVersions[] = {
+#include "OnnxOpVersions.inc"
+};
+#undef KILN_ONNX_OP
+
+/// The version of `op` that a model of `opset` means (the newest version
+/// not after it); 0 if the op did not exist yet, -1 if ONNX has no such op.
+int64_t onnxOpVersion(StringRef op, int64_t opset) {
+  for (const OnnxOpVersions &entry : kOnnxOpVersions) {
+    if (op != entry.op)
+      continue;
+    int64_t since = 0;
+    for (int v : entry.versions)
+      if (v <= opset)
+        since = v;
+    return since;
+  }
+  return -1;
+}
 /// Float initializers with more elements than this become dense_resource
 /// blobs; smaller ones (and all integer ones up to kMaxDenseInts) stay as
 /// readable dense literals that folding can see.
@@ -73,6 +111,12 @@ StringRef kiln::detail::onnxTypeName(int32_t t) {
   if (onnx::TensorProto_DataType_IsValid(t))
     return onnx::TensorProto_DataType_Name(
         static_cast<onnx::TensorProto_DataType>(t));
+  // Types newer than libonnx 1.12's protobuf (ONNX 1.14 to 1.23).
+  static const char *newer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+                                "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1",
+                                "FLOAT8E8M0", "UINT2", "INT2", "FLOAT6E2M3", "FLOAT6E3M2"};
+  if (t >= 17 && t < 17 + (int32_t)std::size(newer))
+    return newer[t - 17];
   return "unknown";
 }
 
@@ -792,6 +836,56 @@ static LogicalResult checkUnsupported(const onnx::ModelProto &model,
   return failure();
 }
 
+std::vector<SupportedOnnxOp> kiln::supportedOnnxOps() {
+  std::vector<SupportedOnnxOp> out;
+  for (const OnnxOpVersions &entry : kOnnxOpVersions) {
+    if (!getOpImporters().count(entry.op))
+      continue;
+    SupportedOnnxOp op{entry.op, {}};
+    for (int v : entry.versions)
+      if (v >= oldestImplementedOpVersion(entry.op) && v <= implementedOpVersion(entry.op) &&
+          v <= kMaxOpset)
+        op.versions.push_back(v);
+    out.push_back(std::move(op));
+  }
+  return out;
+}
+
+/// Reports, in one error, every node whose op is not part of the model's
+/// opset or whose version there (the opset in which the op last changed)
+/// is newer than its importer implements.
+static LogicalResult checkOpVersions(const onnx::ModelProto &model, int64_t opset,
+                                     Location loc) {
+  llvm::MapVector<StringRef, std::string> problems;
+  for (auto [index, node] : llvm::enumerate(model.graph().node())) {
+    StringRef op = node.op_type();
+    if (!(node.domain().empty() || node.domain() == "ai.onnx") || problems.count(op))
+      continue;
+    int64_t since = onnxOpVersion(op, opset);
+    std::string where = "(first at node '" + nodeDisplayName(node, index) + "')";
+    if (since == 0) {
+      problems.insert({op, "'" + op.str() + "' is not an operator of opset " +
+                               std::to_string(opset) + " " + where});
+    } else if (since < oldestImplementedOpVersion(op)) {
+      problems.insert({op, "'" + op.str() + "' in its opset-" + std::to_string(since) +
+                               " form (Kiln reads it from its opset-" +
+                               std::to_string(oldestImplementedOpVersion(op)) + " form on) " +
+                               where});
+    } else if (since > implementedOpVersion(op)) {
+      problems.insert({op, "'" + op.str() + "' as changed in opset " + std::to_string(since) +
+                               " (Kiln implements it up to its opset-" +
+                               std::to_string(implementedOpVersion(op)) + " form) " + where});
+    }
+  }
+  if (problems.empty())
+    return success();
+  auto diag = emitError(loc) << "unsupported ONNX op version"
+                             << (problems.size() > 1 ? "s" : "") << " in this opset-" << opset
+                             << " model: ";
+  llvm::interleaveComma(problems, diag, [&](auto &kv) { diag << kv.second; });
+  return failure();
+}
+
 /// Loads every initializer stored in an external file into the model, so
 /// that the checker and the importer see self-contained tensors.
 static LogicalResult inlineExternalData(onnx::ModelProto &model,
@@ -881,8 +975,17 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
                      << " to " << kMaxOpset << ")";
       return nullptr;
     }
+    if (model.ir_version() != 0 &&
+        (model.ir_version() < kMinIrVersion || model.ir_version() > kMaxIrVersion)) {
+      emitError(loc) << "unsupported ONNX IR version " << model.ir_version()
+                     << " (Kiln reads IR versions " << kMinIrVersion << " to "
+                     << kMaxIrVersion << ")";
+      return nullptr;
+    }
     if (failed(checkUnsupported(model, loc)) ||
         failed(inlineExternalData(model, options, loc)))
+      return nullptr;
+    if (failed(checkOpVersions(model, opset, loc)))
       return nullptr;
     if (failed(freezeInputs(model, options, loc)))
       return nullptr;
@@ -917,22 +1020,29 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
     }
     if (model.ir_version() == 0)
       model.set_ir_version(onnx::IR_VERSION);
-    try {
-      onnx::checker::check_model(model);
-    } catch (const std::exception &e) {
-      emitError(loc) << "invalid ONNX model: " << e.what();
-      return nullptr;
-    }
-    model.mutable_graph()->clear_value_info();
-    onnx::ShapeInferenceOptions inferOptions{/*check_type=*/true,
-                                             /*error_mode=*/1,
-                                             /*enable_data_propagation=*/true};
-    try {
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                         inferOptions);
-    } catch (const std::exception &e) {
-      emitError(loc) << "ONNX shape inference failed: " << e.what();
-      return nullptr;
+    if (model.ir_version() <= kLibOnnxMaxIrVersion && opset <= kLibOnnxMaxOpset) {
+      try {
+        onnx::checker::check_model(model);
+      } catch (const std::exception &e) {
+        emitError(loc) << "invalid ONNX model: " << e.what();
+        return nullptr;
+      }
+      model.mutable_graph()->clear_value_info();
+      onnx::ShapeInferenceOptions inferOptions{/*check_type=*/true,
+                                               /*error_mode=*/1,
+                                               /*enable_data_propagation=*/true};
+      try {
+        onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                           inferOptions);
+      } catch (const std::exception &e) {
+        emitError(loc) << "ONNX shape inference failed: " << e.what();
+        return nullptr;
+      }
+    } else {
+      // Newer than libonnx: the importer's own checks stand alone (every
+      // input defined, each op's inputs, attributes and types verified as
+      // it is converted); the exporter's value_info is not trusted.
+      model.mutable_graph()->clear_value_info();
     }
     GraphImporter importer(&ctx, model, options, opset);
     return importer.run();

@@ -15,6 +15,7 @@
 #include <map>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -70,11 +71,43 @@ OpImporter unaryOp(UnaryKind kind) {
 }
 
 /// Binary ops; variadic ONNX ops (Max, Min, Sum, Mean) fold left.
+/// Before opset 7, binary ops broadcast only with broadcast=1, and then B
+/// lines up with A's dims from `axis` on (default: A's last dims); without
+/// it the shapes must be equal. Returns B reshaped so that numpy-style
+/// broadcasting means the same.
+FailureOr<Value> legacyBroadcast(NodeContext &nc, Value a, Value b) {
+  ArrayRef<int64_t> as = shapeOf(a), bs = shapeOf(b);
+  if (nc.attrInt("broadcast", 0) == 0) {
+    if (as != bs)
+      return nc.error() << "inputs of shapes " << shapeToString(as) << " and "
+                        << shapeToString(bs) << " without broadcast=1 (opset "
+                        << nc.opset << " broadcasts only when asked)";
+    return b;
+  }
+  int64_t ra = as.size(), rb = bs.size();
+  int64_t axis = nc.attrInt("axis", ra - rb);
+  if (axis < 0 || axis + rb > ra)
+    return nc.error() << "broadcast axis " << axis << " does not fit shape "
+                      << shapeToString(bs) << " into " << shapeToString(as);
+  for (int64_t i = 0; i < rb; ++i)
+    if (bs[i] != as[axis + i] && bs[i] != 1)
+      return nc.error() << "cannot broadcast shape " << shapeToString(bs) << " into "
+                        << shapeToString(as) << " at axis " << axis;
+  SmallVector<int64_t> shape(axis, 1);
+  shape.append(bs.begin(), bs.end());
+  shape.append(ra - axis - rb, 1);
+  return nc.reshape(b, shape);
+}
+
 OpImporter binaryOp(BinaryKind kind) {
   return [kind](NodeContext &nc) -> LogicalResult {
     TRY(acc, nc.requiredInput(0));
     for (int i = 1; i < nc.numInputs(); ++i) {
       TRY(rhs, nc.requiredInput(i));
+      if (nc.opset < 7) {
+        TRY(b, legacyBroadcast(nc, acc, rhs));
+        rhs = b;
+      }
       if (kind == BinaryKind::Pow && elementTypeOf(acc) != elementTypeOf(rhs)) {
         // ONNX computes the power first and converts to the base's type, so
         // an integer base with a float exponent is raised in floating point.
@@ -437,7 +470,7 @@ OpImporter softmaxOp(bool log) {
 //===----------------------------------------------------------------------===//
 
 /// Resolves the axes of a reduction: from the `axes` input (ReduceSum since
-/// opset 13) or attribute, normalized, sorted and unique. Empty means all
+/// opset 13, the others since 18) or attribute, normalized, sorted and unique. Empty means all
 /// axes unless noop_with_empty_axes.
 FailureOr<std::optional<SmallVector<int64_t>>> reductionAxes(NodeContext &nc,
                                                              int64_t rank,
@@ -469,13 +502,30 @@ FailureOr<std::optional<SmallVector<int64_t>>> reductionAxes(NodeContext &nc,
   return std::optional<SmallVector<int64_t>>(out);
 }
 
-OpImporter reduceOp(ReduceKind kind, bool axesInputSinceOpset13) {
+/// A reduction whose axes are an input since opset `axesInputSince`
+/// (ReduceSum 13, the other reductions 18) and an attribute before.
+OpImporter reduceOp(ReduceKind kind, int64_t axesInputSince) {
   return [=](NodeContext &nc) -> LogicalResult {
     TRY(x, nc.requiredInput(0));
-    bool fromInput = axesInputSinceOpset13 && nc.opset >= 13;
+    bool fromInput = nc.opset >= axesInputSince;
     TRY(axes, reductionAxes(nc, shapeOf(x).size(), fromInput));
     if (!axes) {
       nc.setOutput(0, x);
+      return success();
+    }
+    Type elementType = elementTypeOf(x);
+    if (elementType.isInteger(1)) {
+      // Boolean ReduceMax/ReduceMin (opset 20) are any/all: reduced as
+      // 0/1 integers, since i1's signed order would put true below false.
+      // The result is r > 0, which also gives an empty max false (its
+      // identity is INT32_MIN) and an empty min true (INT32_MAX).
+      if (kind != ReduceKind::Max && kind != ReduceKind::Min)
+        return nc.error() << "a boolean input is only valid for ReduceMax and ReduceMin";
+      Type i32 = IntegerType::get(x.getContext(), 32);
+      TRY(wide, nc.castTo(x, i32));
+      TRY(r, nc.reduce(kind, wide, *axes, nc.attrInt("keepdims", 1) != 0));
+      TRY(y, nc.binary(BinaryKind::Gt, r, nc.scalarConstant(i32, 0)));
+      nc.setOutput(0, y);
       return success();
     }
     TRY(y, nc.reduce(kind, x, *axes, nc.attrInt("keepdims", 1) != 0));
@@ -766,6 +816,18 @@ LogicalResult importSplit(NodeContext &nc) {
     sizes = s;
   } else if (auto s = nc.attrInts("split")) {
     sizes = *s;
+  } else if (nc.opset >= 18 && nc.attr("num_outputs")) {
+    // Chunks of ceil(size / n); the last one takes what is left.
+    int64_t n = nc.attrInt("num_outputs", 0);
+    if (n <= 0 || n != nc.numOutputs())
+      return nc.error() << "num_outputs is " << n << " but the node has "
+                        << nc.numOutputs() << " outputs";
+    int64_t chunk = (in[axis] + n - 1) / n;
+    if (chunk * (n - 1) > in[axis])
+      return nc.error() << "cannot split dim " << axis << " of size " << in[axis]
+                        << " into " << n << " chunks of " << chunk;
+    sizes.assign(n - 1, chunk);
+    sizes.push_back(in[axis] - chunk * (n - 1));
   } else {
     int64_t n = nc.numOutputs();
     if (n == 0 || in[axis] % n != 0)
@@ -954,6 +1016,25 @@ LogicalResult importPad(NodeContext &nc) {
   } else if (auto p = nc.attrInts("pads")) {
     pads = *p;
   }
+  if (nc.hasInput(3)) {
+    // Since opset 18 the pads may name only some axes: begins then ends
+    // of those axes, the others unpadded.
+    TRY(axes, nc.constInts(3, "axes"));
+    if (pads.size() != 2 * axes.size())
+      return nc.error() << "pads has " << pads.size() << " entries for "
+                        << axes.size() << " axes, needs " << 2 * axes.size();
+    SmallVector<int64_t> full(2 * rank, 0);
+    SmallVector<bool> seen(rank, false);
+    for (auto [i, a] : llvm::enumerate(axes)) {
+      TRY(axis, nc.normalizeAxis(a, rank, "pad axis"));
+      if (seen[axis])
+        return nc.error() << "pad axis " << a << " is given twice";
+      seen[axis] = true;
+      full[axis] = pads[i];
+      full[rank + axis] = pads[axes.size() + i];
+    }
+    pads = full;
+  }
   if ((int64_t)pads.size() != 2 * rank)
     return nc.error() << "pads has " << pads.size() << " entries, rank "
                       << rank << " needs " << 2 * rank;
@@ -1008,6 +1089,10 @@ LogicalResult importResize(NodeContext &nc) {
     return nc.error() << "nearest_mode '" << nm << "' is not supported";
   if (nc.attrInt("antialias", 0) != 0 || nc.attr("axes"))
     return nc.error() << "antialias and axes are not supported";
+  std::string policy = nc.attrString("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch")
+    return nc.error() << "keep_aspect_ratio_policy '" << policy
+                      << "' is not supported (stretch is)";
   SmallVector<int64_t> out;
   SmallVector<double> scales;
   int scalesInput = v10 ? 1 : 2;
@@ -1284,6 +1369,89 @@ LogicalResult importEinsum(NodeContext &nc) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Ops of newer opsets, composed of kiln ops
+//===----------------------------------------------------------------------===//
+
+FailureOr<Value> floatInput(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  if (!isa<FloatType>(elementTypeOf(x)))
+    return nc.error() << "input must be a floating-point tensor, got "
+                      << elementTypeOf(x);
+  return x;
+}
+
+/// Gelu (opset 20): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), or with
+/// approximate="tanh" 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+LogicalResult importGelu(NodeContext &nc) {
+  using B = BinaryKind;
+  TRY(x, floatInput(nc));
+  Type et = elementTypeOf(x);
+  auto c = [&](double v) { return nc.scalarConstant(et, v); };
+  std::string approximate = nc.attrString("approximate", "none");
+  Value phi2; // 2 * Phi(x) - 1
+  if (approximate == "none") {
+    TRY(scaled, nc.binary(B::Mul, x, c(M_SQRT1_2)));
+    TRY(erf, nc.unary(UnaryKind::Erf, scaled));
+    phi2 = erf;
+  } else if (approximate == "tanh") {
+    TRY(x2, nc.binary(B::Mul, x, x));
+    TRY(x3, nc.binary(B::Mul, x2, x));
+    TRY(cubic, nc.binary(B::Mul, x3, c(0.044715)));
+    TRY(sum, nc.binary(B::Add, x, cubic));
+    TRY(arg, nc.binary(B::Mul, sum, c(std::sqrt(2.0 / M_PI))));
+    TRY(th, nc.unary(UnaryKind::Tanh, arg));
+    phi2 = th;
+  } else {
+    return nc.error() << "approximate '" << approximate
+                      << "' is not supported (none and tanh are)";
+  }
+  TRY(onePlus, nc.binary(B::Add, phi2, c(1.0)));
+  TRY(half, nc.binary(B::Mul, x, c(0.5)));
+  TRY(y, nc.binary(B::Mul, half, onePlus));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// IsNaN: x != x (an ordered comparison is false for NaN).
+LogicalResult importIsNaN(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  TRY(same, nc.binary(BinaryKind::Eq, x, x));
+  TRY(y, nc.unary(UnaryKind::Not, same));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// IsInf: x == +inf and/or x == -inf (detect_positive, detect_negative).
+LogicalResult importIsInf(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  Type et = elementTypeOf(x);
+  bool pos = nc.attrInt("detect_positive", 1) != 0;
+  bool neg = nc.attrInt("detect_negative", 1) != 0;
+  double inf = std::numeric_limits<double>::infinity();
+  Value y;
+  if (pos) {
+    TRY(p, nc.binary(BinaryKind::Eq, x, nc.scalarConstant(et, inf)));
+    y = p;
+  }
+  if (neg) {
+    TRY(n, nc.binary(BinaryKind::Eq, x, nc.scalarConstant(et, -inf)));
+    if (y) {
+      TRY(both, nc.binary(BinaryKind::Or, y, n));
+      y = both;
+    } else {
+      y = n;
+    }
+  }
+  if (!y) {
+    // Neither sign asked for: false everywhere (x < -inf never holds).
+    TRY(none, nc.binary(BinaryKind::Lt, x, nc.scalarConstant(et, -inf)));
+    y = none;
+  }
+  nc.setOutput(0, y);
+  return success();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1338,16 +1506,19 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     t["InstanceNormalization"] = importInstanceNorm;
     t["Softmax"] = softmaxOp(false);
     t["LogSoftmax"] = softmaxOp(true);
-    t["ReduceSum"] = reduceOp(ReduceKind::Sum, true);
-    t["ReduceMean"] = reduceOp(ReduceKind::Mean, false);
-    t["ReduceMax"] = reduceOp(ReduceKind::Max, false);
-    t["ReduceMin"] = reduceOp(ReduceKind::Min, false);
-    t["ReduceProd"] = reduceOp(ReduceKind::Prod, false);
-    t["ReduceL1"] = reduceOp(ReduceKind::L1, false);
-    t["ReduceL2"] = reduceOp(ReduceKind::L2, false);
-    t["ReduceSumSquare"] = reduceOp(ReduceKind::SumSquare, false);
-    t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, false);
-    t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, false);
+    t["ReduceSum"] = reduceOp(ReduceKind::Sum, 13);
+    t["ReduceMean"] = reduceOp(ReduceKind::Mean, 18);
+    t["ReduceMax"] = reduceOp(ReduceKind::Max, 18);
+    t["ReduceMin"] = reduceOp(ReduceKind::Min, 18);
+    t["ReduceProd"] = reduceOp(ReduceKind::Prod, 18);
+    t["ReduceL1"] = reduceOp(ReduceKind::L1, 18);
+    t["ReduceL2"] = reduceOp(ReduceKind::L2, 18);
+    t["ReduceSumSquare"] = reduceOp(ReduceKind::SumSquare, 18);
+    t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, 18);
+    t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, 18);
+    t["Gelu"] = importGelu;
+    t["IsNaN"] = importIsNaN;
+    t["IsInf"] = importIsInf;
     t["ArgMax"] = argReduceOp(ArgKind::Max);
     t["ArgMin"] = argReduceOp(ArgKind::Min);
     t["MaxPool"] = poolOp(PoolKind::Max);
@@ -1379,4 +1550,40 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     return t;
   }();
   return table;
+}
+
+int64_t kiln::detail::oldestImplementedOpVersion(StringRef op) {
+  // First versions whose form the importers do not read: Reshape's shape
+  // attribute (before 5), Cast's string `to` (before 6), Tile's tiles and
+  // axis inputs (before 6), Concat's optional axis (before 4), Split's
+  // split input (before 2), Pad's `paddings` (before 2).
+  static const llvm::StringMap<int64_t> older = {{"Reshape", 5}, {"Cast", 6}, {"Tile", 6},
+                                                 {"Concat", 4}, {"Split", 2}, {"Pad", 2}};
+  auto it = older.find(op);
+  return it == older.end() ? 1 : it->second;
+}
+
+int64_t kiln::detail::implementedOpVersion(StringRef op) {
+  // Ops whose versions after opset 17 the importers implement: most of
+  // these versions only add element types (bfloat16, float8, int4, int2,
+  // float6, ...),
+  // which the type conversion accepts or refuses on its own; the others
+  // are implemented above (reductions' axes input and Split's num_outputs
+  // in 18, Pad's axes input in 18, AveragePool's dilations in 19) or
+  // checked (Pad's "wrap" mode in 19, Resize's attributes in 18 and 19,
+  // Cast's saturate and round_mode, which only float8 targets use).
+  static const llvm::StringMap<int64_t> newer = {
+      {"AveragePool", 22}, {"Cast", 28}, {"Constant", 25}, {"ConstantOfShape", 25},
+      {"Conv", 22}, {"ConvTranspose", 22}, {"Cos", 22}, {"Sin", 22}, {"Dropout", 22},
+      {"Einsum", 28}, {"Elu", 22}, {"Equal", 19}, {"Flatten", 25},
+      {"GlobalAveragePool", 22}, {"GlobalMaxPool", 22}, {"HardSigmoid", 22},
+      {"HardSwish", 22}, {"Identity", 25}, {"InstanceNormalization", 22}, {"MaxPool", 22},
+      {"Pad", 25}, {"ReduceL1", 18}, {"ReduceL2", 18}, {"ReduceLogSum", 18},
+      {"ReduceLogSumExp", 18}, {"ReduceMax", 20}, {"ReduceMean", 18}, {"ReduceMin", 20},
+      {"ReduceProd", 18}, {"ReduceSumSquare", 18}, {"Reshape", 25}, {"Resize", 19},
+      {"Round", 22}, {"Selu", 22}, {"Shape", 25}, {"Size", 25}, {"Softplus", 22},
+      {"Split", 18}, {"Squeeze", 25}, {"Transpose", 25}, {"Unsqueeze", 25}, {"TopK", 24},
+      {"Gelu", 20}, {"IsNaN", 20}, {"IsInf", 20}};
+  auto it = newer.find(op);
+  return it == newer.end() ? 17 : it->second;
 }

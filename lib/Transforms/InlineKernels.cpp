@@ -30,7 +30,15 @@ struct InlineKernelsPass : kiln::impl::InlineKernelsBase<InlineKernelsPass> {
         op.setAttr("kiln.kernel", id);
         op.setAttr("kiln.kernel_kind", kind);
       }
-      SmallVector<Value> results(yield.getValues());
+      // A kernel may yield one of its own arguments (an op of the group
+      // folded away, e.g. a pad by zero): that value is the kernel's input,
+      // since the block's arguments go away when it is inlined.
+      SmallVector<Value> results;
+      for (Value v : yield.getValues()) {
+        auto arg = dyn_cast<BlockArgument>(v);
+        results.push_back(arg && arg.getOwner() == &body ? kernel.getInputs()[arg.getArgNumber()]
+                                                         : v);
+      }
       rewriter.eraseOp(yield);
       rewriter.inlineBlockBefore(&body, kernel, kernel.getInputs());
       rewriter.replaceOp(kernel, results);

@@ -10,16 +10,25 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 
-def write_case(out_dir, name, nodes, inits, x, outputs, opset=17):
+def write_case(out_dir, name, nodes, inits, x, outputs, opset=17, ir_version=8):
     """Saves out_dir/model.onnx (graph `name`, input `x`, the outputs named
     in `outputs`, a list of (name, reference array)) and test_data_set_0
-    with input_0.pb and output_<i>.pb in float32."""
+    with input_0.pb and output_<i>.pb: float references in float32, boolean
+    and integer ones in their own type."""
+    def stored(ref):
+        ref = np.asarray(ref)
+        return ref if ref.dtype.kind in "biu" else ref.astype(np.float32)
+    outputs = [(n, stored(ref)) for n, ref in outputs]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)]
+    if ir_version < 4:  # IR 3 lists every initializer among the graph inputs too
+        inputs += [helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in inits]
     graph = helper.make_graph(
-        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ref.shape) for n, ref in outputs],
+        nodes, name, inputs,
+        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(ref.dtype), ref.shape)
+         for n, ref in outputs],
         inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
+    model.ir_version = ir_version
     data = os.path.join(out_dir, "test_data_set_0")
     os.makedirs(data, exist_ok=True)
     with open(os.path.join(out_dir, "model.onnx"), "wb") as f:
@@ -28,5 +37,4 @@ def write_case(out_dir, name, nodes, inits, x, outputs, opset=17):
         f.write(numpy_helper.from_array(x, "x").SerializeToString())
     for i, (n, ref) in enumerate(outputs):
         with open(os.path.join(data, f"output_{i}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(np.asarray(ref).astype(np.float32), n)
-                    .SerializeToString())
+            f.write(numpy_helper.from_array(ref, n).SerializeToString())

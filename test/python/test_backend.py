@@ -5,9 +5,10 @@ The node tests are read from Debian's libonnx-testdata
 (/usr/include/onnx/backend/test/data/node, ONNX 1.12, opsets up to 17):
 the same data as Kiln's C++ conformance runner (test/conformance/
 run_node_tests.py). PyPI's onnx (1.23) generates its node tests in Python
-from its own, newer operator definitions (opsets up to 23+), which Kiln
-(opsets 7 to 17) does not accept; so the runner is given the on-disk cases
-instead of ONNX's generated ones, and runs them through ONNX's own loading,
+from its own, newer operator definitions (opsets up to 28, IR versions up
+to 14); those run through the C++ runner with their own ratchet
+(test/conformance/gen_node_tests.py, passing-onnx-1.23.txt). Here the
+runner is given the on-disk cases instead, and runs them through ONNX's own loading,
 running and output comparison code (Runner._add_model_test's on-disk path,
 the path that ONNX 1.12's BackendTest used for these node tests).
 

@@ -23,7 +23,7 @@ namespace {
 cl::OptionCategory kilncCategory("kilnc options");
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | model.onnxtxt | ->"),
-                               cl::Required, cl::cat(kilncCategory));
+                               cl::cat(kilncCategory));
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(kilncCategory));
@@ -52,6 +52,10 @@ cl::opt<std::string> precision(
     cl::desc("Operand precision of matmul/conv kernels for --target=cuda: fp32 (default, "
              "exact), tf32, fp16 or bf16 (fp32 accumulation)"),
     cl::init("fp32"), cl::cat(kilncCategory));
+cl::opt<bool> listOps("list-ops",
+                      cl::desc("List the ONNX ops Kiln imports, each with the versions it reads "
+                               "(the opsets in which the op changed), and exit"),
+                      cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> elideWeights(
     "elide-weights",
     cl::desc("With --target=cuda: leave f32 weights of 4 KiB or more out of the library; the "
@@ -96,6 +100,20 @@ int main(int argc, char **argv) {
       "Kiln: compiles ONNX models through the kiln MLIR dialect\n\n"
       "  kilnc model.onnx [--target=cpu|cuda] [--emit=kiln|linalg|gpu|ptx|llvm|obj|so] [-o out] "
       "[--input-shape x=1x3x224x224] [--freeze-input shape=shape.pb]\n");
+
+  if (listOps) {
+    for (const kiln::SupportedOnnxOp &op : kiln::supportedOnnxOps()) {
+      outs() << op.name;
+      for (int v : op.versions)
+        outs() << ' ' << v;
+      outs() << '\n';
+    }
+    return 0;
+  }
+  if (inputPath.empty()) {
+    errs() << "kilnc: error: no model given (kilnc MODEL [options]; --help lists them)\n";
+    return 2;
+  }
 
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {

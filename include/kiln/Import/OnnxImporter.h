@@ -68,6 +68,15 @@ void printDiagnostic(llvm::StringRef tool, mlir::Diagnostic &diag);
 /// Registers the dialects the importer creates ops of.
 void registerImportDialects(mlir::MLIRContext &ctx);
 
+/// An ONNX op (default domain) that Kiln imports, and the versions of it
+/// (the opsets in which it changed) that the importer reads.
+struct SupportedOnnxOp {
+  std::string name;
+  std::vector<int> versions;
+};
+/// Every supported op, by name.
+std::vector<SupportedOnnxOp> supportedOnnxOps();
+
 } // namespace kiln
 
 #endif // KILN_IMPORT_ONNXIMPORTER_H
