@@ -163,9 +163,13 @@ struct GpuElementwisePass : public kiln::impl::GpuElementwiseBase<GpuElementwise
       Value e0 = arith::MulIOp::create(lb, loc, loop.getInductionVar(), cst(lb, kVector));
       llvm::DenseMap<Value, Value> loaded;
       for (const Operand &o : operands)
-        if (o.flat)
-          loaded[o.flat] = vector::LoadOp::create(lb, loc, vecType, o.flat, ValueRange{e0},
+        if (o.flat) {
+          // Each operand's own element type: a cast reads f32 and writes i32.
+          auto operandVec = VectorType::get(
+              {kVector}, cast<MemRefType>(o.flat.getType()).getElementType());
+          loaded[o.flat] = vector::LoadOp::create(lb, loc, operandVec, o.flat, ValueRange{e0},
                                                   /*nontemporal=*/false, llvm::Align(16));
+        }
       SmallVector<Value> results;
       for (int64_t j = 0; j < kVector; ++j) {
         Value e = arith::AddIOp::create(lb, loc, e0, cst(lb, j));

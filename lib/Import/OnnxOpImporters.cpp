@@ -1452,6 +1452,156 @@ LogicalResult importIsInf(NodeContext &nc) {
   return success();
 }
 
+/// CastLike: Cast to the element type of the second input.
+LogicalResult importCastLike(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(like, nc.requiredInput(1));
+  TRY(y, nc.castTo(x, elementTypeOf(like)));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// PRelu: x < 0 ? x * slope : x, the slope broadcast to x.
+LogicalResult importPRelu(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  TRY(slope, nc.requiredInput(1));
+  TRY(neg, nc.binary(BinaryKind::Lt, x, nc.scalarConstant(elementTypeOf(x), 0)));
+  TRY(scaled, nc.binary(BinaryKind::Mul, x, slope));
+  TRY(y, nc.create<SelectOp>(nc.inferred(), neg, scaled, x));
+  if (shapeOf(y) != shapeOf(x))
+    return nc.error() << "slope of shape " << shapeToString(shapeOf(slope))
+                      << " does not broadcast to the input's " << shapeToString(shapeOf(x));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Mish (18): x * tanh(softplus(x)).
+LogicalResult importMish(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  TRY(sp, nc.unary(UnaryKind::Softplus, x));
+  TRY(th, nc.unary(UnaryKind::Tanh, sp));
+  TRY(y, nc.binary(BinaryKind::Mul, x, th));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Swish (24): x * sigmoid(alpha * x).
+LogicalResult importSwish(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  TRY(ax, nc.binary(BinaryKind::Mul, x,
+                    nc.scalarConstant(elementTypeOf(x), nc.attrFloat("alpha", 1.0f))));
+  TRY(sg, nc.unary(UnaryKind::Sigmoid, ax));
+  TRY(y, nc.binary(BinaryKind::Mul, x, sg));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Softsign: x / (1 + |x|).
+LogicalResult importSoftsign(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  TRY(a, nc.unary(UnaryKind::Abs, x));
+  TRY(d, nc.binary(BinaryKind::Add, a, nc.scalarConstant(elementTypeOf(x), 1.0)));
+  TRY(y, nc.binary(BinaryKind::Div, x, d));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// ThresholdedRelu: x > alpha ? x : 0.
+LogicalResult importThresholdedRelu(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  Type et = elementTypeOf(x);
+  TRY(above, nc.binary(BinaryKind::Gt, x, nc.scalarConstant(et, nc.attrFloat("alpha", 1.0f))));
+  TRY(y, nc.create<SelectOp>(nc.inferred(), above, x, nc.scalarConstant(et, 0)));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Shrink: x < -lambd ? x + bias : x > lambd ? x - bias : 0.
+LogicalResult importShrink(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  Type et = elementTypeOf(x);
+  double lambd = nc.attrFloat("lambd", 0.5f), bias = nc.attrFloat("bias", 0.0f);
+  TRY(low, nc.binary(BinaryKind::Lt, x, nc.scalarConstant(et, -lambd)));
+  TRY(high, nc.binary(BinaryKind::Gt, x, nc.scalarConstant(et, lambd)));
+  TRY(plus, nc.binary(BinaryKind::Add, x, nc.scalarConstant(et, bias)));
+  TRY(minus, nc.binary(BinaryKind::Sub, x, nc.scalarConstant(et, bias)));
+  TRY(upper, nc.create<SelectOp>(nc.inferred(), high, minus, nc.scalarConstant(et, 0)));
+  TRY(y, nc.create<SelectOp>(nc.inferred(), low, plus, upper));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// Trilu: the upper (j - i >= k) or lower (j - i <= k) triangle of the
+/// last two dims, zeros elsewhere; k must be a compile-time constant.
+LogicalResult importTrilu(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  ArrayRef<int64_t> shape = shapeOf(x);
+  if (shape.size() < 2)
+    return nc.error() << "input must have rank >= 2, got " << shapeToString(shape);
+  int64_t k = 0;
+  if (nc.hasInput(1)) {
+    TRY(kv, nc.constInts(1, "k"));
+    if (kv.size() != 1)
+      return nc.error() << "k must be a scalar";
+    k = kv[0];
+  }
+  bool upper = nc.attrInt("upper", 1) != 0;
+  int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  SmallVector<bool> keep;
+  keep.reserve(rows * cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      keep.push_back(upper ? j - i >= k : j - i <= k);
+  auto maskType = RankedTensorType::get({rows, cols}, IntegerType::get(nc.ctx(), 1));
+  Value mask = nc.constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(keep)));
+  Value zero = elementTypeOf(x).isInteger(1)
+                   ? nc.constant(DenseElementsAttr::get(
+                         RankedTensorType::get({}, elementTypeOf(x)), false))
+                   : nc.scalarConstant(elementTypeOf(x), 0);
+  TRY(y, nc.create<SelectOp>(nc.inferred(), mask, x, zero));
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// RMSNormalization (23): x / sqrt(mean(x^2 over axis..last) + epsilon) *
+/// scale, computed in f32 (stash_type 1) for narrower inputs.
+LogicalResult importRMSNorm(NodeContext &nc) {
+  using B = BinaryKind;
+  TRY(x, floatInput(nc));
+  TRY(scale, nc.requiredInput(1));
+  int64_t rank = shapeOf(x).size();
+  TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), rank));
+  if (nc.attrInt("stash_type", 1) != 1)
+    return nc.error() << "stash_type " << nc.attrInt("stash_type", 1)
+                      << " is not supported (1, float32, is)";
+  Type et = elementTypeOf(x);
+  Type f32 = Float32Type::get(nc.ctx());
+  Value xs = x;
+  if (et != f32) {
+    TRY(wide, nc.castTo(x, f32));
+    xs = wide;
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < rank; ++d)
+    axes.push_back(d);
+  TRY(sq, nc.binary(B::Mul, xs, xs));
+  TRY(ms, nc.reduce(ReduceKind::Mean, sq, axes, /*keepDims=*/true));
+  TRY(eps, nc.binary(B::Add, ms, nc.scalarConstant(f32, nc.attrFloat("epsilon", 1e-5f))));
+  TRY(rms, nc.unary(UnaryKind::Sqrt, eps));
+  TRY(normed, nc.binary(B::Div, xs, rms));
+  Value n = normed;
+  if (et != f32) {
+    TRY(narrow, nc.castTo(normed, et));
+    n = narrow;
+  }
+  TRY(y, nc.binary(B::Mul, n, scale));
+  if (shapeOf(y) != shapeOf(x))
+    return nc.error() << "scale of shape " << shapeToString(shapeOf(scale))
+                      << " does not broadcast to the input's " << shapeToString(shapeOf(x));
+  nc.setOutput(0, y);
+  return success();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1517,6 +1667,15 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, 18);
     t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, 18);
     t["Gelu"] = importGelu;
+    t["CastLike"] = importCastLike;
+    t["PRelu"] = importPRelu;
+    t["Mish"] = importMish;
+    t["Swish"] = importSwish;
+    t["Softsign"] = importSoftsign;
+    t["ThresholdedRelu"] = importThresholdedRelu;
+    t["Shrink"] = importShrink;
+    t["Trilu"] = importTrilu;
+    t["RMSNormalization"] = importRMSNorm;
     t["IsNaN"] = importIsNaN;
     t["IsInf"] = importIsInf;
     t["ArgMax"] = argReduceOp(ArgKind::Max);
@@ -1556,9 +1715,11 @@ int64_t kiln::detail::oldestImplementedOpVersion(StringRef op) {
   // First versions whose form the importers do not read: Reshape's shape
   // attribute (before 5), Cast's string `to` (before 6), Tile's tiles and
   // axis inputs (before 6), Concat's optional axis (before 4), Split's
-  // split input (before 2), Pad's `paddings` (before 2).
+  // split input (before 2), Pad's `paddings` (before 2), PRelu's slope
+  // without broadcasting (before 7).
   static const llvm::StringMap<int64_t> older = {{"Reshape", 5}, {"Cast", 6}, {"Tile", 6},
-                                                 {"Concat", 4}, {"Split", 2}, {"Pad", 2}};
+                                                 {"Concat", 4}, {"Split", 2}, {"Pad", 2},
+                                                 {"PRelu", 7}};
   auto it = older.find(op);
   return it == older.end() ? 1 : it->second;
 }
@@ -1583,7 +1744,9 @@ int64_t kiln::detail::implementedOpVersion(StringRef op) {
       {"ReduceProd", 18}, {"ReduceSumSquare", 18}, {"Reshape", 25}, {"Resize", 19},
       {"Round", 22}, {"Selu", 22}, {"Shape", 25}, {"Size", 25}, {"Softplus", 22},
       {"Split", 18}, {"Squeeze", 25}, {"Transpose", 25}, {"Unsqueeze", 25}, {"TopK", 24},
-      {"Gelu", 20}, {"IsNaN", 20}, {"IsInf", 20}};
+      {"Gelu", 20}, {"IsNaN", 20}, {"IsInf", 20}, {"CastLike", 25}, {"Mish", 22},
+      {"Swish", 24}, {"Softsign", 22}, {"ThresholdedRelu", 22},
+      {"RMSNormalization", 23}};
   auto it = newer.find(op);
   return it == newer.end() ? 17 : it->second;
 }

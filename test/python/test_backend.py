@@ -57,9 +57,16 @@ class KilnNodeTestRunner(onnx_runner.Runner):
             self._add_model_test(case, "Node")
 
 
+# Tests that the C++ runner passes at its tolerance for 16-bit float
+# outputs (run_node_tests.py: HALF_TOLERANCE) and ONNX's runner, at rtol
+# 1e-3, does not: the bfloat16 reference was made by truncation, Kiln
+# rounds to nearest even, one unit in the last place apart.
+HALF_TOLERANCE_ONLY = {"test_cast_FLOAT_to_BFLOAT16"}
+
+
 def _passing():
     with open(PASSING) as f:
-        return {line.strip() for line in f if line.strip()}
+        return {line.strip() for line in f if line.strip()} - HALF_TOLERANCE_ONLY
 
 
 backend_test = KilnNodeTestRunner(kiln.backend.KilnBackend, __name__, DATA)

@@ -9,6 +9,9 @@ numpy references, for kiln-run --test-data:
   avgpool19     AveragePool with dilations (opset 19)
   gelu20        Gelu, exact and tanh-approximated (opset 20)
   isnan20       IsNaN and IsInf (all, positive only) on data with NaN and inf
+  composed24    ops new in opsets 18-24 that Kiln composes of its own:
+                Swish, RMSNormalization, Mish, Trilu, CastLike, PRelu,
+                Shrink, ThresholdedRelu, Softsign (opset 24, IR 11)
   opset6        Add/Mul with the legacy broadcast and axis attributes and
                 BatchNormalization with is_test (opset 6, IR 3): converted
                 to opset 7 on import
@@ -91,6 +94,36 @@ def main():
                   helper.make_node("IsInf", ["x"], ["inf"]),
                   helper.make_node("IsInf", ["x"], ["posinf"], detect_negative=0)]
         outputs = [("nan", np.isnan(x)), ("inf", np.isinf(x)), ("posinf", np.isposinf(x))]
+    elif case == "composed24":
+        opset, ir = 24, 11
+        x = x * 3
+        xd = x.astype(np.float64)
+        scale = rng.standard_normal((7, 5)).astype(np.float32)
+        slope = rng.standard_normal((3, 1, 1)).astype(np.float32)
+        inits += [numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(slope, "slope"),
+                  numpy_helper.from_array(np.array(1, np.int64), "k"),
+                  numpy_helper.from_array(np.zeros(1, np.int32), "int_like")]
+        nodes += [helper.make_node("Swish", ["x"], ["swish"], alpha=0.7),
+                  helper.make_node("RMSNormalization", ["x", "scale"], ["rms"], axis=-2,
+                                   epsilon=1e-3),
+                  helper.make_node("Mish", ["x"], ["mish"]),
+                  helper.make_node("Trilu", ["x", "k"], ["tril"], upper=0),
+                  helper.make_node("CastLike", ["x", "int_like"], ["ints"]),
+                  helper.make_node("PRelu", ["x", "slope"], ["prelu"]),
+                  helper.make_node("Shrink", ["x"], ["shrink"], lambd=0.8, bias=0.3),
+                  helper.make_node("ThresholdedRelu", ["x"], ["thr"], alpha=0.4),
+                  helper.make_node("Softsign", ["x"], ["softsign"])]
+        rms = np.sqrt((xd ** 2).mean(axis=(2, 3), keepdims=True) + 1e-3)
+        i, j = np.indices((7, 5))
+        outputs = [("swish", xd / (1 + np.exp(-0.7 * xd))),
+                   ("rms", xd / rms * scale),
+                   ("mish", xd * np.tanh(np.log1p(np.exp(xd)))),
+                   ("tril", np.where(j - i <= 1, xd, 0)),
+                   ("ints", x.astype(np.int32)),
+                   ("prelu", np.where(xd < 0, xd * slope, xd)),
+                   ("shrink", np.where(xd < -0.8, xd + 0.3, np.where(xd > 0.8, xd - 0.3, 0))),
+                   ("thr", np.where(xd > 0.4, xd, 0)),
+                   ("softsign", xd / (1 + np.abs(xd)))]
     elif case == "opset6":
         opset, ir = 6, 3
         b = rng.standard_normal((3, 7)).astype(np.float32)
