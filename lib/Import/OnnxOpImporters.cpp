@@ -960,6 +960,44 @@ LogicalResult importGather(NodeContext &nc) {
   return success();
 }
 
+/// GatherND with batch_dims=0, as a Gather over the data flattened in its
+/// first k dims: each index tuple (the last dim of `indices`, k long)
+/// becomes one linear index, negatives wrapped, computed by kiln ops so
+/// that run-time indices work too.
+LogicalResult importGatherND(NodeContext &nc) {
+  using B = BinaryKind;
+  TRY(data, nc.requiredInput(0));
+  TRY(indices, nc.requiredInput(1));
+  if (nc.attrInt("batch_dims", 0) != 0)
+    return nc.error() << "batch_dims " << nc.attrInt("batch_dims", 0)
+                      << " is not supported (0 is)";
+  ArrayRef<int64_t> ds = shapeOf(data), is = shapeOf(indices);
+  Type i64 = IntegerType::get(nc.ctx(), 64);
+  if (elementTypeOf(indices) != i64)
+    return nc.error() << "indices must be int64, got " << elementTypeOf(indices);
+  if (is.empty() || is.back() < 1 || is.back() > (int64_t)ds.size())
+    return nc.error() << "indices of shape " << shapeToString(is)
+                      << " must end in a dim of 1 to " << ds.size() << " (the data's rank)";
+  int64_t k = is.back();
+  SmallVector<int64_t> dims(ds.take_front(k)), strides(k, 1);
+  for (int64_t i = k - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * dims[i + 1];
+  auto vec = [&](ArrayRef<int64_t> v) {
+    return nc.constant(DenseElementsAttr::get(RankedTensorType::get({k}, i64), v));
+  };
+  TRY(negative, nc.binary(B::Lt, indices, nc.scalarConstant(i64, 0)));
+  TRY(wrapped, nc.binary(B::Add, indices, vec(dims)));
+  TRY(fixed, nc.create<SelectOp>(nc.inferred(), negative, wrapped, indices));
+  TRY(scaled, nc.binary(B::Mul, fixed, vec(strides)));
+  TRY(linear, nc.reduce(ReduceKind::Sum, scaled, {(int64_t)is.size() - 1}, /*keepDims=*/false));
+  SmallVector<int64_t> flatShape{product(dims)};
+  llvm::append_range(flatShape, ds.drop_front(k));
+  TRY(flat, nc.reshape(data, flatShape));
+  TRY(y, nc.create<GatherOp>(nc.inferred(), flat, linear, 0));
+  nc.setOutput(0, y);
+  return success();
+}
+
 LogicalResult importGatherElements(NodeContext &nc) {
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
@@ -1667,6 +1705,7 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, 18);
     t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, 18);
     t["Gelu"] = importGelu;
+    t["GatherND"] = importGatherND;
     t["CastLike"] = importCastLike;
     t["PRelu"] = importPRelu;
     t["Mish"] = importMish;
