@@ -10,6 +10,16 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 
+def write_test_data(folder, inputs, outputs):
+    """Writes folder/input_<i>.pb and output_<i>.pb, the backend-test layout
+    kiln-run --test-data reads, from lists of (name, array)."""
+    os.makedirs(folder, exist_ok=True)
+    for kind, values in (("input", inputs), ("output", outputs)):
+        for i, (n, v) in enumerate(values):
+            with open(os.path.join(folder, f"{kind}_{i}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(np.asarray(v), n).SerializeToString())
+
+
 def write_case(out_dir, name, nodes, inits, x, outputs, opset=17, ir_version=8):
     """Saves out_dir/model.onnx (graph `name`, input `x`, the outputs named
     in `outputs`, a list of (name, reference array)) and test_data_set_0
@@ -29,12 +39,7 @@ def write_case(out_dir, name, nodes, inits, x, outputs, opset=17, ir_version=8):
         inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = ir_version
-    data = os.path.join(out_dir, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "model.onnx"), "wb") as f:
         f.write(model.SerializeToString())
-    with open(os.path.join(data, "input_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    for i, (n, ref) in enumerate(outputs):
-        with open(os.path.join(data, f"output_{i}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(ref, n).SerializeToString())
+    write_test_data(os.path.join(out_dir, "test_data_set_0"), [("x", x)], outputs)

@@ -45,7 +45,8 @@ def export(name, exporter, out_dir, force):
     import numpy as np
     import onnxruntime as ort
     import torch
-    from onnx import numpy_helper
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from onnx_case import write_test_data
 
     model_dir = os.path.join(out_dir, f"hf_{name}_{exporter}")
     data = os.path.join(model_dir, "test_data_set_0")
@@ -66,11 +67,7 @@ def export(name, exporter, out_dir, force):
         torch.onnx.export(build(name), args, path, dynamo=False, opset_version=17, **names)
     (hidden,) = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(
         None, {"ids": ids, "mask": mask})
-    for i, (n, v) in enumerate((("ids", ids), ("mask", mask))):
-        with open(os.path.join(data, f"input_{i}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, n).SerializeToString())
-    with open(os.path.join(data, "output_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(hidden, "hidden").SerializeToString())
+    write_test_data(data, [("ids", ids), ("mask", mask)], [("hidden", hidden)])
     print(f"hf_{name}_{exporter}: exported to {model_dir}")
 
 

@@ -59,7 +59,9 @@ def export(name, out_dir, force, batch=1, reference=True):
     import onnx
     import onnxruntime as ort
     import torch
-    from onnx import numpy_helper
+    # Imported here: this file also travels alone (the GPU bundle) for build().
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from onnx_case import write_test_data
 
     model_dir = os.path.join(out_dir, name if batch == 1 else f"{name}_b{batch}")
     model_path = os.path.join(model_dir, "model.onnx")
@@ -81,7 +83,6 @@ def export(name, out_dir, force, batch=1, reference=True):
     if not reference:
         print(f"{name}: exported to {model_dir} (no reference)")
         return
-    os.makedirs(data_dir, exist_ok=True)
 
     # The reference is onnxruntime on the exported model, on fresh inputs.
     rng = np.random.default_rng(1)
@@ -91,10 +92,7 @@ def export(name, out_dir, force, batch=1, reference=True):
         x = rng.standard_normal(example.shape).astype(np.float32)
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {"input": x})
-    with open(os.path.join(data_dir, "input_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(x, "input").SerializeToString())
-    with open(os.path.join(data_dir, "output_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(y, "output").SerializeToString())
+    write_test_data(data_dir, [("input", x)], [("output", y)])
     print(f"{name}: exported to {model_dir}")
 
 
