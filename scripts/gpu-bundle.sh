@@ -9,8 +9,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 kiln_setup test
-kiln_step "exporting the models (cached in ${KILN_MODEL_CACHE:-~/.cache/kiln/models})"
-"$KILN_PYTHON" "$KILN_ROOT/test/models/export_models.py" \
-  --out "${KILN_MODEL_CACHE:-$HOME/.cache/kiln/models}"
+models=${KILN_MODEL_CACHE:-$HOME/.cache/kiln/models}
+kiln_step "exporting the models (cached in $models): with references at batch 1, for timing at batch 1 and 32"
+export_models=("$KILN_PYTHON" "$KILN_ROOT/test/models/export_models.py" --out "$models")
+"${export_models[@]}"
+"${export_models[@]}" --no-reference resnet50 bert_base
+"${export_models[@]}" --no-reference --batch 32 resnet18 mobilenet_v2 encoder resnet50 bert_base
 kiln_step "building the GPU bundle"
 "$KILN_PYTHON" "$KILN_ROOT/scripts/gpu_bundle.py" --build "$KILN_BUILD" "$@"

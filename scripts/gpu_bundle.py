@@ -10,7 +10,7 @@ The bundle (default build/gpu-bundle, at most --max-mib MiB):
   kiln_exec.py          the runtime-only runner (tools/kiln-exec)
   gpu_run.py            the checks and timings (scripts/gpu_run.py), with
   export_models.py      the torch definitions of the models, for timing torch
-  cases/ID/model.so     CUDA libraries for --gpu-arch (cubin + PTX)
+  cases/ID/model.so.xz  CUDA libraries for --gpu-arch (cubin + PTX), xz-compressed
   cases/ID/data/        input_N.pb / output_N.pb (references from float64
                         numpy or onnxruntime, made here)
 
@@ -36,6 +36,7 @@ Cases:
 import argparse
 import concurrent.futures
 import json
+import lzma
 import os
 import re
 import shlex
@@ -229,7 +230,12 @@ def compile_case(case, kilnc, arch, out):
         msg = [l for l in p.stderr.splitlines() if "error" in l]
         entry["error"] = (msg[0] if msg else p.stderr.strip())[-300:]
         return entry
-    entry["library"] = os.path.relpath(lib, out)
+    # Compressed (the PTX and cubins of small models shrink 2-3x); the
+    # runner decompresses each library before loading it.
+    with open(lib, "rb") as src, lzma.open(lib + ".xz", "wb", preset=6) as dst:
+        shutil.copyfileobj(src, dst)
+    os.remove(lib)
+    entry["library"] = os.path.relpath(lib + ".xz", out)
     if data:
         dst = os.path.join(case_dir, "data")
         os.makedirs(dst, exist_ok=True)
@@ -280,25 +286,30 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             entries = list(pool.map(lambda c: compile_case(c, kilnc, args.gpu_arch, out), cases))
 
-    # The size limit: what leaves first are the batch-32 timings of the large
-    # models, then the models with their weights, largest first.
+    def write_manifest():
+        manifest = {"gpu_arch": args.gpu_arch, "cases": entries,
+                    "runtime": "lib/libkiln_runtime.so", "runner": "kiln_exec.py"}
+        with open(os.path.join(out, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+
+    # The size limit, manifest included: what may leave are the models with
+    # their weights and the batch-32 timings of the large models, largest
+    # first.
     limit = int(args.max_mib * 2**20)
-    optional = [e for e in entries if e["id"] in OPTIONAL_TIMINGS and "library" in e]
-    optional += sorted((e for e in entries if e["group"] == "model" and "library" in e),
-                       key=lambda e: -dir_bytes(os.path.join(out, "cases", e["id"])))
+    optional = sorted((e for e in entries if "library" in e and
+                       (e["group"] == "model" or e["id"] in OPTIONAL_TIMINGS)),
+                      key=lambda e: -dir_bytes(os.path.join(out, "cases", e["id"])))
     for e in optional:
+        write_manifest()
         if dir_bytes(out) <= limit:
             break
         shutil.rmtree(os.path.join(out, "cases", e["id"]))
         for k in ("library", "inputs", "outputs"):
             e.pop(k, None)
         e["error"] = f"left out: the bundle would exceed {args.max_mib:g} MiB"
+    write_manifest()
     built = [e for e in entries if "library" in e]
     failed = [e for e in entries if "error" in e]
-    manifest = {"gpu_arch": args.gpu_arch, "cases": entries,
-                "runtime": "lib/libkiln_runtime.so", "runner": "kiln_exec.py"}
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
     size = dir_bytes(out)
     by_group = {}
     for e in built:

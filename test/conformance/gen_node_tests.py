@@ -12,6 +12,7 @@ written with numpy_helper's from_list / from_dict / from_optional.
 import os
 import shutil
 import sys
+import warnings
 
 import onnx
 from onnx import TensorProto, numpy_helper
@@ -32,6 +33,8 @@ def value_proto(value, value_info):
 
 
 def main():
+    # The generators overflow on purpose (casts to narrow types) and say so.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     out = sys.argv[1]
     stamp = os.path.join(out, f".onnx-{onnx.__version__}")
     if os.path.exists(stamp):

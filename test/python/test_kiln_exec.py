@@ -104,6 +104,13 @@ def test_cli_checks_cpu_library_against_onnxruntime(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "output 'probs': OK" in p.stdout and "latency over 3 runs" in p.stdout
+    # The same library xz-compressed, as the GPU bundle stores libraries.
+    import lzma
+    with open(lib, "rb") as src, lzma.open(lib + ".xz", "wb") as dst:
+        dst.write(src.read())
+    p = subprocess.run([sys.executable, EXEC, lib + ".xz", "--runtime", RUNTIME,
+                        "--test-data", data], capture_output=True, text=True)
+    assert p.returncode == 0 and "output 'probs': OK" in p.stdout, p.stdout + p.stderr
     # A wrong reference is a mismatch and exit 1, not a pass.
     out = os.path.join(data, "output_0.pb")
     _, want = kiln_exec.read_tensor(out)

@@ -6,7 +6,7 @@ MLIR, no onnx package, no pybind module. That makes it the runner for a
 machine that has a GPU but not the compiler (scripts/gpu-run.sh), and a
 small library for other scripts (`import kiln_exec`).
 
-  kiln_exec.py MODEL.so [--runtime libkiln_runtime.so]
+  kiln_exec.py MODEL.so|MODEL.so.xz [--runtime libkiln_runtime.so]
                [--test-data DIR | --input NAME=FILE.npy|FILE.pb ... | --random-inputs [--seed N]]
                [--rtol R] [--atol A] [--bench N] [--cuda-graph] [--json FILE]
 
@@ -107,6 +107,32 @@ def _dense(a):
     return np.array(a, order="C", copy=not (isinstance(a, np.ndarray) and a.flags.c_contiguous))
 
 
+_UNPACKED = {}
+
+
+def _unpacked(path):
+    """The library itself: an `.xz` file (as the GPU bundle stores them) is
+    decompressed once into a private temporary folder."""
+    path = os.fspath(path)
+    if not path.endswith(".xz"):
+        return path
+    if path not in _UNPACKED:
+        import atexit
+        import lzma
+        import shutil
+        import tempfile
+        folder = tempfile.mkdtemp(prefix="kiln-exec-")
+        atexit.register(shutil.rmtree, folder, True)
+        out = os.path.join(folder, os.path.basename(path)[:-3])
+        try:
+            with lzma.open(path) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, lzma.LZMAError) as e:
+            raise KilnError(f"cannot decompress '{path}': {e}")
+        _UNPACKED[path] = out
+    return _UNPACKED[path]
+
+
 class Model:
     """A loaded model library; inputs/outputs are lists of
     (name, numpy dtype, shape, onnx dtype code)."""
@@ -114,7 +140,7 @@ class Model:
     def __init__(self, rt, path):
         self.rt = rt
         self.path = path
-        self.handle = rt.lib.kiln_model_load(os.fspath(path).encode())
+        self.handle = rt.lib.kiln_model_load(os.fspath(_unpacked(path)).encode())
         if not self.handle:
             raise KilnError(rt.error())
 
@@ -405,7 +431,7 @@ def compare(got, want, rtol, atol):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="kiln-exec", description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="a library written by kilnc --emit=so")
+    ap.add_argument("model", help="a library written by kilnc --emit=so (or it, xz-compressed)")
     ap.add_argument("--runtime", help="libkiln_runtime.so (default: $KILN_RUNTIME, or found)")
     ap.add_argument("--test-data", help="a test_data_set_* folder (input_N / output_N)")
     ap.add_argument("--input", action="append", default=[], metavar="NAME=FILE")
