@@ -50,6 +50,8 @@ ROOT = os.path.dirname(HERE)
 NODE_DATA = "/usr/include/onnx/backend/test/data/node"
 MODELS = os.environ.get("KILN_MODEL_CACHE", os.path.expanduser("~/.cache/kiln/models"))
 sys.path.insert(0, os.path.join(ROOT, "test", "conformance"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "kiln-exec"))
+import kiln_exec  # noqa: E402  (test_data_files)
 import run_node_tests  # noqa: E402  (graph_inputs, needs_constant_inputs)
 
 # The kernel kind a lit test's emulation checks exercise, by test file.
@@ -210,8 +212,7 @@ def compile_case(case, kilnc, arch, out):
     inputs = []
     data = case.get("data")
     if data:
-        inputs = sorted((f for f in os.listdir(data) if f.startswith("input_")),
-                        key=lambda f: int(f.split("_")[1].split(".")[0]))
+        inputs = kiln_exec.test_data_files(data, "input")
     p = subprocess.run(base, capture_output=True, text=True)
     if p.returncode != 0 and data and run_node_tests.needs_constant_inputs(p.stderr):
         # Shape-like inputs compiled in from the test data, as a static
@@ -239,12 +240,11 @@ def compile_case(case, kilnc, arch, out):
     if data:
         dst = os.path.join(case_dir, "data")
         os.makedirs(dst, exist_ok=True)
-        outputs = sorted(f for f in os.listdir(data) if f.startswith("output_"))
+        outputs = kiln_exec.test_data_files(data, "output")
         for f in inputs + outputs:
             shutil.copy(os.path.join(data, f), dst)
         entry["inputs"] = [f"{os.path.relpath(dst, out)}/{f}" for f in inputs]
-        entry["outputs"] = [f"{os.path.relpath(dst, out)}/{f}" for f in
-                            sorted(outputs, key=lambda f: int(f.split("_")[1].split(".")[0]))]
+        entry["outputs"] = [f"{os.path.relpath(dst, out)}/{f}" for f in outputs]
     return entry
 
 

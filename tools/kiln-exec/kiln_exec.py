@@ -383,14 +383,19 @@ def read_tensor(path):
         return read_tensor_proto(f.read())
 
 
+def test_data_files(folder, kind):
+    """The file names of a test_data_set_* folder's `kind` ("input" or
+    "output") tensors, .pb or .npy, in index order (input_2 before input_10)."""
+    found = glob.glob(os.path.join(folder, kind + "_*.pb")) + \
+        glob.glob(os.path.join(folder, kind + "_*.npy"))
+    names = [os.path.basename(p) for p in found]
+    return sorted(names, key=lambda n: int(n.split("_")[1].split(".")[0]))
+
+
 def read_test_data(folder):
     """Inputs and expected outputs of a test_data_set_* folder, in order."""
-    def files(prefix):
-        found = glob.glob(os.path.join(folder, prefix + "_*.pb")) + \
-            glob.glob(os.path.join(folder, prefix + "_*.npy"))
-        return sorted(found, key=lambda p: int(os.path.basename(p).split("_")[1].split(".")[0]))
-    return ([read_tensor(p)[1] for p in files("input")],
-            [read_tensor(p)[1] for p in files("output")])
+    return tuple([read_tensor(os.path.join(folder, n))[1] for n in test_data_files(folder, kind)]
+                 for kind in ("input", "output"))
 
 
 def random_inputs(model, seed):
