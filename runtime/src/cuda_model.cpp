@@ -133,21 +133,25 @@ bool parseArch(const char *arch, int &major, int &minor) {
 
 struct Kernel {
   std::string name;
-  CUfunction function = nullptr;
+  CUfunction function = nullptr;      // belongs to the model's module
   int dynamicSharedLimit = 48 * 1024; // what the function allows so far
 };
 
 struct Exec;
 
+/// A loaded model. It owns its executions, its weight block and a reference
+/// to its cached module, and its destructor releases them: a load that fails
+/// half-way only has to return.
 struct Model {
   std::string name;
   const Device *dev = nullptr;
   const Driver *d = nullptr;
   void (*entry)(void *, void **) = nullptr;
-  std::string moduleKey;
+  std::string moduleKey; // set while the model holds a reference to the cached module
   std::vector<Kernel> kernels;
   std::mutex kernelMutex; // guards dynamicSharedLimit
   CUdeviceptr weightBlock = 0;
+  size_t weightBytes = 0;
   std::vector<CUdeviceptr> weights;
   size_t elidedWeights = 0; // compiled with --elide-weights: filled at load
   size_t arenaBytes = 0;
@@ -157,9 +161,16 @@ struct Model {
   std::mutex poolMutex;
   std::vector<std::unique_ptr<Exec>> execs;
   std::vector<Exec *> idle;
+
+  Model() = default;
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+  ~Model();
 };
 
-/// One run in flight: its stream, arena, host-run buffers and graph.
+/// One run in flight: its stream, arena, host-run buffers and graph. Its
+/// destructor releases them, in the model's context, which the caller has
+/// made current.
 struct Exec {
   Model *model = nullptr;
   CUstream stream = nullptr;
@@ -172,6 +183,22 @@ struct Exec {
   std::string error; // the first failure of the current run
   int launched = 0;
 
+  explicit Exec(Model *model) : model(model) {}
+  Exec(const Exec &) = delete;
+  Exec &operator=(const Exec &) = delete;
+  ~Exec();
+
+  /// Forgets the driver's handles without releasing them, for when the
+  /// model's context cannot be made current and the driver would refuse.
+  void abandon() {
+    stream = nullptr;
+    arena = 0;
+    inputs.clear();
+    outputs.clear();
+    graph = nullptr;
+    start = stop = nullptr;
+  }
+
   bool check(CUresult r, const std::string &what) {
     if (r == CUDA_SUCCESS)
       return true;
@@ -183,33 +210,76 @@ struct Exec {
 
 namespace {
 
-bool setCurrent(Model *m, std::string &error) {
-  CUresult r = m->d->cuCtxSetCurrent(m->dev->context);
-  if (r == CUDA_SUCCESS)
-    return true;
-  error = "model '" + m->name + "': cuCtxSetCurrent failed: " + errorName(m->d, r);
+/// Sets `error` to the failure of a driver call made for the model; false.
+bool failCall(const Model *m, const std::string &what, CUresult r, std::string &error) {
+  error = "model '" + m->name + "': " + what + " failed: " + errorName(m->d, r);
   return false;
 }
 
-void destroyExec(Model *m, Exec *e) {
-  const Driver *d = m->d;
-  if (e->graph)
-    d->cuGraphExecDestroy(e->graph);
-  for (uint64_t p : e->inputs)
-    if (p)
-      d->cuMemFree(p);
-  for (uint64_t p : e->outputs)
-    if (p)
-      d->cuMemFree(p);
-  if (e->arena)
-    d->cuMemFree(e->arena);
-  if (e->start)
-    d->cuEventDestroy(e->start);
-  if (e->stop)
-    d->cuEventDestroy(e->stop);
-  if (e->stream)
-    d->cuStreamDestroy(e->stream);
+bool setCurrent(Model *m, std::string &error) {
+  CUresult r = m->d->cuCtxSetCurrent(m->dev->context);
+  return r == CUDA_SUCCESS || failCall(m, "cuCtxSetCurrent", r, error);
 }
+
+/// Drops a model's reference to a cached module; the last user unloads it.
+void releaseModule(const Driver *d, const std::string &key) {
+  std::lock_guard<std::mutex> lock(moduleMutex);
+  auto it = moduleCache.find(key);
+  if (it != moduleCache.end() && --it->second.users == 0) {
+    d->cuModuleUnload(it->second.module);
+    moduleCache.erase(it);
+  }
+}
+
+} // namespace
+
+Exec::~Exec() {
+  const Driver *d = model ? model->d : nullptr;
+  if (!d)
+    return;
+  if (graph)
+    d->cuGraphExecDestroy(graph);
+  for (uint64_t p : inputs)
+    if (p)
+      d->cuMemFree(p);
+  for (uint64_t p : outputs)
+    if (p)
+      d->cuMemFree(p);
+  if (arena)
+    d->cuMemFree(arena);
+  if (start)
+    d->cuEventDestroy(start);
+  if (stop)
+    d->cuEventDestroy(stop);
+  if (stream)
+    d->cuStreamDestroy(stream);
+}
+
+Model::~Model() {
+  // Without a driver (the device could not be set up) the model got nothing.
+  if (!d)
+    return;
+  std::string ignored;
+  if (!setCurrent(this, ignored)) {
+    // The driver would release nothing without the context (at process exit
+    // it may be shut down already): the executions go without calling it,
+    // and the weights and the module's reference are left as they are.
+    for (auto &e : execs)
+      e->abandon();
+    execs.clear();
+    return;
+  }
+  // The executions go first, while the context is current and the members
+  // they read are alive; then the weights, then the module.
+  idle.clear();
+  execs.clear();
+  if (weightBlock)
+    d->cuMemFree(weightBlock);
+  if (!moduleKey.empty())
+    releaseModule(d, moduleKey);
+}
+
+namespace {
 
 /// An idle execution of the model, or a new one.
 Exec *acquire(Model *m, std::string &error) {
@@ -222,8 +292,7 @@ Exec *acquire(Model *m, std::string &error) {
       return e;
     }
   }
-  auto e = std::make_unique<Exec>();
-  e->model = m;
+  auto e = std::make_unique<Exec>(m);
   const Driver *d = m->d;
   bool ok = e->check(d->cuStreamCreate(&e->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate") &&
             e->check(d->cuEventCreate(&e->start, 0), "cuEventCreate") &&
@@ -246,8 +315,7 @@ Exec *acquire(Model *m, std::string &error) {
   }
   if (!ok) {
     error = e->error;
-    destroyExec(m, e.get());
-    return nullptr;
+    return nullptr; // e releases what it got
   }
   std::lock_guard<std::mutex> lock(m->poolMutex);
   m->execs.push_back(std::move(e));
@@ -363,129 +431,160 @@ std::vector<float> elidedWeightValues(int64_t bytes, int64_t index) {
 
 size_t elidedWeights(const Model *model) { return model->elidedWeights; }
 
-Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
-            std::vector<TensorShape> outputs, std::string &error) {
-  auto sym = [&](const char *s) { return dlsym(lib, s); };
-  auto entry = (void (*)(void *, void **))sym(KILN_CUDA_ENTRY_SYMBOL);
-  auto ptx = (const char *)sym(KILN_CUDA_PTX_SYMBOL);
-  auto arch = (const char *)sym(KILN_CUDA_ARCH_SYMBOL);
-  auto cubin = (const char *)sym(KILN_CUDA_CUBIN_SYMBOL);
-  auto cubinSize = (const int64_t *)sym(KILN_CUDA_CUBIN_SIZE_SYMBOL);
-  auto kernelNames = (const char *)sym(KILN_CUDA_KERNELS_SYMBOL);
-  auto arenaBytes = (const int64_t *)sym(KILN_CUDA_ARENA_BYTES_SYMBOL);
-  auto numWeights = (const int64_t *)sym(KILN_CUDA_NUM_WEIGHTS_SYMBOL);
-  auto weightTable = (void (*)(const void **, int64_t *))sym(KILN_CUDA_WEIGHTS_SYMBOL);
-  if (!entry || !ptx || !arch || !cubin || !cubinSize || !kernelNames || !arenaBytes ||
-      !numWeights || !weightTable) {
+namespace {
+
+/// What a CUDA model library exports (kiln_runtime.h names the symbols).
+struct LibrarySymbols {
+  void (*entry)(void *, void **) = nullptr;
+  const char *ptx = nullptr;
+  const char *arch = nullptr;
+  const char *cubin = nullptr;
+  const int64_t *cubinSize = nullptr;
+  const char *kernelNames = nullptr; // one a line
+  const int64_t *arenaBytes = nullptr;
+  const int64_t *numWeights = nullptr;
+  void (*weightTable)(const void **, int64_t *) = nullptr;
+};
+
+bool findSymbols(void *lib, const std::string &name, LibrarySymbols &s, std::string &error) {
+  auto sym = [&](const char *symbol) { return dlsym(lib, symbol); };
+  s.entry = (void (*)(void *, void **))sym(KILN_CUDA_ENTRY_SYMBOL);
+  s.ptx = (const char *)sym(KILN_CUDA_PTX_SYMBOL);
+  s.arch = (const char *)sym(KILN_CUDA_ARCH_SYMBOL);
+  s.cubin = (const char *)sym(KILN_CUDA_CUBIN_SYMBOL);
+  s.cubinSize = (const int64_t *)sym(KILN_CUDA_CUBIN_SIZE_SYMBOL);
+  s.kernelNames = (const char *)sym(KILN_CUDA_KERNELS_SYMBOL);
+  s.arenaBytes = (const int64_t *)sym(KILN_CUDA_ARENA_BYTES_SYMBOL);
+  s.numWeights = (const int64_t *)sym(KILN_CUDA_NUM_WEIGHTS_SYMBOL);
+  s.weightTable = (void (*)(const void **, int64_t *))sym(KILN_CUDA_WEIGHTS_SYMBOL);
+  if (!s.entry || !s.ptx || !s.arch || !s.cubin || !s.cubinSize || !s.kernelNames ||
+      !s.arenaBytes || !s.numWeights || !s.weightTable) {
     error = "'" + name + "' is not a complete Kiln CUDA model library (missing symbols)";
-    return nullptr;
+    return false;
   }
+  return true;
+}
+
+std::string deviceArch(const Device *dev) {
+  return "sm_" + std::to_string(dev->ccMajor * 10 + dev->ccMinor);
+}
+
+/// "device 0 (name, sm_80)", for messages.
+std::string describeDevice(const Device *dev) {
+  return "device " + std::to_string(dev->ordinal) + " (" + dev->name + ", " + deviceArch(dev) +
+         ")";
+}
+
+/// Binds the model to the process's device (set up on first use) and makes
+/// the device's context current for the steps that follow.
+bool bindDevice(Model *m, std::string &error) {
   std::string err;
   const Device *dev = getDevice(err);
   if (!dev) {
-    error = "cannot run CUDA model '" + name + "': " + err;
-    return nullptr;
+    error = "cannot run CUDA model '" + m->name + "': " + err;
+    return false;
   }
-  auto m = std::make_unique<Model>();
-  m->name = name;
   m->dev = dev;
   m->d = dev->d;
-  m->entry = entry;
-  m->arenaBytes = (size_t)*arenaBytes;
-  m->inputs = std::move(inputs);
-  m->outputs = std::move(outputs);
-  const char *syncEnv = std::getenv("KILN_CUDA_SYNC");
-  m->syncEachKernel = syncEnv && *syncEnv && std::strcmp(syncEnv, "0") != 0;
-  const Driver *d = m->d;
-  if (!setCurrent(m.get(), error))
-    return nullptr;
-  auto fail = [&](const std::string &what, CUresult r) {
-    error = "model '" + name + "': " + what + " failed: " + errorName(d, r);
-    return nullptr;
-  };
+  return setCurrent(m, error);
+}
 
-  // Which image: the cubin runs on its own major architecture at an equal
-  // or newer minor; PTX JIT-compiles for any device at least as new as
-  // its target.
+/// Whether the library runs on the device, and with which image: the cubin
+/// runs on its own major architecture at an equal or newer minor; PTX
+/// JIT-compiles for any device at least as new as its target.
+bool checkArch(const Model *m, const LibrarySymbols &s, bool &cubinFits, std::string &error) {
   int major = 0, minor = 0;
-  if (!parseArch(arch, major, minor)) {
-    error = "model '" + name + "' names an unknown GPU architecture '" + arch + "'";
-    return nullptr;
+  if (!parseArch(s.arch, major, minor)) {
+    error = "model '" + m->name + "' names an unknown GPU architecture '" + s.arch + "'";
+    return false;
   }
-  std::string deviceArch = "sm_" + std::to_string(dev->ccMajor * 10 + dev->ccMinor);
-  std::string deviceDesc =
-      "device " + std::to_string(dev->ordinal) + " (" + dev->name + ", " + deviceArch + ")";
+  const Device *dev = m->dev;
   if (dev->ccMajor * 10 + dev->ccMinor < major * 10 + minor) {
-    error = "model '" + name + "' was built for " + arch + ", but device " +
-            std::to_string(dev->ordinal) + " (" + dev->name + ") is " + deviceArch +
-            ": rebuild it with kilnc --gpu-arch=" + deviceArch;
-    return nullptr;
+    error = "model '" + m->name + "' was built for " + s.arch + ", but device " +
+            std::to_string(dev->ordinal) + " (" + dev->name + ") is " + deviceArch(dev) +
+            ": rebuild it with kilnc --gpu-arch=" + deviceArch(dev);
+    return false;
   }
-  bool cubinFits = *cubinSize > 0 && dev->ccMajor == major && dev->ccMinor >= minor;
+  cubinFits = *s.cubinSize > 0 && dev->ccMajor == major && dev->ccMinor >= minor;
+  return true;
+}
+
+/// The module of the library's kernel image, from the cache when a library
+/// with the same image is loaded already; the model takes a reference to it
+/// (moduleKey), which its destructor drops. The cubin comes first when it
+/// fits the device; the PTX when there is none, or when the driver rejects
+/// the cubin (a driver older than the ptxas that made it). Null with `error`
+/// listing each image's failure.
+CUmodule loadModule(Model *m, const LibrarySymbols &s, bool cubinFits, std::string &error) {
+  const Driver *d = m->d;
+  std::lock_guard<std::mutex> lock(moduleMutex);
+  std::string failures;
+  for (bool useCubin : {true, false}) {
+    if (useCubin && !cubinFits)
+      continue;
+    const char *image = useCubin ? s.cubin : s.ptx;
+    size_t imageSize = useCubin ? (size_t)*s.cubinSize : std::strlen(s.ptx);
+    std::string key = imageKey(image, imageSize, useCubin);
+    auto it = moduleCache.find(key);
+    if (it == moduleCache.end()) {
+      char log[8192] = {0};
+      int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+      void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
+      CUmodule loaded = nullptr;
+      CUresult r = d->cuModuleLoadDataEx(&loaded, image, 2, options, values);
+      if (r != CUDA_SUCCESS) {
+        failures += std::string(failures.empty() ? "" : "; ") +
+                    (useCubin ? "cubin" : "PTX, JIT-compiled by the driver,") + " for " +
+                    s.arch + ": cuModuleLoadDataEx failed: " + errorName(d, r) +
+                    (log[0] ? std::string(": ") + log : "");
+        continue;
+      }
+      it = moduleCache.emplace(key, CachedModule{loaded, 0}).first;
+    }
+    it->second.users++;
+    m->moduleKey = key;
+    return it->second.module;
+  }
+  error = "model '" + m->name + "': loading its kernels on " + describeDevice(m->dev) +
+          " failed: " + failures;
+  return nullptr;
+}
+
+/// The kernels the library lists (one a line), found in its module. A
+/// library without kernels loads no module.
+bool loadKernels(Model *m, const LibrarySymbols &s, bool cubinFits, std::string &error) {
   std::vector<std::string> names;
-  for (const char *p = kernelNames; *p;) {
+  for (const char *p = s.kernelNames; *p;) {
     const char *nl = std::strchr(p, '\n');
     size_t len = nl ? (size_t)(nl - p) : std::strlen(p);
     names.emplace_back(p, len);
     p += len + (nl ? 1 : 0);
   }
-  CUmodule module = nullptr;
-  if (!names.empty()) {
-    // The cubin first when it fits the device; the PTX when there is none,
-    // or when the driver rejects the cubin (a driver older than the ptxas
-    // that made it).
-    std::lock_guard<std::mutex> lock(moduleMutex);
-    std::string failures;
-    for (bool useCubin : {true, false}) {
-      if (useCubin && !cubinFits)
-        continue;
-      const char *image = useCubin ? cubin : ptx;
-      size_t imageSize = useCubin ? (size_t)*cubinSize : std::strlen(ptx);
-      std::string key = imageKey(image, imageSize, useCubin);
-      auto it = moduleCache.find(key);
-      if (it == moduleCache.end()) {
-        char log[8192] = {0};
-        int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-        void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
-        CUmodule loaded = nullptr;
-        CUresult r = d->cuModuleLoadDataEx(&loaded, image, 2, options, values);
-        if (r != CUDA_SUCCESS) {
-          failures += std::string(failures.empty() ? "" : "; ") +
-                      (useCubin ? "cubin" : "PTX, JIT-compiled by the driver,") + " for " +
-                      arch + ": cuModuleLoadDataEx failed: " + errorName(d, r) +
-                      (log[0] ? std::string(": ") + log : "");
-          continue;
-        }
-        it = moduleCache.emplace(key, CachedModule{loaded, 0}).first;
-      }
-      it->second.users++;
-      m->moduleKey = key;
-      module = it->second.module;
-      break;
-    }
-    if (!module) {
-      error = "model '" + name + "': loading its kernels on " + deviceDesc + " failed: " +
-              failures;
-      return nullptr;
-    }
-  }
+  if (names.empty())
+    return true;
+  CUmodule module = loadModule(m, s, cubinFits, error);
+  if (!module)
+    return false;
   for (const std::string &k : names) {
     Kernel kernel;
     kernel.name = k;
-    CUresult r = d->cuModuleGetFunction(&kernel.function, module, k.c_str());
-    if (r != CUDA_SUCCESS) {
-      destroy(m.release());
-      return fail("finding kernel '" + k + "' (cuModuleGetFunction)", r);
-    }
+    CUresult r = m->d->cuModuleGetFunction(&kernel.function, module, k.c_str());
+    if (r != CUDA_SUCCESS)
+      return failCall(m, "finding kernel '" + k + "' (cuModuleGetFunction)", r, error);
     m->kernels.push_back(std::move(kernel));
   }
+  return true;
+}
 
-  // Weights: one device block, uploaded once.
-  int64_t n = *numWeights;
+/// Weights: one device block, uploaded once. Weights the compiler left out
+/// (kilnc --elide-weights) get seeded values: the library is for timing only.
+bool uploadWeights(Model *m, const LibrarySymbols &s, std::string &error) {
+  const Driver *d = m->d;
+  int64_t n = *s.numWeights;
   std::vector<const void *> data(n);
   std::vector<int64_t> bytes(n);
   if (n)
-    weightTable(data.data(), bytes.data());
+    s.weightTable(data.data(), bytes.data());
   std::vector<size_t> offsets(n);
   size_t total = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -493,13 +592,13 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
     total = alignUp(total + (size_t)std::max<int64_t>(bytes[i], 1));
   }
   if (total) {
-    CUresult r = d->cuMemAlloc(&m->weightBlock, total);
-    if (r != CUDA_SUCCESS) {
-      destroy(m.release());
-      return fail("cuMemAlloc of " + std::to_string(total) + " bytes for the weights", r);
-    }
-    // Weights the compiler left out (kilnc --elide-weights) get seeded
-    // values: the library is for timing only.
+    CUdeviceptr block = 0;
+    CUresult r = d->cuMemAlloc(&block, total);
+    if (r != CUDA_SUCCESS)
+      return failCall(m, "cuMemAlloc of " + std::to_string(total) + " bytes for the weights", r,
+                      error);
+    m->weightBlock = block;
+    m->weightBytes = total;
     std::vector<std::vector<float>> filled;
     for (int64_t i = 0; i < n; ++i)
       if (!data[i] && bytes[i]) {
@@ -515,46 +614,55 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
       r = d->cuStreamSynchronize(stream);
     if (stream)
       d->cuStreamDestroy(stream);
-    if (r != CUDA_SUCCESS) {
-      destroy(m.release());
-      return fail("uploading the weights", r);
-    }
+    if (r != CUDA_SUCCESS)
+      return failCall(m, "uploading the weights", r, error);
   }
   for (int64_t i = 0; i < n; ++i)
     m->weights.push_back(m->weightBlock + offsets[i]);
+  return true;
+}
+
+/// With KILN_CUDA_VERBOSE set, one line on what the load did.
+void reportLoad(const Model *m) {
   const char *verbose = std::getenv("KILN_CUDA_VERBOSE");
-  if (verbose && *verbose && std::strcmp(verbose, "0") != 0)
-    std::fprintf(stderr,
-                 "kiln: model '%s' on %s: %zu kernels from %s, %zu bytes of weights "
-                 "(%zu of them filled with seeded values), %zu-byte arena per run\n",
-                 name.c_str(), deviceDesc.c_str(), m->kernels.size(),
-                 m->moduleKey.empty() ? "no module"
-                 : m->moduleKey.compare(0, 6, "cubin:") == 0 ? "the cubin"
-                                                              : "the PTX (driver JIT)",
-                 total, m->elidedWeights, m->arenaBytes);
+  if (!verbose || !*verbose || std::strcmp(verbose, "0") == 0)
+    return;
+  std::fprintf(stderr,
+               "kiln: model '%s' on %s: %zu kernels from %s, %zu bytes of weights "
+               "(%zu of them filled with seeded values), %zu-byte arena per run\n",
+               m->name.c_str(), describeDevice(m->dev).c_str(), m->kernels.size(),
+               m->moduleKey.empty() ? "no module"
+               : m->moduleKey.compare(0, 6, "cubin:") == 0 ? "the cubin"
+                                                            : "the PTX (driver JIT)",
+               m->weightBytes, m->elidedWeights, m->arenaBytes);
+}
+
+} // namespace
+
+Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
+            std::vector<TensorShape> outputs, std::string &error) {
+  LibrarySymbols s;
+  if (!findSymbols(lib, name, s, error))
+    return nullptr;
+  // Each step below sets `error` and returns false on failure; deleting the
+  // model then releases what the steps before got.
+  auto m = std::make_unique<Model>();
+  m->name = name;
+  m->entry = s.entry;
+  m->arenaBytes = (size_t)*s.arenaBytes;
+  m->inputs = std::move(inputs);
+  m->outputs = std::move(outputs);
+  const char *syncEnv = std::getenv("KILN_CUDA_SYNC");
+  m->syncEachKernel = syncEnv && *syncEnv && std::strcmp(syncEnv, "0") != 0;
+  bool cubinFits = false;
+  if (!bindDevice(m.get(), error) || !checkArch(m.get(), s, cubinFits, error) ||
+      !loadKernels(m.get(), s, cubinFits, error) || !uploadWeights(m.get(), s, error))
+    return nullptr;
+  reportLoad(m.get());
   return m.release();
 }
 
-void destroy(Model *m) {
-  if (!m)
-    return;
-  std::string ignored;
-  if (setCurrent(m, ignored)) {
-    for (auto &e : m->execs)
-      destroyExec(m, e.get());
-    if (m->weightBlock)
-      m->d->cuMemFree(m->weightBlock);
-    if (!m->moduleKey.empty()) {
-      std::lock_guard<std::mutex> lock(moduleMutex);
-      auto it = moduleCache.find(m->moduleKey);
-      if (it != moduleCache.end() && --it->second.users == 0) {
-        m->d->cuModuleUnload(it->second.module);
-        moduleCache.erase(it);
-      }
-    }
-  }
-  delete m;
-}
+void destroy(Model *m) { delete m; }
 
 void setGraph(Model *m, bool enable) { m->graph = enable; }
 

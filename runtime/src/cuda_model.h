@@ -17,9 +17,12 @@ struct TensorShape {
 };
 
 /// Sets up a CUDA model from its loaded library: driver and context,
-/// kernels (module cache), weights uploaded once. Null with `error` set.
+/// kernels (module cache), weights uploaded once. Null with `error` set,
+/// and whatever the load got from the driver released.
 Model *load(void *library, const std::string &name, std::vector<TensorShape> inputs,
             std::vector<TensorShape> outputs, std::string &error);
+/// Deletes the model, which releases its executions, its weights and its
+/// reference to the cached module (null: nothing).
 void destroy(Model *model);
 void setGraph(Model *model, bool enable);
 /// How many weights the library left out (kilnc --elide-weights) and the

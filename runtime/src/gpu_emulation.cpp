@@ -20,6 +20,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln_emulation_abi.h"
+
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -72,11 +75,10 @@ kiln_emu_switch:
 
 namespace {
 
-/// What a kernel reads about its thread; the compiled kernel loads these
-/// fields by index (see lib/Codegen/GpuEmulation.cpp), so the layout is
-/// fixed: int64 slots 0-2 thread id, 3-5 block id, 6-8 block dims, 9-11
-/// grid dims, 12 byte offset of static shared memory, 13 lane id,
-/// 14 shared memory base pointer, 15 shared memory bytes.
+/// What a kernel reads about its thread. The compiled kernel loads these
+/// fields as int64 slots by the indices of kiln_emulation_abi.h, so each
+/// field must sit at its slot's offset; the asserts below keep the names
+/// here and the indices there in step.
 struct ThreadContext {
   int64_t tid[3];
   int64_t bid[3];
@@ -87,7 +89,21 @@ struct ThreadContext {
   void *shared;
   int64_t sharedBytes;
 };
-static_assert(sizeof(ThreadContext) == 16 * 8, "layout shared with the compiler");
+#define KILN_EMU_CHECK_SLOT(field, slot)                                                    \
+  static_assert(offsetof(ThreadContext, field) == (slot) * sizeof(int64_t),                \
+                "ThreadContext::" #field " is not at " #slot " (kiln_emulation_abi.h)")
+KILN_EMU_CHECK_SLOT(tid, KILN_EMU_SLOT_THREAD_ID_X);
+KILN_EMU_CHECK_SLOT(bid, KILN_EMU_SLOT_BLOCK_ID_X);
+KILN_EMU_CHECK_SLOT(bdim, KILN_EMU_SLOT_BLOCK_DIM_X);
+KILN_EMU_CHECK_SLOT(gdim, KILN_EMU_SLOT_GRID_DIM_X);
+KILN_EMU_CHECK_SLOT(staticSharedOffset, KILN_EMU_SLOT_STATIC_SHARED_OFFSET);
+KILN_EMU_CHECK_SLOT(lane, KILN_EMU_SLOT_LANE_ID);
+KILN_EMU_CHECK_SLOT(shared, KILN_EMU_SLOT_SHARED_BASE);
+KILN_EMU_CHECK_SLOT(sharedBytes, KILN_EMU_SLOT_SHARED_BYTES);
+#undef KILN_EMU_CHECK_SLOT
+static_assert(sizeof(void *) == sizeof(int64_t), "the shared base pointer fills one slot");
+static_assert(sizeof(ThreadContext) == KILN_EMU_SLOT_COUNT * sizeof(int64_t),
+              "ThreadContext has a field that kiln_emulation_abi.h does not name");
 
 using KernelThunk = void (*)(void *slots, ThreadContext *ctx);
 
