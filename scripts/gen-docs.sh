@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/KilnOps.md (the kiln dialect reference) from the ODS
-# definitions in dialects/Kiln/KilnOps.td.
+# definitions in include/kiln/Dialect/Kiln/KilnOps.td.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 kiln_install_packages

@@ -44,7 +44,7 @@ fi
 echo "== dialect reference, ONNX op version table and README op list are up to date"
 ninja -C "$KILN_BUILD" KilnOpsDocGen >/dev/null
 if ! cmp -s "$KILN_BUILD/docs/Kiln/KilnOps.md" "$KILN_ROOT/docs/KilnOps.md"; then
-  echo "docs/KilnOps.md differs from dialects/Kiln/KilnOps.td: run scripts/gen-docs.sh" >&2
+  echo "docs/KilnOps.md differs from include/kiln/Dialect/Kiln/KilnOps.td: run scripts/gen-docs.sh" >&2
   exit 1
 fi
 "$py" "$KILN_ROOT/scripts/gen-onnx-op-versions.py" --check

@@ -14,6 +14,10 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_lib", os.path.join(config.kiln_obj_root, "lib")))
+# Tests that assemble PTX: `REQUIRES: ptxas`, run as %ptxas.
+if getattr(config, "kiln_ptxas", "") and os.path.exists(config.kiln_ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.kiln_ptxas))
 config.substitutions.append(("%onnx_node", "/usr/include/onnx/backend/test/data/node"))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

@@ -2,7 +2,7 @@
 #ifndef KILN_LIB_CONVERSION_LOWERINGUTILS_H
 #define KILN_LIB_CONVERSION_LOWERINGUTILS_H
 
-#include "Kiln/KilnOps.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln/Conversion/Passes.h"
 
 #include "mlir/IR/Builders.h"

@@ -2,7 +2,7 @@
 #ifndef KILN_LIB_IMPORT_IMPORTERIMPL_H
 #define KILN_LIB_IMPORT_IMPORTERIMPL_H
 
-#include "Kiln/KilnOps.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"

@@ -1,6 +1,9 @@
 //===- Pipelines.cpp - Kiln's named pass pipelines -----------------------===//
 #include "kiln/Pipelines/Pipelines.h"
-#include "kiln/Codegen/Passes.h"
+#include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
+#include "kiln/Codegen/Emulation/Passes.h"
+#include "kiln/Codegen/GPU/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Transforms/Passes.h"
 
@@ -135,7 +138,7 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation) {
 }
 
 void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
-                                        StringRef precision) {
+                                        kiln::Precision precision) {
   if (gpuEmulation) {
     // The GPU kernels themselves, thread-mapped, each GPU thread run by the
     // runtime's emulator with barriers, warp shuffles, tensor-core mma.sync
@@ -160,16 +163,19 @@ void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(kiln::createGpuEmulationABI());
 }
 
-void kiln::buildGpuKernelPipeline(OpPassManager &pm, StringRef precision) {
+void kiln::buildGpuKernelPipeline(OpPassManager &pm, kiln::Precision precision) {
   addBufferization(pm);
   // Zero- (or -inf-) padded window inputs: their fills become loops that
   // kiln-gpu-fold-padding removes once every reader is a load.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuMarkPadding());
+  // Every op's strategy, chosen once (kiln_gpu.strategy attributes); the
+  // strategy passes below rewrite the ops chosen for them.
+  kiln::GpuSelectStrategyOptions select;
+  select.precision = precision;
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuSelectStrategy(select));
   // Contractions first: their own tiled kernels with shared memory and
   // fused epilogues, launched directly; everything else takes the path below.
-  kiln::GpuContractionOptions contraction;
-  contraction.precision = precision.str();
-  pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction(contraction));
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction());
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContractionMapping());
   // Reduction kernel groups (softmax, layernorm, reduce ops): one launch
   // each, a block (or warp) per row.
@@ -216,6 +222,100 @@ void kiln::buildGpuToPtxPipeline(OpPassManager &pm, StringRef chip) {
   gpu::buildLowerToNVVMPassPipeline(pm, options);
 }
 
+//===----------------------------------------------------------------------===//
+// Options and the one pipeline
+//===----------------------------------------------------------------------===//
+
+static llvm::Error unknownValue(StringRef what, StringRef text, StringRef accepted) {
+  return llvm::createStringError("unknown " + what + " '" + text + "' (" + accepted + ")");
+}
+
+llvm::Expected<kiln::Target> kiln::parseTarget(StringRef text) {
+  if (text == "cpu")
+    return Target::CPU;
+  if (text == "cuda")
+    return Target::CUDA;
+  return unknownValue("target", text, "available: cpu, cuda");
+}
+
+llvm::Expected<kiln::Precision> kiln::parsePrecision(StringRef text) {
+  if (std::optional<Precision> p = symbolizePrecision(text))
+    return *p;
+  return unknownValue("precision", text, "fp32, tf32, fp16, bf16");
+}
+
+llvm::Expected<kiln::Stage> kiln::parseStage(StringRef text) {
+  std::optional<Stage> stage = llvm::StringSwitch<std::optional<Stage>>(text)
+                                   .Case("imported", Stage::Imported)
+                                   .Case("kiln", Stage::Kiln)
+                                   .Case("fused", Stage::Fused)
+                                   .Case("linalg", Stage::Linalg)
+                                   .Case("gpu", Stage::Gpu)
+                                   .Case("ptx", Stage::Ptx)
+                                   .Case("llvm", Stage::LLVM)
+                                   .Default(std::nullopt);
+  if (stage)
+    return *stage;
+  return unknownValue("stage", text, "imported, kiln, fused, linalg, gpu, ptx, llvm");
+}
+
+ArrayRef<StringRef> kiln::supportedGpuArchs() {
+  static const StringRef archs[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  return archs;
+}
+
+llvm::Error kiln::verifyOptions(const PipelineOptions &options, Stage to) {
+  bool cuda = options.target == Target::CUDA;
+  if (cuda && !llvm::is_contained(supportedGpuArchs(), StringRef(options.gpuArch)))
+    return llvm::createStringError("unsupported GPU architecture '" + options.gpuArch +
+                                   "' (" + llvm::join(supportedGpuArchs(), ", ") + ")");
+  if (!cuda && options.emulation)
+    return llvm::createStringError("GPU emulation needs the CUDA target");
+  if (!cuda && options.precision != Precision::FP32)
+    return llvm::createStringError("precision " + stringifyPrecision(options.precision) +
+                                   " applies to the CUDA target");
+  if (!cuda && (to == Stage::Gpu || to == Stage::Ptx))
+    return llvm::createStringError("GPU kernels and PTX need the CUDA target");
+  if (options.emulation && to == Stage::Ptx)
+    return llvm::createStringError("PTX is for a GPU, not for emulation");
+  return llvm::Error::success();
+}
+
+void kiln::buildPipeline(OpPassManager &pm, const PipelineOptions &options, Stage from,
+                         Stage to) {
+  assert((from == Stage::Imported || from == Stage::Kiln) && "pipelines start from kiln IR");
+  assert(!verifyOptions(options, to) && "options not verified");
+  if (from == Stage::Imported)
+    buildImportCleanupPipeline(pm);
+  if (to == Stage::Imported || to == Stage::Kiln)
+    return;
+  if (to == Stage::Fused) {
+    buildFusionPipeline(pm);
+    return;
+  }
+  buildKilnToLinalgPipeline(pm, options.fusion);
+  if (to == Stage::Linalg)
+    return;
+  if (to == Stage::Gpu || (options.target == Target::CUDA && !options.emulation)) {
+    buildGpuKernelPipeline(pm, options.precision);
+    if (to == Stage::Ptx)
+      buildGpuToPtxPipeline(pm, options.gpuArch);
+    return;
+  }
+  buildCpuLinalgToLLVMPipeline(pm, options.emulation, options.precision);
+}
+
+void kiln::applyDebugOptions(PassManager &pm, const PipelineOptions &options) {
+  if (options.printIRAfterAll) {
+    pm.getContext()->disableMultithreading();
+    pm.enableIRPrinting(/*shouldPrintBeforePass=*/nullptr,
+                        /*shouldPrintAfterPass=*/[](Pass *, Operation *) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  if (options.timing)
+    pm.enableTiming();
+}
+
 void kiln::registerCodegenDialects(DialectRegistry &registry) {
   // The lowering relies on many upstream interface implementations
   // (bufferization, tiling, value bounds, LLVM translation): register them
@@ -224,6 +324,75 @@ void kiln::registerCodegenDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
 }
+
+namespace {
+/// PipelineOptions as kiln-opt's pass-pipeline options.
+struct PipelineCLOptions : PassPipelineOptions<PipelineCLOptions> {
+  Option<std::string> target{*this, "target", llvm::cl::desc("cpu or cuda"),
+                             llvm::cl::init("cpu")};
+  Option<std::string> arch{*this, "arch", llvm::cl::desc("GPU architecture (sm_80 ...)"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> precision{*this, "precision",
+                                llvm::cl::desc("GPU contraction operands: fp32, tf32, fp16, bf16"),
+                                llvm::cl::init("fp32")};
+  Option<bool> fusion{*this, "fusion", llvm::cl::desc("partition into kernel groups"),
+                      llvm::cl::init(true)};
+  Option<bool> emulation{*this, "emulation",
+                         llvm::cl::desc("lower GPU kernels for emulation on the CPU"),
+                         llvm::cl::init(false)};
+  Option<std::string> from{*this, "from", llvm::cl::desc("imported or kiln"),
+                           llvm::cl::init("imported")};
+  Option<std::string> to{*this, "to",
+                         llvm::cl::desc("kiln, fused, linalg, gpu, ptx or llvm (default: llvm "
+                                        "for the CPU, ptx for CUDA)"),
+                         llvm::cl::init("")};
+};
+
+/// Registers `name` building buildPipeline(options) with the target fixed
+/// (or taken from the options when `fixedTarget` is empty).
+void registerOptionsPipeline(StringRef name, StringRef description, StringRef fixedTarget) {
+  std::string targetName = fixedTarget.str();
+  registerPassPipeline(
+      name, description,
+      [targetName](OpPassManager &pm, StringRef text,
+                   function_ref<LogicalResult(const Twine &)> errorHandler) -> LogicalResult {
+        PipelineCLOptions cl;
+        if (failed(cl.parseFromString(text)))
+          return failure();
+        auto report = [&](llvm::Error e) { return errorHandler(toString(std::move(e))); };
+        kiln::PipelineOptions options;
+        auto target = kiln::parseTarget(targetName.empty() ? StringRef(cl.target) : targetName);
+        if (!target)
+          return report(target.takeError());
+        options.target = *target;
+        auto precision = kiln::parsePrecision(cl.precision);
+        if (!precision)
+          return report(precision.takeError());
+        options.precision = *precision;
+        options.gpuArch = cl.arch;
+        options.fusion = cl.fusion;
+        options.emulation = cl.emulation;
+        auto from = kiln::parseStage(cl.from);
+        if (!from)
+          return report(from.takeError());
+        StringRef toText = cl.to;
+        if (toText.empty())
+          toText = options.target == kiln::Target::CUDA && !options.emulation ? "ptx" : "llvm";
+        auto to = kiln::parseStage(toText);
+        if (!to)
+          return report(to.takeError());
+        if (*from != kiln::Stage::Imported && *from != kiln::Stage::Kiln)
+          return errorHandler("from= takes imported or kiln");
+        if (llvm::Error e = kiln::verifyOptions(options, *to))
+          return report(std::move(e));
+        kiln::buildPipeline(pm, options, *from, *to);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(PipelineCLOptions());
+      });
+}
+} // namespace
 
 void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>(
@@ -248,4 +417,13 @@ void kiln::registerKilnPipelines() {
       "Lower GPU kernels (gpu.module) and the host code that launches them to "
       "LLVM for the CPU, each GPU thread run by the runtime's emulator",
       [](OpPassManager &pm) { buildGpuEmulationToLLVMPipeline(pm); });
+  registerOptionsPipeline("kiln-pipeline",
+                          "Compile imported kiln IR as kilnc does, for the options' target "
+                          "(target, arch, precision, fusion, emulation, from, to)",
+                          "");
+  registerOptionsPipeline("kiln-cpu-pipeline",
+                          "Compile imported kiln IR for the CPU as kilnc does", "cpu");
+  registerOptionsPipeline("kiln-cuda-pipeline",
+                          "Compile imported kiln IR for CUDA as kilnc does (default: to PTX)",
+                          "cuda");
 }

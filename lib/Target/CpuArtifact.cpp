@@ -18,11 +18,11 @@
 using namespace mlir;
 using namespace kiln;
 
-LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind,
-                                    StringRef outputPath) {
+LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef outputPath,
+                                    const PipelineOptions &options) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  if (failed(lowerToCpuLLVM(module)))
+  if (failed(lowerToCpuLLVM(module, options)))
     return failure();
 
   llvm::LLVMContext llvmCtx;

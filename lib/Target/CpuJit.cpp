@@ -232,18 +232,18 @@ FailureOr<ModelSignature> kiln::prepareModelEntry(ModuleOp module) {
   return sig;
 }
 
-FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulation,
-                                               StringRef precision) {
+FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module,
+                                               const PipelineOptions &options) {
   MLIRContext *ctx = module.getContext();
   auto sig = prepareModelEntry(module);
   if (failed(sig))
     return failure();
 
+  if (llvm::Error e = verifyOptions(options, Stage::LLVM))
+    return module.emitError(llvm::toString(std::move(e)));
   PassManager pm(ctx);
-  // `kiln.no_fusion` (set by `kilnc --no-fusion`) skips the kernel
-  // partition.
-  buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
-  buildCpuLinalgToLLVMPipeline(pm, gpuEmulation, precision);
+  applyDebugOptions(pm, options);
+  buildPipeline(pm, options, Stage::Kiln, Stage::LLVM);
   if (failed(pm.run(module)))
     return failure();
   defineParallelLaunchers(module);
@@ -254,14 +254,13 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module, bool gpuEmulatio
 CpuJitModel::~CpuJitModel() { kiln_model_free(model); }
 
 FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
-                                                            bool gpuEmulation,
-                                                            StringRef precision) {
+                                                            const PipelineOptions &options) {
   static std::once_flag targetInit;
   std::call_once(targetInit, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-  auto sig = lowerToCpuLLVM(module, gpuEmulation, precision);
+  auto sig = lowerToCpuLLVM(module, options);
   if (failed(sig))
     return failure();
 
@@ -275,11 +274,11 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
   if (!hostMachine)
     return module.emitError() << "cannot target the host: "
                               << llvm::toString(hostMachine.takeError());
-  ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                                  hostMachine->get());
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = ExecutionEngine::create(module, options);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                                        hostMachine->get());
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine) {
     std::string msg = llvm::toString(engine.takeError());
     return module.emitError() << "JIT compilation failed: " << msg;

@@ -25,7 +25,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Target/CudaArtifact.h"
 #include "HostArtifact.h"
-#include "kiln/Codegen/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln_runtime.h"
 
@@ -386,7 +386,7 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
   };
   addString(KILN_MODEL_SIGNATURE_SYMBOL, serializeSignature(sig), true);
   addString(KILN_CUDA_PTX_SYMBOL, plan.ptx, true);
-  addString(KILN_CUDA_ARCH_SYMBOL, options.arch, true);
+  addString(KILN_CUDA_ARCH_SYMBOL, options.pipeline.gpuArch, true);
   std::string kernels;
   for (const std::string &k : plan.kernelNames)
     kernels += k + "\n";
@@ -528,6 +528,10 @@ void kiln::useDefaultCudaToolkit() {
 FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
                                                     const CudaArtifactOptions &options) {
   MLIRContext *ctx = module.getContext();
+  if (options.pipeline.target != Target::CUDA || options.pipeline.emulation)
+    return module.emitError("a CUDA model library needs the CUDA target without emulation");
+  if (llvm::Error e = verifyOptions(options.pipeline, Stage::Ptx))
+    return module.emitError(llvm::toString(std::move(e)));
   auto sig = prepareModelEntry(module);
   if (failed(sig))
     return failure();
@@ -536,15 +540,15 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
 
   {
     PassManager pm(ctx);
-    buildKilnToLinalgPipeline(pm, /*fusion=*/!module->hasAttr("kiln.no_fusion"));
-    buildGpuKernelPipeline(pm, options.precision);
+    applyDebugOptions(pm, options.pipeline);
+    buildPipeline(pm, options.pipeline, Stage::Kiln, Stage::Gpu);
     // The caller (the runtime) owns the outputs; intermediates share one
     // arena with liveness-based offsets.
     bufferization::BufferResultsToOutParamsPassOptions outParams;
     outParams.modifyPublicFunctions = true;
     outParams.hoistStaticAllocs = true;
     pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-    pm.addNestedPass<func::FuncOp>(createMemoryPlan());
+    pm.addNestedPass<func::FuncOp>(kiln::createMemoryPlan());
     if (failed(pm.run(module)))
       return failure();
   }
@@ -554,7 +558,8 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
     return failure();
   {
     PassManager pm(ctx);
-    buildGpuToPtxPipeline(pm, options.arch);
+    applyDebugOptions(pm, options.pipeline);
+    buildGpuToPtxPipeline(pm, options.pipeline.gpuArch);
     if (failed(pm.run(module)))
       return failure();
   }
@@ -564,7 +569,7 @@ FailureOr<ModelSignature> kiln::lowerToCudaHostLLVM(ModuleOp module,
   // otherwise (or on a device of another architecture).
   std::string cubin;
   if (options.cubin) {
-    auto assembled = assembleCubin(module, plan.ptx, options.arch);
+    auto assembled = assembleCubin(module, plan.ptx, options.pipeline.gpuArch);
     if (failed(assembled))
       return failure();
     if (*assembled)

@@ -1,6 +1,6 @@
 //===- FusionReport.cpp - describe a model's kernel partition ------------===//
 #include "kiln/Transforms/FusionReport.h"
-#include "Kiln/KilnOps.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/JSON.h"

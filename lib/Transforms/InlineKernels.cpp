@@ -22,13 +22,10 @@ struct InlineKernelsPass : kiln::impl::InlineKernelsBase<InlineKernelsPass> {
     for (auto [index, kernel] : llvm::enumerate(kernels)) {
       Block &body = kernel.getBody().front();
       auto yield = cast<YieldOp>(body.getTerminator());
-      auto id = rewriter.getI64IntegerAttr(index);
-      auto kind = rewriter.getStringAttr(stringifyKernelKind(kernel.getKind()));
       for (Operation &op : body.without_terminator()) {
         if (matchPattern(&op, m_Constant()) || isa<tensor::EmptyOp>(op))
           continue;
-        op.setAttr("kiln.kernel", id);
-        op.setAttr("kiln.kernel_kind", kind);
+        setKernelTag(&op, index, kernel.getKind());
       }
       // A kernel may yield one of its own arguments (an op of the group
       // folded away, e.g. a pad by zero): that value is the kernel's input,

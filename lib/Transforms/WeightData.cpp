@@ -1,6 +1,6 @@
 //===- WeightData.cpp - read and write constant weights ------------------===//
 #include "kiln/Transforms/WeightData.h"
-#include "Kiln/KilnOps.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"

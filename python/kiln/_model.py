@@ -443,8 +443,10 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
       fusion: partition the graph into fused kernels (the default); False
         is ``kilnc --no-fusion``: linalg fuses what it can on its own.
       options: ``emulate=True`` (target "cuda"): run the GPU kernels' loop
-        structure on the CPU; ``frozen_inputs={name: array}``: compile these
-        inputs' values in as constants (shape-like inputs).
+        structure on the CPU; ``precision="tf32"``, ``"fp16"`` or ``"bf16"``
+        (target "cuda"): round the operands of matmul/conv kernels (fp32
+        accumulation; default ``"fp32"``); ``frozen_inputs={name: array}``:
+        compile these inputs' values in as constants (shape-like inputs).
 
     Raises:
       kiln.UnsupportedOpError: the model uses ops Kiln does not import
@@ -464,6 +466,9 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
     emulate = bool(options.pop("emulate", False))
     if emulate and target != "cuda":
         raise ValueError("emulate=True applies to target=\"cuda\" only")
+    precision = str(options.pop("precision", "fp32"))
+    if precision != "fp32" and target != "cuda":
+        raise ValueError("precision applies to target=\"cuda\" only")
     frozen = options.pop("frozen_inputs", None) or {}
     if options:
         raise TypeError(f"kiln.compile got unknown options: {', '.join(sorted(options))}")
@@ -485,7 +490,7 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())
 
     compiled = _load_compiler().compile(source, is_path, shapes, frozen_values, target,
-                                        gpu_arch or "", emulate, bool(fusion))
+                                        gpu_arch or "", emulate, bool(fusion), precision)
     runner = None
     if compiled.handle():
         runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Import/OnnxImporter.h"
+#include "kiln/Support/ToolSupport.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
 #include "kiln/Target/CudaArtifact.h"
@@ -157,15 +158,13 @@ public:
   /// Imports, cleans up and compiles. Called with the GIL released.
   static std::unique_ptr<CompiledModel> create(const std::string &model, bool isPath,
                                                const ImportOptions &options,
-                                               const std::string &target,
-                                               const std::string &gpuArch, bool emulate,
-                                               bool fusion) {
+                                               const PipelineOptions &pipeline) {
     initializeOnce();
     auto cm = std::unique_ptr<CompiledModel>(new CompiledModel());
-    cm->target = target;
-    cm->gpuArch = gpuArch;
-    cm->emulate = emulate;
-    cm->fusion = fusion;
+    cm->pipeline = pipeline;
+    cm->target = pipeline.target == Target::CUDA ? "cuda" : "cpu";
+    cm->emulate = pipeline.emulation;
+    cm->fusion = pipeline.fusion;
     cm->ctx = std::make_unique<mlir::MLIRContext>();
     mlir::DialectRegistry registry;
     registerCodegenDialects(registry);
@@ -178,22 +177,18 @@ public:
       throw CompileFailure{diags.message("the model could not be imported")};
     {
       mlir::PassManager pm(cm->ctx.get());
-      buildImportCleanupPipeline(pm);
+      buildPipeline(pm, pipeline, Stage::Imported, Stage::Kiln);
       if (mlir::failed(pm.run(*cm->kilnModule)))
         throw CompileFailure{diags.message("cleaning up the imported model failed")};
     }
-    // Read by the CPU lowering (lowerToCpuLLVM), as for `kilnc --no-fusion`;
-    // clones of the module carry it.
-    if (!fusion)
-      (*cm->kilnModule)->setAttr("kiln.no_fusion", mlir::UnitAttr::get(cm->ctx.get()));
     auto sig = readSignature(*cm->kilnModule);
     if (mlir::failed(sig))
       throw CompileFailure{diags.message("the model's interface is not supported")};
     cm->sig = *sig;
 
-    if (target == "cpu" || emulate) {
+    if (pipeline.target == Target::CPU || pipeline.emulation) {
       mlir::OwningOpRef<mlir::ModuleOp> lowered = cm->kilnModule->clone();
-      auto jit = CpuJitModel::compile(*lowered, /*gpuEmulation=*/emulate);
+      auto jit = CpuJitModel::compile(*lowered, pipeline);
       if (mlir::failed(jit))
         throw CompileFailure{diags.message("compilation for the CPU failed")};
       cm->jit = std::move(*jit);
@@ -209,7 +204,7 @@ public:
       llvm::sys::Process::SafelyCloseFileDescriptor(fd);
       cm->cuda->path = libPath.str().str();
       CudaArtifactOptions cudaOptions;
-      cudaOptions.arch = gpuArch;
+      cudaOptions.pipeline = pipeline;
       mlir::OwningOpRef<mlir::ModuleOp> lowered = cm->kilnModule->clone();
       if (mlir::failed(emitCudaArtifact(*lowered, CpuArtifact::SharedLibrary, libPath,
                                         cudaOptions)))
@@ -246,7 +241,7 @@ public:
     DiagnosticCollector diags(*ctx);
     mlir::OwningOpRef<mlir::ModuleOp> partitioned = kilnModule->clone();
     mlir::PassManager pm(ctx.get());
-    buildFusionPipeline(pm);
+    buildPipeline(pm, pipeline, Stage::Kiln, Stage::Fused);
     if (mlir::failed(pm.run(*partitioned)))
       throw CompileFailure{diags.message("the fusion pipeline failed")};
     return fusionReportJson(*partitioned);
@@ -264,7 +259,7 @@ public:
     std::lock_guard<std::mutex> lock(mu);
     DiagnosticCollector diags(*ctx);
     mlir::OwningOpRef<mlir::ModuleOp> clone = kilnModule->clone();
-    if (mlir::failed(emitCpuArtifact(*clone, CpuArtifact::SharedLibrary, path)))
+    if (mlir::failed(emitCpuArtifact(*clone, CpuArtifact::SharedLibrary, path, pipeline)))
       throw CompileFailure{diags.message("writing the library '" + path + "' failed")};
   }
 
@@ -304,28 +299,27 @@ private:
       if (llvm::sys::fs::createTemporaryFile("kiln-ir", "ll", fd, tmp))
         throw CompileFailure{"cannot create a temporary file for the LLVM IR"};
       ::close(fd);
-      bool ok = mlir::succeeded(emitCpuArtifact(*module, CpuArtifact::LLVMIR, tmp));
+      PipelineOptions cpu = pipeline;
+      cpu.target = Target::CPU;
+      cpu.emulation = false;
+      cpu.precision = Precision::FP32;
+      bool ok = mlir::succeeded(emitCpuArtifact(*module, CpuArtifact::LLVMIR, tmp, cpu));
       auto buffer = llvm::MemoryBuffer::getFile(tmp);
       llvm::sys::fs::remove(tmp);
       if (!ok || !buffer)
         throw CompileFailure{diags.message("lowering to LLVM IR failed")};
       text = (*buffer)->getBuffer().str();
-    } else if (stage == "fused") {
-      mlir::PassManager pm(ctx.get());
-      buildFusionPipeline(pm);
-      if (mlir::failed(pm.run(*module)))
-        throw CompileFailure{diags.message("the fusion pipeline failed")};
-      text = printModule(*module);
     } else {
+      // fused, linalg, gpu or ptx: the pipeline from the cleaned module, as
+      // kilnc --emit=<stage> builds it (GPU stages with emulation off).
+      PipelineOptions options = pipeline;
+      options.emulation = false;
+      Stage to = llvm::cantFail(parseStage(stage));
       mlir::PassManager pm(ctx.get());
-      buildKilnToLinalgPipeline(pm, fusion);
-      if (stage == "gpu" || stage == "ptx")
-        buildGpuKernelPipeline(pm);
-      if (stage == "ptx")
-        buildGpuToPtxPipeline(pm, gpuArch);
+      buildPipeline(pm, options, Stage::Kiln, to);
       if (mlir::failed(pm.run(*module)))
         throw CompileFailure{diags.message("the '" + stage + "' pipeline failed")};
-      text = stage == "ptx" ? collectPtx(*module, gpuArch) : printModule(*module);
+      text = stage == "ptx" ? collectPtx(*module, options.gpuArch) : printModule(*module);
     }
     cache[stage] = text;
     return text;
@@ -337,7 +331,8 @@ private:
   std::unique_ptr<CpuJitModel> jit;
   std::unique_ptr<CudaLibrary> cuda;
   ModelSignature sig;
-  std::string target, gpuArch;
+  PipelineOptions pipeline;
+  std::string target;
   bool emulate = false;
   bool fusion = true;
   std::mutex mu;
@@ -401,7 +396,22 @@ PYBIND11_MODULE(_kiln, m) {
       "compile",
       [](py::bytes model, bool isPath, std::map<std::string, std::vector<int64_t>> shapes,
          std::map<std::string, py::tuple> frozen, std::string target, std::string gpuArch,
-         bool emulate, bool fusion) {
+         bool emulate, bool fusion, std::string precision) {
+        PipelineOptions pipeline;
+        if (auto t = parseTarget(target))
+          pipeline.target = *t;
+        else
+          throw py::value_error(llvm::toString(t.takeError()));
+        if (auto p = parsePrecision(precision))
+          pipeline.precision = *p;
+        else
+          throw py::value_error(llvm::toString(p.takeError()));
+        if (!gpuArch.empty())
+          pipeline.gpuArch = gpuArch;
+        pipeline.emulation = emulate;
+        pipeline.fusion = fusion;
+        if (llvm::Error e = verifyOptions(pipeline))
+          throw py::value_error(llvm::toString(std::move(e)));
         std::string data = model;
         ImportOptions options;
         if (isPath)
@@ -418,9 +428,10 @@ PYBIND11_MODULE(_kiln, m) {
           options.frozenInputs[name] = std::move(t);
         }
         py::gil_scoped_release release;
-        return CompiledModel::create(data, isPath, options, target, gpuArch, emulate, fusion);
+        return CompiledModel::create(data, isPath, options, pipeline);
       },
       py::arg("model"), py::arg("is_path"), py::arg("input_shapes"), py::arg("frozen_inputs"),
       py::arg("target"), py::arg("gpu_arch"), py::arg("emulate"), py::arg("fusion"),
+      py::arg("precision") = "fp32",
       "Imports and compiles a model; see kiln.compile.");
 }

@@ -5,10 +5,10 @@
 // M = (d0, d1, d2), N = (d3, d4), K = d5, each contiguous.
 // CHECK-LABEL: func.func @qkv_projection
 // CHECK-SAME: (%[[A:[^:]+]]: tensor<1x64x1x256xf32>, %[[B:[^:]+]]: tensor<256x3x256xf32>, %[[C:[^:]+]]: tensor<1x64x1x3x256xf32>)
-// CHECK-DAG: %[[A2:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1, 2], [3]] {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} : tensor<1x64x1x256xf32> into tensor<64x256xf32>
+// CHECK-DAG: %[[A2:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1, 2], [3]] {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} : tensor<1x64x1x256xf32> into tensor<64x256xf32>
 // CHECK-DAG: %[[B2:.+]] = tensor.collapse_shape %[[B]] {{\[\[}}0], [1, 2]] {{.*}} : tensor<256x3x256xf32> into tensor<256x768xf32>
 // CHECK-DAG: %[[C2:.+]] = tensor.collapse_shape %[[C]] {{\[\[}}0, 1, 2], [3, 4]] {{.*}} : tensor<1x64x1x3x256xf32> into tensor<64x768xf32>
-// CHECK: %[[P:.+]] = linalg.matmul {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} ins(%[[A2]], %[[B2]] : tensor<64x256xf32>, tensor<256x768xf32>) outs(%[[C2]] : tensor<64x768xf32>)
+// CHECK: %[[P:.+]] = linalg.matmul {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} ins(%[[A2]], %[[B2]] : tensor<64x256xf32>, tensor<256x768xf32>) outs(%[[C2]] : tensor<64x768xf32>)
 // CHECK: %[[R:.+]] = tensor.expand_shape %[[P]] {{\[\[}}0, 1, 2], [3, 4]] output_shape [1, 64, 1, 3, 256]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[R]]
@@ -18,7 +18,7 @@
 func.func @qkv_projection(%a: tensor<1x64x1x256xf32>, %b: tensor<256x3x256xf32>, %c: tensor<1x64x1x3x256xf32>) -> tensor<1x64x1x3x256xf32> {
   %0 = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
       ins(%a, %b : tensor<1x64x1x256xf32>, tensor<256x3x256xf32>) outs(%c : tensor<1x64x1x3x256xf32>)
-      attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+      attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %m = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %m : f32

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction))' | FileCheck %s
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-contraction))' | FileCheck %s
 
 // The epilogue reads the result through a reshape and a transpose (the
 // head split after the QKV projection): it is fused all the same, each
@@ -15,7 +15,7 @@
 // CHECK:             arith.addf %[[BIAS]]
 // CHECK:             memref.store %{{.*}}, %arg3[%{{.*}}, %{{.*}}, %c0{{.*}}, %{{.*}}] : memref<3x48x1x24xf32>
 // CHECK:           } {mapping = [#gpu.thread<x>]}
-// CHECK:         } {kiln.gpu_contraction
+// CHECK:         } {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction
 // CHECK-NOT:     linalg.
 // CHECK:         return
 func.func @epilogue_through_reshape(%a: memref<48x40xf32>, %w: memref<40x72xf32>, %bias: memref<3x24xf32>, %out: memref<3x48x1x24xf32>) {
@@ -44,7 +44,7 @@ func.func @epilogue_through_reshape(%a: memref<48x40xf32>, %w: memref<40x72xf32>
 // CHECK:           scf.forall (%{{.*}}) in (256) {
 // CHECK:             %[[Q:.+]] = memref.load %arg0[%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<3x64x32xf32>
 // CHECK:             arith.mulf %[[Q]], %{{.*}} : f32
-// CHECK:         } {kiln.gpu_contraction
+// CHECK:         } {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction
 // CHECK-NOT:     linalg.
 // CHECK:         return
 func.func @producer_folded(%packed: memref<3x64x32xf32>, %k: memref<4x8x64xf32>, %out: memref<4x64x64xf32>) {
@@ -53,7 +53,7 @@ func.func @producer_folded(%packed: memref<3x64x32xf32>, %k: memref<4x8x64xf32>,
   %c0 = arith.constant 0 : index
   %c8 = arith.constant 8 : index
   %q = memref.alloc() : memref<1x4x64x8xf32>
-  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%q : memref<1x4x64x8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = "data_movement"} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%q : memref<1x4x64x8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind data_movement>} {
   ^bb0(%o: f32):
     %h = linalg.index 1 : index
     %s = linalg.index 2 : index
@@ -83,7 +83,7 @@ func.func @producer_folded(%packed: memref<3x64x32xf32>, %k: memref<4x8x64xf32>,
 func.func @producer_two_readers(%src: memref<8x64xf32>, %w: memref<8x64xf32>, %out: memref<64x64xf32>, %copy: memref<64x8xf32>) {
   %cst = arith.constant 0.0 : f32
   %t = memref.alloc() : memref<64x8xf32>
-  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<8x64xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "data_movement"} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<8x64xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind data_movement>} {
   ^bb0(%x: f32, %o: f32):
     linalg.yield %x : f32
   }
@@ -104,7 +104,7 @@ func.func @producer_two_readers(%src: memref<8x64xf32>, %w: memref<8x64xf32>, %o
 func.func @source_overwritten(%src: memref<8x64xf32>, %w: memref<8x64xf32>, %out: memref<64x64xf32>, %other: memref<8x64xf32>) {
   %cst = arith.constant 0.0 : f32
   %t = memref.alloc() : memref<64x8xf32>
-  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<8x64xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "data_movement"} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<8x64xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind data_movement>} {
   ^bb0(%x: f32, %o: f32):
     linalg.yield %x : f32
   }
@@ -125,7 +125,7 @@ func.func @source_overwritten(%src: memref<8x64xf32>, %w: memref<8x64xf32>, %out
 func.func @elementwise_producer_kept(%src: memref<64x8xf32>, %w: memref<8x64xf32>, %out: memref<64x64xf32>) {
   %cst = arith.constant 0.0 : f32
   %t = memref.alloc() : memref<64x8xf32>
-  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<64x8xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "elementwise"} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%src : memref<64x8xf32>) outs(%t : memref<64x8xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind elementwise>} {
   ^bb0(%x: f32, %o: f32):
     %e = math.exp %x : f32
     linalg.yield %e : f32

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction,kiln-gpu-contraction-mapping))' | FileCheck %s
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-contraction,kiln-gpu-contraction-mapping))' | FileCheck %s
 
 // The block loop becomes the grid (x: N tiles, y: M tiles, z: batch), the
 // shared buffers workgroup attributions, each thread phase is inlined

@@ -1,10 +1,10 @@
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction))' | FileCheck %s
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp16}))' | FileCheck %s --check-prefix=FP16
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=tf32}))' | FileCheck %s --check-prefix=TF32
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=bf16}))' | FileCheck %s --check-prefix=BF16
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=bf16}))' | FileCheck %s --check-prefix=EMU
-// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{emulation=true precision=fp16}))' | FileCheck %s --check-prefix=EMU16
-// RUN: not kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-contraction{precision=fp8}))' 2>&1 | FileCheck %s --check-prefix=BADPREC
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-contraction))' | FileCheck %s
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=fp16},kiln-gpu-contraction))' | FileCheck %s --check-prefix=FP16
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=tf32},kiln-gpu-contraction))' | FileCheck %s --check-prefix=TF32
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=bf16},kiln-gpu-contraction))' | FileCheck %s --check-prefix=BF16
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=bf16},kiln-gpu-contraction{emulation=true}))' | FileCheck %s --check-prefix=EMU
+// RUN: kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=fp16},kiln-gpu-contraction{emulation=true}))' | FileCheck %s --check-prefix=EMU16
+// RUN: not kiln-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy{precision=fp8},kiln-gpu-contraction))' 2>&1 | FileCheck %s --check-prefix=BADPREC
 
 // A 128x96 * 96x80 matmul with its relu: 64x64 block tiles (grid 1x2x2),
 // 16-deep K tiles, 256 threads with 4x4 micro-tiles, two shared buffers
@@ -38,7 +38,7 @@
 // CHECK:               arith.maximumf
 // CHECK:               memref.store %{{.*}}, %arg2
 // CHECK:           } {mapping = [#gpu.thread<x>]}
-// CHECK:         } {kiln.gpu_contraction = array<i64: 64, 64, 16, 4, 4>, mapping = [#gpu.block<z>, #gpu.block<y>, #gpu.block<x>]}
+// CHECK:         } {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction, tile = [64, 64, 16], micro_tile = [4, 4], threads = 256, stages = 2, note = "m=128 n=80 k=96">, mapping = [#gpu.block<z>, #gpu.block<y>, #gpu.block<x>]}
 // CHECK-NOT:     linalg.
 // CHECK:         return
 
@@ -89,7 +89,7 @@
 // EMU:          arith.bitcast %{{.*}} : f32 to i32
 // EMU:          arith.andi %{{.*}}, %c-65536_i32
 
-// BADPREC: error: unknown precision 'fp8' (fp32, tf32, fp16, bf16)
+// BADPREC: for the --precision option: Cannot find option named 'fp8'!
 func.func @matmul_relu(%a: memref<128x96xf32>, %b: memref<96x80xf32>, %out: memref<128x80xf32>) {
   %cst = arith.constant 0.0 : f32
   %c = memref.alloc() : memref<128x80xf32>
@@ -119,7 +119,7 @@ func.func @matmul_relu(%a: memref<128x96xf32>, %b: memref<96x80xf32>, %out: memr
 // CHECK:             memref.load %arg1[{{.*}}] : memref<16x8x3x3xf32>
 // CHECK:             arith.remui %{{.*}}, %c8
 // CHECK:             memref.load %arg0[{{.*}}] : memref<1x8x10x10xf32>
-// CHECK:         } {kiln.gpu_contraction = array<i64: 16, 64, 16, 1, 4>
+// CHECK:         } {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction, tile = [16, 64, 16], micro_tile = [1, 4], threads = 256
 // CHECK-NOT:     linalg.conv
 func.func @conv(%x: memref<1x8x10x10xf32>, %w: memref<16x8x3x3xf32>, %out: memref<1x16x8x8xf32>) {
   linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : memref<1x8x10x10xf32>, memref<16x8x3x3xf32>) outs(%out : memref<1x16x8x8xf32>)
@@ -133,7 +133,7 @@ func.func @conv(%x: memref<1x8x10x10xf32>, %w: memref<16x8x3x3xf32>, %out: memre
 // CHECK-LABEL: func.func @batch_skinny
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (6, 1, 1) {
 // CHECK:           memref.alloca() : memref<256x1x1xf32, #gpu.address_space<private>>
-// CHECK:         } {kiln.gpu_contraction = array<i64: 4, 64, 16, 1, 1>
+// CHECK:         } {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction, tile = [4, 64, 16], micro_tile = [1, 1], threads = 256
 func.func @batch_skinny(%a: memref<6x3x40xf32>, %b: memref<6x40x50xf32>, %out: memref<6x3x50xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<6x3x40xf32>, memref<6x40x50xf32>) outs(%out : memref<6x3x50xf32>)
   return

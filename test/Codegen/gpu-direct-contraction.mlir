@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-mark-padding,kiln-gpu-direct-contraction,kiln-gpu-fold-padding,canonicalize))' | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-mark-padding,kiln-gpu-select-strategy,kiln-gpu-direct-contraction,kiln-gpu-fold-padding,canonicalize))' | FileCheck %s
 
 // A mobilenet depthwise group (bias broadcast, 3x3 depthwise conv on a
 // zero-padded copy, ReLU6): one launch of 960 threads; the bias is the
@@ -35,7 +35,7 @@
 func.func @dw_stride1(%x: memref<1x8x1x10x12xf32>, %b: memref<8x1xf32>, %wt: memref<8x1x1x3x3xf32>, %y: memref<1x8x1x10x12xf32>) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32
-  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     linalg.yield %in : f32
   }
@@ -46,13 +46,13 @@ func.func @dw_stride1(%x: memref<1x8x1x10x12xf32>, %b: memref<8x1xf32>, %wt: mem
     }
   %s = memref.subview %p[0, 0, 0, 1, 1] [1, 8, 1, 10, 12] [1, 1, 1, 1, 1] : memref<1x8x1x12x14xf32> to memref<1x8x1x10x12xf32, strided<[1344, 168, 168, 14, 1], offset: 15>>
   memref.copy %x, %s : memref<1x8x1x10x12xf32> to memref<1x8x1x10x12xf32, strided<[1344, 168, 168, 14, 1], offset: 15>>
-  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x12x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x12x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%a: f32, %c: f32, %o: f32):
     %m = arith.mulf %a, %c : f32
     %s2 = arith.addf %o, %m : f32
     linalg.yield %s2 : f32
   }
-  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x10x12xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x10x12xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     %r0 = arith.maximumf %in, %zero : f32
     %r1 = arith.minimumf %r0, %six : f32
@@ -86,7 +86,7 @@ func.func @dw_stride1(%x: memref<1x8x1x10x12xf32>, %b: memref<8x1xf32>, %wt: mem
 func.func @dw_stride2(%x: memref<1x8x1x9x11xf32>, %b: memref<8x1xf32>, %wt: memref<8x1x1x3x3xf32>, %y: memref<1x8x1x5x6xf32>) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32
-  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     linalg.yield %in : f32
   }
@@ -97,13 +97,13 @@ func.func @dw_stride2(%x: memref<1x8x1x9x11xf32>, %b: memref<8x1xf32>, %wt: memr
     }
   %s = memref.subview %p[0, 0, 0, 1, 1] [1, 8, 1, 9, 11] [1, 1, 1, 1, 1] : memref<1x8x1x11x13xf32> to memref<1x8x1x9x11xf32, strided<[1144, 143, 143, 13, 1], offset: 14>>
   memref.copy %x, %s : memref<1x8x1x9x11xf32> to memref<1x8x1x9x11xf32, strided<[1144, 143, 143, 13, 1], offset: 14>>
-  linalg.generic {indexing_maps = [#in2, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x11x13xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#in2, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x11x13xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%a: f32, %c: f32, %o: f32):
     %m = arith.mulf %a, %c : f32
     %s2 = arith.addf %o, %m : f32
     linalg.yield %s2 : f32
   }
-  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x5x6xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x5x6xf32>) outs(%y : memref<1x8x1x5x6xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     %r0 = arith.maximumf %in, %zero : f32
     %r1 = arith.minimumf %r0, %six : f32
@@ -132,7 +132,7 @@ func.func @dw_stride2(%x: memref<1x8x1x9x11xf32>, %b: memref<8x1xf32>, %wt: memr
 func.func @reads_other_element(%x: memref<1x8x1x12x12xf32>, %b: memref<8x1xf32>, %wt: memref<8x1x1x3x3xf32>, %y: memref<1x8x1x12x12xf32>) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32
-  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     linalg.yield %in : f32
   }
@@ -143,13 +143,13 @@ func.func @reads_other_element(%x: memref<1x8x1x12x12xf32>, %b: memref<8x1xf32>,
     }
   %s = memref.subview %p[0, 0, 0, 1, 1] [1, 8, 1, 12, 12] [1, 1, 1, 1, 1] : memref<1x8x1x14x14xf32> to memref<1x8x1x12x12xf32, strided<[1568, 196, 196, 14, 1], offset: 15>>
   memref.copy %x, %s : memref<1x8x1x12x12xf32> to memref<1x8x1x12x12xf32, strided<[1568, 196, 196, 14, 1], offset: 15>>
-  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x14x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x14x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%a: f32, %c: f32, %o: f32):
     %m = arith.mulf %a, %c : f32
     %s2 = arith.addf %o, %m : f32
     linalg.yield %s2 : f32
   }
-  linalg.generic {indexing_maps = [#tr5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x12x12xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#tr5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x12x12xf32>) outs(%y : memref<1x8x1x12x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     %r0 = arith.maximumf %in, %zero : f32
     %r1 = arith.minimumf %r0, %six : f32
@@ -180,7 +180,7 @@ func.func @reads_other_element(%x: memref<1x8x1x12x12xf32>, %b: memref<8x1xf32>,
 func.func @padded_read_twice(%z: memref<1x8x1x12x14xf32>, %x: memref<1x8x1x10x12xf32>, %b: memref<8x1xf32>, %wt: memref<8x1x1x3x3xf32>, %y: memref<1x8x1x10x12xf32>) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32
-  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<8x1xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     linalg.yield %in : f32
   }
@@ -191,13 +191,13 @@ func.func @padded_read_twice(%z: memref<1x8x1x12x14xf32>, %x: memref<1x8x1x10x12
     }
   %s = memref.subview %p[0, 0, 0, 1, 1] [1, 8, 1, 10, 12] [1, 1, 1, 1, 1] : memref<1x8x1x12x14xf32> to memref<1x8x1x10x12xf32, strided<[1344, 168, 168, 14, 1], offset: 15>>
   memref.copy %x, %s : memref<1x8x1x10x12xf32> to memref<1x8x1x10x12xf32, strided<[1344, 168, 168, 14, 1], offset: 15>>
-  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x12x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#in1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%p, %wt : memref<1x8x1x12x14xf32>, memref<8x1x1x3x3xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%a: f32, %c: f32, %o: f32):
     %m = arith.mulf %a, %c : f32
     %s2 = arith.addf %o, %m : f32
     linalg.yield %s2 : f32
   }
-  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x10x12xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "contraction"} {
+  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x8x1x10x12xf32>) outs(%y : memref<1x8x1x10x12xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>} {
   ^bb0(%in: f32, %o: f32):
     %r0 = arith.maximumf %in, %zero : f32
     %r1 = arith.minimumf %r0, %six : f32

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --split-input-file --kiln-gpu-emulation --verify-diagnostics
+// RUN: kiln-opt %s --split-input-file --kiln-emu-threads --verify-diagnostics
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {

@@ -1,5 +1,5 @@
 // RUN: kiln-opt %s -split-input-file -kiln-gpu-mark-padding | FileCheck %s --check-prefix=MARK
-// RUN: kiln-opt %s -split-input-file -kiln-gpu-mark-padding -kiln-gpu-contraction \
+// RUN: kiln-opt %s -split-input-file -kiln-gpu-mark-padding -kiln-gpu-select-strategy -kiln-gpu-contraction \
 // RUN:   -kiln-gpu-parallel-outer -convert-linalg-to-parallel-loops -kiln-gpu-fold-padding \
 // RUN:   | FileCheck %s
 

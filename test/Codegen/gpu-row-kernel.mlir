@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-row-kernel))' | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-row-kernel))' | FileCheck %s
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -42,29 +42,29 @@ func.func @softmax(%x: memref<8x1024xf32>, %y: memref<8x1024xf32>) {
   %zero = arith.constant 0.0 : f32
   %acc = memref.alloc() : memref<8xf32>
   %acc2 = memref.expand_shape %acc [[0, 1]] output_shape [8, 1] : memref<8xf32> into memref<8x1xf32>
-  linalg.fill {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} ins(%ninf : f32) outs(%acc : memref<8xf32>)
+  linalg.fill {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%ninf : f32) outs(%acc : memref<8xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<8x1024xf32>) outs(%acc : memref<8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<8x1024xf32>) outs(%acc : memref<8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %m = arith.maximumf %o, %a : f32
     linalg.yield %m : f32
   }
   linalg.generic {indexing_maps = [#id, #bcast, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x, %acc2 : memref<8x1024xf32>, memref<8x1xf32>) outs(%y : memref<8x1024xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x, %acc2 : memref<8x1024xf32>, memref<8x1xf32>) outs(%y : memref<8x1024xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %m: f32, %o: f32):
     %d = arith.subf %a, %m : f32
     %e = math.exp %d : f32
     linalg.yield %e : f32
   }
-  linalg.fill {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%acc : memref<8xf32>)
+  linalg.fill {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%zero : f32) outs(%acc : memref<8xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%y : memref<8x1024xf32>) outs(%acc : memref<8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%y : memref<8x1024xf32>) outs(%acc : memref<8xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %s = arith.addf %o, %a : f32
     linalg.yield %s : f32
   }
   linalg.generic {indexing_maps = [#id, #bcast, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%y, %acc2 : memref<8x1024xf32>, memref<8x1xf32>) outs(%y : memref<8x1024xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%y, %acc2 : memref<8x1024xf32>, memref<8x1xf32>) outs(%y : memref<8x1024xf32>) attrs = {kiln.kernel = 3 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %s: f32, %o: f32):
     %q = arith.divf %a, %s : f32
     linalg.yield %q : f32
@@ -92,23 +92,23 @@ func.func @softmax_not_online(%x: memref<4x64xf32>, %z: memref<4x64xf32>, %y: me
   %zero = arith.constant 0.0 : f32
   %m = memref.alloc() : memref<4xf32>
   %t = memref.alloc() : memref<4x64xf32>
-  linalg.fill {kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"} ins(%ninf : f32) outs(%m : memref<4xf32>)
+  linalg.fill {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%ninf : f32) outs(%m : memref<4xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<4x64xf32>) outs(%m : memref<4xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<4x64xf32>) outs(%m : memref<4xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %r = arith.maximumf %o, %a : f32
     linalg.yield %r : f32
   }
   linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%z, %m : memref<4x64xf32>, memref<4xf32>) outs(%t : memref<4x64xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%z, %m : memref<4x64xf32>, memref<4xf32>) outs(%t : memref<4x64xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %d = arith.subf %a, %b : f32
     %e = math.exp %d : f32
     linalg.yield %e : f32
   }
-  linalg.fill {kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%y : memref<4xf32>)
+  linalg.fill {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%zero : f32) outs(%y : memref<4xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%t : memref<4x64xf32>) outs(%y : memref<4xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%t : memref<4x64xf32>) outs(%y : memref<4xf32>) attrs = {kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %s = arith.addf %o, %a : f32
     linalg.yield %s : f32
@@ -156,19 +156,19 @@ func.func @layer_norm(%x: memref<16x512xf32>, %g: memref<512xf32>, %b: memref<51
   %eps = arith.constant 1.0e-5 : f32
   %s0 = memref.alloc() : memref<16xf32>
   %s = memref.expand_shape %s0 [[0, 1]] output_shape [16, 1] : memref<16xf32> into memref<16x1xf32>
-  linalg.fill {kiln.kernel = 2 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%s : memref<16x1xf32>)
+  linalg.fill {kiln.kernel = 2 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%zero : f32) outs(%s : memref<16x1xf32>)
   %x3 = memref.expand_shape %x [[0, 1], [2]] output_shape [16, 1, 512] : memref<16x512xf32> into memref<16x1x512xf32>
   %mean = memref.alloc() : memref<16x1xf32>
   memref.copy %s, %mean : memref<16x1xf32> to memref<16x1xf32>
   linalg.generic {indexing_maps = [#id3, #red], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x3 : memref<16x1x512xf32>) outs(%mean : memref<16x1xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x3 : memref<16x1x512xf32>) outs(%mean : memref<16x1xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %r = arith.addf %o, %a : f32
     linalg.yield %r : f32
   }
   %d = memref.alloc() : memref<16x512xf32>
   linalg.generic {indexing_maps = [#id2, #bc, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%x, %mean : memref<16x512xf32>, memref<16x1xf32>) outs(%d : memref<16x512xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x, %mean : memref<16x512xf32>, memref<16x1xf32>) outs(%d : memref<16x512xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %m: f32, %o: f32):
     %mu = arith.divf %m, %n : f32
     %r = arith.subf %a, %mu : f32
@@ -176,14 +176,14 @@ func.func @layer_norm(%x: memref<16x512xf32>, %g: memref<512xf32>, %b: memref<51
   }
   %d3 = memref.expand_shape %d [[0, 1], [2]] output_shape [16, 1, 512] : memref<16x512xf32> into memref<16x1x512xf32>
   linalg.generic {indexing_maps = [#id3, #red], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%d3 : memref<16x1x512xf32>) outs(%s : memref<16x1xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%d3 : memref<16x1x512xf32>) outs(%s : memref<16x1xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %q = arith.mulf %a, %a : f32
     %r = arith.addf %o, %q : f32
     linalg.yield %r : f32
   }
   linalg.generic {indexing_maps = [#id2, #bc, #w, #w, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%d, %s, %g, %b : memref<16x512xf32>, memref<16x1xf32>, memref<512xf32>, memref<512xf32>) outs(%y : memref<16x512xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%d, %s, %g, %b : memref<16x512xf32>, memref<16x1xf32>, memref<512xf32>, memref<512xf32>) outs(%y : memref<16x512xf32>) attrs = {kiln.kernel = 2 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %v: f32, %gg: f32, %bb: f32, %o: f32):
     %var = arith.divf %v, %n : f32
     %ve = arith.addf %var, %eps : f32
@@ -215,9 +215,9 @@ func.func @layer_norm(%x: memref<16x512xf32>, %g: memref<512xf32>, %b: memref<51
 // CHECK-NOT: gpu.launch
 func.func @reduce_middle(%x: memref<3x70x5xf32>, %y: memref<3x1x5xf32>) {
   %inf = arith.constant 0x7F800000 : f32
-  linalg.fill {kiln.kernel = 4 : i64, kiln.kernel_kind = "reduction"} ins(%inf : f32) outs(%y : memref<3x1x5xf32>)
+  linalg.fill {kiln.kernel = 4 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%inf : f32) outs(%y : memref<3x1x5xf32>)
   linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%x : memref<3x70x5xf32>) outs(%y : memref<3x1x5xf32>) attrs = {kiln.kernel = 4 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<3x70x5xf32>) outs(%y : memref<3x1x5xf32>) attrs = {kiln.kernel = 4 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %r = arith.minimumf %o, %a : f32
     linalg.yield %r : f32
@@ -242,14 +242,14 @@ func.func @not_row_local(%x: memref<64x64xf32>, %y: memref<64xf32>) {
   %zero = arith.constant 0.0 : f32
   %t = memref.alloc() : memref<64x64xf32>
   linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
-      ins(%x : memref<64x64xf32>) outs(%t : memref<64x64xf32>) attrs = {kiln.kernel = 5 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<64x64xf32>) outs(%t : memref<64x64xf32>) attrs = {kiln.kernel = 5 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %e = math.exp %a : f32
     linalg.yield %e : f32
   }
-  linalg.fill {kiln.kernel = 5 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%y : memref<64xf32>)
+  linalg.fill {kiln.kernel = 5 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%zero : f32) outs(%y : memref<64xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%t : memref<64x64xf32>) outs(%y : memref<64xf32>) attrs = {kiln.kernel = 5 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%t : memref<64x64xf32>) outs(%y : memref<64xf32>) attrs = {kiln.kernel = 5 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %s = arith.addf %o, %a : f32
     linalg.yield %s : f32
@@ -267,9 +267,9 @@ func.func @not_row_local(%x: memref<64x64xf32>, %y: memref<64xf32>) {
 // CHECK: linalg.fill
 func.func @product(%x: memref<4x64xf32>, %y: memref<4xf32>) {
   %one = arith.constant 1.0 : f32
-  linalg.fill {kiln.kernel = 6 : i64, kiln.kernel_kind = "reduction"} ins(%one : f32) outs(%y : memref<4xf32>)
+  linalg.fill {kiln.kernel = 6 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%one : f32) outs(%y : memref<4xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) attrs = {kiln.kernel = 6 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) attrs = {kiln.kernel = 6 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %p = arith.mulf %o, %a : f32
     linalg.yield %p : f32
@@ -296,9 +296,9 @@ func.func @product(%x: memref<4x64xf32>, %y: memref<4xf32>) {
 // CHECK: gpu.terminator
 func.func @short_rows(%x: memref<1000x6xf32>, %y: memref<1000xf32>) {
   %zero = arith.constant 0.0 : f32
-  linalg.fill {kiln.kernel = 7 : i64, kiln.kernel_kind = "reduction"} ins(%zero : f32) outs(%y : memref<1000xf32>)
+  linalg.fill {kiln.kernel = 7 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} ins(%zero : f32) outs(%y : memref<1000xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<1000x6xf32>) outs(%y : memref<1000xf32>) attrs = {kiln.kernel = 7 : i64, kiln.kernel_kind = "reduction"} {
+      ins(%x : memref<1000x6xf32>) outs(%y : memref<1000xf32>) attrs = {kiln.kernel = 7 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>} {
   ^bb0(%a: f32, %o: f32):
     %s = arith.addf %o, %a : f32
     linalg.yield %s : f32

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s -split-input-file -kiln-conv-to-im2col | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-conv-to-im2col | FileCheck %s
 
 // A strided 3x3 convolution: windows copied to [N, C*KH*KW, OH*OW], then
 // out[n, f, p] += w[f, k] * col[n, k, p].

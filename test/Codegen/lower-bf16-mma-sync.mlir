@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s -split-input-file -verify-diagnostics --kiln-lower-bf16-mma-sync | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics --kiln-gpu-lower-bf16-mma-sync | FileCheck %s
 
 // m16n8k16 bf16: each row of a fragment (two bf16) becomes one i32
 // register, the f32 accumulators go one by one, and the result struct

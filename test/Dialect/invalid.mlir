@@ -1,7 +1,7 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics
 
 // One case per diagnostic of the kiln verifiers and type inference functions
-// (dialects/Kiln/KilnOps.cpp), plus a few from the ODS type constraints and
+// (lib/Dialect/Kiln/KilnOps.cpp), plus a few from the ODS type constraints and
 // the generic "inferred type(s) ... are incompatible" check.
 
 //===----------------------------------------------------------------------===//

@@ -4,11 +4,11 @@
 // kernel's position and kind, constants do not.
 // CHECK-LABEL: func.func @two_kernels
 // CHECK-NOT: kiln.kernel
-// CHECK: %[[M:.+]] = kiln.matmul %arg0, %arg1 {kiln.kernel = 0 : i64, kiln.kernel_kind = "contraction"}
+// CHECK: %[[M:.+]] = kiln.matmul %arg0, %arg1 {kiln.kernel = 0 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>}
 // CHECK: %[[C:.+]] = kiln.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NOT: kiln.kernel =
-// CHECK: %[[A:.+]] = kiln.binary add %[[M]], %[[C]] {kiln.kernel = 0 : i64, kiln.kernel_kind = "contraction"}
-// CHECK: %[[S:.+]] = kiln.softmax %[[A]] {axis = 1 : i64, kiln.kernel = 1 : i64, kiln.kernel_kind = "reduction"}
+// CHECK: %[[A:.+]] = kiln.binary add %[[M]], %[[C]] {kiln.kernel = 0 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>}
+// CHECK: %[[S:.+]] = kiln.softmax %[[A]] {axis = 1 : i64, kiln.kernel = 1 : i64, kiln.kernel_kind = #kiln<kernel_kind reduction>}
 // CHECK: return %[[S]], %[[M]]
 func.func @two_kernels(%x: tensor<2x8xf32>, %w: tensor<8x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %k:2 = kiln.kernel "k0" contraction(%x, %w) : (tensor<2x8xf32>, tensor<8x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {

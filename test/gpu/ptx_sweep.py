@@ -27,6 +27,7 @@ import glob
 import re
 import statistics
 import subprocess
+import shutil
 import sys
 import tempfile
 
@@ -35,7 +36,24 @@ sys.path.insert(0, os.path.join(ROOT, "test", "conformance"))
 from run_node_tests import graph_inputs, needs_constant_inputs  # noqa: E402
 
 DEFAULT_DATA = "/usr/include/onnx/backend/test/data/node"
-PTXAS = "/usr/local/cuda/bin/ptxas"
+
+
+def find_ptxas():
+    """ptxas as the CUDA target finds it: PATH, CUDA_HOME/bin (or CUDA_ROOT,
+    CUDA_PATH), /usr/local/cuda/bin."""
+    found = shutil.which("ptxas")
+    if found:
+        return found
+    for var in ("CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"):
+        if os.environ.get(var):
+            candidate = os.path.join(os.environ[var], "bin", "ptxas")
+            if os.access(candidate, os.X_OK):
+                return candidate
+    candidate = "/usr/local/cuda/bin/ptxas"
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+PTXAS = find_ptxas()
 ARCHES = ("sm_80", "sm_90")
 
 
@@ -160,8 +178,9 @@ def main():
                          "$KILN_MODEL_CACHE or ~/.cache/kiln/models, */model.onnx")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    if not os.path.exists(PTXAS):
-        print(f"{PTXAS} not found: the CUDA toolkit is needed to check PTX", file=sys.stderr)
+    if not PTXAS:
+        print("ptxas not found (PATH, CUDA_HOME/bin, /usr/local/cuda/bin): the CUDA toolkit "
+              "is needed to check PTX", file=sys.stderr)
         return 1
     tests = [l.strip() for l in open(args.tests) if l.strip()]
     results = {}

@@ -1,6 +1,10 @@
 //===- kiln-opt.cpp - MLIR optimizer driver with Kiln registered ---------===//
-#include "Kiln/KilnOps.h"
-#include "kiln/Codegen/Passes.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
+#include "kiln/Dialect/KilnGPU/KilnGPU.h"
+#include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
+#include "kiln/Codegen/Emulation/Passes.h"
+#include "kiln/Codegen/GPU/Passes.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Transforms/Passes.h"
@@ -14,7 +18,10 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
-  kiln::registerKilnCodegenPasses();
+  kiln::registerKilnCodegenCommonPasses();
+  kiln::registerKilnCodegenCPUPasses();
+  kiln::registerKilnCodegenGPUPasses();
+  kiln::registerKilnCodegenEmulationPasses();
   kiln::registerKilnConversionPasses();
   kiln::registerKilnTransformsPasses();
   kiln::registerKilnPipelines();
@@ -22,7 +29,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<kiln::KilnDialect>();
+  registry.insert<kiln::KilnDialect, kiln::KilnGPUDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "TensorIO.h"
 #include "kiln/Import/OnnxImporter.h"
+#include "kiln/Support/ToolSupport.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Support/DataType.h"
 #include "kiln/Target/CpuJit.h"
@@ -147,18 +148,23 @@ int main(int argc, char **argv) {
       "Kiln: compile an ONNX model and run it\n\n"
       "  --threads=<T>   threads for compiled code (default: KILN_NUM_THREADS,\n"
       "                  else all cores)\n");
-  if (target != "cpu" && target != "cuda")
-    return fail("unknown target '" + target + "' (available: cpu, cuda)");
-  static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
-  if (!llvm::is_contained(arches, StringRef(gpuArch)))
-    return fail("unsupported --gpu-arch '" + gpuArch + "' (sm_80, sm_86, sm_89, sm_90)");
-  if (cudaGraph && (target != "cuda" || emulate))
+  // Every choice that shapes a compilation here, parsed and checked once.
+  PipelineOptions pipeline;
+  if (auto t = parseTarget(target))
+    pipeline.target = *t;
+  else
+    return fail(toString(t.takeError()));
+  if (auto p = parsePrecision(precision))
+    pipeline.precision = *p;
+  else
+    return fail(toString(p.takeError()));
+  pipeline.gpuArch = gpuArch;
+  pipeline.emulation = emulate;
+  Stage to = pipeline.target == Target::CUDA && !emulate ? Stage::Ptx : Stage::LLVM;
+  if (Error e = verifyOptions(pipeline, to))
+    return fail(toString(std::move(e)));
+  if (cudaGraph && (pipeline.target != Target::CUDA || emulate))
     return fail("--cuda-graph needs --target=cuda (without --emulate)");
-  if (precision != "fp32" && precision != "tf32" && precision != "fp16" &&
-      precision != "bf16")
-    return fail("unsupported --precision '" + precision + "' (fp32, tf32, fp16, bf16)");
-  if (precision != "fp32" && target != "cuda")
-    return fail("--precision applies to --target=cuda");
   if (threads < 0)
     return fail("--threads expects a positive number");
   if (threads > 0)
@@ -207,7 +213,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<CpuJitModel> jit;
   kiln_model *loaded = nullptr;
   kiln_model *runtimeModel = nullptr;
-  bool onGpu = target == "cuda" && !emulate;
+  bool onGpu = pipeline.target == Target::CUDA && !emulate;
   if (StringRef(modelPath).ends_with(".so")) {
     if (emulate)
       return fail("--emulate compiles a model; '" + modelPath + "' is already compiled");
@@ -243,7 +249,7 @@ int main(int argc, char **argv) {
     if (!module)
       return 2;
     mlir::PassManager pm(&ctx);
-    buildImportCleanupPipeline(pm);
+    buildPipeline(pm, pipeline, Stage::Imported, Stage::Kiln);
     if (mlir::failed(pm.run(*module)))
       return 2;
     if (onGpu) {
@@ -258,8 +264,7 @@ int main(int argc, char **argv) {
       sys::Process::SafelyCloseFileDescriptor(fd);
       llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
       CudaArtifactOptions cudaOptions;
-      cudaOptions.arch = gpuArch;
-      cudaOptions.precision = precision;
+      cudaOptions.pipeline = pipeline;
       if (mlir::failed(emitCudaArtifact(*module, CpuArtifact::SharedLibrary, libPath,
                                         cudaOptions)))
         return 2;
@@ -268,8 +273,7 @@ int main(int argc, char **argv) {
         return fail(kiln_last_error());
       runtimeModel = loaded;
     } else {
-      auto compiled = CpuJitModel::compile(*module, /*gpuEmulation=*/target == "cuda",
-                                           precision);
+      auto compiled = CpuJitModel::compile(*module, pipeline);
       if (mlir::failed(compiled))
         return 2;
       jit = std::move(*compiled);

@@ -1,6 +1,7 @@
 //===- kilnc.cpp - the Kiln compiler driver ------------------------------===//
-#include "Kiln/KilnOps.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln/Import/OnnxImporter.h"
+#include "kiln/Support/ToolSupport.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
 #include "kiln/Target/CudaArtifact.h"
@@ -85,6 +86,11 @@ cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Do not partition the graph into kernel "
                                 "groups (linalg fuses what it can)"),
                        cl::init(false), cl::cat(kilncCategory));
+cl::opt<bool> printIRAfterAll("print-ir-after-all",
+                              cl::desc("Print the IR after every pass (stderr)"), cl::init(false),
+                              cl::cat(kilncCategory));
+cl::opt<bool> timing("timing", cl::desc("Print the time of every pass (stderr)"),
+                     cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> noCleanup("no-cleanup",
                         cl::desc("Print the IR exactly as imported, before "
                                  "folding and CSE"),
@@ -152,97 +158,84 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
-  if (noFusion)
-    (*module)->setAttr("kiln.no_fusion", mlir::UnitAttr::get(&ctx));
+  // Every choice that shapes the compilation, parsed and checked once.
+  kiln::PipelineOptions pipeline;
+  auto fail = [](const Twine &message) {
+    errs() << "kilnc: error: " << message << "\n";
+    return 2;
+  };
+  if (auto t = kiln::parseTarget(target))
+    pipeline.target = *t;
+  else
+    return fail(toString(t.takeError()));
+  if (auto p = kiln::parsePrecision(precision))
+    pipeline.precision = *p;
+  else
+    return fail(toString(p.takeError()));
+  pipeline.gpuArch = gpuArch;
+  pipeline.fusion = !noFusion;
+  pipeline.printIRAfterAll = printIRAfterAll;
+  pipeline.timing = timing;
+  // `-o model.so` without --emit asks for a model library.
+  if (!emit.getNumOccurrences() && StringRef(outputPath).ends_with(".so"))
+    emit = Emit::So;
+  kiln::Stage to = emit == Emit::Kiln     ? kiln::Stage::Kiln
+                   : emit == Emit::Fused  ? kiln::Stage::Fused
+                   : emit == Emit::Linalg ? kiln::Stage::Linalg
+                   : emit == Emit::Gpu    ? kiln::Stage::Gpu
+                   : emit == Emit::Ptx    ? kiln::Stage::Ptx
+                                          : kiln::Stage::LLVM;
+  if (Error e = kiln::verifyOptions(pipeline, to))
+    return fail(toString(std::move(e)));
+  if (elideWeights && pipeline.target != kiln::Target::CUDA)
+    return fail("--elide-weights needs --target=cuda");
+  bool artifact = emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So;
+  if ((emit == Emit::Obj || emit == Emit::So) && outputPath == "-")
+    return fail(Twine("--emit=") + (emit == Emit::So ? "so" : "obj") +
+                " needs an output file (-o)");
+
   if (!fusionReport.empty()) {
     // The partition of a copy of the module; compilation goes on with the
     // original.
     mlir::OwningOpRef<mlir::ModuleOp> partitioned = module->clone();
     mlir::PassManager pm(&ctx);
-    kiln::buildImportCleanupPipeline(pm);
-    kiln::buildFusionPipeline(pm);
+    kiln::buildPipeline(pm, pipeline, kiln::Stage::Imported, kiln::Stage::Fused);
     if (mlir::failed(pm.run(*partitioned)))
       return 1;
     std::string err;
     auto out = mlir::openOutputFile(fusionReport, &err);
-    if (!out) {
-      errs() << "kilnc: error: " << err << "\n";
-      return 1;
-    }
+    if (!out)
+      return fail(err), 1;
     out->os() << kiln::fusionReportJson(*partitioned);
     out->keep();
   }
 
-  if (target != "cpu" && target != "cuda") {
-    errs() << "kilnc: error: unknown target '" << target << "' (available: cpu, cuda)\n";
-    return 2;
-  }
-  bool gpuStage = emit == Emit::Gpu || emit == Emit::Ptx;
-  if (gpuStage && target != "cuda") {
-    errs() << "kilnc: error: --emit=gpu and --emit=ptx need --target=cuda\n";
-    return 2;
-  }
-  // `-o model.so` without --emit asks for a model library.
-  if (!emit.getNumOccurrences() && StringRef(outputPath).ends_with(".so"))
-    emit = Emit::So;
-  static const char *arches[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
-  if (target == "cuda" && !llvm::is_contained(arches, StringRef(gpuArch))) {
-    errs() << "kilnc: error: unsupported --gpu-arch '" << gpuArch
-           << "' (sm_80, sm_86, sm_89, sm_90)\n";
-    return 2;
-  }
-  if (elideWeights && target != "cuda") {
-    errs() << "kilnc: error: --elide-weights needs --target=cuda\n";
-    return 2;
-  }
-  static const char *precisions[] = {"fp32", "tf32", "fp16", "bf16"};
-  if (!llvm::is_contained(precisions, StringRef(precision))) {
-    errs() << "kilnc: error: unsupported --precision '" << precision
-           << "' (fp32, tf32, fp16, bf16)\n";
-    return 2;
-  }
-  if (gpuStage) {
+  if (to == kiln::Stage::Gpu || to == kiln::Stage::Ptx) {
     kiln::useDefaultCudaToolkit();
     mlir::DialectRegistry registry;
     kiln::registerCodegenDialects(registry);
     ctx.appendDialectRegistry(registry);
+  }
+  // Artifacts start from cleaned kiln IR; the IR stages are printed.
+  kiln::Stage stop = artifact ? kiln::Stage::Kiln : to;
+  if (!(noCleanup && emit == Emit::Kiln)) {
     mlir::PassManager pm(&ctx);
-    kiln::buildImportCleanupPipeline(pm);
-    kiln::buildKilnToLinalgPipeline(pm, !noFusion);
-    kiln::buildGpuKernelPipeline(pm, precision);
-    if (emit == Emit::Ptx)
-      kiln::buildGpuToPtxPipeline(pm, gpuArch);
+    kiln::applyDebugOptions(pm, pipeline);
+    kiln::buildPipeline(pm, pipeline, kiln::Stage::Imported, stop);
     if (mlir::failed(pm.run(*module)))
       return 1;
   }
-
-  if (!gpuStage && (!noCleanup || emit != Emit::Kiln)) {
-    mlir::PassManager pm(&ctx);
-    kiln::buildImportCleanupPipeline(pm);
-    if (emit == Emit::Fused)
-      kiln::buildFusionPipeline(pm);
-    if (emit == Emit::Linalg)
-      kiln::buildKilnToLinalgPipeline(pm, !noFusion);
-    if (mlir::failed(pm.run(*module)))
-      return 1;
-  }
-  if (emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So) {
-    if ((emit == Emit::Obj || emit == Emit::So) && outputPath == "-") {
-      errs() << "kilnc: error: --emit=" << (emit == Emit::So ? "so" : "obj")
-             << " needs an output file (-o)\n";
-      return 2;
-    }
+  if (artifact) {
     kiln::CpuArtifact kind = emit == Emit::LLVM  ? kiln::CpuArtifact::LLVMIR
                              : emit == Emit::Obj ? kiln::CpuArtifact::Object
                                                  : kiln::CpuArtifact::SharedLibrary;
-    if (target == "cuda") {
+    if (pipeline.target == kiln::Target::CUDA) {
       kiln::CudaArtifactOptions cuda;
-      cuda.arch = gpuArch;
-      cuda.precision = precision;
+      cuda.pipeline = pipeline;
       cuda.elideWeightBytes = elideWeights ? 4096 : 0;
       return mlir::failed(kiln::emitCudaArtifact(*module, kind, outputPath, cuda)) ? 1 : 0;
     }
-    return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath)) ? 1 : 0;
+    return mlir::failed(kiln::emitCpuArtifact(*module, kind, outputPath, pipeline)) ? 1 : 0;
   }
 
   std::string err;

@@ -52,18 +52,8 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx,
                                                   llvm::StringRef bytes,
                                                   const ImportOptions &options);
 
-/// Parses "1x3x224x224" (or "scalar" / "" for rank 0) into dimensions.
-bool parseShape(llvm::StringRef text, llvm::SmallVectorImpl<int64_t> &dims);
-
 /// Reads a serialized ONNX TensorProto (the backend tests' input_N.pb).
 llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
-
-/// Describes where a diagnostic points: "model.onnx: node 'conv1'".
-std::string describeLocation(mlir::Location loc);
-
-/// Prints a diagnostic and its notes to stderr as
-/// "<tool>: error: model.onnx: node 'x': message".
-void printDiagnostic(llvm::StringRef tool, mlir::Diagnostic &diag);
 
 /// Registers the dialects the importer creates ops of.
 void registerImportDialects(mlir::MLIRContext &ctx);

@@ -2,9 +2,70 @@
 #ifndef KILN_PIPELINES_PIPELINES_H
 #define KILN_PIPELINES_PIPELINES_H
 
+#include "kiln/Dialect/KilnGPU/KilnGPU.h"
+
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
 
 namespace kiln {
+
+/// What the compiled model runs on.
+enum class Target { CPU, CUDA };
+
+/// How far a pipeline lowers (kilnc --emit names them).
+enum class Stage {
+  Imported, ///< kiln IR as the importer wrote it
+  Kiln,     ///< kiln IR, constants folded, dead ops removed
+  Fused,    ///< kiln IR partitioned into kiln.kernel groups (an end point)
+  Linalg,   ///< linalg on tensors, ops tagged with their kernel group
+  Gpu,      ///< GPU kernels in one gpu.module, host code launching them
+  Ptx,      ///< the kernels as PTX in a gpu.binary
+  LLVM,     ///< LLVM dialect for the host CPU (CPU target or GPU emulation)
+};
+
+/// Every choice that shapes a compilation, parsed once by each driver
+/// (kilnc, kiln-run, the Python module, kiln-opt's registered pipelines)
+/// and handed to buildPipeline and the target builders.
+struct PipelineOptions {
+  Target target = Target::CPU;
+  /// The GPU architecture (sm_80, sm_86, sm_89, sm_90).
+  std::string gpuArch = "sm_80";
+  /// Operand precision of the GPU contraction kernels.
+  Precision precision = Precision::FP32;
+  /// Partition the graph into kernel groups before lowering.
+  bool fusion = true;
+  /// For Target::CUDA: lower the GPU kernels for the host CPU, each GPU
+  /// thread run by the runtime's emulator.
+  bool emulation = false;
+  /// Debug dumps: the IR after every pass, and the time of each pass, on
+  /// stderr.
+  bool printIRAfterAll = false;
+  bool timing = false;
+};
+
+/// Parse a value of one option; the error names the accepted values.
+llvm::Expected<Target> parseTarget(llvm::StringRef text);
+llvm::Expected<Precision> parsePrecision(llvm::StringRef text);
+llvm::Expected<Stage> parseStage(llvm::StringRef text);
+/// The GPU architectures Kiln generates code for.
+llvm::ArrayRef<llvm::StringRef> supportedGpuArchs();
+
+/// Checks that the options fit together and that the pipeline reaches
+/// `to` for their target; the error says what does not.
+llvm::Error verifyOptions(const PipelineOptions &options, Stage to = Stage::LLVM);
+
+/// The one pipeline: the passes that take a module from stage `from`
+/// (Imported or Kiln) to stage `to` for `options` (verified first). For the
+/// CUDA target, `to` = LLVM stops at Gpu: the CUDA model builder
+/// (CudaArtifact.h) plans the host's device memory, lowers the kernels to
+/// PTX and the host code to LLVM itself.
+void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options, Stage from,
+                   Stage to);
+
+/// Applies the options' debug dumps to a pass manager.
+void applyDebugOptions(mlir::PassManager &pm, const PipelineOptions &options);
 
 /// Cleans freshly imported kiln IR: folds constants and shape computations,
 /// removes dead and duplicate ops.
@@ -29,9 +90,8 @@ void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true);
 /// emulated thread by thread (buildGpuEmulationToLLVMPipeline), so that
 /// running the result on the CPU checks the kernels' thread mapping,
 /// barriers and shared memory (`kiln-run --target=cuda --emulate`).
-void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm,
-                                  bool gpuEmulation = false,
-                                  llvm::StringRef precision = "fp32");
+void buildCpuLinalgToLLVMPipeline(mlir::OpPassManager &pm, bool gpuEmulation = false,
+                                  Precision precision = Precision::FP32);
 
 /// GPU kernels in gpu.module ops with bufferized host code that launches
 /// them -> LLVM dialect for the CPU: every kernel becomes a function of one
@@ -45,7 +105,7 @@ void buildGpuEmulationToLLVMPipeline(mlir::OpPassManager &pm);
 /// direct mapping: every parallel loop nest becomes one kernel, its
 /// iteration space flattened into blocks of 256 threads.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm,
-                            llvm::StringRef precision = "fp32");
+                            Precision precision = Precision::FP32);
 
 /// GPU kernels -> NVVM -> PTX for `chip` (sm_80, sm_90, ...), stored in
 /// gpu.binary ops (`kilnc --target=cuda --emit=ptx`).
@@ -55,7 +115,11 @@ void buildGpuToPtxPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
 /// LLVM translation) that the lowering pipelines need.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
 
-/// Registers every Kiln pipeline with the global pass registry (kiln-opt).
+/// Registers every Kiln pipeline with the global pass registry (kiln-opt):
+/// the stages above, and `kiln-pipeline`, `kiln-cpu-pipeline` and
+/// `kiln-cuda-pipeline`, which take the PipelineOptions as pass-pipeline
+/// options (`--kiln-cuda-pipeline='arch=sm_90 precision=fp16'`) and build
+/// what buildPipeline builds for them.
 void registerKilnPipelines();
 
 } // namespace kiln

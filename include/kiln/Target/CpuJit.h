@@ -2,6 +2,8 @@
 #ifndef KILN_TARGET_CPUJIT_H
 #define KILN_TARGET_CPUJIT_H
 
+#include "kiln/Pipelines/Pipelines.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/Support/Error.h"
@@ -47,32 +49,33 @@ mlir::FailureOr<ModelSignature> prepareModelEntry(mlir::ModuleOp module);
 /// The signature as the runtime reads it (see runtime/src/runtime.cpp).
 std::string serializeSignature(const ModelSignature &sig);
 
-/// Lowers a kiln module to the LLVM dialect for the host CPU and adds the
-/// model ABI: `kiln_model_entry(void **descriptors)` and the
-/// `kiln_model_signature` string. Returns the signature.
+/// Lowers a (cleaned) kiln module to the LLVM dialect for the host CPU
+/// (buildPipeline to Stage::LLVM: the CPU target, or the GPU kernels
+/// emulated with `options.emulation`) and adds the model ABI:
+/// `kiln_model_entry(void **descriptors)` and the `kiln_model_signature`
+/// string. Returns the signature.
 mlir::FailureOr<ModelSignature> lowerToCpuLLVM(mlir::ModuleOp module,
-                                               bool gpuEmulation = false,
-                                               llvm::StringRef precision = "fp32");
+                                               const PipelineOptions &options = {});
 
 enum class CpuArtifact { LLVMIR, Object, SharedLibrary };
 
 /// Compiles a kiln module (consumed) ahead of time: LLVM IR text, an object
 /// file, or a shared library that runs with libkiln_runtime alone.
 mlir::LogicalResult emitCpuArtifact(mlir::ModuleOp module, CpuArtifact kind,
-                                    llvm::StringRef outputPath);
+                                    llvm::StringRef outputPath,
+                                    const PipelineOptions &options = {});
 
 /// A model compiled for the host CPU, in process.
 class CpuJitModel {
 public:
   ~CpuJitModel();
   /// Lowers a kiln module (consumed) to LLVM and JIT-compiles it.
-  /// Diagnostics go to the module's context.
-  /// With `gpuEmulation`, the code has the loop structure of the GPU
-  /// kernels (see buildCpuLinalgToLLVMPipeline), and `precision` rounds
-  /// their contraction operands.
+  /// Diagnostics go to the module's context. With `options.emulation`
+  /// (target CUDA), the code runs the GPU kernels thread by thread (see
+  /// buildCpuLinalgToLLVMPipeline), their contraction operands rounded to
+  /// `options.precision`.
   static mlir::FailureOr<std::unique_ptr<CpuJitModel>>
-  compile(mlir::ModuleOp module, bool gpuEmulation = false,
-          llvm::StringRef precision = "fp32");
+  compile(mlir::ModuleOp module, const PipelineOptions &options = {});
 
   const ModelSignature &signature() const { return sig; }
   /// The runtime's handle on the compiled model (owned by this object).

@@ -7,13 +7,11 @@
 namespace kiln {
 
 struct CudaArtifactOptions {
-  /// The architecture the PTX targets (sm_80, sm_86, sm_89, sm_90).
-  std::string arch = "sm_80";
+  /// Target (CUDA), GPU architecture, precision, fusion, debug dumps.
+  PipelineOptions pipeline{Target::CUDA};
   /// Assemble a cubin with ptxas when it is found (else the driver JIT
   /// compiles the PTX at load).
   bool cubin = true;
-  /// Operand precision of the matmul/conv kernels: fp32, tf32, fp16, bf16.
-  std::string precision = "fp32";
   /// f32 weights of at least this many bytes are left out of the library
   /// (0: none are); the runtime fills them with seeded values at load. For
   /// timing large models on a machine the weights need not travel to.

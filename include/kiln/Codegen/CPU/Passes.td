@@ -1,0 +1,66 @@
+//===- Passes.td - CPU code generation passes --------------*- tablegen -*-===//
+#ifndef KILN_CODEGEN_CPU_PASSES_TD
+#define KILN_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvToIm2col : Pass<"kiln-cpu-conv-to-im2col", "mlir::func::FuncOp"> {
+  let summary = "Rewrite 2-D convolutions as an im2col copy and a contraction";
+  let description = [{
+    `linalg.conv_2d_nchw_fchw` becomes a copy of every input window into an
+    [N, C*KH*KW, OH*OW] tensor and a contraction with the weights seen as
+    [F, C*KH*KW]. The contraction's innermost loop then runs over contiguous
+    output pixels, which vectorizes; the convolution's own innermost loop
+    runs over the kernel width, which does not.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
+def CpuLoopOrder : Pass<"kiln-cpu-loop-order", "mlir::func::FuncOp"> {
+  let summary = "Order the loops of reductions so the innermost loop is contiguous";
+  let description = [{
+    For linalg ops with reduction loops (matmul, batch_matmul, contractions,
+    reductions over non-innermost axes), moves the parallel loop that walks
+    the output's innermost dimension inside the reduction loops, when every
+    input that uses it walks its own innermost dimension with it. Matmul's
+    (i, j, k) becomes (i, k, j): the inner loop streams a row of B into a
+    row of C, and LLVM vectorizes it.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncOp"> {
+  let summary = "Tile contractions into register blocks and vectorize them";
+  let description = [{
+    Every static contraction (matmul, batch_matmul, the im2col form of a
+    convolution, any generic of that shape) is tiled with scf.for loops
+    into blocks of M x N x K = `tile-m` x `tile-n` x `tile-k` (each the
+    largest divisor of the dimension up to the requested size, so tiles
+    stay static), and each block becomes one `vector.contract`. Lowered
+    as outer products, the M x N accumulator block stays in vector
+    registers across the K loop of the block.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"4", "rows of the register block">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"16", "columns of the register block">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64", "reduction depth of one block">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect", "mlir::tensor::TensorDialect"];
+}
+
+def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Turn top-level scf.forall loops on buffers into thread-pool launches";
+  let description = [{
+    Each scf.forall with static bounds at the top level of a function has
+    its body outlined into `kiln_par_body_<n>(flat index, captured values)`
+    and is replaced by a call to the declaration `kiln_par_launch_<n>(trip
+    count, captured values)`. After the LLVM conversion, the launcher is
+    defined to pack its arguments and call the runtime's
+    `kiln_parallel_for`, which runs the body over the flat iteration space
+    on the runtime's thread pool.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
+}
+
+#endif // KILN_CODEGEN_CPU_PASSES_TD

@@ -1,0 +1,1201 @@
+//===- GpuContraction.cpp - GPU strategy for matmul and convolution ------===//
+//
+// Contractions (matmul, batch_matmul, generic contractions, NCHW
+// convolutions as implicit GEMM) become one tiled kernel each, written as a
+// block loop whose body is a sequence of thread loops ("phases"), with a
+// barrier implied between consecutive phases. That form is exact on the
+// CPU when the phases run one after the other (GPU emulation), and maps to
+// a gpu.launch by inlining every phase with the thread id and a barrier
+// (GpuContractionMapping.cpp). The elementwise consumer of the result is
+// computed in the last phase (the epilogue), and data-movement producers
+// that only the contraction reads are computed by its tile loaders.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Codegen/GPU/Passes.h"
+#include "kiln/Codegen/GPU/Strategies.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
+
+#include "kiln/Codegen/Common/GenericBody.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include "llvm/Support/Debug.h"
+
+#include <functional>
+
+#define DEBUG_TYPE "kiln-gpu-contraction"
+
+namespace kiln {
+#define GEN_PASS_DEF_GPUCONTRACTION
+#include "kiln/Codegen/GPU/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Block tile BM x BN x BK computed by (BM/TM) x (BN/TN) threads, each
+/// holding a TM x TN micro-tile of accumulators.
+struct TileConfig {
+  int64_t bm, bn, bk, tm, tn;
+  int64_t threadsM() const { return bm / tm; }
+  int64_t threadsN() const { return bn / tn; }
+  int64_t threads() const { return threadsM() * threadsN(); }
+};
+
+} // namespace
+
+/// Tiles from the shapes alone. Large M and N: 64x64 blocks of 256 threads
+/// with 4x4 micro-tiles (16 accumulators, 8 operand registers per k step).
+/// A skinny side (< 16) takes its whole extent in one block and gives the
+/// threads to the other side, so that few rows do not idle most threads.
+/// Tensor cores (mma.sync) compute the 64x64x16 tile of 8 warps at reduced
+/// precision.
+kiln::TileChoice kiln::chooseTiles(int64_t m, int64_t n, int64_t k,
+                                             Precision precision) {
+  auto pow2Ceil = [](int64_t v) { return (int64_t)llvm::PowerOf2Ceil(v); };
+  TileChoice c{};
+  c.bk = std::min<int64_t>(16, pow2Ceil(k));
+  if (m < 16) {
+    c.bm = pow2Ceil(m);
+    c.tm = 1;
+    c.bn = std::max<int64_t>(16, 256 / c.bm);
+    c.tn = 1;
+  } else if (n < 16) {
+    c.bn = pow2Ceil(n);
+    c.tn = 1;
+    c.bm = std::max<int64_t>(16, 256 / c.bn);
+    c.tm = 1;
+  } else {
+    c.bm = std::min<int64_t>(64, pow2Ceil(m));
+    c.bn = std::min<int64_t>(64, pow2Ceil(n));
+    c.tm = std::max<int64_t>(1, c.bm / 16);
+    c.tn = std::max<int64_t>(1, c.bn / 16);
+  }
+  c.tensorCores = precision != Precision::FP32 && c.bm == 64 && c.bn == 64 && c.bk == 16 &&
+                  c.tm == 4 && c.tn == 4;
+  return c;
+}
+
+namespace {
+
+using IndexFn = std::function<SmallVector<Value>(OpBuilder &, Location,
+                                                 ValueRange batch, Value row,
+                                                 Value col)>;
+
+/// C[b, m, n] (+)= sum_k A(b, m, k) * B(b, k, n), with the element address
+/// of each operand given as a function of the GEMM coordinates.
+struct Contraction {
+  Operation *op = nullptr;
+  SmallVector<int64_t> batch;
+  int64_t m = 0, n = 0, k = 0;
+  Value a, b, c;
+  IndexFn aIndex; // (batch, m, k)
+  IndexFn bIndex; // (batch, k, n)
+  IndexFn cIndex; // (batch, m, n)
+};
+
+static Value cst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+static Value mulC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? x : arith::MulIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value divC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? x : arith::DivUIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value remC(OpBuilder &b, Location loc, Value x, int64_t v) {
+  return v == 1 ? cst(b, loc, 0)
+                : arith::RemUIOp::create(b, loc, x, cst(b, loc, v)).getResult();
+}
+static Value add(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+static bool isStaticF32Buffer(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.hasStaticShape() && t.getElementType().isF32() &&
+         t.getLayout().isIdentity();
+}
+
+/// matmul, batch_matmul and generic contractions with one M, one N and one
+/// K loop (any number of batch loops) and permutation indexing maps.
+static std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!isStaticF32Buffer(v))
+      return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (AffineMap map : maps)
+    if (!map.isProjectedPermutation())
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned numLoops = ranges.size();
+  if (dims->batch.size() + 3 != numLoops)
+    return std::nullopt;
+
+  Contraction c;
+  c.op = op;
+  for (unsigned d : dims->batch)
+    c.batch.push_back(ranges[d]);
+  c.m = ranges[dims->m[0]];
+  c.n = ranges[dims->n[0]];
+  c.k = ranges[dims->k[0]];
+  c.a = op.getDpsInputOperand(0)->get();
+  c.b = op.getDpsInputOperand(1)->get();
+  c.c = op.getDpsInitOperand(0)->get();
+  SmallVector<unsigned> batchDims(dims->batch.begin(), dims->batch.end());
+  // The operand's indices from the values of the loops it uses: `rowDim`
+  // and `colDim` are the loops that `row` and `col` stand for.
+  auto make = [batchDims, numLoops](AffineMap map, unsigned rowDim,
+                                    unsigned colDim) -> IndexFn {
+    return [=](OpBuilder &b, Location loc, ValueRange batch, Value row, Value col) {
+      SmallVector<Value> loops(numLoops);
+      for (auto [i, d] : llvm::enumerate(batchDims))
+        loops[d] = batch[i];
+      loops[rowDim] = row;
+      loops[colDim] = col;
+      SmallVector<Value> idx;
+      for (unsigned r = 0; r < map.getNumResults(); ++r)
+        idx.push_back(loops[map.getDimPosition(r)]);
+      return idx;
+    };
+  };
+  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
+  // Each operand may only use the loops its function is given.
+  auto uses = [&](AffineMap map, ArrayRef<unsigned> allowed) {
+    for (unsigned r = 0; r < map.getNumResults(); ++r) {
+      unsigned d = map.getDimPosition(r);
+      if (!llvm::is_contained(allowed, d) && !llvm::is_contained(batchDims, d))
+        return false;
+    }
+    return true;
+  };
+  if (!uses(maps[0], {m, k}) || !uses(maps[1], {k, n}) || !uses(maps[2], {m, n}))
+    return std::nullopt;
+  c.aIndex = make(maps[0], m, k);
+  c.bIndex = make(maps[1], k, n);
+  c.cIndex = make(maps[2], m, n);
+  return c;
+}
+
+/// NCHW x FCHW convolution as an implicit GEMM: M = output channels,
+/// N = output pixels, K = C*KH*KW; the input window element of (k, n) is
+/// read in place, no im2col buffer.
+static std::optional<Contraction> matchConv(linalg::Conv2DNchwFchwOp conv) {
+  if (!conv.hasPureBufferSemantics())
+    return std::nullopt;
+  for (Value v : conv->getOperands())
+    if (!isStaticF32Buffer(v))
+      return std::nullopt;
+  Value in = conv.getDpsInputOperand(0)->get();
+  Value filter = conv.getDpsInputOperand(1)->get();
+  Value out = conv.getDpsInitOperand(0)->get();
+  auto fs = cast<MemRefType>(filter.getType()).getShape();
+  auto os = cast<MemRefType>(out.getType()).getShape();
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dil(conv.getDilations().getValues<int64_t>());
+  int64_t kc = fs[1], kh = fs[2], kw = fs[3], ow = os[3];
+  int64_t sh = strides[0], sw = strides[1], dh = dil[0], dw = dil[1];
+
+  Contraction c;
+  c.op = conv;
+  c.batch = {os[0]};
+  c.m = os[1];
+  c.n = os[2] * os[3];
+  c.k = kc * kh * kw;
+  c.a = filter;
+  c.b = in;
+  c.c = out;
+  c.aIndex = [=](OpBuilder &b, Location loc, ValueRange, Value f, Value k) {
+    Value ch = divC(b, loc, k, kh * kw);
+    Value r = remC(b, loc, k, kh * kw);
+    return SmallVector<Value>{f, ch, divC(b, loc, r, kw), remC(b, loc, r, kw)};
+  };
+  c.bIndex = [=](OpBuilder &b, Location loc, ValueRange batch, Value k, Value p) {
+    Value ch = divC(b, loc, k, kh * kw);
+    Value r = remC(b, loc, k, kh * kw);
+    Value y = add(b, loc, mulC(b, loc, divC(b, loc, p, ow), sh),
+                  mulC(b, loc, divC(b, loc, r, kw), dh));
+    Value x = add(b, loc, mulC(b, loc, remC(b, loc, p, ow), sw),
+                  mulC(b, loc, remC(b, loc, r, kw), dw));
+    return SmallVector<Value>{batch[0], ch, y, x};
+  };
+  c.cIndex = [=](OpBuilder &b, Location loc, ValueRange batch, Value f, Value p) {
+    return SmallVector<Value>{batch[0], f, divC(b, loc, p, ow), remC(b, loc, p, ow)};
+  };
+  (void)kc;
+  return c;
+}
+
+/// The buffer a view ultimately looks into.
+static Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `op` may read (`write` false) or write (`write` true) memory
+/// rooted at one of `roots`. Unknown effects count as touching everything.
+static bool touches(Operation *op, ArrayRef<Value> roots, bool write) {
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects) {
+    if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
+      bool any = false;
+      for (Region &r : op->getRegions())
+        r.walk([&](Operation *inner) {
+          if (inner != op && touches(inner, roots, write))
+            any = true;
+        });
+      return any;
+    }
+    return true;
+  }
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  for (auto &e : list) {
+    bool isWrite = isa<MemoryEffects::Write>(e.getEffect());
+    bool isRead = isa<MemoryEffects::Read>(e.getEffect());
+    if ((write && !isWrite) || (!write && !isRead))
+      continue;
+    Value v = e.getValue();
+    if (!v || llvm::is_contained(roots, rootOf(v)))
+      return true;
+  }
+  return false;
+}
+
+/// An elementwise linalg.generic that reads the contraction's result,
+/// computed in the contraction kernel's epilogue instead of its own kernel.
+/// It may read the result through a reshape of its buffer and with its
+/// loops permuted (a transpose), as long as every loop reads one element.
+struct Epilogue {
+  linalg::GenericOp op;
+  unsigned resultInput; // which input is the contraction's result
+  /// The reshape of the result buffer the consumer reads (the buffer itself
+  /// when it reads that directly).
+  Value view;
+};
+
+/// A reshape of a buffer into another dense row-major buffer of the same
+/// elements in the same order.
+static bool isDenseReshape(Operation *op) {
+  if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op))
+    return false;
+  auto t = dyn_cast<MemRefType>(op->getResult(0).getType());
+  return t && t.hasStaticShape() && t.getLayout().isIdentity();
+}
+
+/// The elementwise consumer of `c`'s result that may be fused: same block,
+/// all-parallel, the result read through a permutation of its loops and the
+/// output written through the identity, the result read by nothing else
+/// (or both in the same kernel group), and nothing between the two ops
+/// touching the memory the fusion reorders.
+static std::optional<Epilogue> findEpilogue(const Contraction &c) {
+  Value x = c.c;
+  if (!x.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  Block *block = c.op->getBlock();
+  // The result buffer and its dense reshapes: all the same memory.
+  SmallVector<Value> aliases{x};
+  SmallPtrSet<Operation *, 4> reshapes;
+  for (size_t i = 0; i < aliases.size(); ++i)
+    for (Operation *user : aliases[i].getUsers())
+      if (isDenseReshape(user) && reshapes.insert(user).second)
+        aliases.push_back(user->getResult(0));
+  auto isAlias = [&](Value v) { return llvm::is_contained(aliases, v); };
+  // The first op after the contraction that uses its result.
+  linalg::GenericOp consumer;
+  for (Operation *op = c.op->getNextNode(); op && !consumer; op = op->getNextNode()) {
+    if (reshapes.contains(op))
+      continue;
+    if (llvm::any_of(op->getOperands(), isAlias)) {
+      consumer = dyn_cast<linalg::GenericOp>(op);
+      if (!consumer)
+        return std::nullopt;
+    }
+  }
+  if (!consumer)
+    return std::nullopt;
+  if (consumer->getBlock() != block ||
+      consumer.getNumLoops() != consumer.getNumParallelLoops() ||
+      consumer.getNumDpsInits() != 1 || !consumer.hasPureBufferSemantics())
+    return std::nullopt;
+  std::optional<unsigned> resultInput;
+  for (OpOperand *in : consumer.getDpsInputOperands()) {
+    if (!isAlias(in->get()))
+      continue;
+    if (resultInput || !consumer.getMatchingIndexingMap(in).isPermutation())
+      return std::nullopt;
+    resultInput = in->getOperandNumber();
+  }
+  if (!resultInput)
+    return std::nullopt;
+  Value view = consumer->getOperand(*resultInput);
+  // In place (the consumer overwrites the result), later readers see the
+  // consumer's values, which the fused kernel stores there too: only where
+  // each output element is the very element its value came from.
+  Value y = consumer.getDpsInitOperand(0)->get();
+  bool inPlace = isAlias(y);
+  if (inPlace && (y != view ||
+                  !consumer.getMatchingIndexingMap(&consumer->getOpOperand(*resultInput))
+                       .isIdentity()))
+    return std::nullopt;
+  for (Value alias : aliases) {
+    for (Operation *user : alias.getUsers()) {
+      if (user == c.op || user == consumer.getOperation() || reshapes.contains(user) ||
+          isa<memref::DeallocOp>(user))
+        continue;
+      if (user->getBlock() == block && user->isBeforeInBlock(c.op) &&
+          !isa<ViewLikeOpInterface>(user))
+        continue; // initializes the accumulator
+      if (inPlace && user->getBlock() == block && consumer->isBeforeInBlock(user))
+        continue;
+      return std::nullopt;
+    }
+  }
+  auto cg = kiln::getKernelId(c.op), gg = kiln::getKernelId(consumer);
+  if (cg && gg && *cg != *gg)
+    return std::nullopt;
+  auto yType = dyn_cast<MemRefType>(y.getType());
+  if (!yType || !yType.hasStaticShape() || !yType.getLayout().isIdentity() ||
+      !yType.getElementType().isF32() ||
+      !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
+    return std::nullopt;
+  for (OpOperand *in : consumer.getDpsInputOperands())
+    if (!isa<MemRefType>(in->get().getType()) &&
+        !in->get().getType().isIntOrIndexOrFloat())
+      return std::nullopt;
+  // The kernel runs where the consumer was: nothing in between may write
+  // what the contraction reads or read/write its result.
+  SmallVector<Value> roots{rootOf(c.a), rootOf(c.b), rootOf(x)};
+  for (Operation *op = c.op->getNextNode(); op && op != consumer; op = op->getNextNode())
+    if (!reshapes.contains(op) &&
+        (touches(op, roots, /*write=*/true) || touches(op, {rootOf(x)}, /*write=*/false)))
+      return std::nullopt;
+  return Epilogue{consumer, *resultInput, view};
+}
+
+/// A data-movement linalg.generic (a head split, a gather, a transpose,
+/// possibly with a scale) that writes a buffer only the contraction reads:
+/// the contraction's loader evaluates its body at each element it loads
+/// instead of a separate kernel writing the buffer first.
+struct Producer {
+  linalg::GenericOp op;
+  Value buffer; // the alloc it writes
+};
+
+/// Whether `op`'s body can be evaluated anywhere after it: no regions, no
+/// writes, reads only through memref.load.
+static bool isPureGatherBody(linalg::GenericOp op) {
+  Block *body = op.getBody();
+  if (body->getArgument(body->getNumArguments() - 1).getNumUses() != 0)
+    return false;
+  for (Operation &inner : body->without_terminator()) {
+    if (inner.getNumRegions() != 0)
+      return false;
+    if (isa<memref::LoadOp, linalg::IndexOp>(inner) || isMemoryEffectFree(&inner))
+      continue;
+    return false;
+  }
+  return true;
+}
+
+/// The memory `op` reads: its memref inputs and what its body loads.
+static SmallVector<Value> readRoots(linalg::GenericOp op) {
+  SmallVector<Value> roots;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (isa<MemRefType>(in->get().getType()))
+      roots.push_back(rootOf(in->get()));
+  op.getBody()->walk([&](memref::LoadOp load) { roots.push_back(rootOf(load.getMemRef())); });
+  return roots;
+}
+
+/// The producer of operand `v` of `reader` that may be folded into it, if
+/// any: `v` is `buffer` or a dense reshape of it, `buffer` is written once,
+/// by a data-movement generic in the same block with an identity output,
+/// and read by `reader` alone; nothing between the producer and `kernelAt`
+/// writes what the producer reads.
+static std::optional<Producer> foldableProducer(Value v, Operation *reader,
+                                                Operation *kernelAt) {
+  Value buffer = v;
+  while (Operation *def = buffer.getDefiningOp()) {
+    if (!isDenseReshape(def))
+      break;
+    buffer = def->getOperand(0);
+  }
+  if (!buffer.getDefiningOp<memref::AllocOp>() ||
+      !cast<MemRefType>(buffer.getType()).getLayout().isIdentity())
+    return std::nullopt;
+  Block *block = reader->getBlock();
+  linalg::GenericOp producer;
+  SmallVector<Value> aliases{buffer};
+  for (size_t i = 0; i < aliases.size(); ++i) {
+    for (Operation *user : aliases[i].getUsers()) {
+      if (isDenseReshape(user)) {
+        aliases.push_back(user->getResult(0));
+        continue;
+      }
+      if (user == reader || isa<memref::DeallocOp>(user))
+        continue;
+      auto g = dyn_cast<linalg::GenericOp>(user);
+      if (!g || producer || aliases[i] != buffer || g.getNumDpsInits() != 1 ||
+          g.getDpsInitOperand(0)->get() != buffer)
+        return std::nullopt;
+      producer = g;
+    }
+  }
+  // The reader must use the buffer only as the operand being folded.
+  if (!producer || producer->getBlock() != block || !producer->isBeforeInBlock(reader) ||
+      llvm::count(reader->getOperands(), v) != 1)
+    return std::nullopt;
+  if (kiln::getKernelKind(producer) != kiln::KernelKind::DataMovement || !producer.hasPureBufferSemantics() ||
+      producer.getNumLoops() != producer.getNumParallelLoops() ||
+      !producer.getMatchingIndexingMap(producer.getDpsInitOperand(0)).isIdentity() ||
+      !isPureGatherBody(producer))
+    return std::nullopt;
+  for (OpOperand *in : producer.getDpsInputOperands())
+    if (auto t = dyn_cast<MemRefType>(in->get().getType()); t && !t.hasStaticShape())
+      return std::nullopt;
+  SmallVector<Value> roots = readRoots(producer);
+  for (Operation *op = producer->getNextNode(); op && op != kernelAt; op = op->getNextNode())
+    if (touches(op, roots, /*write=*/true))
+      return std::nullopt;
+  return Producer{producer, buffer};
+}
+
+using kiln::Precision;
+
+struct KernelBuilder {
+  const Contraction &c;
+  TileConfig t;
+  kiln::StrategyAttr strategy;
+  std::optional<Epilogue> epi;
+  Value initScalar; // accumulator start, or null to read C
+  /// Or: C was a broadcast of this buffer along `bcastDims` (a bias).
+  Value bcastInput;
+  SmallVector<int64_t> bcastDims;
+  bool emulation;
+  Precision precision;
+  /// Tensor cores (mma.sync): reduced precision (tf32, fp16, bf16) and the
+  /// 64x64x16 tile of 8 warps. In emulation the same thread/accumulator layout is computed
+  /// with scalar multiply-adds.
+  bool mma = false;
+  Value shA, shB;
+  /// Producers folded into the loaders, by the buffer they write.
+  llvm::DenseMap<Value, linalg::GenericOp> producers;
+
+  /// Element `idx` of `mem`: a load, or the folded producer's body
+  /// evaluated there (its own inputs read the same way).
+  Value valueAt(OpBuilder &b, Location loc, Value mem, ArrayRef<Value> idx) const {
+    Value buffer = mem;
+    while (Operation *def = buffer.getDefiningOp()) {
+      if (!isDenseReshape(def))
+        break;
+      buffer = def->getOperand(0);
+    }
+    auto it = producers.find(buffer);
+    if (it == producers.end())
+      return memref::LoadOp::create(b, loc, mem, idx);
+    SmallVector<Value> loops = reshapeIndex(b, loc, idx, cast<MemRefType>(mem.getType()).getShape(),
+                                            cast<MemRefType>(buffer.getType()).getShape());
+    linalg::GenericOp g = it->second;
+    Block *body = g.getBody();
+    IRMapping map;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      BlockArgument arg = body->getArgument(in->getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      if (!isa<MemRefType>(in->get().getType())) {
+        map.map(arg, in->get());
+        continue;
+      }
+      auto at = affine::expandAffineMap(b, loc, g.getMatchingIndexingMap(in), loops);
+      map.map(arg, valueAt(b, loc, in->get(), *at));
+    }
+    return kiln::cloneBodyAt(b, body, map, loops);
+  }
+
+  /// The position in a dense buffer of shape `to` of element `idx` of the
+  /// same buffer seen with shape `from`.
+  static SmallVector<Value> reshapeIndex(OpBuilder &b, Location loc, ArrayRef<Value> idx,
+                                         ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+    if (from == to)
+      return SmallVector<Value>(idx);
+    Value linear = idx.empty() ? cst(b, loc, 0) : idx[0];
+    for (size_t i = 1; i < from.size(); ++i)
+      linear = add(b, loc, mulC(b, loc, linear, from[i]), idx[i]);
+    SmallVector<Value> at(to.size());
+    for (int64_t d = to.size() - 1; d >= 0; --d) {
+      at[d] = d == 0 ? linear : remC(b, loc, linear, to[d]);
+      linear = divC(b, loc, linear, to[d]);
+    }
+    return at;
+  }
+
+  Type sharedElementType(MLIRContext *ctx) const {
+    if (!emulation && precision == Precision::FP16)
+      return Float16Type::get(ctx);
+    if (!emulation && precision == Precision::BF16)
+      return BFloat16Type::get(ctx);
+    return Float32Type::get(ctx);
+  }
+
+  /// Rounds f32 `v` to `bits` fewer mantissa bits, to nearest even.
+  static Value roundMantissa(OpBuilder &b, Location loc, Value v, int bits) {
+    Type i32 = b.getI32Type();
+    auto c32 = [&](int64_t x) { return arith::ConstantIntOp::create(b, loc, i32, x); };
+    Value i = arith::BitcastOp::create(b, loc, i32, v);
+    Value lsb = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, i, c32(bits)), c32(1));
+    Value bias = arith::AddIOp::create(b, loc, lsb, c32((1 << (bits - 1)) - 1));
+    Value r = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, i, bias),
+                                    c32(~((int64_t(1) << bits) - 1) & 0xffffffff));
+    return arith::BitcastOp::create(b, loc, b.getF32Type(), r);
+  }
+
+  /// The operand as it is stored in shared memory.
+  Value toShared(OpBuilder &b, Location loc, Value v) const {
+    switch (precision) {
+    case Precision::FP32:
+      return v;
+    case Precision::TF32:
+      return roundMantissa(b, loc, v, 13);
+    case Precision::FP16: {
+      Value h = arith::TruncFOp::create(b, loc, b.getF16Type(), v);
+      return emulation ? (Value)arith::ExtFOp::create(b, loc, b.getF32Type(), h) : h;
+    }
+    case Precision::BF16:
+      if (emulation)
+        return roundMantissa(b, loc, v, 16);
+      return arith::TruncFOp::create(b, loc, b.getBF16Type(), v);
+    }
+    llvm_unreachable("precision");
+  }
+
+  Value fromShared(OpBuilder &b, Location loc, Value v) const {
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+
+  void build(OpBuilder &b, Location loc) {
+    MLIRContext *ctx = b.getContext();
+    int64_t batchTotal = 1;
+    for (int64_t s : c.batch)
+      batchTotal *= s;
+    int64_t gridY = llvm::divideCeil(c.m, t.bm), gridX = llvm::divideCeil(c.n, t.bn);
+    auto blockMap = b.getArrayAttr({gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimZ),
+                                    gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimY),
+                                    gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)});
+    auto blocks = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(batchTotal), b.getIndexAttr(gridY),
+                                       b.getIndexAttr(gridX)},
+        ValueRange{}, blockMap);
+    kiln::setStrategy(blocks, strategy);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    Value bz = blocks.getInductionVar(0), by = blocks.getInductionVar(1),
+          bx = blocks.getInductionVar(2);
+    SmallVector<Value> batch;
+    {
+      Value rest = bz;
+      for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
+        batch.insert(batch.begin(), remC(b, loc, rest, c.batch[i]));
+        rest = divC(b, loc, rest, c.batch[i]);
+      }
+    }
+    Value m0 = mulC(b, loc, by, t.bm), n0 = mulC(b, loc, bx, t.bn);
+
+    Attribute shared, priv;
+    if (!emulation) {
+      shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      priv = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Private);
+    }
+    Type se = sharedElementType(ctx);
+    // A is stored k-major with one column of padding, so that the
+    // transposing store from k-contiguous global rows avoids bank conflicts.
+    auto shAType = MemRefType::get({2, t.bk, t.bm + 1}, se, AffineMap(), shared);
+    auto shBType = MemRefType::get({2, t.bk, t.bn}, se, AffineMap(), shared);
+    auto accType = MemRefType::get({t.threads(), t.tm, t.tn}, b.getF32Type(),
+                                   AffineMap(), priv);
+    shA = memref::AllocaOp::create(b, loc, shAType);
+    shB = memref::AllocaOp::create(b, loc, shBType);
+    Value acc = memref::AllocaOp::create(b, loc, accType);
+    int64_t numK = llvm::divideCeil(c.k, t.bk);
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+
+    // Positions of the tile elements a thread copies: linear index l over
+    // the tile, consecutive threads on the operand's contiguous dimension.
+    int64_t aTotal = t.bm * t.bk, bTotal = t.bk * t.bn;
+    int64_t aPer = llvm::divideCeil(aTotal, t.threads());
+    int64_t bPer = llvm::divideCeil(bTotal, t.threads());
+    auto linear = [&](OpBuilder &b, Value tid, int64_t e, int64_t total) {
+      Value l = add(b, loc, tid, cst(b, loc, e * t.threads()));
+      if ((e + 1) * t.threads() > total) // duplicate the last element
+        l = arith::MinUIOp::create(b, loc, l, cst(b, loc, total - 1));
+      return l;
+    };
+    auto inBounds = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
+      if (bound % tile == 0)
+        return Value();
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v, cst(b, loc, bound));
+    };
+    auto both = [&](OpBuilder &b, Value x, Value y) -> Value {
+      if (!x)
+        return y;
+      if (!y)
+        return x;
+      return arith::AndIOp::create(b, loc, x, y);
+    };
+    auto clamp = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
+      if (bound % tile == 0)
+        return v;
+      return arith::MinUIOp::create(b, loc, v, cst(b, loc, bound - 1));
+    };
+    auto guardedLoad = [&](OpBuilder &b, Value mem, SmallVector<Value> idx, Value ok) {
+      Value v = valueAt(b, loc, mem, idx);
+      if (ok)
+        v = arith::SelectOp::create(b, loc, ok, v, zero);
+      return v;
+    };
+    // Global -> registers for K tile starting at k0.
+    auto loadTile = [&](OpBuilder &b, Value tid, Value k0) {
+      SmallVector<Value> vals;
+      for (int64_t e = 0; e < aPer; ++e) {
+        Value l = linear(b, tid, e, aTotal);
+        Value gm = add(b, loc, m0, divC(b, loc, l, t.bk));
+        Value gk = add(b, loc, k0, remC(b, loc, l, t.bk));
+        Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gk, c.k, t.bk));
+        auto idx = c.aIndex(b, loc, batch, clamp(b, gm, c.m, t.bm), clamp(b, gk, c.k, t.bk));
+        vals.push_back(toShared(b, loc, guardedLoad(b, c.a, idx, ok)));
+      }
+      for (int64_t e = 0; e < bPer; ++e) {
+        Value l = linear(b, tid, e, bTotal);
+        Value gk = add(b, loc, k0, divC(b, loc, l, t.bn));
+        Value gn = add(b, loc, n0, remC(b, loc, l, t.bn));
+        Value ok = both(b, inBounds(b, gk, c.k, t.bk), inBounds(b, gn, c.n, t.bn));
+        auto idx = c.bIndex(b, loc, batch, clamp(b, gk, c.k, t.bk), clamp(b, gn, c.n, t.bn));
+        vals.push_back(toShared(b, loc, guardedLoad(b, c.b, idx, ok)));
+      }
+      return vals;
+    };
+    // Registers -> shared buffer `buf`.
+    auto storeTile = [&](OpBuilder &b, Value tid, Value buf, ValueRange vals) {
+      for (int64_t e = 0; e < aPer; ++e) {
+        Value l = linear(b, tid, e, aTotal);
+        memref::StoreOp::create(b, loc, vals[e], shA,
+                                ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
+      }
+      for (int64_t e = 0; e < bPer; ++e) {
+        Value l = linear(b, tid, e, bTotal);
+        memref::StoreOp::create(b, loc, vals[aPer + e], shB,
+                                ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
+      }
+    };
+    // Thread (ty, tx) owns rows ty + i*threadsM and columns tx + j*threadsN
+    // of the block tile: neighbouring threads read neighbouring columns of
+    // shared B (no bank conflicts) and store neighbouring outputs.
+    auto threadCoords = [&](OpBuilder &b, Value tid) {
+      return std::make_pair(divC(b, loc, tid, t.threadsN()), remC(b, loc, tid, t.threadsN()));
+    };
+    auto rowOf = [&](OpBuilder &b, Value ty, int64_t i) {
+      return add(b, loc, ty, cst(b, loc, i * t.threadsM()));
+    };
+    auto colOf = [&](OpBuilder &b, Value tx, int64_t j) {
+      return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
+    };
+    // The tile position of accumulator (i, j) of thread `tid`. With tensor
+    // cores, 8 warps cover the 64x64 tile as 4 x 2 warp tiles of 16 x 32,
+    // each four m16n8 mma tiles; accumulator (i, j) is register c_j of mma
+    // tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
+    // warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
+    auto owned = [&](OpBuilder &b, Value tid, int64_t i, int64_t j) {
+      if (!mma) {
+        auto [ty, tx] = threadCoords(b, tid);
+        return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
+      }
+      Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+      Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
+      Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16),
+                      add(b, loc, g, cst(b, loc, 8 * (j / 2))));
+      Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32),
+                      add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, 8 * i + j % 2)));
+      return std::make_pair(row, col);
+    };
+    auto threadMap = b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)});
+    auto phase = [&](OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) {
+      auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(t.threads())},
+                                        ValueRange{}, threadMap);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      body(b, loop.getInductionVar(0));
+    };
+
+    // Phase 1: accumulators and the first K tile.
+    phase(b, [&](OpBuilder &b, Value tid) {
+      for (int64_t i = 0; i < t.tm; ++i)
+        for (int64_t j = 0; j < t.tn; ++j) {
+          Value init = initScalar;
+          if (!init) {
+            auto [row, col] = owned(b, tid, i, j);
+            Value gm = clamp(b, add(b, loc, m0, row), c.m, t.bm);
+            Value gn = clamp(b, add(b, loc, n0, col), c.n, t.bn);
+            SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+            if (bcastInput) {
+              SmallVector<Value> in;
+              for (auto [d, v] : llvm::enumerate(idx))
+                if (!llvm::is_contained(bcastDims, int64_t(d)))
+                  in.push_back(v);
+              init = memref::LoadOp::create(b, loc, bcastInput, in);
+            } else {
+              init = memref::LoadOp::create(b, loc, c.c, idx);
+            }
+          }
+          memref::StoreOp::create(b, loc, init, acc,
+                                  ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        }
+      storeTile(b, tid, cst(b, loc, 0), loadTile(b, tid, cst(b, loc, 0)));
+    });
+
+    // Phase per K tile: prefetch the next tile into registers, compute the
+    // micro-tile from the current buffer, then fill the other buffer.
+    auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, numK), cst(b, loc, 1));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(kLoop.getBody()->getTerminator());
+      Value kt = kLoop.getInductionVar();
+      phase(b, [&](OpBuilder &b, Value tid) {
+        Value next = add(b, loc, kt, cst(b, loc, 1));
+        Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next,
+                                              cst(b, loc, numK));
+        SmallVector<Type> valTypes(aPer + bPer, se);
+        auto prefetch = scf::IfOp::create(b, loc, valTypes, hasNext, /*withElse=*/true);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(prefetch.thenBlock());
+          scf::YieldOp::create(b, loc, loadTile(b, tid, mulC(b, loc, next, t.bk)));
+          b.setInsertionPointToStart(prefetch.elseBlock());
+          Value z = arith::ConstantOp::create(b, loc, b.getFloatAttr(se, 0.0));
+          scf::YieldOp::create(b, loc, SmallVector<Value>(aPer + bPer, z));
+        }
+        Value cur = remC(b, loc, kt, 2);
+        auto [ty, tx] = threadCoords(b, tid);
+        SmallVector<Value> accs;
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            accs.push_back(memref::LoadOp::create(
+                b, loc, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)}));
+        if (mma) {
+          SmallVector<Value> res = emulation ? ownedDotProducts(b, loc, tid, cur, accs, owned)
+                                             : mmaSync(b, loc, tid, cur, accs);
+          for (int64_t i = 0; i < t.tm; ++i)
+            for (int64_t j = 0; j < t.tn; ++j)
+              memref::StoreOp::create(b, loc, res[i * t.tn + j], acc,
+                                      ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        } else {
+        auto inner = scf::ForOp::create(
+            b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
+            [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
+              SmallVector<Value> as, bs, out;
+              for (int64_t i = 0; i < t.tm; ++i)
+                as.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                     b, loc, shA, ValueRange{cur, kk, rowOf(b, ty, i)})));
+              for (int64_t j = 0; j < t.tn; ++j)
+                bs.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                     b, loc, shB, ValueRange{cur, kk, colOf(b, tx, j)})));
+              for (int64_t i = 0; i < t.tm; ++i)
+                for (int64_t j = 0; j < t.tn; ++j)
+                  out.push_back(math::FmaOp::create(b, loc, as[i], bs[j], iter[i * t.tn + j]));
+              scf::YieldOp::create(b, loc, out);
+            });
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            memref::StoreOp::create(b, loc, inner.getResult(i * t.tn + j), acc,
+                                    ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+        }
+        auto fill = scf::IfOp::create(b, loc, TypeRange{}, hasNext, /*withElse=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPoint(fill.thenBlock()->getTerminator());
+        storeTile(b, tid, remC(b, loc, next, 2), prefetch.getResults());
+      });
+    }
+
+    // Last phase: the epilogue in registers, then one store per output.
+    phase(b, [&](OpBuilder &b, Value tid) {
+      for (int64_t i = 0; i < t.tm; ++i)
+        for (int64_t j = 0; j < t.tn; ++j) {
+          auto [row, col] = owned(b, tid, i, j);
+          Value gm = add(b, loc, m0, row);
+          Value gn = add(b, loc, n0, col);
+          Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
+          OpBuilder::InsertionGuard g(b);
+          if (ok) {
+            auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
+            b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+          }
+          Value v = memref::LoadOp::create(b, loc, acc,
+                                           ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+          SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+          if (!epi) {
+            memref::StoreOp::create(b, loc, v, c.c, idx);
+            continue;
+          }
+          SmallVector<Value> loops = epilogueLoops(b, loc, idx);
+          memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, loops),
+                                  epi->op.getDpsInitOperand(0)->get(), loops);
+        }
+    });
+  }
+
+  /// Each accumulator plus the dot product of its row of A and column of B
+  /// over the K tile in buffer `cur`.
+  template <typename Owned>
+  SmallVector<Value> ownedDotProducts(OpBuilder &b, Location loc, Value tid, Value cur,
+                                      ValueRange accs, Owned &owned) const {
+    SmallVector<std::pair<Value, Value>> pos;
+    for (int64_t i = 0; i < t.tm; ++i)
+      for (int64_t j = 0; j < t.tn; ++j)
+        pos.push_back(owned(b, tid, i, j));
+    auto loop = scf::ForOp::create(
+        b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
+        [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
+          SmallVector<Value> out;
+          for (auto [n, p] : llvm::enumerate(pos)) {
+            Value a = fromShared(b, loc, memref::LoadOp::create(b, loc, shA,
+                                                                ValueRange{cur, kk, p.first}));
+            Value v = fromShared(b, loc, memref::LoadOp::create(b, loc, shB,
+                                                                ValueRange{cur, kk, p.second}));
+            out.push_back(math::FmaOp::create(b, loc, a, v, iter[n]));
+          }
+          scf::YieldOp::create(b, loc, out);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The K tile in buffer `cur` on tensor cores: per warp, four m16n8
+  /// mma.sync tiles (k16 for fp16/bf16, two k8 steps for tf32), operand
+  /// fragments read from shared memory in the PTX ISA's fragment layout,
+  /// which is the same for .f16 and .bf16.
+  SmallVector<Value> mmaSync(OpBuilder &b, Location loc, Value tid, Value cur,
+                             ValueRange accs) const {
+    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+    Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
+    Value rowBase = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16), g);
+    Value colBase = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32), g);
+    bool tf32 = precision == Precision::TF32;
+    Type et = cast<MemRefType>(shA.getType()).getElementType();
+    Type f32 = b.getF32Type();
+    // A(m, k) and B(k, n) of the tile, both stored k-major.
+    auto aAt = [&](int64_t dm, Value k) {
+      return memref::LoadOp::create(b, loc, shA,
+                                    ValueRange{cur, k, add(b, loc, rowBase, cst(b, loc, dm))});
+    };
+    auto bAt = [&](Value k, int64_t dn) {
+      return memref::LoadOp::create(b, loc, shB,
+                                    ValueRange{cur, k, add(b, loc, colBase, cst(b, loc, dn))});
+    };
+    SmallVector<Value> c(accs.begin(), accs.end());
+    int64_t kStep = tf32 ? 8 : 16;
+    for (int64_t k0 = 0; k0 < t.bk; k0 += kStep) {
+      SmallVector<Value> aVals, bRegs;
+      if (tf32) {
+        // a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4).
+        Value k = add(b, loc, tig, cst(b, loc, k0));
+        Value k4 = add(b, loc, tig, cst(b, loc, k0 + 4));
+        aVals = {aAt(0, k), aAt(8, k), aAt(0, k4), aAt(8, k4)};
+      } else {
+        // a0..a7: rows g, g+8, g, g+8; columns 2t+{0,1}, then 2t+8+{0,1}.
+        for (int64_t r = 0; r < 4; ++r)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value k = add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * (r / 2) + e));
+            aVals.push_back(aAt(8 * (r % 2), k));
+          }
+      }
+      auto aType = VectorType::get({4, tf32 ? 1 : 2}, et);
+      Value aFrag = vector::FromElementsOp::create(b, loc, aType, aVals);
+      for (int64_t i = 0; i < 4; ++i) {
+        SmallVector<Value> bVals;
+        if (tf32) {
+          bVals = {bAt(add(b, loc, tig, cst(b, loc, k0)), 8 * i),
+                   bAt(add(b, loc, tig, cst(b, loc, k0 + 4)), 8 * i)};
+        } else {
+          // b0..b3: k = 2t+{0,1}, then 2t+8+{0,1}; column g.
+          for (int64_t r = 0; r < 2; ++r)
+            for (int64_t e = 0; e < 2; ++e)
+              bVals.push_back(bAt(add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * r + e)),
+                                  8 * i));
+        }
+        auto bType = VectorType::get({2, tf32 ? 1 : 2}, et);
+        Value bFrag = vector::FromElementsOp::create(b, loc, bType, bVals);
+        auto cType = VectorType::get({2, 2}, f32);
+        Value cFrag = vector::FromElementsOp::create(
+            b, loc, cType, ValueRange{c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]});
+        Value d = nvgpu::MmaSyncOp::create(b, loc, aFrag, bFrag, cFrag,
+                                           ArrayRef<int64_t>{16, 8, kStep}, tf32);
+        for (int64_t r = 0; r < 4; ++r)
+          c[4 * i + r] = vector::ExtractOp::create(b, loc, d, ArrayRef<int64_t>{r / 2, r % 2});
+      }
+    }
+    return c;
+  }
+
+  /// The epilogue's loop values for the result element at `idx` of C: the
+  /// element's position in the reshape the epilogue reads, through the
+  /// inverse of its read permutation.
+  SmallVector<Value> epilogueLoops(OpBuilder &b, Location loc, ArrayRef<Value> idx) const {
+    Value view = epi->view;
+    SmallVector<Value> at(idx);
+    if (view != c.c)
+      at = reshapeIndex(b, loc, idx, cast<MemRefType>(c.c.getType()).getShape(),
+                        cast<MemRefType>(view.getType()).getShape());
+    linalg::GenericOp g = epi->op;
+    AffineMap read = g.getMatchingIndexingMap(&g->getOpOperand(epi->resultInput));
+    SmallVector<Value> loops(read.getNumDims());
+    for (unsigned r = 0; r < read.getNumResults(); ++r)
+      loops[read.getDimPosition(r)] = at[r];
+    return loops;
+  }
+
+  /// The consumer's body at loop position `idx` (its loops are the
+  /// output's dimensions), with the contraction's value `v`.
+  Value emitEpilogue(OpBuilder &b, Location loc, Value v, ArrayRef<Value> idx) const {
+    linalg::GenericOp g = epi->op;
+    Block *body = g.getBody();
+    IRMapping map;
+    for (OpOperand &operand : g->getOpOperands()) {
+      BlockArgument arg = body->getArgument(operand.getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      if (operand.getOperandNumber() == epi->resultInput) {
+        map.map(arg, v);
+        continue;
+      }
+      Value mem = operand.get();
+      if (!isa<MemRefType>(mem.getType())) {
+        map.map(arg, mem);
+        continue;
+      }
+      AffineMap m = g.getMatchingIndexingMap(&operand);
+      auto at = affine::expandAffineMap(b, loc, m, idx);
+      map.map(arg, memref::LoadOp::create(b, loc, mem, *at));
+    }
+    return kiln::cloneBodyAt(b, body, map, idx);
+  }
+};
+
+/// How C's buffer is initialized when the contraction starts, if the
+/// kernel can compute that itself: a fill (a scalar) or a broadcast (a
+/// bias) as the only write before it. That op is then dead.
+struct AccInit {
+  Value scalar;
+  Value bcastInput;
+  SmallVector<int64_t> bcastDims;
+  Operation *writer = nullptr;
+};
+
+static AccInit accInit(const Contraction &c, Operation *kernelAt) {
+  Operation *writer = nullptr;
+  for (Operation *user : c.c.getUsers()) {
+    if (user == c.op || isa<memref::DeallocOp>(user) ||
+        !(user->getBlock() == c.op->getBlock() && user->isBeforeInBlock(c.op)))
+      continue;
+    if (writer)
+      return {};
+    writer = user;
+  }
+  if (!writer)
+    return {};
+  if (auto fill = dyn_cast<linalg::FillOp>(writer)) {
+    if (fill.getDpsInitOperand(0)->get() != c.c || !fill.value().getType().isF32())
+      return {};
+    return {fill.value(), Value(), {}, fill};
+  }
+  if (auto bcast = dyn_cast<linalg::BroadcastOp>(writer)) {
+    Value in = bcast.getInput();
+    if (bcast.getInit() != c.c || !isStaticF32Buffer(in))
+      return {};
+    // The kernel reads the input later, where it is placed.
+    for (Operation *op = writer->getNextNode(); op && op != kernelAt; op = op->getNextNode())
+      if (touches(op, {rootOf(in)}, /*write=*/true))
+        return {};
+    return {Value(), in, SmallVector<int64_t>(bcast.getDimensions()), bcast};
+  }
+  return {};
+}
+
+/// Erases the reshapes of `op`'s results that nothing reads any more.
+static void eraseUnusedReshapes(Operation *op) {
+  for (Operation *user : llvm::make_early_inc_range(op->getUsers())) {
+    if (!isDenseReshape(user))
+      continue;
+    eraseUnusedReshapes(user);
+    if (user->use_empty())
+      user->erase();
+  }
+}
+
+/// Erases `alloc` with its unused reshapes when nothing but deallocations
+/// uses it any more.
+static void eraseDeadAlloc(Operation *alloc) {
+  eraseUnusedReshapes(alloc);
+  if (!llvm::all_of(alloc->getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
+    return;
+  for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+    u->erase();
+  alloc->erase();
+}
+
+/// Everything the tiled strategy takes for one contraction, found without
+/// changing the IR: the contraction, its fused epilogue, how its
+/// accumulator starts, and the operand producers its loaders evaluate.
+struct TiledPlan {
+  Contraction c;
+  std::optional<Epilogue> epi;
+  Operation *kernelAt = nullptr;
+  AccInit init;
+  SmallVector<Producer> folded;
+};
+
+static std::optional<Contraction> matchContraction(Operation *op, std::string &why) {
+  std::optional<Contraction> c;
+  if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op))
+    c = matchConv(conv);
+  else if (auto l = dyn_cast<linalg::LinalgOp>(op))
+    c = matchLinalgContraction(l);
+  if (!c) {
+    why = "not a contraction with one M, N and K loop and permutation maps on static f32 "
+          "buffers, nor an NCHW convolution";
+    return std::nullopt;
+  }
+  if (c->m <= 0 || c->n <= 0 || c->k <= 0) {
+    why = "an empty contraction";
+    return std::nullopt;
+  }
+  return c;
+}
+
+static TiledPlan planTiled(const Contraction &c) {
+  TiledPlan plan{c};
+  plan.epi = findEpilogue(c);
+  plan.kernelAt = plan.epi ? plan.epi->op.getOperation() : c.op;
+  plan.init = accInit(c, plan.kernelAt);
+  // Data-movement producers of the operands (and of theirs) fold into
+  // the loaders, outermost first.
+  if (isa<linalg::Conv2DNchwFchwOp>(c.op))
+    return plan;
+  llvm::DenseSet<Value> seen;
+  SmallVector<std::pair<Value, Operation *>> work{{c.a, c.op}, {c.b, c.op}};
+  while (!work.empty()) {
+    auto [v, reader] = work.pop_back_val();
+    std::optional<Producer> prod = foldableProducer(v, reader, plan.kernelAt);
+    if (!prod || !seen.insert(prod->buffer).second)
+      continue;
+    plan.folded.push_back(*prod);
+    for (OpOperand *in : prod->op.getDpsInputOperands())
+      if (isa<MemRefType>(in->get().getType()))
+        work.push_back({in->get(), prod->op});
+  }
+  return plan;
+}
+
+static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emulation) {
+  Contraction &c = plan.c;
+  ArrayRef<int64_t> tile = strategy.getTile(), micro = strategy.getMicroTile();
+  TileConfig tiles{tile[0], tile[1], tile[2], micro[0], micro[1]};
+  KernelBuilder kb{c, tiles, strategy, plan.epi, plan.init.scalar, plan.init.bcastInput,
+                   plan.init.bcastDims, emulation, strategy.getPrecision()};
+  // bf16 mma.sync reaches NVVM through kiln-gpu-lower-bf16-mma-sync.
+  kb.mma = strategy.getTensorCores();
+  for (Producer &prod : plan.folded)
+    kb.producers[prod.buffer] = prod.op;
+  OpBuilder b(plan.kernelAt);
+  kb.build(b, c.op->getLoc());
+  if (plan.epi)
+    plan.epi->op->erase();
+  c.op->erase();
+  if (plan.init.writer)
+    plan.init.writer->erase();
+  for (Producer &prod : plan.folded) {
+    prod.op->erase();
+    eraseDeadAlloc(prod.buffer.getDefiningOp());
+  }
+  // The result buffer is dead when the consumer took the result.
+  if (auto alloc = c.c.getDefiningOp<memref::AllocOp>())
+    eraseDeadAlloc(alloc);
+}
+
+struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
+  using GpuContractionBase::GpuContractionBase;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> chosen;
+    getOperation().walk([&](Operation *op) {
+      if (kiln::hasStrategy(op, kiln::StrategyKind::TiledContraction))
+        chosen.push_back(op);
+    });
+    for (Operation *op : chosen) {
+      auto strategy = kiln::getStrategy(op);
+      std::string why;
+      std::optional<Contraction> c = matchContraction(op, why);
+      if (!c || strategy.getTile().size() != 3 || strategy.getMicroTile().size() != 2) {
+        op->emitError() << "the tiled contraction strategy chosen for this op does not apply"
+                        << (why.empty() ? std::string(" (tile parameters missing)")
+                                        : ": " + why);
+        return signalPassFailure();
+      }
+      TiledPlan plan = planTiled(*c);
+      LLVM_DEBUG(llvm::dbgs() << "tiled contraction at " << op->getLoc() << ": "
+                              << strategy.getNote() << (plan.epi ? ", epilogue fused" : "")
+                              << ", " << plan.folded.size() << " producer(s) folded\n");
+      rewriteTiled(plan, strategy, emulation);
+    }
+  }
+};
+
+} // namespace
+
+std::optional<kiln::TiledContractionChoice>
+kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &why) {
+  if (op->getParentOfType<scf::ForallOp>() || op->getParentOfType<gpu::LaunchOp>()) {
+    why = "inside a kernel already";
+    return std::nullopt;
+  }
+  std::optional<Contraction> c = matchContraction(op, why);
+  if (!c)
+    return std::nullopt;
+  TiledPlan plan = planTiled(*c);
+  TileChoice tiles = chooseTiles(c->m, c->n, c->k, precision);
+  std::string note;
+  llvm::raw_string_ostream os(note);
+  os << "m=" << c->m << " n=" << c->n << " k=" << c->k;
+  if (precision != Precision::FP32 && !tiles.tensorCores)
+    os << "; no tensor cores: they need 64x64x16 tiles (M, N >= 64, K >= 16)";
+  MLIRContext *ctx = op->getContext();
+  TiledContractionChoice choice;
+  // Two shared-memory buffers per operand (double buffering), one block
+  // of (BM/TM) x (BN/TN) threads.
+  choice.strategy = StrategyAttr::get(
+      ctx, StrategyKind::TiledContraction, {tiles.bm, tiles.bn, tiles.bk}, {tiles.tm, tiles.tn},
+      (tiles.bm / tiles.tm) * (tiles.bn / tiles.tn), /*stages=*/2, precision, tiles.tensorCores,
+      note);
+  if (plan.epi)
+    choice.fused.push_back(plan.epi->op);
+  if (plan.init.writer)
+    choice.fused.push_back(plan.init.writer);
+  for (Producer &prod : plan.folded)
+    choice.fused.push_back(prod.op);
+  return choice;
+}

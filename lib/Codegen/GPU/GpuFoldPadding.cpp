@@ -1,0 +1,372 @@
+//===- GpuFoldPadding.cpp - padded window inputs read in place -----------===//
+//
+// A convolution or pooling with pads reads a padded copy of its input.
+// After bufferization that copy is a buffer P, filled with the pad value,
+// whose interior (one subview) receives a memref.copy of the input X: on
+// the GPU a fill kernel and a strided copy before every padded window op.
+//
+// The fill is still a linalg op when the strategies start, and the readers
+// are only loads once they are done, so the rewrite has two halves:
+// kiln-gpu-mark-padding (before the strategies) decides which buffers
+// qualify and gives their fill a form no strategy takes, a tagged store
+// loop; kiln-gpu-fold-padding (after them) replaces every load of P by a
+// predicated load of X and removes the fill, the copy and P. Both halves
+// check the same structure, so the second is correct on its own and the
+// first only chooses. They share that check, hence one file.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Codegen/GPU/Passes.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_GPUMARKPADDING
+#define GEN_PASS_DEF_GPUFOLDPADDING
+#include "kiln/Codegen/GPU/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr StringLiteral kFillTag = "kiln.padding_fill";
+
+/// The buffer a view ultimately looks into.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `op` or an op nested in it may write or free memory rooted at
+/// `root`. Ops of unknown effect count as writing everything; a barrier
+/// only orders accesses.
+bool mayWrite(Operation *op, Value root) {
+  WalkResult r = op->walk([&](Operation *inner) {
+    if (isa<gpu::BarrierOp>(inner) || isMemoryEffectFree(inner))
+      return WalkResult::advance();
+    auto iface = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!iface)
+      return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    iface.getEffects(effects);
+    for (MemoryEffects::EffectInstance &e : effects) {
+      if (!isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect()))
+        continue;
+      Value v = e.getValue();
+      if (!v || rootOf(v) == root)
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+enum class UseKind { Fill, Read, Other };
+
+/// P = alloc; fill(P, c); S = subview P (the interior); copy(X, S); then
+/// reads of P. `fill` is the op in P's block that writes c everywhere.
+struct PaddedBuffer {
+  memref::AllocOp alloc;
+  Operation *fill = nullptr;
+  memref::SubViewOp interior;
+  memref::CopyOp copy;
+  SmallVector<OpOperand *> reads;
+  SmallVector<int64_t> low, size;
+};
+
+/// The padded-buffer structure around `alloc`, where `classify` tells the
+/// fill and the reads among the uses of P (given each use's ancestor in
+/// P's block). Every other use is the interior subview or a dealloc, the
+/// fill comes before the copy and the copy before every read, and nothing
+/// from the copy to the last read writes X: a read of P[i] then sees X at
+/// i - low inside the interior and the fill value outside it.
+std::optional<PaddedBuffer>
+matchPadded(memref::AllocOp alloc,
+            function_ref<UseKind(OpOperand &, Operation *top)> classify) {
+  MemRefType type = alloc.getType();
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity() || type.getRank() == 0)
+    return std::nullopt;
+  Block *block = alloc->getBlock();
+  PaddedBuffer p;
+  p.alloc = alloc;
+  SmallVector<Operation *> readTops;
+  for (OpOperand &use : alloc->getUses()) {
+    Operation *user = use.getOwner();
+    Operation *top = block->findAncestorOpInBlock(*user);
+    if (!top)
+      return std::nullopt;
+    if (isa<memref::DeallocOp>(user))
+      continue;
+    if (auto view = dyn_cast<memref::SubViewOp>(user)) {
+      if (p.interior || view != top)
+        return std::nullopt;
+      p.interior = view;
+      continue;
+    }
+    switch (classify(use, top)) {
+    case UseKind::Fill:
+      if (p.fill && p.fill != top)
+        return std::nullopt;
+      p.fill = top;
+      continue;
+    case UseKind::Read:
+      p.reads.push_back(&use);
+      readTops.push_back(top);
+      continue;
+    case UseKind::Other:
+      return std::nullopt;
+    }
+  }
+  if (!p.fill || !p.interior || p.reads.empty())
+    return std::nullopt;
+
+  // The interior: a static box of P with unit strides, of P's rank.
+  memref::SubViewOp view = p.interior;
+  ArrayRef<int64_t> offsets = view.getStaticOffsets(), sizes = view.getStaticSizes(),
+                    strides = view.getStaticStrides();
+  if (view.getType().getRank() != type.getRank())
+    return std::nullopt;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (ShapedType::isDynamic(offsets[d]) || ShapedType::isDynamic(sizes[d]) ||
+        strides[d] != 1 || offsets[d] < 0 || sizes[d] <= 0 ||
+        offsets[d] + sizes[d] > type.getDimSize(d))
+      return std::nullopt;
+  }
+  p.low.assign(offsets.begin(), offsets.end());
+  p.size.assign(sizes.begin(), sizes.end());
+
+  // Its only user: one copy of X into it, in P's block.
+  if (!view->hasOneUse())
+    return std::nullopt;
+  p.copy = dyn_cast<memref::CopyOp>(*view->user_begin());
+  if (!p.copy || p.copy.getTarget() != view.getResult() || p.copy->getBlock() != block)
+    return std::nullopt;
+  auto xType = dyn_cast<MemRefType>(p.copy.getSource().getType());
+  if (!xType || xType.getShape() != view.getType().getShape() ||
+      xType.getElementType() != type.getElementType())
+    return std::nullopt;
+
+  // Order: fill, copy, reads; X unchanged from the copy to the last read.
+  if (!p.fill->isBeforeInBlock(p.copy))
+    return std::nullopt;
+  Operation *last = p.copy;
+  for (Operation *top : readTops) {
+    if (!p.copy->isBeforeInBlock(top))
+      return std::nullopt;
+    if (last->isBeforeInBlock(top))
+      last = top;
+  }
+  Value x = rootOf(p.copy.getSource());
+  if (x == alloc.getResult())
+    return std::nullopt;
+  for (Operation *op = p.copy->getNextNode(); op; op = op->getNextNode()) {
+    if (mayWrite(op, x))
+      return std::nullopt;
+    if (op == last)
+      break;
+  }
+  return p;
+}
+
+FloatAttr constantFloat(Value v) {
+  FloatAttr attr;
+  if (v && matchPattern(v, m_Constant(&attr)))
+    return attr;
+  return {};
+}
+
+/// The pad value of a linalg fill of all of P (linalg.fill, or a
+/// linalg.map without inputs that yields a constant), or null.
+FloatAttr linalgFillValue(Operation *op, Value buffer) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    if (fill.getDpsInitOperand(0)->get() != buffer)
+      return {};
+    return constantFloat(fill.value());
+  }
+  if (auto map = dyn_cast<linalg::MapOp>(op)) {
+    if (!map.getInputs().empty() || map.getInit() != buffer)
+      return {};
+    Operation *yield = map.getMapper().front().getTerminator();
+    if (yield->getNumOperands() != 1)
+      return {};
+    return constantFloat(yield->getOperand(0));
+  }
+  return {};
+}
+
+/// Whether `read` is the input of a window op (reduction loops, and an
+/// input index that combines loops, like y * stride + ky) whose combiner
+/// has `pad` as its identity: 0 for sums (of products: convolutions,
+/// average pooling), -inf for maxima (max pooling).
+bool padIsIdentity(OpOperand &read, FloatAttr pad) {
+  auto reader = cast<linalg::LinalgOp>(read.getOwner());
+  if (reader.getNumReductionLoops() == 0 || reader->getNumResults() != 0 ||
+      llvm::all_of(reader.getMatchingIndexingMap(&read).getResults(),
+                   [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+    return false;
+  Operation *yield = reader.getBlock()->getTerminator();
+  if (yield->getNumOperands() != 1)
+    return false;
+  Operation *combiner = yield->getOperand(0).getDefiningOp();
+  if (!combiner)
+    return false;
+  const APFloat &v = pad.getValue();
+  if (isa<arith::AddFOp>(combiner))
+    return v.isPosZero();
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
+    return v.isInfinity() && v.isNegative();
+  return false;
+}
+
+struct GpuMarkPaddingPass : kiln::impl::GpuMarkPaddingBase<GpuMarkPaddingPass> {
+  void runOnOperation() override {
+    SmallVector<memref::AllocOp> allocs;
+    getOperation().walk([&](memref::AllocOp a) { allocs.push_back(a); });
+    for (memref::AllocOp alloc : allocs) {
+      Value buffer = alloc.getResult();
+      FloatAttr pad;
+      bool readersOk = true;
+      auto classify = [&](OpOperand &use, Operation *top) {
+        Operation *user = use.getOwner();
+        if (user != top)
+          return UseKind::Other;
+        if (FloatAttr v = linalgFillValue(user, buffer)) {
+          pad = v;
+          return UseKind::Fill;
+        }
+        auto reader = dyn_cast<linalg::LinalgOp>(user);
+        if (reader && reader.hasPureBufferSemantics() && reader.isDpsInput(&use))
+          return UseKind::Read;
+        return UseKind::Other;
+      };
+      std::optional<PaddedBuffer> p = matchPadded(alloc, classify);
+      if (!p)
+        continue;
+      for (OpOperand *read : p->reads)
+        readersOk &= padIsIdentity(*read, pad);
+      if (!readersOk)
+        continue;
+
+      // The same fill as a store loop over P that the strategies leave.
+      OpBuilder b(p->fill);
+      Location loc = p->fill->getLoc();
+      MemRefType type = alloc.getType();
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      SmallVector<Value> lbs(type.getRank(), zero), steps(type.getRank(), one), ubs;
+      for (int64_t s : type.getShape())
+        ubs.push_back(arith::ConstantIndexOp::create(b, loc, s));
+      auto loop = scf::ParallelOp::create(
+          b, loc, lbs, ubs, steps, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+            Value v = arith::ConstantOp::create(b, loc, pad);
+            memref::StoreOp::create(b, loc, v, buffer, ivs);
+          });
+      loop->setAttr(kFillTag, b.getUnitAttr());
+      p->fill->erase();
+    }
+  }
+};
+
+/// The pad value of a tagged fill loop whose body only stores it to all of
+/// one buffer (its store is returned in `store`), or null.
+FloatAttr taggedFillValue(scf::ParallelOp loop, memref::StoreOp &store) {
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    if (isMemoryEffectFree(&op))
+      continue;
+    auto s = dyn_cast<memref::StoreOp>(op);
+    if (!s || store)
+      return {};
+    store = s;
+  }
+  if (!store || loop.getNumReductions() != 0)
+    return {};
+  auto type = dyn_cast<MemRefType>(store.getMemRef().getType());
+  if (!type || !type.hasStaticShape() || loop.getNumLoops() != type.getShape().size() ||
+      !llvm::equal(store.getIndices(), loop.getInductionVars()))
+    return {};
+  for (auto [lb, ub, step, s] : llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
+                                          loop.getStep(), type.getShape())) {
+    if (getConstantIntValue(lb) != 0 || getConstantIntValue(ub) != s ||
+        getConstantIntValue(step) != 1)
+      return {};
+  }
+  return constantFloat(store.getValueToStore());
+}
+
+struct GpuFoldPaddingPass : kiln::impl::GpuFoldPaddingBase<GpuFoldPaddingPass> {
+  void runOnOperation() override {
+    SmallVector<scf::ParallelOp> fills;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (loop->hasAttr(kFillTag))
+        fills.push_back(loop);
+    });
+    for (scf::ParallelOp loop : fills) {
+      loop->removeAttr(kFillTag);
+      memref::StoreOp store;
+      FloatAttr pad = taggedFillValue(loop, store);
+      auto alloc = store ? store.getMemRef().getDefiningOp<memref::AllocOp>() : nullptr;
+      if (!pad || !alloc)
+        continue;
+      std::optional<PaddedBuffer> p =
+          matchPadded(alloc, [&](OpOperand &use, Operation *top) {
+            if (use.getOwner() == store.getOperation())
+              return UseKind::Fill;
+            if (isa<memref::LoadOp>(use.getOwner()) && top != loop.getOperation())
+              return UseKind::Read;
+            return UseKind::Other;
+          });
+      if (p)
+        fold(*p, pad);
+    }
+  }
+
+  /// P[i] becomes X[i - low] inside the interior and the pad value outside,
+  /// with the index into X clamped to 0 where it would leave X.
+  void fold(PaddedBuffer &p, FloatAttr pad) {
+    Value x = p.copy.getSource();
+    ArrayRef<int64_t> shape = p.alloc.getType().getShape();
+    for (OpOperand *read : p.reads) {
+      auto load = cast<memref::LoadOp>(read->getOwner());
+      OpBuilder b(load);
+      Location loc = load.getLoc();
+      Value inside;
+      SmallVector<Value> idx;
+      for (auto [d, i] : llvm::enumerate(load.getIndices())) {
+        if (p.low[d] == 0 && p.size[d] == shape[d]) {
+          idx.push_back(i);
+          continue;
+        }
+        Value j = i;
+        if (p.low[d] != 0)
+          j = arith::SubIOp::create(b, loc, i,
+                                    arith::ConstantIndexOp::create(b, loc, p.low[d]));
+        // i < low wraps around to a huge unsigned value.
+        Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j,
+                                         arith::ConstantIndexOp::create(b, loc, p.size[d]));
+        idx.push_back(arith::SelectOp::create(
+            b, loc, ok, j, arith::ConstantIndexOp::create(b, loc, 0)));
+        inside = inside ? arith::AndIOp::create(b, loc, inside, ok).getResult() : ok;
+      }
+      Value v = memref::LoadOp::create(b, loc, x, idx);
+      if (inside)
+        v = arith::SelectOp::create(b, loc, inside, v,
+                                    arith::ConstantOp::create(b, loc, pad));
+      load.replaceAllUsesWith(v);
+      load.erase();
+    }
+    memref::SubViewOp view = p.interior;
+    p.copy.erase();
+    view.erase();
+    p.fill->erase();
+    for (Operation *user : llvm::make_early_inc_range(p.alloc->getUsers()))
+      user->erase(); // deallocs
+    p.alloc.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,48 @@
+//===- MergeGpuModules.cpp - one gpu.module for all kernels --------------===//
+#include "kiln/Codegen/GPU/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_MERGEGPUMODULES
+#include "kiln/Codegen/GPU/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+struct MergeGpuModulesPass
+    : public kiln::impl::MergeGpuModulesBase<MergeGpuModulesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> kernelModules(module.getOps<gpu::GPUModuleOp>());
+    if (kernelModules.size() < 2)
+      return;
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPoint(kernelModules.front());
+    auto merged = gpu::GPUModuleOp::create(b, module.getLoc(), "kiln_kernels");
+    MLIRContext *ctx = module.getContext();
+    // Each kernel takes its old module's (unique) name.
+    DenseMap<StringAttr, StringAttr> renamed;
+    for (gpu::GPUModuleOp old : kernelModules) {
+      for (auto func : llvm::make_early_inc_range(old.getOps<gpu::GPUFuncOp>())) {
+        func->moveBefore(merged.getBody(), merged.getBody()->end());
+        renamed[StringAttr::get(ctx, old.getName() + "::" + func.getName())] =
+            old.getNameAttr();
+        func.setName(old.getName());
+      }
+    }
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      SymbolRefAttr kernel = launch.getKernel();
+      auto key = StringAttr::get(
+          ctx, kernel.getRootReference().str() + "::" + kernel.getLeafReference().str());
+      auto it = renamed.find(key);
+      if (it != renamed.end())
+        launch.setKernelAttr(SymbolRefAttr::get(merged.getNameAttr(),
+                                                {FlatSymbolRefAttr::get(it->second)}));
+    });
+    for (gpu::GPUModuleOp old : kernelModules)
+      old.erase();
+  }
+};
+} // namespace
