@@ -201,6 +201,8 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, kiln::Precision precision) 
   // Constants and index computations move into the kernels: as kernel
   // arguments they would hide constant divisors and trip counts from LLVM.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  // Outlining keeps attributes of the ops it moves, not of the launch.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuCarryStrategy());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(kiln::createMergeGpuModules());
   pm.addPass(kiln::createGpuContractionOccupancy());

@@ -39,9 +39,23 @@ def MergeGpuModules : Pass<"kiln-gpu-merge-modules", "mlir::ModuleOp"> {
     Kernel outlining makes one gpu.module per kernel. This pass moves every
     kernel into a single `gpu.module @kiln_kernels`, renamed after its old
     module, and retargets the launches, so a model compiles to one PTX
-    module holding all of its kernels.
+    module holding all of its kernels. Each kernel takes the
+    `kiln_gpu.strategy` that `kiln-gpu-carry-strategy` left in its body
+    as its own attribute (kernels of the direct mapping get
+    `thread_per_element`), so `kilnc --emit=gpu` shows it.
   }];
-  let dependentDialects = ["mlir::gpu::GPUDialect"];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "kiln::KilnGPUDialect"];
+}
+
+def GpuCarryStrategy : Pass<"kiln-gpu-carry-strategy", "mlir::func::FuncOp"> {
+  let summary = "Keep each launch's strategy through kernel outlining";
+  let description = [{
+    Kernel outlining drops the attributes of `gpu.launch` but keeps those of
+    the ops it moves into the kernel: the `kiln_gpu.strategy` of each launch
+    is copied onto the first op of its body, where
+    `kiln-gpu-merge-modules` finds it and gives it to the outlined kernel.
+  }];
+  let dependentDialects = ["kiln::KilnGPUDialect"];
 }
 
 def GpuSelectStrategy : Pass<"kiln-gpu-select-strategy", "mlir::func::FuncOp"> {
