@@ -5,6 +5,7 @@
 #include "kiln/Codegen/Emulation/Passes.h"
 #include "kiln/Codegen/GPU/Passes.h"
 #include "kiln/Conversion/Passes.h"
+#include "kiln/Transforms/FusionReport.h"
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -163,16 +164,20 @@ void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(kiln::createGpuEmulationABI());
 }
 
-void kiln::buildGpuKernelPipeline(OpPassManager &pm, kiln::Precision precision) {
+void kiln::buildGpuStrategyPipeline(OpPassManager &pm, kiln::Precision precision) {
   addBufferization(pm);
   // Zero- (or -inf-) padded window inputs: their fills become loops that
   // kiln-gpu-fold-padding removes once every reader is a load.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuMarkPadding());
   // Every op's strategy, chosen once (kiln_gpu.strategy attributes); the
-  // strategy passes below rewrite the ops chosen for them.
+  // strategy passes rewrite the ops chosen for them.
   kiln::GpuSelectStrategyOptions select;
   select.precision = precision;
   pm.addNestedPass<func::FuncOp>(kiln::createGpuSelectStrategy(select));
+}
+
+void kiln::buildGpuKernelPipeline(OpPassManager &pm, kiln::Precision precision) {
+  buildGpuStrategyPipeline(pm, precision);
   // Contractions first: their own tiled kernels with shared memory and
   // fused epilogues, launched directly; everything else takes the path below.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuContraction());
@@ -305,6 +310,28 @@ void kiln::buildPipeline(OpPassManager &pm, const PipelineOptions &options, Stag
     return;
   }
   buildCpuLinalgToLLVMPipeline(pm, options.emulation, options.precision);
+}
+
+FailureOr<std::string> kiln::fusionReport(ModuleOp module, const PipelineOptions &options,
+                                          Stage from) {
+  OwningOpRef<ModuleOp> partitioned = module.clone();
+  PassManager pm(module.getContext());
+  buildPipeline(pm, options, from, Stage::Fused);
+  if (failed(pm.run(*partitioned)))
+    return failure();
+  std::map<int64_t, std::vector<std::string>> strategies;
+  if (options.target == Target::CUDA) {
+    // The same partition lowered as far as the GPU strategy choice; kernel
+    // group i there is kernel i of the partition.
+    OwningOpRef<ModuleOp> lowered = module.clone();
+    PassManager gpm(module.getContext());
+    buildPipeline(gpm, options, from, Stage::Linalg);
+    buildGpuStrategyPipeline(gpm, options.precision);
+    if (failed(gpm.run(*lowered)))
+      return failure();
+    strategies = kernelAttributes(*lowered, kStrategyAttr);
+  }
+  return fusionReportJson(*partitioned, strategies);
 }
 
 void kiln::applyDebugOptions(PassManager &pm, const PipelineOptions &options) {

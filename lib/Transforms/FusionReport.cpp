@@ -74,7 +74,26 @@ void collectNodeNames(Location loc, SmallVectorImpl<std::string> &names,
 
 } // namespace
 
-std::string kiln::fusionReportJson(ModuleOp module) {
+std::map<int64_t, std::vector<std::string>> kiln::kernelAttributes(ModuleOp module,
+                                                                   StringRef name) {
+  std::map<int64_t, std::vector<std::string>> found;
+  module.walk([&](Operation *op) {
+    std::optional<int64_t> id = getKernelId(op);
+    Attribute a = op->getAttr(name);
+    if (!id || !a)
+      return;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    a.print(os);
+    std::vector<std::string> &list = found[*id];
+    if (!llvm::is_contained(list, text))
+      list.push_back(text);
+  });
+  return found;
+}
+
+std::string kiln::fusionReportJson(ModuleOp module,
+                                   const std::map<int64_t, std::vector<std::string>> &gpuStrategies) {
   std::string text;
   llvm::raw_string_ostream os(text);
   llvm::json::OStream json(os, /*IndentSize=*/2);
@@ -128,6 +147,11 @@ std::string kiln::fusionReportJson(ModuleOp module) {
     });
     json.attribute("flops", flops);
     json.attribute("bytes", bytes);
+    if (auto it = gpuStrategies.find(kernels - 1); it != gpuStrategies.end())
+      json.attributeArray("gpu_strategies", [&] {
+        for (const std::string &s : it->second)
+          json.value(s);
+      });
     json.objectEnd();
   });
   json.arrayEnd();

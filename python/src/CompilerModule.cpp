@@ -239,12 +239,12 @@ public:
       throw RunFailure{"the model was compiled with fusion=False: it has no kernel partition"};
     std::lock_guard<std::mutex> lock(mu);
     DiagnosticCollector diags(*ctx);
-    mlir::OwningOpRef<mlir::ModuleOp> partitioned = kilnModule->clone();
-    mlir::PassManager pm(ctx.get());
-    buildPipeline(pm, pipeline, Stage::Kiln, Stage::Fused);
-    if (mlir::failed(pm.run(*partitioned)))
+    PipelineOptions options = pipeline;
+    options.emulation = false;
+    mlir::FailureOr<std::string> report = kiln::fusionReport(*kilnModule, options, Stage::Kiln);
+    if (mlir::failed(report))
       throw CompileFailure{diags.message("the fusion pipeline failed")};
-    return fusionReportJson(*partitioned);
+    return *report;
   }
 
   void save(const std::string &path) {

@@ -495,6 +495,24 @@ def test_fusion_report(cnn):
     assert any(n.startswith("Softmax") for n in nodes)
 
 
+def test_cuda_precision_and_strategies(rng):
+    # The GPU strategy of every kernel is in the fusion report; fp16 rounds
+    # the contraction operands (emulated here), within fp16's tolerance.
+    m = kiln.compile(TINY_CNN, target="cuda", precision="fp16", emulate=True)
+    kernels = m.fusion_report()["kernels"]
+    assert all(k["gpu_strategies"] for k in kernels)
+    assert "kind = tiled_contraction" in " ".join(kernels[0]["gpu_strategies"])
+    assert "precision = fp16" in " ".join(kernels[0]["gpu_strategies"])
+    x = rng.standard_normal((1, 3, 32, 32), dtype=np.float32)
+    (expected,) = reference(tiny_cnn_proto(), {"image": x})
+    np.testing.assert_allclose(m(x), expected, rtol=2e-2, atol=2e-3)
+    assert "gpu_strategies" not in kiln.compile(TINY_CNN).fusion_report()["kernels"][0]
+    with pytest.raises(ValueError, match="precision applies"):
+        kiln.compile(TINY_CNN, precision="fp16")
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        kiln.compile(TINY_CNN, target="cuda", precision="fp8")
+
+
 def test_without_fusion(rng):
     model = kiln.compile(TINY_CNN, fusion=False)
     x = rng.standard_normal((1, 3, 32, 32), dtype=np.float32)

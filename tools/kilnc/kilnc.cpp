@@ -194,28 +194,26 @@ int main(int argc, char **argv) {
     return fail(Twine("--emit=") + (emit == Emit::So ? "so" : "obj") +
                 " needs an output file (-o)");
 
-  if (!fusionReport.empty()) {
-    // The partition of a copy of the module; compilation goes on with the
-    // original.
-    mlir::OwningOpRef<mlir::ModuleOp> partitioned = module->clone();
-    mlir::PassManager pm(&ctx);
-    kiln::buildPipeline(pm, pipeline, kiln::Stage::Imported, kiln::Stage::Fused);
-    if (mlir::failed(pm.run(*partitioned)))
-      return 1;
-    std::string err;
-    auto out = mlir::openOutputFile(fusionReport, &err);
-    if (!out)
-      return fail(err), 1;
-    out->os() << kiln::fusionReportJson(*partitioned);
-    out->keep();
-  }
-
-  if (to == kiln::Stage::Gpu || to == kiln::Stage::Ptx) {
+  if (pipeline.target == kiln::Target::CUDA) {
     kiln::useDefaultCudaToolkit();
     mlir::DialectRegistry registry;
     kiln::registerCodegenDialects(registry);
     ctx.appendDialectRegistry(registry);
   }
+  if (!fusionReport.empty()) {
+    // From a copy of the module; compilation goes on with the original.
+    mlir::FailureOr<std::string> report =
+        kiln::fusionReport(*module, pipeline, kiln::Stage::Imported);
+    if (mlir::failed(report))
+      return 1;
+    std::string err;
+    auto out = mlir::openOutputFile(fusionReport, &err);
+    if (!out)
+      return fail(err), 1;
+    out->os() << *report;
+    out->keep();
+  }
+
   // Artifacts start from cleaned kiln IR; the IR stages are printed.
   kiln::Stage stop = artifact ? kiln::Stage::Kiln : to;
   if (!(noCleanup && emit == Emit::Kiln)) {

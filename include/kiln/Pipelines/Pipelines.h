@@ -4,6 +4,7 @@
 
 #include "kiln/Dialect/KilnGPU/KilnGPU.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Error.h"
 
@@ -64,6 +65,12 @@ llvm::Error verifyOptions(const PipelineOptions &options, Stage to = Stage::LLVM
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options, Stage from,
                    Stage to);
 
+/// The kernel partition of a module at stage `from` (Imported or Kiln) as
+/// JSON (kilnc --fusion-report); for the CUDA target each kernel also lists
+/// the GPU strategies kiln-gpu-select-strategy gives its ops.
+mlir::FailureOr<std::string> fusionReport(mlir::ModuleOp module, const PipelineOptions &options,
+                                          Stage from);
+
 /// Applies the options' debug dumps to a pass manager.
 void applyDebugOptions(mlir::PassManager &pm, const PipelineOptions &options);
 
@@ -106,6 +113,11 @@ void buildGpuEmulationToLLVMPipeline(mlir::OpPassManager &pm);
 /// iteration space flattened into blocks of 256 threads.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm,
                             Precision precision = Precision::FP32);
+
+/// Bufferized linalg, padding marked, every op's GPU strategy chosen: the
+/// start of buildGpuKernelPipeline.
+void buildGpuStrategyPipeline(mlir::OpPassManager &pm,
+                              Precision precision = Precision::FP32);
 
 /// GPU kernels -> NVVM -> PTX for `chip` (sm_80, sm_90, ...), stored in
 /// gpu.binary ops (`kilnc --target=cuda --emit=ptx`).

@@ -4,7 +4,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -12,7 +14,16 @@ namespace kiln {
 /// as JSON: per kernel its name, kind, the ONNX nodes it covers, its kiln
 /// ops, FLOPs and bytes moved (inputs read plus results written); and the
 /// totals, with the ONNX graph's node count when the importer recorded it.
-std::string fusionReportJson(mlir::ModuleOp module);
+/// `gpuStrategies` adds, per kernel (by index), the GPU strategies its ops
+/// were given (`gpu_strategies`).
+std::string fusionReportJson(
+    mlir::ModuleOp module, const std::map<int64_t, std::vector<std::string>> &gpuStrategies = {});
+
+/// The distinct values of discardable attribute `name` on the ops of each
+/// kernel group (`kiln.kernel` index) of a lowered module, printed, in
+/// program order.
+std::map<int64_t, std::vector<std::string>> kernelAttributes(mlir::ModuleOp module,
+                                                             llvm::StringRef name);
 
 } // namespace kiln
 

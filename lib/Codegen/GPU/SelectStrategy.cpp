@@ -84,10 +84,12 @@ struct GpuSelectStrategyPass : kiln::impl::GpuSelectStrategyBase<GpuSelectStrate
         continue;
       }
       decide(op, choice->strategy);
+      // The note starts with the contraction's shape.
+      StringRef shape = choice->strategy.getNote().split(';').first;
       for (Operation *fused : choice->fused)
         if (!decided(fused))
-          decide(fused, simple(StrategyKind::Fused, 0, "computed by the tiled contraction of " +
-                                                           choice->strategy.getNote().str()));
+          decide(fused, simple(StrategyKind::Fused, 0,
+                               "computed by the tiled contraction of " + shape.str()));
     }
 
     // One launch per row for each reduction group, unless a member lies
