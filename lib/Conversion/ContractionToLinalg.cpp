@@ -16,11 +16,9 @@ namespace {
 /// weight is never copied per batch.
 struct MatMulLowering : KilnLowering<MatMulOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType resultType = convertedType(op.getResult());
-    Type et = resultType.getElementType();
+  FailureOr<Value> lower(MatMulOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    Type et = type.getElementType();
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
     SmallVector<int64_t> l(tensorType(lhs).getShape()), r(tensorType(rhs).getShape());
     if (l.size() == 1)
@@ -76,16 +74,9 @@ struct MatMulLowering : KilnLowering<MatMulOp> {
                 ValueRange{filledTensor(rewriter, loc, t, zero)})
                 .getResult(0);
     }
-    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, out, resultType.getShape()));
-    return success();
+    return reshapeTensor(rewriter, loc, out, type.getShape());
   }
 };
-
-SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
-  return llvm::map_to_vector(values, [&](int64_t v) -> OpFoldResult {
-    return b.getIndexAttr(v);
-  });
-}
 
 /// Splits dimension `dim` of `v` into `outer` x (size / outer).
 Value splitDim(OpBuilder &b, Location loc, Value v, int64_t dim, int64_t outer) {
@@ -203,31 +194,22 @@ Value convolve(OpBuilder &b, Location loc, Value input, Value weight,
 
 struct ConvLowering : KilnLowering<ConvOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ConvOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType resultType = convertedType(op.getResult());
-    Type et = resultType.getElementType();
+  FailureOr<Value> lower(ConvOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Value x = adaptor.getInput();
     int64_t n = tensorType(x).getRank() - 2;
     ArrayRef<int64_t> pads = op.getPads();
     if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
-      SmallVector<int64_t> shape(tensorType(x).getShape()), low(2, 0), high(2, 0);
-      for (int64_t i = 0; i < n; ++i) {
-        shape[2 + i] += pads[i] + pads[n + i];
-        low.push_back(pads[i]);
-        high.push_back(pads[n + i]);
-      }
-      x = tensor::PadOp::create(rewriter, loc, RankedTensorType::get(shape, et),
-                                x, indexAttrs(rewriter, low),
-                                indexAttrs(rewriter, high),
-                                scalarConstant(rewriter, loc, et, 0));
+      // Batch and channel dims are not padded.
+      SmallVector<int64_t> low(2, 0), high(2, 0);
+      llvm::append_range(low, pads.take_front(n));
+      llvm::append_range(high, pads.drop_front(n));
+      x = padTensor(rewriter, loc, x, low, high,
+                    scalarConstant(rewriter, loc, type.getElementType(), 0));
     }
-    Value init = convInit(rewriter, loc, resultType, adaptor.getBias());
-    rewriter.replaceOp(op, convolve(rewriter, loc, x, adaptor.getWeight(), init,
-                                    op.getStrides(), op.getDilations(),
-                                    op.getGroup()));
-    return success();
+    Value init = convInit(rewriter, loc, type, adaptor.getBias());
+    return convolve(rewriter, loc, x, adaptor.getWeight(), init, op.getStrides(), op.getDilations(),
+                    op.getGroup());
   }
 };
 
@@ -237,13 +219,10 @@ struct ConvLowering : KilnLowering<ConvOp> {
 /// channel dimensions swapped per group.
 struct ConvTransposeLowering : KilnLowering<ConvTransposeOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ConvTransposeOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType resultType = convertedType(op.getResult());
-    Type et = resultType.getElementType();
+  FailureOr<Value> lower(ConvTransposeOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Value x = adaptor.getInput(), w = adaptor.getWeight();
+    Type et = type.getElementType();
     ArrayRef<int64_t> inShape = tensorType(x).getShape(),
                       kShape = tensorType(w).getShape();
     int64_t n = inShape.size() - 2, group = op.getGroup();
@@ -298,29 +277,18 @@ struct ConvTransposeLowering : KilnLowering<ConvTransposeOp> {
     SmallVector<int64_t> flippedShape{group, outPerGroup, inPerGroup};
     flippedShape.append(kShape.begin() + 2, kShape.end());
     auto flippedType = RankedTensorType::get(flippedShape, et);
+    MLIRContext *ctx = rewriter.getContext();
     auto dim = [&](int64_t d) { return getAffineDimExpr(d, ctx); };
     SmallVector<AffineExpr> readExprs{dim(0), dim(2), dim(1)};
     for (int64_t i = 0; i < n; ++i)
       readExprs.push_back(kShape[2 + i] - 1 - dim(3 + i));
-    SmallVector<AffineMap> maps{
-        AffineMap::get(n + 3, 0, readExprs, ctx),
-        AffineMap::getMultiDimIdentityMap(n + 3, ctx)};
-    SmallVector<utils::IteratorType> iters(n + 3, utils::IteratorType::parallel);
     Value flipped =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{flippedType}, ValueRange{grouped},
-            ValueRange{emptyTensor(rewriter, loc, flippedType)}, maps, iters,
-            [](OpBuilder &nb, Location nloc, ValueRange args) {
-              linalg::YieldOp::create(nb, nloc, args[0]);
-            })
-            .getResult(0);
+        copyThrough(rewriter, loc, flippedType, grouped, AffineMap::get(n + 3, 0, readExprs, ctx));
     flipped = mergeDims(rewriter, loc, flipped, 0);
 
-    Value init = convInit(rewriter, loc, resultType, adaptor.getBias());
+    Value init = convInit(rewriter, loc, type, adaptor.getBias());
     SmallVector<int64_t> unitStrides(n, 1);
-    rewriter.replaceOp(op, convolve(rewriter, loc, x, flipped, init, unitStrides,
-                                    dilations, group));
-    return success();
+    return convolve(rewriter, loc, x, flipped, init, unitStrides, dilations, group);
   }
 };
 

@@ -9,111 +9,66 @@ using namespace kiln;
 
 namespace {
 
-struct ReshapeLowering : KilnLowering<ReshapeOp> {
-  using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(),
-                                         op.getType().getShape()));
-    return success();
+/// Reshape and Broadcast: the input brought to the result's shape by
+/// `toShape`, which is all that either op does.
+template <typename OpT, Value (*toShape)(OpBuilder &, Location, Value, ArrayRef<int64_t>)>
+struct ToShapeLowering : KilnLowering<OpT> {
+  using KilnLowering<OpT>::KilnLowering;
+  FailureOr<Value> lower(OpT op, typename OpT::Adaptor adaptor, RankedTensorType, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    return toShape(rewriter, loc, adaptor.getInput(), op.getType().getShape());
   }
 };
+using ReshapeLowering = ToShapeLowering<ReshapeOp, reshapeTensor>;
+using BroadcastLowering = ToShapeLowering<BroadcastOp, broadcastTensor>;
 
 struct TransposeLowering : KilnLowering<TransposeOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
+  FailureOr<Value> lower(TransposeOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     // A generic rather than linalg.transpose: elementwise fusion then folds
     // the permutation into the indexing of the kernel's other ops.
-    auto resultType = cast<RankedTensorType>(convertedType(op.getResult()));
-    Value init = emptyTensor(rewriter, op.getLoc(), resultType);
-    MLIRContext *ctx = rewriter.getContext();
     SmallVector<unsigned> perm(op.getPermutation().begin(), op.getPermutation().end());
-    AffineMap inputMap = inversePermutation(AffineMap::getPermutationMap(perm, ctx));
-    AffineMap outputMap = rewriter.getMultiDimIdentityMap(resultType.getRank());
-    SmallVector<utils::IteratorType> iterators(resultType.getRank(),
-                                               utils::IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, op.getLoc(), resultType, ValueRange{adaptor.getInput()},
-        ValueRange{init}, ArrayRef<AffineMap>{inputMap, outputMap}, iterators,
-        [](OpBuilder &b, Location loc, ValueRange args) {
-          linalg::YieldOp::create(b, loc, args[0]);
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
-    return success();
-  }
-};
-
-struct BroadcastLowering : KilnLowering<BroadcastOp> {
-  using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(BroadcastOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, broadcastTensor(rewriter, op.getLoc(), adaptor.getInput(),
-                                           op.getType().getShape()));
-    return success();
+    AffineMap read = inversePermutation(AffineMap::getPermutationMap(perm, rewriter.getContext()));
+    return copyThrough(rewriter, loc, type, adaptor.getInput(), read);
   }
 };
 
 struct ConcatLowering : KilnLowering<ConcatOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = convertedType(op.getResult());
-    int64_t axis = op.getAxis();
+  FailureOr<Value> lower(ConcatOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    int64_t axis = op.getAxis(), offset = 0;
     Value acc = emptyTensor(rewriter, loc, type);
-    int64_t offset = 0;
     for (Value in : adaptor.getInputs()) {
       ArrayRef<int64_t> shape = tensorType(in).getShape();
-      SmallVector<OpFoldResult> offsets(shape.size(), rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes, strides(shape.size(), rewriter.getIndexAttr(1));
-      for (int64_t d : shape)
-        sizes.push_back(rewriter.getIndexAttr(d));
-      offsets[axis] = rewriter.getIndexAttr(offset);
-      acc = tensor::InsertSliceOp::create(rewriter, loc, in, acc, offsets, sizes, strides);
+      SmallVector<int64_t> at(shape.size(), 0), ones(shape.size(), 1);
+      at[axis] = offset;
+      acc = tensor::InsertSliceOp::create(rewriter, loc, in, acc, indexAttrs(rewriter, at),
+                                          indexAttrs(rewriter, shape), indexAttrs(rewriter, ones));
       offset += shape[axis];
     }
-    rewriter.replaceOp(op, acc);
-    return success();
+    return acc;
   }
 };
 
 struct SliceLowering : KilnLowering<SliceOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(SliceOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
-    if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
-      SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        offsets.push_back(rewriter.getIndexAttr(starts[d]));
-        sizes.push_back(rewriter.getIndexAttr(type.getDimSize(d)));
-        strides.push_back(rewriter.getIndexAttr(steps[d]));
-      }
-      rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
-          op, type, adaptor.getInput(), offsets, sizes, strides);
-      return success();
-    }
+    if (llvm::all_of(steps, [](int64_t s) { return s > 0; }))
+      return tensor::ExtractSliceOp::create(
+                 rewriter, loc, type, adaptor.getInput(), indexAttrs(rewriter, starts),
+                 indexAttrs(rewriter, type.getShape()), indexAttrs(rewriter, steps))
+          .getResult();
     // Negative steps: a generic reading input[start + i * step].
     MLIRContext *ctx = rewriter.getContext();
     SmallVector<AffineExpr> exprs;
     for (int64_t d = 0; d < type.getRank(); ++d)
       exprs.push_back(getAffineDimExpr(d, ctx) * steps[d] + starts[d]);
-    SmallVector<AffineMap> maps{
-        AffineMap::get(type.getRank(), 0, exprs, ctx),
-        AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
-    SmallVector<utils::IteratorType> iters(type.getRank(),
-                                           utils::IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{type}, ValueRange{adaptor.getInput()},
-        ValueRange{emptyTensor(rewriter, loc, type)}, maps, iters,
-        [](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(b, l, args[0]);
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
-    return success();
+    return copyThrough(rewriter, loc, type, adaptor.getInput(),
+                       AffineMap::get(type.getRank(), 0, exprs, ctx));
   }
 };
 
@@ -147,30 +102,10 @@ Value normalizeIndex(OpBuilder &b, Location loc, Value raw, int64_t size) {
   return clampIndex(b, loc, i, 0, size - 1);
 }
 
-/// A parallel linalg.generic over `resultType` whose inputs are read through
-/// `inputMaps` and whose body yields `body(scalars of inputs)`.
-Value indexedGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
-                     ValueRange inputs, ArrayRef<AffineMap> inputMaps,
-                     const BodyBuilder &body) {
-  int64_t rank = resultType.getRank();
-  SmallVector<AffineMap> maps(inputMaps);
-  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
-  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, inputs,
-      ValueRange{emptyTensor(b, loc, resultType)}, maps, iters,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l, body(nb, l, args.drop_back()));
-      });
-  return generic.getResult(0);
-}
-
 struct GatherLowering : KilnLowering<GatherOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(GatherOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Value data = adaptor.getData(), indices = adaptor.getIndices();
     int64_t axis = op.getAxis(), rank = type.getRank();
     int64_t q = tensorType(indices).getRank();
@@ -182,7 +117,7 @@ struct GatherLowering : KilnLowering<GatherOp> {
     for (int64_t d = 0; d < q; ++d)
       idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
     AffineMap idxMap = AffineMap::get(rank, 0, idxExprs, ctx);
-    Value r = indexedGeneric(
+    return indexedGeneric(
         rewriter, loc, type, ValueRange{indices}, {idxMap},
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           SmallVector<Value> ivs = loopIndices(b, l, rank);
@@ -191,24 +126,18 @@ struct GatherLowering : KilnLowering<GatherOp> {
           coords.append(ivs.begin() + axis + q, ivs.end());
           return tensor::ExtractOp::create(b, l, data, coords);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 
 struct GatherElementsLowering : KilnLowering<GatherElementsOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(GatherElementsOp op, OpAdaptor adaptor, RankedTensorType type,
+                         Location loc, ConversionPatternRewriter &rewriter) const override {
     Value data = adaptor.getData(), indices = adaptor.getIndices();
     ArrayRef<int64_t> dataShape = tensorType(data).getShape();
     int64_t axis = op.getAxis(), rank = type.getRank();
-    if (type.getNumElements() == 0) {
-      rewriter.replaceOp(op, emptyTensor(rewriter, loc, type));
-      return success();
-    }
+    if (type.getNumElements() == 0)
+      return emptyTensor(rewriter, loc, type);
     // Off the axis, indices may only be smaller than data or broadcast
     // from a size-1 data dim (take_along_axis); anything else would read
     // outside the buffer.
@@ -217,7 +146,7 @@ struct GatherElementsLowering : KilnLowering<GatherElementsOp> {
                     : dataShape[d] == 0)
         return rewriter.notifyMatchFailure(op, "indices do not fit the data");
     MLIRContext *ctx = rewriter.getContext();
-    Value r = indexedGeneric(
+    return indexedGeneric(
         rewriter, loc, type, ValueRange{indices},
         {AffineMap::getMultiDimIdentityMap(rank, ctx)},
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -228,68 +157,54 @@ struct GatherElementsLowering : KilnLowering<GatherElementsOp> {
           coords[axis] = normalizeIndex(b, l, args[0], dataShape[axis]);
           return tensor::ExtractOp::create(b, l, data, coords);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 
 struct PadLowering : KilnLowering<PadOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(PadOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(PadOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Value x = adaptor.getInput();
-    ArrayRef<int64_t> inShape = tensorType(x).getShape();
     ArrayRef<int64_t> pads = op.getPads();
     int64_t rank = type.getRank();
-    if (type.getNumElements() == 0) {
-      rewriter.replaceOp(op, emptyTensor(rewriter, loc, type));
-      return success();
-    }
+    if (type.getNumElements() == 0)
+      return emptyTensor(rewriter, loc, type);
     // Negative pads crop first; reflection and edges are then taken from
     // what is left, as onnxruntime does.
-    SmallVector<int64_t> lo, cropped;
-    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> lo, cropAt, cropped;
     bool crops = false;
     for (int64_t d = 0; d < rank; ++d) {
       int64_t b = pads[d], e = pads[rank + d];
       crops |= b < 0 || e < 0;
-      int64_t n = inShape[d] + std::min<int64_t>(b, 0) + std::min<int64_t>(e, 0);
       lo.push_back(std::max<int64_t>(b, 0));
-      cropped.push_back(n);
-      offsets.push_back(rewriter.getIndexAttr(std::max<int64_t>(-b, 0)));
-      sizes.push_back(rewriter.getIndexAttr(n));
-      strides.push_back(rewriter.getIndexAttr(1));
+      cropAt.push_back(std::max<int64_t>(-b, 0));
+      cropped.push_back(tensorType(x).getDimSize(d) + std::min<int64_t>(b, 0) +
+                        std::min<int64_t>(e, 0));
     }
+    SmallVector<OpFoldResult> sizes = indexAttrs(rewriter, cropped);
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
     if (crops)
-      x = tensor::ExtractSliceOp::create(
-          rewriter, loc, RankedTensorType::get(cropped, type.getElementType()), x,
-          offsets, sizes, strides);
+      x = tensor::ExtractSliceOp::create(rewriter, loc,
+                                         RankedTensorType::get(cropped, type.getElementType()), x,
+                                         indexAttrs(rewriter, cropAt), sizes, strides);
 
     if (op.getMode() == PadMode::Constant) {
       Value v = scalarConstant(rewriter, loc, type.getElementType(),
                                op.getValue().convertToDouble());
       Value acc = filledTensor(rewriter, loc, type, v);
-      if (tensorType(x).getNumElements() == 0) {
-        rewriter.replaceOp(op, acc);
-        return success();
-      }
-      SmallVector<OpFoldResult> at;
-      for (int64_t d = 0; d < rank; ++d)
-        at.push_back(rewriter.getIndexAttr(lo[d]));
-      rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, x, acc, at, sizes,
-                                                         strides);
-      return success();
+      if (tensorType(x).getNumElements() == 0)
+        return acc;
+      return tensor::InsertSliceOp::create(rewriter, loc, x, acc, indexAttrs(rewriter, lo), sizes,
+                                           strides)
+          .getResult();
     }
 
     bool reflect = op.getMode() == PadMode::Reflect;
     for (int64_t n : cropped)
       if (n == 0)
         return rewriter.notifyMatchFailure(op, "edge or reflect pad of an empty dim");
-    Value r = indexedGeneric(
-        rewriter, loc, type, ValueRange{}, {},
-        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+    return indexedGeneric(
+        rewriter, loc, type, ValueRange{}, {}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
           SmallVector<Value> coords = loopIndices(b, l, rank);
           for (int64_t d = 0; d < rank; ++d) {
             int64_t n = cropped[d];
@@ -314,8 +229,6 @@ struct PadLowering : KilnLowering<PadOp> {
           }
           return tensor::ExtractOp::create(b, l, x, coords);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 
@@ -389,22 +302,15 @@ ResizeTable resizeTable(OpBuilder &b, Location loc, int64_t d, int64_t rank,
 
 struct ResizeLowering : KilnLowering<ResizeOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ResizeOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(ResizeOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &b) const override {
     Value x = adaptor.getInput();
-    ArrayRef<int64_t> inShape = tensorType(x).getShape();
-    ArrayRef<double> scales = op.getScales();
     int64_t rank = type.getRank();
     Type et = type.getElementType();
-    if (type.getNumElements() == 0) {
-      rewriter.replaceOp(op, emptyTensor(b, loc, type));
-      return success();
-    }
+    if (type.getNumElements() == 0)
+      return emptyTensor(b, loc, type);
     if (tensorType(x).getNumElements() == 0)
-      return rewriter.notifyMatchFailure(op, "resize of an empty input");
+      return b.notifyMatchFailure(op, "resize of an empty input");
     bool linear = op.getMode() == ResizeMode::Linear;
     // Narrow floats interpolate in f32.
     Type ct = et.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : et;
@@ -417,13 +323,14 @@ struct ResizeLowering : KilnLowering<ResizeOp> {
     SmallVector<AffineMap> maps;
     SmallVector<int64_t> resized;
     for (int64_t d = 0; d < rank; ++d) {
-      int64_t in = inShape[d], out = type.getDimSize(d);
-      if (in == out && scales[d] == 1.0)
+      int64_t in = tensorType(x).getDimSize(d), out = type.getDimSize(d);
+      double scale = op.getScales()[d];
+      if (in == out && scale == 1.0)
         continue;
       resized.push_back(d);
       SmallVector<double> idx, hi, w;
       for (int64_t o = 0; o < out; ++o) {
-        double c = resizeSourceCoord(op.getCoordMode(), o, in, scales[d]);
+        double c = resizeSourceCoord(op.getCoordMode(), o, in, scale);
         if (!linear) {
           idx.push_back((double)nearestSource(op.getNearestMode(), c, in));
           continue;
@@ -446,9 +353,8 @@ struct ResizeLowering : KilnLowering<ResizeOp> {
       }
     }
 
-    Value r = indexedGeneric(
-        b, loc, type, inputs, maps,
-        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+    return indexedGeneric(
+        b, loc, type, inputs, maps, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
           SmallVector<Value> coords = loopIndices(nb, l, rank);
           auto asIndex = [&](Value v) -> Value {
             return arith::IndexCastOp::create(nb, l, nb.getIndexType(), v);
@@ -476,8 +382,6 @@ struct ResizeLowering : KilnLowering<ResizeOp> {
           };
           return convertScalar(nb, l, corner(0), ct, et);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 

@@ -14,6 +14,8 @@ bool kiln::isUnsignedInt(Type t) {
   return it && it.isUnsigned();
 }
 
+bool kiln::isUnsignedOrBool(Type t) { return isUnsignedInt(t) || t.isInteger(1); }
+
 Value kiln::emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
 }
@@ -41,24 +43,26 @@ Value kiln::scalarConstant(OpBuilder &b, Location loc, Type et, double value) {
       b, loc, b.getIntegerAttr(arithType(it), APInt(it.getWidth(), (uint64_t)(int64_t)value, true)));
 }
 
-Value kiln::lowestValue(OpBuilder &b, Location loc, Type et) {
+/// The highest value of `et` (+inf for floats), or the lowest (-inf).
+static Value extremeValue(OpBuilder &b, Location loc, Type et, bool highest) {
   if (auto ft = dyn_cast<FloatType>(et))
     return arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), true)));
+        b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), !highest)));
   auto it = cast<IntegerType>(et);
-  APInt v = it.isUnsigned() || it.getWidth() == 1 ? APInt::getMinValue(it.getWidth())
-                                                  : APInt::getSignedMinValue(it.getWidth());
+  unsigned width = it.getWidth();
+  // i1 is unsigned: false < true.
+  bool isUnsigned = it.isUnsigned() || width == 1;
+  APInt v = highest ? (isUnsigned ? APInt::getMaxValue(width) : APInt::getSignedMaxValue(width))
+                    : (isUnsigned ? APInt::getMinValue(width) : APInt::getSignedMinValue(width));
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(arithType(it), v));
 }
 
+Value kiln::lowestValue(OpBuilder &b, Location loc, Type et) {
+  return extremeValue(b, loc, et, /*highest=*/false);
+}
+
 Value kiln::highestValue(OpBuilder &b, Location loc, Type et) {
-  if (auto ft = dyn_cast<FloatType>(et))
-    return arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), false)));
-  auto it = cast<IntegerType>(et);
-  APInt v = it.isUnsigned() || it.getWidth() == 1 ? APInt::getMaxValue(it.getWidth())
-                                                  : APInt::getSignedMaxValue(it.getWidth());
-  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(arithType(it), v));
+  return extremeValue(b, loc, et, /*highest=*/true);
 }
 
 AffineMap kiln::broadcastMap(ArrayRef<int64_t> shape, ArrayRef<int64_t> outShape,
@@ -74,24 +78,47 @@ AffineMap kiln::broadcastMap(ArrayRef<int64_t> shape, ArrayRef<int64_t> outShape
   return AffineMap::get(outShape.size(), 0, exprs, ctx);
 }
 
-Value kiln::mapTensors(OpBuilder &b, Location loc, RankedTensorType resultType,
-                       ValueRange inputs, const BodyBuilder &body) {
-  MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> outShape = resultType.getShape();
-  SmallVector<AffineMap> maps;
-  for (Value in : inputs)
-    maps.push_back(broadcastMap(tensorType(in).getShape(), outShape, ctx));
-  maps.push_back(AffineMap::getMultiDimIdentityMap(outShape.size(), ctx));
-  SmallVector<utils::IteratorType> iters(outShape.size(),
-                                         utils::IteratorType::parallel);
+Value kiln::indexedGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
+                           ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                           const BodyBuilder &body) {
+  int64_t rank = resultType.getRank();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, inputs,
-      ValueRange{emptyTensor(b, loc, resultType)}, maps, iters,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value r = body(nb, nloc, args.drop_back());
-        linalg::YieldOp::create(nb, nloc, r);
+      b, loc, TypeRange{resultType}, inputs, ValueRange{emptyTensor(b, loc, resultType)}, maps,
+      iters, [&](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l, body(nb, l, args.drop_back()));
       });
   return generic.getResult(0);
+}
+
+Value kiln::copyThrough(OpBuilder &b, Location loc, RankedTensorType resultType, Value input,
+                        AffineMap map) {
+  return indexedGeneric(b, loc, resultType, ValueRange{input}, {map},
+                        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+}
+
+Value kiln::mapTensors(OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+                       const BodyBuilder &body) {
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(broadcastMap(tensorType(in).getShape(), resultType.getShape(), b.getContext()));
+  return indexedGeneric(b, loc, resultType, inputs, maps, body);
+}
+
+SmallVector<OpFoldResult> kiln::indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
+  return llvm::map_to_vector(values, [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); });
+}
+
+Value kiln::padTensor(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> low,
+                      ArrayRef<int64_t> high, Value value) {
+  RankedTensorType type = tensorType(v);
+  SmallVector<int64_t> shape(type.getShape());
+  for (size_t d = 0; d < shape.size(); ++d)
+    shape[d] += low[d] + high[d];
+  return tensor::PadOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), v,
+                               indexAttrs(b, low), indexAttrs(b, high), value);
 }
 
 Value kiln::reshapeTensor(OpBuilder &b, Location loc, Value v,
@@ -181,34 +208,33 @@ Value kiln::reduceTensor(
   return generic.getResult(0);
 }
 
-Value kiln::addScalars(OpBuilder &b, Location loc, Value x, Value y) {
+/// `FloatOp` on floats; on integers `UnsignedOp` when `isUnsigned`, else
+/// `SignedOp`.
+template <typename FloatOp, typename SignedOp, typename UnsignedOp = SignedOp>
+static Value scalarOp(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned = false) {
   if (isa<FloatType>(x.getType()))
-    return arith::AddFOp::create(b, loc, x, y);
-  return arith::AddIOp::create(b, loc, x, y);
+    return FloatOp::create(b, loc, x, y);
+  if (isUnsigned)
+    return UnsignedOp::create(b, loc, x, y);
+  return SignedOp::create(b, loc, x, y);
+}
+
+Value kiln::addScalars(OpBuilder &b, Location loc, Value x, Value y) {
+  return scalarOp<arith::AddFOp, arith::AddIOp>(b, loc, x, y);
 }
 
 Value kiln::mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
-  if (isa<FloatType>(x.getType()))
-    return arith::MulFOp::create(b, loc, x, y);
-  return arith::MulIOp::create(b, loc, x, y);
+  return scalarOp<arith::MulFOp, arith::MulIOp>(b, loc, x, y);
 }
 
 Value kiln::maxScalars(OpBuilder &b, Location loc, Value x, Value y,
                        bool isUnsigned) {
-  if (isa<FloatType>(x.getType()))
-    return arith::MaximumFOp::create(b, loc, x, y);
-  if (isUnsigned)
-    return arith::MaxUIOp::create(b, loc, x, y);
-  return arith::MaxSIOp::create(b, loc, x, y);
+  return scalarOp<arith::MaximumFOp, arith::MaxSIOp, arith::MaxUIOp>(b, loc, x, y, isUnsigned);
 }
 
 Value kiln::minScalars(OpBuilder &b, Location loc, Value x, Value y,
                        bool isUnsigned) {
-  if (isa<FloatType>(x.getType()))
-    return arith::MinimumFOp::create(b, loc, x, y);
-  if (isUnsigned)
-    return arith::MinUIOp::create(b, loc, x, y);
-  return arith::MinSIOp::create(b, loc, x, y);
+  return scalarOp<arith::MinimumFOp, arith::MinSIOp, arith::MinUIOp>(b, loc, x, y, isUnsigned);
 }
 
 Value kiln::convertScalar(OpBuilder &b, Location loc, Value x, Type from,
@@ -233,7 +259,7 @@ Value kiln::convertScalar(OpBuilder &b, Location loc, Value x, Type from,
     Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
     return arith::TruncFOp::create(b, loc, toF, wide);
   }
-  bool fromUnsigned = isUnsignedInt(from) || from.isInteger(1);
+  bool fromUnsigned = isUnsignedOrBool(from);
   if (toF) {
     if (fromUnsigned)
       return arith::UIToFPOp::create(b, loc, toF, x);

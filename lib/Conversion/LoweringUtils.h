@@ -42,11 +42,30 @@ mlir::AffineMap broadcastMap(llvm::ArrayRef<int64_t> shape,
                              llvm::ArrayRef<int64_t> outShape,
                              mlir::MLIRContext *ctx);
 
+/// A parallel linalg.generic over `resultType` whose inputs are read through
+/// `inputMaps` and whose body yields `body(scalars of inputs)`.
+mlir::Value indexedGeneric(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::RankedTensorType resultType, mlir::ValueRange inputs,
+                           llvm::ArrayRef<mlir::AffineMap> inputMaps, const BodyBuilder &body);
+
+/// A tensor of `resultType` whose elements are those of `input` read through
+/// `map`, e.g. a permutation.
+mlir::Value copyThrough(mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+                        mlir::Value input, mlir::AffineMap map);
+
 /// linalg.generic computing `body(scalars of inputs)` per element of
 /// `resultType`, with the inputs broadcast to it.
 mlir::Value mapTensors(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::RankedTensorType resultType,
                        mlir::ValueRange inputs, const BodyBuilder &body);
+
+/// Index attributes of `values`, as the offsets and sizes of slices and pads.
+llvm::SmallVector<mlir::OpFoldResult> indexAttrs(mlir::OpBuilder &b,
+                                                 llvm::ArrayRef<int64_t> values);
+
+/// `v` padded by `low` and `high` elements per dimension with `value`.
+mlir::Value padTensor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                      llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high, mlir::Value value);
 
 /// Reshapes a tensor (same elements, row-major) through collapse/expand.
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
@@ -82,20 +101,41 @@ mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                           mlir::Type from, mlir::Type to);
 
 bool isUnsignedInt(mlir::Type t);
+/// Whether `t` is an unsigned integer or i1 (false < true): the types whose
+/// comparisons and extensions are unsigned.
+bool isUnsignedOrBool(mlir::Type t);
+
+/// The converted (signless) type of `v`.
+inline mlir::RankedTensorType convertedType(const mlir::TypeConverter &converter, mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(converter.convertType(v.getType()));
+}
+
+/// Base of the lowering patterns of single-result kiln ops. A pattern
+/// implements `lower`, which builds at `loc` (the op's location) the value
+/// of the converted result type `type` that replaces the op, or fails,
+/// leaving the op illegal; the base then replaces the op, so that every way
+/// out of a lowering is a plain return.
+template <typename OpT>
+struct KilnLowering : public mlir::OpConversionPattern<OpT> {
+  using Base = mlir::OpConversionPattern<OpT>;
+  using Base::Base;
+  using OpAdaptor = typename Base::OpAdaptor;
+
+  virtual mlir::FailureOr<mlir::Value> lower(OpT op, OpAdaptor adaptor, mlir::RankedTensorType type,
+                                             mlir::Location loc,
+                                             mlir::ConversionPatternRewriter &rewriter) const = 0;
+
+  mlir::LogicalResult matchAndRewrite(OpT op, OpAdaptor adaptor,
+                                      mlir::ConversionPatternRewriter &rewriter) const final {
+    mlir::RankedTensorType type = convertedType(*this->getTypeConverter(), op->getResult(0));
+    mlir::FailureOr<mlir::Value> replacement = lower(op, adaptor, type, op.getLoc(), rewriter);
+    if (mlir::failed(replacement))
+      return mlir::failure();
+    rewriter.replaceOp(op, *replacement);
+    return mlir::success();
+  }
+};
 
 } // namespace kiln
 
 #endif // KILN_LIB_CONVERSION_LOWERINGUTILS_H
-
-namespace kiln {
-/// Base of the kiln lowering patterns: gives the converted (signless)
-/// result type of an op.
-template <typename OpT>
-struct KilnLowering : public mlir::OpConversionPattern<OpT> {
-  using mlir::OpConversionPattern<OpT>::OpConversionPattern;
-  mlir::RankedTensorType convertedType(mlir::Value v) const {
-    return mlir::cast<mlir::RankedTensorType>(
-        this->getTypeConverter()->convertType(v.getType()));
-  }
-};
-} // namespace kiln

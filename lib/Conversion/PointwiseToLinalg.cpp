@@ -99,9 +99,8 @@ Value unaryBody(OpBuilder &b, Location loc, UnaryOp op, Value x) {
 
 struct ConstantLowering : KilnLowering<ConstantOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ConstantOp op, OpAdaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = convertedType(op.getResult());
+  FailureOr<Value> lower(ConstantOp op, OpAdaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Attribute value = op.getValue();
     if (type != op.getType()) {
       if (auto dense = dyn_cast<DenseElementsAttr>(value))
@@ -111,29 +110,24 @@ struct ConstantLowering : KilnLowering<ConstantOp> {
       else
         return rewriter.notifyMatchFailure(op, "unsupported constant");
     }
-    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, type, cast<TypedAttr>(value));
-    return success();
+    return arith::ConstantOp::create(rewriter, loc, type, cast<TypedAttr>(value)).getResult();
   }
 };
 
 struct UnaryLowering : KilnLowering<UnaryOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(UnaryOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Value r = mapTensors(rewriter, op.getLoc(), convertedType(op.getResult()),
-                         adaptor.getInput(),
-                         [&](OpBuilder &b, Location loc, ValueRange a) {
-                           return unaryBody(b, loc, op, a[0]);
-                         });
-    rewriter.replaceOp(op, r);
-    return success();
+  FailureOr<Value> lower(UnaryOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    return mapTensors(
+        rewriter, loc, type, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange a) { return unaryBody(b, loc, op, a[0]); });
   }
 };
 
 Value binaryBody(OpBuilder &b, Location loc, BinaryKind kind, Type kilnType,
                  Value x, Value y) {
   bool f = isa<FloatType>(kilnType);
-  bool u = isUnsignedInt(kilnType) || kilnType.isInteger(1);
+  bool u = isUnsignedOrBool(kilnType);
   using P = arith::CmpIPredicate;
   using FP = arith::CmpFPredicate;
   auto cmp = [&](FP fp, P sp, P up) -> Value {
@@ -190,49 +184,39 @@ Value binaryBody(OpBuilder &b, Location loc, BinaryKind kind, Type kilnType,
 
 struct BinaryLowering : KilnLowering<BinaryOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(BinaryOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
+  FailureOr<Value> lower(BinaryOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Type kilnType = op.getLhs().getType().getElementType();
-    Value r = mapTensors(
-        rewriter, op.getLoc(), convertedType(op.getResult()),
-        ValueRange{adaptor.getLhs(), adaptor.getRhs()},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          return binaryBody(b, loc, op.getKind(), kilnType, a[0], a[1]);
-        });
-    rewriter.replaceOp(op, r);
-    return success();
+    return mapTensors(rewriter, loc, type, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+                      [&](OpBuilder &b, Location loc, ValueRange a) {
+                        return binaryBody(b, loc, op.getKind(), kilnType, a[0], a[1]);
+                      });
   }
 };
 
 struct SelectLowering : KilnLowering<SelectOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(SelectOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Value r = mapTensors(
-        rewriter, op.getLoc(), convertedType(op.getResult()),
-        ValueRange{adaptor.getCondition(), adaptor.getTrueValue(),
-                   adaptor.getFalseValue()},
+  FailureOr<Value> lower(SelectOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    return mapTensors(
+        rewriter, loc, type,
+        ValueRange{adaptor.getCondition(), adaptor.getTrueValue(), adaptor.getFalseValue()},
         [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
           return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 
 struct CastLowering : KilnLowering<CastOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(CastOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
+  FailureOr<Value> lower(CastOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     Type from = op.getInput().getType().getElementType();
     Type to = op.getType().getElementType();
-    Value r = mapTensors(rewriter, op.getLoc(), convertedType(op.getResult()),
-                         adaptor.getInput(),
-                         [&](OpBuilder &b, Location loc, ValueRange a) {
-                           return convertScalar(b, loc, a[0], from, to);
-                         });
-    rewriter.replaceOp(op, r);
-    return success();
+    return mapTensors(rewriter, loc, type, adaptor.getInput(),
+                      [&](OpBuilder &b, Location loc, ValueRange a) {
+                        return convertScalar(b, loc, a[0], from, to);
+                      });
   }
 };
 

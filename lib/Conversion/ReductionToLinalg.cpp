@@ -48,10 +48,8 @@ Value mapTwo(OpBuilder &b, Location loc, Value lhs, Value rhs,
 
 struct ReduceLowering : KilnLowering<ReduceOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ReduceOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
+  FailureOr<Value> lower(ReduceOp op, OpAdaptor adaptor, RankedTensorType, Location loc,
+                         ConversionPatternRewriter &b) const override {
     Value x = adaptor.getInput();
     Type et = tensorType(x).getElementType();
     bool u = isUnsignedInt(op.getInput().getType().getElementType());
@@ -104,7 +102,7 @@ struct ReduceLowering : KilnLowering<ReduceOp> {
                        });
       if (op.getKind() == ReduceKind::L2) {
         if (!isa<FloatType>(et))
-          return rewriter.notifyMatchFailure(op, "integer ReduceL2");
+          return b.notifyMatchFailure(op, "integer ReduceL2");
         r = mapOne(b, loc, r, [](OpBuilder &nb, Location l, Value v) -> Value {
           return math::SqrtOp::create(nb, l, v);
         });
@@ -113,7 +111,7 @@ struct ReduceLowering : KilnLowering<ReduceOp> {
     }
     case ReduceKind::LogSum:
       if (!isa<FloatType>(et))
-        return rewriter.notifyMatchFailure(op, "integer ReduceLogSum");
+        return b.notifyMatchFailure(op, "integer ReduceLogSum");
       r = mapOne(b, loc, sumOver(b, loc, x, axes),
                  [](OpBuilder &nb, Location l, Value v) -> Value {
                    return math::LogOp::create(nb, l, v);
@@ -121,7 +119,7 @@ struct ReduceLowering : KilnLowering<ReduceOp> {
       break;
     case ReduceKind::LogSumExp: {
       if (!isa<FloatType>(et))
-        return rewriter.notifyMatchFailure(op, "integer ReduceLogSumExp");
+        return b.notifyMatchFailure(op, "integer ReduceLogSumExp");
       // max-stabilized: m + log(sum(exp(x - m)))
       Value m = maxOver(b, loc, x, axes, false);
       Value mk = reshapeTensor(b, loc, m, keepDimsShape(shape, axes));
@@ -135,17 +133,14 @@ struct ReduceLowering : KilnLowering<ReduceOp> {
       break;
     }
     }
-    rewriter.replaceOp(op, reshapeTensor(b, loc, r, op.getType().getShape()));
-    return success();
+    return reshapeTensor(b, loc, r, op.getType().getShape());
   }
 };
 
 struct SoftmaxLowering : KilnLowering<SoftmaxOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
+  FailureOr<Value> lower(SoftmaxOp op, OpAdaptor adaptor, RankedTensorType, Location loc,
+                         ConversionPatternRewriter &b) const override {
     Value x = adaptor.getInput();
     ArrayRef<int64_t> shape = tensorType(x).getShape();
     SmallVector<int64_t> axes{(int64_t)op.getAxis()};
@@ -158,58 +153,54 @@ struct SoftmaxLowering : KilnLowering<SoftmaxOp> {
       return math::ExpOp::create(nb, l, v);
     });
     Value s = reshapeTensor(b, loc, sumOver(b, loc, e, axes), kept);
-    Value r;
     if (op.getLog())
-      r = mapTwo(b, loc, shifted, s, [](OpBuilder &nb, Location l, Value v, Value sv) -> Value {
+      return mapTwo(b, loc, shifted, s, [](OpBuilder &nb, Location l, Value v, Value sv) -> Value {
         return arith::SubFOp::create(nb, l, v, math::LogOp::create(nb, l, sv));
       });
-    else
-      r = mapTwo(b, loc, e, s, [](OpBuilder &nb, Location l, Value v, Value sv) -> Value {
-        return arith::DivFOp::create(nb, l, v, sv);
-      });
-    rewriter.replaceOp(op, r);
-    return success();
+    return mapTwo(b, loc, e, s, [](OpBuilder &nb, Location l, Value v, Value sv) -> Value {
+      return arith::DivFOp::create(nb, l, v, sv);
+    });
   }
 };
 
-/// Reshapes a per-channel parameter [C] to broadcast against dim 1 of a
-/// rank-`rank` tensor: [C, 1, ..., 1].
-Value channelParam(OpBuilder &b, Location loc, Value p, int64_t rank) {
-  SmallVector<int64_t> shape{tensorType(p).getDimSize(0)};
-  shape.append(rank - 2, 1);
-  return reshapeTensor(b, loc, p, shape);
+/// `x` followed by the per-channel parameters `params`, each [C] reshaped
+/// to [C, 1, ..., 1] to broadcast against dim 1 of `x`: the operands of a
+/// per-channel map over `x`.
+SmallVector<Value> withChannelParams(OpBuilder &b, Location loc, Value x, ValueRange params) {
+  SmallVector<Value> operands{x};
+  for (Value p : params) {
+    SmallVector<int64_t> shape{tensorType(p).getDimSize(0)};
+    shape.append(tensorType(x).getRank() - 2, 1);
+    operands.push_back(reshapeTensor(b, loc, p, shape));
+  }
+  return operands;
 }
 
 struct BatchNormLowering : KilnLowering<BatchNormOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(BatchNormOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value x = adaptor.getInput();
-    int64_t rank = tensorType(x).getRank();
+  FailureOr<Value> lower(BatchNormOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
     double eps = op.getEpsilon().convertToDouble();
-    SmallVector<Value> ins{x};
-    for (Value p : {adaptor.getScale(), adaptor.getBias(), adaptor.getMean(),
-                    adaptor.getVariance()})
-      ins.push_back(channelParam(rewriter, loc, p, rank));
-    Value r = mapTensors(
-        rewriter, loc, tensorType(x), ins,
+    SmallVector<Value> ins = withChannelParams(
+        rewriter, loc, adaptor.getInput(),
+        {adaptor.getScale(), adaptor.getBias(), adaptor.getMean(), adaptor.getVariance()});
+    return mapTensors(
+        rewriter, loc, type, ins,
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           Value epsV = scalarConstant(b, l, a[0].getType(), eps);
           Value denom = math::SqrtOp::create(b, l, arith::AddFOp::create(b, l, a[4], epsV));
           Value norm = arith::DivFOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[3]), denom);
           return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, norm, a[1]), a[2]);
         });
-    rewriter.replaceOp(op, r);
-    return success();
   }
 };
 
-/// (x - mean) / sqrt(var + eps) over `axes`, with the statistics computed
-/// in two passes.
-Value normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
-                double eps) {
+/// (x - mean) / sqrt(var + eps) over the axes from `first` on (what layer
+/// and instance normalization share), with the statistics computed in two
+/// passes.
+Value normalize(OpBuilder &b, Location loc, Value x, int64_t first, double eps) {
   ArrayRef<int64_t> shape = tensorType(x).getShape();
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(first, shape.size()));
   Type et = tensorType(x).getElementType();
   SmallVector<int64_t> kept = keepDimsShape(shape, axes);
   Value n = scalarConstant(b, loc, et, (double)countOf(shape, axes));
@@ -236,14 +227,10 @@ Value normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
 
 struct LayerNormLowering : KilnLowering<LayerNormOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value x = adaptor.getInput();
-    SmallVector<int64_t> axes;
-    for (int64_t d = op.getAxis(); d < tensorType(x).getRank(); ++d)
-      axes.push_back(d);
-    Value y = normalize(rewriter, loc, x, axes, op.getEpsilon().convertToDouble());
+  FailureOr<Value> lower(LayerNormOp op, OpAdaptor adaptor, RankedTensorType, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    Value y = normalize(rewriter, loc, adaptor.getInput(), op.getAxis(),
+                        op.getEpsilon().convertToDouble());
     y = mapTwo(rewriter, loc, y, adaptor.getScale(),
                [](OpBuilder &b, Location l, Value v, Value s) -> Value {
                  return arith::MulFOp::create(b, l, v, s);
@@ -252,30 +239,23 @@ struct LayerNormLowering : KilnLowering<LayerNormOp> {
       y = mapTwo(rewriter, loc, y, bias, [](OpBuilder &b, Location l, Value v, Value s) -> Value {
         return arith::AddFOp::create(b, l, v, s);
       });
-    rewriter.replaceOp(op, y);
-    return success();
+    return y;
   }
 };
 
 struct InstanceNormLowering : KilnLowering<InstanceNormOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(InstanceNormOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value x = adaptor.getInput();
-    int64_t rank = tensorType(x).getRank();
-    SmallVector<int64_t> axes;
-    for (int64_t d = 2; d < rank; ++d)
-      axes.push_back(d);
-    Value y = normalize(rewriter, loc, x, axes, op.getEpsilon().convertToDouble());
-    Value s = channelParam(rewriter, loc, adaptor.getScale(), rank);
-    Value bias = channelParam(rewriter, loc, adaptor.getBias(), rank);
-    y = mapTensors(rewriter, loc, tensorType(y), ValueRange{y, s, bias},
-                   [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                     return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, a[0], a[1]), a[2]);
-                   });
-    rewriter.replaceOp(op, y);
-    return success();
+  FailureOr<Value> lower(InstanceNormOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &rewriter) const override {
+    // Instance statistics are per sample and channel: over the spatial dims.
+    Value y = normalize(rewriter, loc, adaptor.getInput(), /*first=*/2,
+                        op.getEpsilon().convertToDouble());
+    return mapTensors(rewriter, loc, type,
+                      withChannelParams(rewriter, loc, y, {adaptor.getScale(), adaptor.getBias()}),
+                      [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, a[0], a[1]),
+                                                     a[2]);
+                      });
   }
 };
 
@@ -344,22 +324,42 @@ Value axisIndexI64(OpBuilder &b, Location loc, int64_t axis) {
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
 }
 
+/// Says, for an element of a selection (its scalar, the kept value and
+/// the kept index), whether the element replaces the kept pair and what
+/// its index is.
+using Pick = llvm::function_ref<std::pair<Value, Value>(OpBuilder &, Location, ValueRange)>;
+
+/// A generic that walks `x` along `axis` and keeps one (value, index) pair
+/// per row, starting from `initV` and `initI`: what ArgMax/ArgMin computes
+/// and what each pass of TopK does.
+linalg::GenericOp selectAlongAxis(OpBuilder &b, Location loc, Value x, int64_t axis, Value initV,
+                                  Value initI, Pick pick) {
+  int64_t rank = tensorType(x).getRank();
+  auto [id, row] = rowMaps(b.getContext(), rank, axis);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters[axis] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+      b, loc, TypeRange{initV.getType(), initI.getType()}, ValueRange{x}, ValueRange{initV, initI},
+      SmallVector<AffineMap>{id, row, row}, iters, [&](OpBuilder &nb, Location l, ValueRange args) {
+        auto [take, i] = pick(nb, l, args);
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{arith::SelectOp::create(nb, l, take, args[0], args[1]),
+                                           arith::SelectOp::create(nb, l, take, i, args[2])});
+      });
+}
+
 struct ArgReduceLowering : KilnLowering<ArgReduceOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(ArgReduceOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    MLIRContext *ctx = b.getContext();
+  FailureOr<Value> lower(ArgReduceOp op, OpAdaptor adaptor, RankedTensorType, Location loc,
+                         ConversionPatternRewriter &b) const override {
     Value x = adaptor.getInput();
-    RankedTensorType inType = tensorType(x);
     Type origEt = op.getInput().getType().getElementType();
-    bool u = isUnsignedInt(origEt) || origEt.isInteger(1);
+    bool u = isUnsignedOrBool(origEt);
     bool wantMax = op.getKind() == ArgKind::Max;
     bool lowerFirst = !op.getSelectLastIndex();
-    int64_t axis = op.getAxis(), rank = inType.getRank();
-    SmallVector<int64_t> rowShape = dropAxis(inType.getShape(), axis);
-    auto valType = RankedTensorType::get(rowShape, inType.getElementType());
+    int64_t axis = op.getAxis();
+    SmallVector<int64_t> rowShape = dropAxis(tensorType(x).getShape(), axis);
+    auto valType = RankedTensorType::get(rowShape, tensorType(x).getElementType());
     auto idxType = RankedTensorType::get(rowShape, b.getI64Type());
     // Starting from the weakest value at index 0 is right even when every
     // element equals it: the tie-break then settles on the first or last.
@@ -367,23 +367,13 @@ struct ArgReduceLowering : KilnLowering<ArgReduceOp> {
                                wantMax ? lowestValue(b, loc, origEt)
                                        : highestValue(b, loc, origEt));
     Value initI = filledTensor(b, loc, idxType, scalarConstant(b, loc, b.getI64Type(), 0));
-    auto [id, row] = rowMaps(ctx, rank, axis);
-    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-    iters[axis] = utils::IteratorType::reduction;
-    auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{valType, idxType}, ValueRange{x}, ValueRange{initV, initI},
-        SmallVector<AffineMap>{id, row, row}, iters,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
+    auto generic = selectAlongAxis(
+        b, loc, x, axis, initV, initI,
+        [&](OpBuilder &nb, Location l, ValueRange args) -> std::pair<Value, Value> {
           Value i = axisIndexI64(nb, l, axis);
-          Value take = winsOver(nb, l, args[0], i, args[1], args[2], wantMax, u,
-                                lowerFirst);
-          linalg::YieldOp::create(
-              nb, l, ValueRange{arith::SelectOp::create(nb, l, take, args[0], args[1]),
-                                arith::SelectOp::create(nb, l, take, i, args[2])});
+          return {winsOver(nb, l, args[0], i, args[1], args[2], wantMax, u, lowerFirst), i};
         });
-    rewriter.replaceOp(op, reshapeTensor(b, loc, generic.getResult(1),
-                                         op.getType().getShape()));
-    return success();
+    return reshapeTensor(b, loc, generic.getResult(1), op.getType().getShape());
   }
 };
 
@@ -394,16 +384,11 @@ struct ArgReduceLowering : KilnLowering<ArgReduceOp> {
 /// need affine.apply after the CPU pipeline has lowered affine.
 struct CumSumLowering : KilnLowering<CumSumOp> {
   using KilnLowering::KilnLowering;
-  LogicalResult matchAndRewrite(CumSumOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
+  FailureOr<Value> lower(CumSumOp op, OpAdaptor adaptor, RankedTensorType type, Location loc,
+                         ConversionPatternRewriter &b) const override {
     Value x = adaptor.getInput();
-    RankedTensorType type = tensorType(x);
-    if (type.getNumElements() == 0) {
-      rewriter.replaceOp(op, x);
-      return success();
-    }
+    if (type.getNumElements() == 0)
+      return x;
     int64_t axis = op.getAxis(), rank = type.getRank();
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
     Type et = type.getElementType();
@@ -433,34 +418,32 @@ struct CumSumLowering : KilnLowering<CumSumOp> {
                                                iter[1], at);
           return {acc, res};
         });
-    rewriter.replaceOp(op, nest.results[1]);
-    return success();
+    return nest.results[1];
   }
 };
 
 /// Selection rather than a sort: pass j reduces each row to the best
 /// element that comes after pick j-1 in the (value, index) order, so k
 /// passes give the sorted top k in O(n*k) per row with no scratch mask.
-struct TopKLowering : KilnLowering<TopKOp> {
-  using KilnLowering::KilnLowering;
+/// TopK has two results, so it is not a KilnLowering and replaces the op
+/// itself.
+struct TopKLowering : OpConversionPattern<TopKOp> {
+  using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TopKOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    MLIRContext *ctx = b.getContext();
     Value x = adaptor.getInput();
-    RankedTensorType inType = tensorType(x);
-    RankedTensorType valuesType = convertedType(op.getValues());
-    RankedTensorType indicesType = convertedType(op.getIndices());
-    Type et = inType.getElementType(), i64 = b.getI64Type();
-    int64_t axis = op.getAxis(), k = op.getK(), rank = inType.getRank();
+    RankedTensorType valuesType = convertedType(*getTypeConverter(), op.getValues());
+    RankedTensorType indicesType = convertedType(*getTypeConverter(), op.getIndices());
+    Type et = tensorType(x).getElementType(), i64 = b.getI64Type();
+    int64_t axis = op.getAxis(), k = op.getK(), rank = tensorType(x).getRank();
     if (valuesType.getNumElements() == 0) {
       rewriter.replaceOp(op, ValueRange{emptyTensor(b, loc, valuesType),
                                         emptyTensor(b, loc, indicesType)});
       return success();
     }
-    Type origEt = op.getInput().getType().getElementType();
-    bool u = isUnsignedInt(origEt) || origEt.isInteger(1);
+    bool u = isUnsignedOrBool(op.getInput().getType().getElementType());
     bool largest = op.getLargest();
     // `first(a, ia, c, ic)`: a is output before c. NaN sorts above every
     // number (numpy's order), and equal values keep the lower index first.
@@ -475,12 +458,10 @@ struct TopKLowering : KilnLowering<TopKOp> {
       return arith::OrIOp::create(nb, l, better, tie);
     };
 
-    SmallVector<int64_t> rowShape = dropAxis(inType.getShape(), axis);
+    SmallVector<int64_t> rowShape = dropAxis(tensorType(x).getShape(), axis);
     auto rowV = RankedTensorType::get(rowShape, et);
     auto rowI = RankedTensorType::get(rowShape, i64);
-    auto [id, row] = rowMaps(ctx, rank, axis);
-    SmallVector<utils::IteratorType> reduceIters(rank, utils::IteratorType::parallel);
-    reduceIters[axis] = utils::IteratorType::reduction;
+    auto [id, row] = rowMaps(b.getContext(), rank, axis);
     SmallVector<utils::IteratorType> mapIters(rank, utils::IteratorType::parallel);
     Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -507,10 +488,9 @@ struct TopKLowering : KilnLowering<TopKOp> {
           Value accI = linalg::FillOp::create(nb, l, ValueRange{scalarConstant(nb, l, i64, -1)},
                                               ValueRange{iter[3]})
                            .getResult(0);
-          auto pass = linalg::GenericOp::create(
-              nb, l, TypeRange{rowV, rowI}, ValueRange{x}, ValueRange{accV, accI},
-              SmallVector<AffineMap>{id, row, row}, reduceIters,
-              [&](OpBuilder &gb, Location gl, ValueRange a) {
+          auto pass = selectAlongAxis(
+              nb, l, x, axis, accV, accI,
+              [&](OpBuilder &gb, Location gl, ValueRange a) -> std::pair<Value, Value> {
                 SmallVector<Value> at;
                 for (int64_t d = 0; d < rank; ++d)
                   at.push_back(d == axis ? prevAt : (Value)linalg::IndexOp::create(gb, gl, d));
@@ -524,10 +504,7 @@ struct TopKLowering : KilnLowering<TopKOp> {
                     scalarConstant(gb, gl, i64, 0));
                 Value better = arith::OrIOp::create(
                     gb, gl, none, first(gb, gl, a[0], i, a[1], a[2]));
-                Value take = arith::AndIOp::create(gb, gl, candidate, better);
-                linalg::YieldOp::create(
-                    gb, gl, ValueRange{arith::SelectOp::create(gb, gl, take, a[0], a[1]),
-                                       arith::SelectOp::create(gb, gl, take, i, a[2])});
+                return {arith::AndIOp::create(gb, gl, candidate, better), i};
               });
           auto store = linalg::GenericOp::create(
               nb, l, TypeRange{valuesType, indicesType},

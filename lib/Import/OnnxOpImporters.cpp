@@ -17,6 +17,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 using namespace mlir;
 using namespace kiln;
@@ -43,12 +44,45 @@ std::string listToString(ArrayRef<int64_t> v) {
   return s;
 }
 
+/// Optional input `i` as one compile-time constant number, `dflt` when the
+/// input is absent.
+template <typename T>
+FailureOr<T> optionalConstScalar(NodeContext &nc, int i, StringRef what, T dflt) {
+  if (!nc.hasInput(i))
+    return dflt;
+  FailureOr<SmallVector<T>> values;
+  if constexpr (std::is_integral_v<T>)
+    values = nc.constInts(i, what);
+  else
+    values = nc.constFloats(i, what);
+  if (failed(values))
+    return failure();
+  if (values->size() != 1)
+    return nc.error() << what << " must be a scalar";
+  return values->front();
+}
+
+/// Converts an ONNX op that produces only output 0: returns its value. Most
+/// ops are such, and setting the output is then the table's job.
+using ValueImporter = std::function<FailureOr<Value>(NodeContext &)>;
+
+/// The OpImporter that sets output 0 to what `importValue` returns.
+OpImporter oneOutput(ValueImporter importValue) {
+  return [importValue = std::move(importValue)](NodeContext &nc) -> LogicalResult {
+    FailureOr<Value> y = importValue(nc);
+    if (failed(y))
+      return failure();
+    nc.setOutput(0, *y);
+    return success();
+  };
+}
+
 //===----------------------------------------------------------------------===//
 // Pointwise
 //===----------------------------------------------------------------------===//
 
-OpImporter unaryOp(UnaryKind kind) {
-  return [kind](NodeContext &nc) -> LogicalResult {
+ValueImporter unaryOp(UnaryKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     std::optional<float> alpha, beta;
     switch (kind) {
@@ -64,9 +98,7 @@ OpImporter unaryOp(UnaryKind kind) {
       break;
     default: break;
     }
-    TRY(y, nc.unary(kind, x, alpha, beta));
-    nc.setOutput(0, y);
-    return success();
+    return nc.unary(kind, x, alpha, beta);
   };
 }
 
@@ -99,8 +131,8 @@ FailureOr<Value> legacyBroadcast(NodeContext &nc, Value a, Value b) {
   return nc.reshape(b, shape);
 }
 
-OpImporter binaryOp(BinaryKind kind) {
-  return [kind](NodeContext &nc) -> LogicalResult {
+ValueImporter binaryOp(BinaryKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(acc, nc.requiredInput(0));
     for (int i = 1; i < nc.numInputs(); ++i) {
       TRY(rhs, nc.requiredInput(i));
@@ -126,13 +158,19 @@ OpImporter binaryOp(BinaryKind kind) {
       TRY(r, nc.binary(kind, acc, rhs));
       acc = r;
     }
-    nc.setOutput(0, acc);
-    return success();
+    return acc;
   };
 }
 
+/// Mod, whose fmod attribute picks C's fmod (the remainder takes the
+/// dividend's sign) over Python's % (the divisor's).
+FailureOr<Value> importMod(NodeContext &nc) {
+  bool fmod = nc.attrInt("fmod", 0) != 0;
+  return binaryOp(fmod ? BinaryKind::FMod : BinaryKind::Mod)(nc);
+}
+
 /// Mean of any number of inputs: a sum divided by the count.
-LogicalResult importMean(NodeContext &nc) {
+FailureOr<Value> importMean(NodeContext &nc) {
   TRY(acc, nc.requiredInput(0));
   for (int i = 1; i < nc.numInputs(); ++i) {
     TRY(r, nc.binary(BinaryKind::Add, acc, nc.input(i)));
@@ -143,15 +181,10 @@ LogicalResult importMean(NodeContext &nc) {
                      nc.scalarConstant(elementTypeOf(acc), nc.numInputs())));
     acc = r;
   }
-  nc.setOutput(0, acc);
-  return success();
+  return acc;
 }
 
-LogicalResult importIdentity(NodeContext &nc) {
-  TRY(x, nc.requiredInput(0));
-  nc.setOutput(0, x);
-  return success();
-}
+FailureOr<Value> importIdentity(NodeContext &nc) { return nc.requiredInput(0); }
 
 LogicalResult importDropout(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
@@ -169,28 +202,24 @@ LogicalResult importDropout(NodeContext &nc) {
   return success();
 }
 
-LogicalResult importCast(NodeContext &nc) {
+FailureOr<Value> importCast(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   int64_t to = nc.attrInt("to", 0);
   Type et = convertElementType(nc.ctx(), to);
   if (!et)
     return nc.error() << "cannot cast to unsupported element type "
                       << onnxTypeName(to);
-  TRY(y, nc.castTo(x, et));
-  nc.setOutput(0, y);
-  return success();
+  return nc.castTo(x, et);
 }
 
-LogicalResult importWhere(NodeContext &nc) {
+FailureOr<Value> importWhere(NodeContext &nc) {
   TRY(c, nc.requiredInput(0));
   TRY(t, nc.requiredInput(1));
   TRY(f, nc.requiredInput(2));
-  TRY(y, nc.create<SelectOp>(nc.inferred(), c, t, f));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<SelectOp>(nc.inferred(), c, t, f);
 }
 
-LogicalResult importClip(NodeContext &nc) {
+FailureOr<Value> importClip(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   Type et = elementTypeOf(x);
   Value lo, hi;
@@ -216,23 +245,20 @@ LogicalResult importClip(NodeContext &nc) {
     TRY(r, nc.binary(BinaryKind::Min, y, hi));
     y = r;
   }
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 //===----------------------------------------------------------------------===//
 // Contractions and normalizations
 //===----------------------------------------------------------------------===//
 
-LogicalResult importMatMul(NodeContext &nc) {
+FailureOr<Value> importMatMul(NodeContext &nc) {
   TRY(a, nc.requiredInput(0));
   TRY(b, nc.requiredInput(1));
-  TRY(y, nc.create<MatMulOp>(nc.inferred(), a, b));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<MatMulOp>(nc.inferred(), a, b);
 }
 
-LogicalResult importGemm(NodeContext &nc) {
+FailureOr<Value> importGemm(NodeContext &nc) {
   TRY(a, nc.requiredInput(0));
   TRY(b, nc.requiredInput(1));
   if (shapeOf(a).size() != 2 || shapeOf(b).size() != 2)
@@ -266,8 +292,7 @@ LogicalResult importGemm(NodeContext &nc) {
     TRY(r, nc.binary(BinaryKind::Add, y, c));
     y = r;
   }
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 /// Reads kernel/stride/dilation/pad attributes of a window op with `n`
@@ -308,32 +333,34 @@ FailureOr<WindowAttrs> readWindow(NodeContext &nc, ArrayRef<int64_t> inShape,
   return w;
 }
 
-LogicalResult importConv(NodeContext &nc) {
+/// The input and weight of Conv and ConvTranspose, checked to have one rank
+/// of at least 3.
+FailureOr<std::pair<Value, Value>> convInputs(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(w, nc.requiredInput(1));
   if (shapeOf(x).size() < 3 || shapeOf(w).size() != shapeOf(x).size())
     return nc.error() << "input " << shapeToString(shapeOf(x)) << " and weight "
                       << shapeToString(shapeOf(w))
                       << " must both have rank >= 3 and equal ranks";
+  return std::pair{x, w};
+}
+
+FailureOr<Value> importConv(NodeContext &nc) {
+  TRY(inputs, convInputs(nc));
+  auto [x, w] = inputs;
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
   if (auto ks = nc.attrInts("kernel_shape"); ks && *ks != kernel)
     return nc.error() << "kernel_shape " << listToString(*ks)
                       << " disagrees with weight shape "
                       << shapeToString(shapeOf(w));
   TRY(win, readWindow(nc, shapeOf(x), kernel));
-  TRY(y, nc.create<ConvOp>(nc.inferred(), x, w, nc.input(2), win.strides,
-                           win.pads, win.dilations, nc.attrInt("group", 1)));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<ConvOp>(nc.inferred(), x, w, nc.input(2), win.strides, win.pads, win.dilations,
+                           nc.attrInt("group", 1));
 }
 
-LogicalResult importConvTranspose(NodeContext &nc) {
-  TRY(x, nc.requiredInput(0));
-  TRY(w, nc.requiredInput(1));
-  if (shapeOf(x).size() < 3 || shapeOf(w).size() != shapeOf(x).size())
-    return nc.error() << "input " << shapeToString(shapeOf(x)) << " and weight "
-                      << shapeToString(shapeOf(w))
-                      << " must both have rank >= 3 and equal ranks";
+FailureOr<Value> importConvTranspose(NodeContext &nc) {
+  TRY(inputs, convInputs(nc));
+  auto [x, w] = inputs;
   size_t n = shapeOf(x).size() - 2;
   SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
   SmallVector<int64_t> strides =
@@ -375,14 +402,11 @@ LogicalResult importConvTranspose(NodeContext &nc) {
       pads[n + i] = total - pads[i];
     }
   }
-  TRY(y, nc.create<ConvTransposeOp>(nc.inferred(), x, w, nc.input(2), strides,
-                                    pads, dilations, outPad,
-                                    nc.attrInt("group", 1)));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<ConvTransposeOp>(nc.inferred(), x, w, nc.input(2), strides, pads, dilations,
+                                    outPad, nc.attrInt("group", 1));
 }
 
-LogicalResult importBatchNorm(NodeContext &nc) {
+FailureOr<Value> importBatchNorm(NodeContext &nc) {
   if (nc.attrInt("training_mode", 0) != 0)
     return nc.error() << "training mode is not supported";
   if (nc.attrInt("spatial", 1) != 1)
@@ -396,10 +420,8 @@ LogicalResult importBatchNorm(NodeContext &nc) {
     TRY(v, nc.requiredInput(i));
     in.push_back(v);
   }
-  TRY(y, nc.create<BatchNormOp>(nc.inferred(), in[0], in[1], in[2], in[3],
-                                in[4], APFloat(nc.attrFloat("epsilon", 1e-5f))));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<BatchNormOp>(nc.inferred(), in[0], in[1], in[2], in[3], in[4],
+                                APFloat(nc.attrFloat("epsilon", 1e-5f)));
 }
 
 LogicalResult importLayerNorm(NodeContext &nc) {
@@ -430,28 +452,22 @@ LogicalResult importLayerNorm(NodeContext &nc) {
   return success();
 }
 
-LogicalResult importInstanceNorm(NodeContext &nc) {
+FailureOr<Value> importInstanceNorm(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(s, nc.requiredInput(1));
   TRY(b, nc.requiredInput(2));
-  TRY(y, nc.create<InstanceNormOp>(
-             nc.inferred(), x, s, b,
-             APFloat(nc.attrFloat("epsilon", 1e-5f))));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<InstanceNormOp>(nc.inferred(), x, s, b, APFloat(nc.attrFloat("epsilon", 1e-5f)));
 }
 
-OpImporter softmaxOp(bool log) {
-  return [log](NodeContext &nc) -> LogicalResult {
+ValueImporter softmaxOp(bool log) {
+  return [log](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     int64_t rank = shapeOf(x).size();
     if (rank == 0)
       return nc.error() << "input must have rank >= 1";
     if (nc.opset >= 13) {
       TRY(axis, nc.normalizeAxis(nc.attrInt("axis", -1), rank));
-      TRY(y, nc.create<SoftmaxOp>(nc.inferred(), x, axis, log));
-      nc.setOutput(0, y);
-      return success();
+      return nc.create<SoftmaxOp>(nc.inferred(), x, axis, log);
     }
     // Before opset 13 the input is coerced to 2-D at `axis`.
     TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 1), rank));
@@ -459,9 +475,7 @@ OpImporter softmaxOp(bool log) {
     int64_t outer = product(ArrayRef<int64_t>(shape).take_front(axis));
     TRY(flat, nc.reshape(x, {outer, product(shape) / std::max<int64_t>(outer, 1)}));
     TRY(sm, nc.create<SoftmaxOp>(nc.inferred(), flat, 1, log));
-    TRY(y, nc.reshape(sm, shape));
-    nc.setOutput(0, y);
-    return success();
+    return nc.reshape(sm, shape);
   };
 }
 
@@ -504,15 +518,13 @@ FailureOr<std::optional<SmallVector<int64_t>>> reductionAxes(NodeContext &nc,
 
 /// A reduction whose axes are an input since opset `axesInputSince`
 /// (ReduceSum 13, the other reductions 18) and an attribute before.
-OpImporter reduceOp(ReduceKind kind, int64_t axesInputSince) {
-  return [=](NodeContext &nc) -> LogicalResult {
+ValueImporter reduceOp(ReduceKind kind, int64_t axesInputSince) {
+  return [=](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     bool fromInput = nc.opset >= axesInputSince;
     TRY(axes, reductionAxes(nc, shapeOf(x).size(), fromInput));
-    if (!axes) {
-      nc.setOutput(0, x);
-      return success();
-    }
+    if (!axes)
+      return x;
     Type elementType = elementTypeOf(x);
     if (elementType.isInteger(1)) {
       // Boolean ReduceMax/ReduceMin (opset 20) are any/all: reduced as
@@ -524,30 +536,23 @@ OpImporter reduceOp(ReduceKind kind, int64_t axesInputSince) {
       Type i32 = IntegerType::get(x.getContext(), 32);
       TRY(wide, nc.castTo(x, i32));
       TRY(r, nc.reduce(kind, wide, *axes, nc.attrInt("keepdims", 1) != 0));
-      TRY(y, nc.binary(BinaryKind::Gt, r, nc.scalarConstant(i32, 0)));
-      nc.setOutput(0, y);
-      return success();
+      return nc.binary(BinaryKind::Gt, r, nc.scalarConstant(i32, 0));
     }
-    TRY(y, nc.reduce(kind, x, *axes, nc.attrInt("keepdims", 1) != 0));
-    nc.setOutput(0, y);
-    return success();
+    return nc.reduce(kind, x, *axes, nc.attrInt("keepdims", 1) != 0);
   };
 }
 
-OpImporter argReduceOp(ArgKind kind) {
-  return [kind](NodeContext &nc) -> LogicalResult {
+ValueImporter argReduceOp(ArgKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(x).size()));
-    TRY(y, nc.create<ArgReduceOp>(nc.inferred(), kind, x, axis,
-                                  nc.attrInt("keepdims", 1) != 0,
-                                  nc.attrInt("select_last_index", 0) != 0));
-    nc.setOutput(0, y);
-    return success();
+    return nc.create<ArgReduceOp>(nc.inferred(), kind, x, axis, nc.attrInt("keepdims", 1) != 0,
+                                  nc.attrInt("select_last_index", 0) != 0);
   };
 }
 
-OpImporter poolOp(PoolKind kind) {
-  return [kind](NodeContext &nc) -> LogicalResult {
+ValueImporter poolOp(PoolKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     if (nc.outputUsed(1))
       return nc.error() << "the Indices output is not supported";
@@ -561,17 +566,14 @@ OpImporter poolOp(PoolKind kind) {
     if (nc.attrInt("storage_order", 0) != 0)
       return nc.error() << "storage_order=1 is not supported";
     TRY(win, readWindow(nc, shapeOf(x), *kernel));
-    TRY(y, nc.create<PoolOp>(nc.inferred(), kind, x, win.kernel, win.strides,
-                             win.pads, win.dilations,
-                             nc.attrInt("ceil_mode", 0) != 0,
-                             nc.attrInt("count_include_pad", 0) != 0));
-    nc.setOutput(0, y);
-    return success();
+    return nc.create<PoolOp>(nc.inferred(), kind, x, win.kernel, win.strides, win.pads,
+                             win.dilations, nc.attrInt("ceil_mode", 0) != 0,
+                             nc.attrInt("count_include_pad", 0) != 0);
   };
 }
 
-OpImporter globalPoolOp(ReduceKind kind) {
-  return [kind](NodeContext &nc) -> LogicalResult {
+ValueImporter globalPoolOp(ReduceKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
     if (shapeOf(x).size() < 3)
       return nc.error() << "input must have rank >= 3, got "
@@ -579,9 +581,7 @@ OpImporter globalPoolOp(ReduceKind kind) {
     SmallVector<int64_t> axes;
     for (size_t d = 2; d < shapeOf(x).size(); ++d)
       axes.push_back(d);
-    TRY(y, nc.reduce(kind, x, axes, /*keepDims=*/true));
-    nc.setOutput(0, y);
-    return success();
+    return nc.reduce(kind, x, axes, /*keepDims=*/true);
   };
 }
 
@@ -604,24 +604,21 @@ LogicalResult importTopK(NodeContext &nc) {
   return success();
 }
 
-LogicalResult importCumSum(NodeContext &nc) {
+FailureOr<Value> importCumSum(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(axisV, nc.constInts(1, "axis"));
   if (axisV.size() != 1)
     return nc.error() << "axis must hold one value";
   TRY(axis, nc.normalizeAxis(axisV[0], shapeOf(x).size()));
-  TRY(y, nc.create<CumSumOp>(nc.inferred(), x, axis,
-                             nc.attrInt("exclusive", 0) != 0,
-                             nc.attrInt("reverse", 0) != 0));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<CumSumOp>(nc.inferred(), x, axis, nc.attrInt("exclusive", 0) != 0,
+                             nc.attrInt("reverse", 0) != 0);
 }
 
 //===----------------------------------------------------------------------===//
 // Shapes and data movement
 //===----------------------------------------------------------------------===//
 
-LogicalResult importReshape(NodeContext &nc) {
+FailureOr<Value> importReshape(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(spec, nc.constInts(1, "shape"));
   bool allowZero = nc.attrInt("allowzero", 0) != 0;
@@ -657,12 +654,10 @@ LogicalResult importReshape(NodeContext &nc) {
   if (product(out) != product(in))
     return nc.error() << "cannot reshape " << shapeToString(in) << " ("
                       << product(in) << " elements) to " << listToString(spec);
-  TRY(y, nc.reshape(x, out));
-  nc.setOutput(0, y);
-  return success();
+  return nc.reshape(x, out);
 }
 
-LogicalResult importFlatten(NodeContext &nc) {
+FailureOr<Value> importFlatten(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
@@ -671,9 +666,7 @@ LogicalResult importFlatten(NodeContext &nc) {
     return nc.error() << "axis " << axis << " is out of range for rank " << rank;
   if (axis < 0)
     axis += rank;
-  TRY(y, nc.reshape(x, {product(in.take_front(axis)), product(in.drop_front(axis))}));
-  nc.setOutput(0, y);
-  return success();
+  return nc.reshape(x, {product(in.take_front(axis)), product(in.drop_front(axis))});
 }
 
 FailureOr<SmallVector<int64_t>> axesFromAttrOrInput(NodeContext &nc,
@@ -692,7 +685,7 @@ FailureOr<SmallVector<int64_t>> axesFromAttrOrInput(NodeContext &nc,
   return a.value_or(SmallVector<int64_t>());
 }
 
-LogicalResult importSqueeze(NodeContext &nc) {
+FailureOr<Value> importSqueeze(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   TRY(axes, axesFromAttrOrInput(nc, /*required=*/false));
@@ -712,12 +705,10 @@ LogicalResult importSqueeze(NodeContext &nc) {
   for (size_t d = 0; d < in.size(); ++d)
     if (!drop[d])
       out.push_back(in[d]);
-  TRY(y, nc.reshape(x, out));
-  nc.setOutput(0, y);
-  return success();
+  return nc.reshape(x, out);
 }
 
-LogicalResult importUnsqueeze(NodeContext &nc) {
+FailureOr<Value> importUnsqueeze(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   TRY(axes, axesFromAttrOrInput(nc, /*required=*/true));
@@ -733,12 +724,10 @@ LogicalResult importUnsqueeze(NodeContext &nc) {
   size_t next = 0;
   for (int64_t d = 0; d < outRank; ++d)
     out.push_back(inserted[d] ? 1 : in[next++]);
-  TRY(y, nc.reshape(x, out));
-  nc.setOutput(0, y);
-  return success();
+  return nc.reshape(x, out);
 }
 
-LogicalResult importTranspose(NodeContext &nc) {
+FailureOr<Value> importTranspose(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   int64_t rank = shapeOf(x).size();
   SmallVector<int64_t> perm;
@@ -748,12 +737,10 @@ LogicalResult importTranspose(NodeContext &nc) {
     for (int64_t d = rank - 1; d >= 0; --d)
       perm.push_back(d);
   }
-  TRY(y, nc.transpose(x, perm));
-  nc.setOutput(0, y);
-  return success();
+  return nc.transpose(x, perm);
 }
 
-LogicalResult importConcat(NodeContext &nc) {
+FailureOr<Value> importConcat(NodeContext &nc) {
   SmallVector<Value> ins;
   for (int i = 0; i < nc.numInputs(); ++i) {
     TRY(v, nc.requiredInput(i));
@@ -791,8 +778,7 @@ LogicalResult importConcat(NodeContext &nc) {
       y = folded;
     }
   }
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 /// Emits a slice of `x` with the given per-dim starts, steps and sizes.
@@ -854,7 +840,7 @@ LogicalResult importSplit(NodeContext &nc) {
   return success();
 }
 
-LogicalResult importSlice(NodeContext &nc) {
+FailureOr<Value> importSlice(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
@@ -916,12 +902,10 @@ LogicalResult importSlice(NodeContext &nc) {
     steps[a] = step;
     sizes[a] = std::max<int64_t>(size, 0);
   }
-  TRY(y, emitSlice(nc, x, starts, steps, sizes));
-  nc.setOutput(0, y);
-  return success();
+  return emitSlice(nc, x, starts, steps, sizes);
 }
 
-LogicalResult importGather(NodeContext &nc) {
+FailureOr<Value> importGather(NodeContext &nc) {
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
@@ -950,21 +934,18 @@ LogicalResult importGather(NodeContext &nc) {
       SmallVector<int64_t> shape(ds.take_front(axis));
       llvm::append_range(shape, shapeOf(indices));
       llvm::append_range(shape, ds.drop_front(axis + 1));
-      nc.setOutput(0, nc.constant(DenseElementsAttr::get(
-                          RankedTensorType::get(shape, elementTypeOf(data)), out)));
-      return success();
+      return nc.constant(
+          DenseElementsAttr::get(RankedTensorType::get(shape, elementTypeOf(data)), out));
     }
   }
-  TRY(y, nc.create<GatherOp>(nc.inferred(), data, indices, axis));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<GatherOp>(nc.inferred(), data, indices, axis);
 }
 
 /// GatherND with batch_dims=0, as a Gather over the data flattened in its
 /// first k dims: each index tuple (the last dim of `indices`, k long)
 /// becomes one linear index, negatives wrapped, computed by kiln ops so
 /// that run-time indices work too.
-LogicalResult importGatherND(NodeContext &nc) {
+FailureOr<Value> importGatherND(NodeContext &nc) {
   using B = BinaryKind;
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
@@ -993,33 +974,27 @@ LogicalResult importGatherND(NodeContext &nc) {
   SmallVector<int64_t> flatShape{product(dims)};
   llvm::append_range(flatShape, ds.drop_front(k));
   TRY(flat, nc.reshape(data, flatShape));
-  TRY(y, nc.create<GatherOp>(nc.inferred(), flat, linear, 0));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<GatherOp>(nc.inferred(), flat, linear, 0);
 }
 
-LogicalResult importGatherElements(NodeContext &nc) {
+FailureOr<Value> importGatherElements(NodeContext &nc) {
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
-  TRY(y, nc.create<GatherElementsOp>(nc.inferred(), data, indices, axis));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<GatherElementsOp>(nc.inferred(), data, indices, axis);
 }
 
-LogicalResult importExpand(NodeContext &nc) {
+FailureOr<Value> importExpand(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(shape, nc.constInts(1, "shape"));
   auto out = broadcastShapes(shapeOf(x), shape);
   if (failed(out))
     return nc.error() << "cannot expand shape " << shapeToString(shapeOf(x))
                       << " to " << listToString(shape);
-  TRY(y, nc.create<BroadcastOp>(RankedTensorType::get(*out, elementTypeOf(x)), x));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<BroadcastOp>(RankedTensorType::get(*out, elementTypeOf(x)), x);
 }
 
-LogicalResult importTile(NodeContext &nc) {
+FailureOr<Value> importTile(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(repeats, nc.constInts(1, "repeats"));
   ArrayRef<int64_t> in = shapeOf(x);
@@ -1039,12 +1014,10 @@ LogicalResult importTile(NodeContext &nc) {
   TRY(r1, nc.reshape(x, interleaved));
   TRY(b, nc.create<BroadcastOp>(
              RankedTensorType::get(broadcasted, elementTypeOf(x)), r1));
-  TRY(y, nc.reshape(b, out));
-  nc.setOutput(0, y);
-  return success();
+  return nc.reshape(b, out);
 }
 
-LogicalResult importPad(NodeContext &nc) {
+FailureOr<Value> importPad(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   int64_t rank = shapeOf(x).size();
   SmallVector<int64_t> pads;
@@ -1076,42 +1049,22 @@ LogicalResult importPad(NodeContext &nc) {
   if ((int64_t)pads.size() != 2 * rank)
     return nc.error() << "pads has " << pads.size() << " entries, rank "
                       << rank << " needs " << 2 * rank;
-  double value = 0;
-  if (nc.hasInput(2)) {
-    TRY(v, nc.constFloats(2, "constant_value"));
-    if (v.size() != 1)
-      return nc.error() << "constant_value must be a scalar";
-    value = v[0];
-  } else if (nc.attr("value")) {
-    value = nc.attrFloat("value", 0);
-  }
+  // The value is an input since opset 11 and an attribute before.
+  TRY(value, optionalConstScalar<double>(nc, 2, "constant_value", nc.attrFloat("value", 0)));
   std::string modeName = nc.attrString("mode", "constant");
-  PadMode mode;
-  if (modeName == "constant")
-    mode = PadMode::Constant;
-  else if (modeName == "reflect")
-    mode = PadMode::Reflect;
-  else if (modeName == "edge")
-    mode = PadMode::Edge;
-  else
+  std::optional<PadMode> mode = symbolizePadMode(modeName);
+  if (!mode)
     return nc.error() << "unsupported mode '" << modeName << "'";
-  TRY(y, nc.create<PadOp>(nc.inferred(), mode, x, pads,
-                          APFloat(value)));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<PadOp>(nc.inferred(), *mode, x, pads, APFloat(value));
 }
 
-LogicalResult importResize(NodeContext &nc) {
+FailureOr<Value> importResize(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
   std::string modeName = nc.attrString("mode", "nearest");
-  ResizeMode mode;
-  if (modeName == "nearest")
-    mode = ResizeMode::Nearest;
-  else if (modeName == "linear")
-    mode = ResizeMode::Linear;
-  else
+  std::optional<ResizeMode> mode = symbolizeResizeMode(modeName);
+  if (!mode)
     return nc.error() << "mode '" << modeName
                       << "' is not supported (nearest and linear are)";
   bool v10 = nc.opset < 11;
@@ -1155,10 +1108,8 @@ LogicalResult importResize(NodeContext &nc) {
   } else {
     return nc.error() << "needs constant scales or sizes";
   }
-  TRY(y, nc.create<ResizeOp>(RankedTensorType::get(out, elementTypeOf(x)), mode,
-                             x, scales, *coord, *nearest));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<ResizeOp>(RankedTensorType::get(out, elementTypeOf(x)), *mode, x, scales, *coord,
+                             *nearest);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1171,7 +1122,7 @@ DenseElementsAttr i64Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape,
       RankedTensorType::get(shape, IntegerType::get(ctx, 64)), values);
 }
 
-LogicalResult importShape(NodeContext &nc) {
+FailureOr<Value> importShape(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
@@ -1183,17 +1134,15 @@ LogicalResult importShape(NodeContext &nc) {
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   SmallVector<int64_t> dims(in.begin() + start, in.begin() + end);
-  nc.setOutput(0, nc.constant(i64Tensor(nc.ctx(), {(int64_t)dims.size()}, dims)));
-  return success();
+  return nc.constant(i64Tensor(nc.ctx(), {(int64_t)dims.size()}, dims));
 }
 
-LogicalResult importSize(NodeContext &nc) {
+FailureOr<Value> importSize(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
-  nc.setOutput(0, nc.constant(i64Tensor(nc.ctx(), {}, {product(shapeOf(x))})));
-  return success();
+  return nc.constant(i64Tensor(nc.ctx(), {}, {product(shapeOf(x))}));
 }
 
-LogicalResult importConstantOfShape(NodeContext &nc) {
+FailureOr<Value> importConstantOfShape(NodeContext &nc) {
   TRY(shape, nc.constInts(0, "shape"));
   for (int64_t d : shape)
     if (d < 0)
@@ -1208,12 +1157,18 @@ LogicalResult importConstantOfShape(NodeContext &nc) {
     value = v;
   }
   auto type = RankedTensorType::get(shape, value.getElementType());
-  nc.setOutput(0, nc.constant(DenseElementsAttr::get(
-                      type, *value.getValues<Attribute>().begin())));
-  return success();
+  return nc.constant(DenseElementsAttr::get(type, *value.getValues<Attribute>().begin()));
 }
 
-LogicalResult importConstant(NodeContext &nc) {
+/// A 1-D constant of element type `et` holding `values` (a repeated field
+/// of an attribute).
+template <typename T, typename Range>
+DenseElementsAttr listAttr(Type et, const Range &values) {
+  SmallVector<T> v(values.begin(), values.end());
+  return DenseElementsAttr::get(RankedTensorType::get({(int64_t)v.size()}, et), ArrayRef<T>(v));
+}
+
+FailureOr<Value> importConstant(NodeContext &nc) {
   const onnx::AttributeProto *a = nullptr;
   for (const auto &attr : nc.node.attribute())
     a = &attr;
@@ -1228,24 +1183,19 @@ LogicalResult importConstant(NodeContext &nc) {
   } else if (a->name() == "value_float") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, f32), a->f());
   } else if (a->name() == "value_floats") {
-    SmallVector<float> v(a->floats().begin(), a->floats().end());
-    value = DenseElementsAttr::get(
-        RankedTensorType::get({(int64_t)v.size()}, f32), ArrayRef<float>(v));
+    value = listAttr<float>(f32, a->floats());
   } else if (a->name() == "value_int") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, i64), a->i());
   } else if (a->name() == "value_ints") {
-    SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
-    value = DenseElementsAttr::get(
-        RankedTensorType::get({(int64_t)v.size()}, i64), ArrayRef<int64_t>(v));
+    value = listAttr<int64_t>(i64, a->ints());
   } else {
     return nc.error() << "attribute '" << a->name()
                       << "' is not supported (sparse and string constants)";
   }
-  nc.setOutput(0, nc.constant(value));
-  return success();
+  return nc.constant(value);
 }
 
-LogicalResult importRange(NodeContext &nc) {
+FailureOr<Value> importRange(NodeContext &nc) {
   TRY(start, nc.constFloats(0, "start"));
   TRY(limit, nc.constFloats(1, "limit"));
   TRY(delta, nc.constFloats(2, "delta"));
@@ -1269,8 +1219,7 @@ LogicalResult importRange(NodeContext &nc) {
     else
       elems.push_back(IntegerAttr::get(et, (int64_t)v));
   }
-  nc.setOutput(0, nc.constant(DenseElementsAttr::get(type, elems)));
-  return success();
+  return nc.constant(DenseElementsAttr::get(type, elems));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1279,7 +1228,7 @@ LogicalResult importRange(NodeContext &nc) {
 
 /// Einsum on one or two operands without ellipses or repeated letters in one
 /// operand, lowered to reduce + transpose + reshape + batched matmul.
-LogicalResult importEinsum(NodeContext &nc) {
+FailureOr<Value> importEinsum(NodeContext &nc) {
   std::string eq = nc.attrString("equation", "");
   eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
   if (eq.find("...") != std::string::npos)
@@ -1367,11 +1316,8 @@ LogicalResult importEinsum(NodeContext &nc) {
     return p;
   };
 
-  if (ops.size() == 1) {
-    TRY(y, permuteTo(ops[0], labels[0], out));
-    nc.setOutput(0, y);
-    return success();
-  }
+  if (ops.size() == 1)
+    return permuteTo(ops[0], labels[0], out);
 
   std::string batch, contract, freeA, freeB;
   for (char c : out) {
@@ -1402,9 +1348,7 @@ LogicalResult importEinsum(NodeContext &nc) {
   for (char c : produced)
     producedShape.push_back(sizes[c]);
   TRY(r, nc.reshape(mm, producedShape));
-  TRY(y, permuteTo(r, produced, out));
-  nc.setOutput(0, y);
-  return success();
+  return permuteTo(r, produced, out);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1421,7 +1365,7 @@ FailureOr<Value> floatInput(NodeContext &nc) {
 
 /// Gelu (opset 20): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), or with
 /// approximate="tanh" 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
-LogicalResult importGelu(NodeContext &nc) {
+FailureOr<Value> importGelu(NodeContext &nc) {
   using B = BinaryKind;
   TRY(x, floatInput(nc));
   Type et = elementTypeOf(x);
@@ -1446,22 +1390,18 @@ LogicalResult importGelu(NodeContext &nc) {
   }
   TRY(onePlus, nc.binary(B::Add, phi2, c(1.0)));
   TRY(half, nc.binary(B::Mul, x, c(0.5)));
-  TRY(y, nc.binary(B::Mul, half, onePlus));
-  nc.setOutput(0, y);
-  return success();
+  return nc.binary(B::Mul, half, onePlus);
 }
 
 /// IsNaN: x != x (an ordered comparison is false for NaN).
-LogicalResult importIsNaN(NodeContext &nc) {
+FailureOr<Value> importIsNaN(NodeContext &nc) {
   TRY(x, floatInput(nc));
   TRY(same, nc.binary(BinaryKind::Eq, x, x));
-  TRY(y, nc.unary(UnaryKind::Not, same));
-  nc.setOutput(0, y);
-  return success();
+  return nc.unary(UnaryKind::Not, same);
 }
 
 /// IsInf: x == +inf and/or x == -inf (detect_positive, detect_negative).
-LogicalResult importIsInf(NodeContext &nc) {
+FailureOr<Value> importIsInf(NodeContext &nc) {
   TRY(x, floatInput(nc));
   Type et = elementTypeOf(x);
   bool pos = nc.attrInt("detect_positive", 1) != 0;
@@ -1486,21 +1426,18 @@ LogicalResult importIsInf(NodeContext &nc) {
     TRY(none, nc.binary(BinaryKind::Lt, x, nc.scalarConstant(et, -inf)));
     y = none;
   }
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 /// CastLike: Cast to the element type of the second input.
-LogicalResult importCastLike(NodeContext &nc) {
+FailureOr<Value> importCastLike(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   TRY(like, nc.requiredInput(1));
-  TRY(y, nc.castTo(x, elementTypeOf(like)));
-  nc.setOutput(0, y);
-  return success();
+  return nc.castTo(x, elementTypeOf(like));
 }
 
 /// PRelu: x < 0 ? x * slope : x, the slope broadcast to x.
-LogicalResult importPRelu(NodeContext &nc) {
+FailureOr<Value> importPRelu(NodeContext &nc) {
   TRY(x, floatInput(nc));
   TRY(slope, nc.requiredInput(1));
   TRY(neg, nc.binary(BinaryKind::Lt, x, nc.scalarConstant(elementTypeOf(x), 0)));
@@ -1509,53 +1446,44 @@ LogicalResult importPRelu(NodeContext &nc) {
   if (shapeOf(y) != shapeOf(x))
     return nc.error() << "slope of shape " << shapeToString(shapeOf(slope))
                       << " does not broadcast to the input's " << shapeToString(shapeOf(x));
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 /// Mish (18): x * tanh(softplus(x)).
-LogicalResult importMish(NodeContext &nc) {
+FailureOr<Value> importMish(NodeContext &nc) {
   TRY(x, floatInput(nc));
   TRY(sp, nc.unary(UnaryKind::Softplus, x));
   TRY(th, nc.unary(UnaryKind::Tanh, sp));
-  TRY(y, nc.binary(BinaryKind::Mul, x, th));
-  nc.setOutput(0, y);
-  return success();
+  return nc.binary(BinaryKind::Mul, x, th);
 }
 
 /// Swish (24): x * sigmoid(alpha * x).
-LogicalResult importSwish(NodeContext &nc) {
+FailureOr<Value> importSwish(NodeContext &nc) {
   TRY(x, floatInput(nc));
   TRY(ax, nc.binary(BinaryKind::Mul, x,
                     nc.scalarConstant(elementTypeOf(x), nc.attrFloat("alpha", 1.0f))));
   TRY(sg, nc.unary(UnaryKind::Sigmoid, ax));
-  TRY(y, nc.binary(BinaryKind::Mul, x, sg));
-  nc.setOutput(0, y);
-  return success();
+  return nc.binary(BinaryKind::Mul, x, sg);
 }
 
 /// Softsign: x / (1 + |x|).
-LogicalResult importSoftsign(NodeContext &nc) {
+FailureOr<Value> importSoftsign(NodeContext &nc) {
   TRY(x, floatInput(nc));
   TRY(a, nc.unary(UnaryKind::Abs, x));
   TRY(d, nc.binary(BinaryKind::Add, a, nc.scalarConstant(elementTypeOf(x), 1.0)));
-  TRY(y, nc.binary(BinaryKind::Div, x, d));
-  nc.setOutput(0, y);
-  return success();
+  return nc.binary(BinaryKind::Div, x, d);
 }
 
 /// ThresholdedRelu: x > alpha ? x : 0.
-LogicalResult importThresholdedRelu(NodeContext &nc) {
+FailureOr<Value> importThresholdedRelu(NodeContext &nc) {
   TRY(x, floatInput(nc));
   Type et = elementTypeOf(x);
   TRY(above, nc.binary(BinaryKind::Gt, x, nc.scalarConstant(et, nc.attrFloat("alpha", 1.0f))));
-  TRY(y, nc.create<SelectOp>(nc.inferred(), above, x, nc.scalarConstant(et, 0)));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<SelectOp>(nc.inferred(), above, x, nc.scalarConstant(et, 0));
 }
 
 /// Shrink: x < -lambd ? x + bias : x > lambd ? x - bias : 0.
-LogicalResult importShrink(NodeContext &nc) {
+FailureOr<Value> importShrink(NodeContext &nc) {
   TRY(x, floatInput(nc));
   Type et = elementTypeOf(x);
   double lambd = nc.attrFloat("lambd", 0.5f), bias = nc.attrFloat("bias", 0.0f);
@@ -1564,25 +1492,17 @@ LogicalResult importShrink(NodeContext &nc) {
   TRY(plus, nc.binary(BinaryKind::Add, x, nc.scalarConstant(et, bias)));
   TRY(minus, nc.binary(BinaryKind::Sub, x, nc.scalarConstant(et, bias)));
   TRY(upper, nc.create<SelectOp>(nc.inferred(), high, minus, nc.scalarConstant(et, 0)));
-  TRY(y, nc.create<SelectOp>(nc.inferred(), low, plus, upper));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<SelectOp>(nc.inferred(), low, plus, upper);
 }
 
 /// Trilu: the upper (j - i >= k) or lower (j - i <= k) triangle of the
 /// last two dims, zeros elsewhere; k must be a compile-time constant.
-LogicalResult importTrilu(NodeContext &nc) {
+FailureOr<Value> importTrilu(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> shape = shapeOf(x);
   if (shape.size() < 2)
     return nc.error() << "input must have rank >= 2, got " << shapeToString(shape);
-  int64_t k = 0;
-  if (nc.hasInput(1)) {
-    TRY(kv, nc.constInts(1, "k"));
-    if (kv.size() != 1)
-      return nc.error() << "k must be a scalar";
-    k = kv[0];
-  }
+  TRY(k, optionalConstScalar<int64_t>(nc, 1, "k", 0));
   bool upper = nc.attrInt("upper", 1) != 0;
   int64_t rows = shape[shape.size() - 2], cols = shape.back();
   SmallVector<bool> keep;
@@ -1596,14 +1516,12 @@ LogicalResult importTrilu(NodeContext &nc) {
                    ? nc.constant(DenseElementsAttr::get(
                          RankedTensorType::get({}, elementTypeOf(x)), false))
                    : nc.scalarConstant(elementTypeOf(x), 0);
-  TRY(y, nc.create<SelectOp>(nc.inferred(), mask, x, zero));
-  nc.setOutput(0, y);
-  return success();
+  return nc.create<SelectOp>(nc.inferred(), mask, x, zero);
 }
 
 /// RMSNormalization (23): x / sqrt(mean(x^2 over axis..last) + epsilon) *
 /// scale, computed in f32 (stash_type 1) for narrower inputs.
-LogicalResult importRMSNorm(NodeContext &nc) {
+FailureOr<Value> importRMSNorm(NodeContext &nc) {
   using B = BinaryKind;
   TRY(x, floatInput(nc));
   TRY(scale, nc.requiredInput(1));
@@ -1636,8 +1554,7 @@ LogicalResult importRMSNorm(NodeContext &nc) {
   if (shapeOf(y) != shapeOf(x))
     return nc.error() << "scale of shape " << shapeToString(shapeOf(scale))
                       << " does not broadcast to the input's " << shapeToString(shapeOf(x));
-  nc.setOutput(0, y);
-  return success();
+  return y;
 }
 
 } // namespace
@@ -1665,7 +1582,7 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"Cos", U::Cos},         {"Not", U::Not},
         {"Sign", U::Sign}};
     for (auto [name, kind] : unaries)
-      t[name] = unaryOp(kind);
+      t[name] = oneOutput(unaryOp(kind));
     std::pair<const char *, B> binaries[] = {
         {"Add", B::Add},   {"Sub", B::Sub},     {"Mul", B::Mul},
         {"Div", B::Div},   {"Pow", B::Pow},     {"Max", B::Max},
@@ -1674,77 +1591,79 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"LessOrEqual", B::Le}, {"Greater", B::Gt},
         {"GreaterOrEqual", B::Ge}, {"Sum", B::Add}};
     for (auto [name, kind] : binaries)
-      t[name] = binaryOp(kind);
-    t["Mean"] = importMean;
-    t["Mod"] = [](NodeContext &nc) -> LogicalResult {
-      bool fmod = nc.attrInt("fmod", 0) != 0;
-      return binaryOp(fmod ? BinaryKind::FMod : BinaryKind::Mod)(nc);
-    };
-    t["Identity"] = importIdentity;
+      t[name] = oneOutput(binaryOp(kind));
+    // Most ops have one output, which the importer returns.
+    std::pair<const char *, ValueImporter> oneOutputOps[] = {
+        {"Mean", importMean},
+        {"Mod", importMod},
+        {"Identity", importIdentity},
+        {"Cast", importCast},
+        {"Where", importWhere},
+        {"Clip", importClip},
+        {"MatMul", importMatMul},
+        {"Gemm", importGemm},
+        {"Conv", importConv},
+        {"ConvTranspose", importConvTranspose},
+        {"BatchNormalization", importBatchNorm},
+        {"InstanceNormalization", importInstanceNorm},
+        {"Softmax", softmaxOp(false)},
+        {"LogSoftmax", softmaxOp(true)},
+        {"ReduceSum", reduceOp(ReduceKind::Sum, 13)},
+        {"ReduceMean", reduceOp(ReduceKind::Mean, 18)},
+        {"ReduceMax", reduceOp(ReduceKind::Max, 18)},
+        {"ReduceMin", reduceOp(ReduceKind::Min, 18)},
+        {"ReduceProd", reduceOp(ReduceKind::Prod, 18)},
+        {"ReduceL1", reduceOp(ReduceKind::L1, 18)},
+        {"ReduceL2", reduceOp(ReduceKind::L2, 18)},
+        {"ReduceSumSquare", reduceOp(ReduceKind::SumSquare, 18)},
+        {"ReduceLogSum", reduceOp(ReduceKind::LogSum, 18)},
+        {"ReduceLogSumExp", reduceOp(ReduceKind::LogSumExp, 18)},
+        {"Gelu", importGelu},
+        {"GatherND", importGatherND},
+        {"CastLike", importCastLike},
+        {"PRelu", importPRelu},
+        {"Mish", importMish},
+        {"Swish", importSwish},
+        {"Softsign", importSoftsign},
+        {"ThresholdedRelu", importThresholdedRelu},
+        {"Shrink", importShrink},
+        {"Trilu", importTrilu},
+        {"RMSNormalization", importRMSNorm},
+        {"IsNaN", importIsNaN},
+        {"IsInf", importIsInf},
+        {"ArgMax", argReduceOp(ArgKind::Max)},
+        {"ArgMin", argReduceOp(ArgKind::Min)},
+        {"MaxPool", poolOp(PoolKind::Max)},
+        {"AveragePool", poolOp(PoolKind::Avg)},
+        {"GlobalAveragePool", globalPoolOp(ReduceKind::Mean)},
+        {"GlobalMaxPool", globalPoolOp(ReduceKind::Max)},
+        {"CumSum", importCumSum},
+        {"Reshape", importReshape},
+        {"Flatten", importFlatten},
+        {"Squeeze", importSqueeze},
+        {"Unsqueeze", importUnsqueeze},
+        {"Transpose", importTranspose},
+        {"Concat", importConcat},
+        {"Slice", importSlice},
+        {"Gather", importGather},
+        {"GatherElements", importGatherElements},
+        {"Expand", importExpand},
+        {"Tile", importTile},
+        {"Pad", importPad},
+        {"Resize", importResize},
+        {"Shape", importShape},
+        {"Size", importSize},
+        {"ConstantOfShape", importConstantOfShape},
+        {"Constant", importConstant},
+        {"Range", importRange},
+        {"Einsum", importEinsum}};
+    for (auto &[name, importValue] : oneOutputOps)
+      t[name] = oneOutput(std::move(importValue));
+    // These set their outputs themselves: some have several.
     t["Dropout"] = importDropout;
-    t["Cast"] = importCast;
-    t["Where"] = importWhere;
-    t["Clip"] = importClip;
-    t["MatMul"] = importMatMul;
-    t["Gemm"] = importGemm;
-    t["Conv"] = importConv;
-    t["ConvTranspose"] = importConvTranspose;
-    t["BatchNormalization"] = importBatchNorm;
     t["LayerNormalization"] = importLayerNorm;
-    t["InstanceNormalization"] = importInstanceNorm;
-    t["Softmax"] = softmaxOp(false);
-    t["LogSoftmax"] = softmaxOp(true);
-    t["ReduceSum"] = reduceOp(ReduceKind::Sum, 13);
-    t["ReduceMean"] = reduceOp(ReduceKind::Mean, 18);
-    t["ReduceMax"] = reduceOp(ReduceKind::Max, 18);
-    t["ReduceMin"] = reduceOp(ReduceKind::Min, 18);
-    t["ReduceProd"] = reduceOp(ReduceKind::Prod, 18);
-    t["ReduceL1"] = reduceOp(ReduceKind::L1, 18);
-    t["ReduceL2"] = reduceOp(ReduceKind::L2, 18);
-    t["ReduceSumSquare"] = reduceOp(ReduceKind::SumSquare, 18);
-    t["ReduceLogSum"] = reduceOp(ReduceKind::LogSum, 18);
-    t["ReduceLogSumExp"] = reduceOp(ReduceKind::LogSumExp, 18);
-    t["Gelu"] = importGelu;
-    t["GatherND"] = importGatherND;
-    t["CastLike"] = importCastLike;
-    t["PRelu"] = importPRelu;
-    t["Mish"] = importMish;
-    t["Swish"] = importSwish;
-    t["Softsign"] = importSoftsign;
-    t["ThresholdedRelu"] = importThresholdedRelu;
-    t["Shrink"] = importShrink;
-    t["Trilu"] = importTrilu;
-    t["RMSNormalization"] = importRMSNorm;
-    t["IsNaN"] = importIsNaN;
-    t["IsInf"] = importIsInf;
-    t["ArgMax"] = argReduceOp(ArgKind::Max);
-    t["ArgMin"] = argReduceOp(ArgKind::Min);
-    t["MaxPool"] = poolOp(PoolKind::Max);
-    t["AveragePool"] = poolOp(PoolKind::Avg);
-    t["GlobalAveragePool"] = globalPoolOp(ReduceKind::Mean);
-    t["GlobalMaxPool"] = globalPoolOp(ReduceKind::Max);
     t["TopK"] = importTopK;
-    t["CumSum"] = importCumSum;
-    t["Reshape"] = importReshape;
-    t["Flatten"] = importFlatten;
-    t["Squeeze"] = importSqueeze;
-    t["Unsqueeze"] = importUnsqueeze;
-    t["Transpose"] = importTranspose;
-    t["Concat"] = importConcat;
     t["Split"] = importSplit;
-    t["Slice"] = importSlice;
-    t["Gather"] = importGather;
-    t["GatherElements"] = importGatherElements;
-    t["Expand"] = importExpand;
-    t["Tile"] = importTile;
-    t["Pad"] = importPad;
-    t["Resize"] = importResize;
-    t["Shape"] = importShape;
-    t["Size"] = importSize;
-    t["ConstantOfShape"] = importConstantOfShape;
-    t["Constant"] = importConstant;
-    t["Range"] = importRange;
-    t["Einsum"] = importEinsum;
     return t;
   }();
   return table;
