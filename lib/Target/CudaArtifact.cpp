@@ -77,16 +77,6 @@ struct HostPlan {
   std::string ptx;
 };
 
-std::optional<int64_t> staticBytes(MemRefType type) {
-  if (!type.hasStaticShape() || !type.getLayout().isIdentity() || type.getMemorySpace())
-    return std::nullopt;
-  Type et = type.getElementType();
-  if (!et.isIntOrFloat())
-    return std::nullopt;
-  int64_t width = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
-  return type.getNumElements() * width;
-}
-
 LLVM::LLVMFuncOp declareRuntimeFn(ModuleOp module, StringRef name, Type result,
                                   ArrayRef<Type> params) {
   if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
@@ -161,7 +151,7 @@ LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &pl
   main.walk([&](memref::AllocOp a) { allocs.push_back(a); });
   SmallVector<int64_t> offsets;
   for (memref::AllocOp a : allocs) {
-    auto bytes = staticBytes(a.getType());
+    auto bytes = kiln::denseBufferBytes(a.getType());
     if (!bytes || !a.getDynamicSizes().empty())
       return a.emitError() << "the CUDA target needs static, dense intermediate buffers, got "
                            << a.getType();
@@ -190,7 +180,7 @@ LogicalResult rewriteHostMemory(ModuleOp module, func::FuncOp main, HostPlan &pl
   main.walk([&](memref::GetGlobalOp g) { globals.push_back(g); });
   for (memref::GetGlobalOp g : globals) {
     auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(g, g.getNameAttr());
-    auto bytes = staticBytes(g.getType());
+    auto bytes = kiln::denseBufferBytes(g.getType());
     if (!global || !bytes)
       return g.emitError() << "the CUDA target needs static, dense weights, got "
                            << g.getType();

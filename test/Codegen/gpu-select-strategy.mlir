@@ -146,7 +146,7 @@ func.func @singles(%x: memref<4x40xf32>, %s: memref<4xf32>, %a: memref<6x130xf32
 // per output element; the note of its contraction says why it is not tiled
 // only when it falls to the direct mapping.
 // CHECK-LABEL: func.func @depthwise
-// CHECK-COUNT-3: kind = direct_contraction, note = "group of 3 ops"
+// CHECK-COUNT-3: kind = direct_contraction, threads = 256, note = "group of 3 ops"
 func.func @depthwise(%x: memref<1x8x1x12x14xf32>, %b: memref<8x1xf32>, %wt: memref<8x1x1x3x3xf32>, %y: memref<1x8x1x10x12xf32>) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32

@@ -12,6 +12,17 @@ namespace kiln {
 
 using namespace mlir;
 
+std::optional<int64_t> kiln::denseBufferBytes(MemRefType type) {
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity() || type.getMemorySpace())
+    return std::nullopt;
+  Type et = type.getElementType();
+  if (!et.isIntOrFloat())
+    return std::nullopt;
+  // i1 takes a byte, like the runtime stores bools.
+  int64_t width = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+  return type.getNumElements() * width;
+}
+
 namespace {
 
 constexpr int64_t kAlignment = 64;
@@ -28,16 +39,9 @@ int64_t alignUp(int64_t v) { return (v + kAlignment - 1) / kAlignment * kAlignme
 /// Bytes of a static, identity-layout memref in the default memory space;
 /// nullopt for anything the arena cannot hold.
 std::optional<int64_t> plannableBytes(memref::AllocOp alloc) {
-  MemRefType type = alloc.getType();
-  if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-      type.getMemorySpace() || !alloc.getDynamicSizes().empty() ||
-      !alloc.getSymbolOperands().empty())
+  if (!alloc.getDynamicSizes().empty() || !alloc.getSymbolOperands().empty())
     return std::nullopt;
-  Type et = type.getElementType();
-  if (!et.isIntOrFloat())
-    return std::nullopt;
-  int64_t width = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
-  return type.getNumElements() * width;
+  return kiln::denseBufferBytes(alloc.getType());
 }
 
 struct MemoryPlanPass : public kiln::impl::MemoryPlanBase<MemoryPlanPass> {

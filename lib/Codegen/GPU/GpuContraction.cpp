@@ -672,24 +672,25 @@ struct KernelBuilder {
       return v;
     };
     // Global -> registers for K tile starting at k0.
+    // Element `e` of this thread's share of an operand tile of `rows` x
+    // `cols` (of extents `rowExtent` x `colExtent` from `row0`, `col0`),
+    // zero outside the operand.
+    auto loadElement = [&](OpBuilder &b, Value tid, int64_t e, Value mem, const IndexFn &index,
+                           Value row0, int64_t rowExtent, int64_t rows, Value col0,
+                           int64_t colExtent, int64_t cols) {
+      Value l = linear(b, tid, e, rows * cols);
+      Value r = add(b, loc, row0, divC(b, loc, l, cols));
+      Value q = add(b, loc, col0, remC(b, loc, l, cols));
+      Value ok = both(b, inBounds(b, r, rowExtent, rows), inBounds(b, q, colExtent, cols));
+      auto idx = index(b, loc, batch, clamp(b, r, rowExtent, rows), clamp(b, q, colExtent, cols));
+      return toShared(b, loc, guardedLoad(b, mem, idx, ok));
+    };
     auto loadTile = [&](OpBuilder &b, Value tid, Value k0) {
       SmallVector<Value> vals;
-      for (int64_t e = 0; e < aPer; ++e) {
-        Value l = linear(b, tid, e, aTotal);
-        Value gm = add(b, loc, m0, divC(b, loc, l, t.bk));
-        Value gk = add(b, loc, k0, remC(b, loc, l, t.bk));
-        Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gk, c.k, t.bk));
-        auto idx = c.aIndex(b, loc, batch, clamp(b, gm, c.m, t.bm), clamp(b, gk, c.k, t.bk));
-        vals.push_back(toShared(b, loc, guardedLoad(b, c.a, idx, ok)));
-      }
-      for (int64_t e = 0; e < bPer; ++e) {
-        Value l = linear(b, tid, e, bTotal);
-        Value gk = add(b, loc, k0, divC(b, loc, l, t.bn));
-        Value gn = add(b, loc, n0, remC(b, loc, l, t.bn));
-        Value ok = both(b, inBounds(b, gk, c.k, t.bk), inBounds(b, gn, c.n, t.bn));
-        auto idx = c.bIndex(b, loc, batch, clamp(b, gk, c.k, t.bk), clamp(b, gn, c.n, t.bn));
-        vals.push_back(toShared(b, loc, guardedLoad(b, c.b, idx, ok)));
-      }
+      for (int64_t e = 0; e < aPer; ++e)
+        vals.push_back(loadElement(b, tid, e, c.a, c.aIndex, m0, c.m, t.bm, k0, c.k, t.bk));
+      for (int64_t e = 0; e < bPer; ++e)
+        vals.push_back(loadElement(b, tid, e, c.b, c.bIndex, k0, c.k, t.bk, n0, c.n, t.bn));
       return vals;
     };
     // Registers -> shared buffer `buf`.

@@ -52,7 +52,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr int64_t kThreads = 256;
 // Loop roles in `Member::role`: an index into the thread's parallel loops,
 // or one of these.
 constexpr int kUnit = -1;      // extent 1: always 0
@@ -398,7 +397,8 @@ struct DirectContraction {
     int64_t n = 1;
     for (int64_t e : extents)
       n *= e;
-    int64_t threads = std::min(n, kThreads);
+    // At most the strategy's threads per block.
+    int64_t threads = std::min(n, kiln::getStrategy(contraction).getThreads());
     int64_t blocks = (n + threads - 1) / threads;
     Value one = cst(b, 1);
     auto launch = gpu::LaunchOp::create(b, loc, cst(b, blocks), one, one, cst(b, threads), one,

@@ -26,7 +26,6 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kVector = 4;
-constexpr int64_t kThreads = 256;
 
 bool isContiguous(MemRefType t) {
   return t && t.hasStaticShape() && t.getLayout().isIdentity();
@@ -84,6 +83,8 @@ struct GpuElementwisePass : public kiln::impl::GpuElementwiseBase<GpuElementwise
   }
 
   void rewrite(linalg::GenericOp op) {
+    // Threads per block, as the strategy says.
+    const int64_t kThreads = kiln::getStrategy(op).getThreads();
     OpOperand *init = op.getDpsInitOperand(0);
     auto outType = cast<MemRefType>(init->get().getType());
     int64_t n = outType.getNumElements();

@@ -31,6 +31,9 @@ using namespace kiln;
 
 namespace {
 
+/// Threads per block of the one-element-per-thread strategies (8 warps).
+constexpr int64_t kBlockThreads = 256;
+
 /// Inside a kernel or a loop nest some earlier step built: no strategy
 /// takes such an op; the direct mapping handles what is left there.
 bool isNested(Operation *op) {
@@ -137,7 +140,7 @@ struct GpuSelectStrategyPass : kiln::impl::GpuSelectStrategyBase<GpuSelectStrate
         continue;
       }
       for (Operation *op : group)
-        decide(op, simple(StrategyKind::DirectContraction, 0,
+        decide(op, simple(StrategyKind::DirectContraction, kBlockThreads,
                           "group of " + std::to_string(group.size()) + " ops"));
     }
 
@@ -160,14 +163,14 @@ struct GpuSelectStrategyPass : kiln::impl::GpuSelectStrategyBase<GpuSelectStrate
         continue;
       std::string why;
       if (chooseElementwise(generic, why))
-        decide(generic, simple(StrategyKind::Elementwise, 256, "16-byte vectors"));
+        decide(generic, simple(StrategyKind::Elementwise, kBlockThreads, "16-byte vectors"));
       else
         passOver(generic, "vectorized", why);
     }
 
     for (Operation *op : ops)
       if (!decided(op))
-        decide(op, simple(StrategyKind::ThreadPerElement, 256, passedOver.lookup(op)));
+        decide(op, simple(StrategyKind::ThreadPerElement, kBlockThreads, passedOver.lookup(op)));
   }
 };
 

@@ -19,6 +19,10 @@ namespace kiln {
 #define GEN_PASS_DECL
 #include "kiln/Codegen/Common/Passes.h.inc"
 
+/// Bytes of a dense buffer of static shape in the default memory space
+/// (i1 as one byte); nullopt for any other memref.
+std::optional<int64_t> denseBufferBytes(mlir::MemRefType type);
+
 #define GEN_PASS_REGISTRATION
 #include "kiln/Codegen/Common/Passes.h.inc"
 
