@@ -591,7 +591,33 @@ struct KernelBuilder {
     return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
   }
 
-  void build(OpBuilder &b, Location loc) {
+  // State of one kernel under construction (build()).
+  Location loc = UnknownLoc();
+  Value m0, n0;              // the block's first row and column
+  SmallVector<Value> batch;  // the block's batch coordinates
+  Value acc;                 // per-thread accumulators [threads x TM x TN]
+  Value zero;                // f32 0, loaded outside the operands
+  Type se;                   // element type in shared memory
+  int64_t aPer = 0, bPer = 0; // tile elements each thread copies, per operand
+  int64_t numK = 0;          // K tiles
+  ArrayAttr threadMap;
+
+  /// The kernel: a block loop whose body loads the accumulators and the
+  /// first K tile, runs one phase per K tile, then the epilogue.
+  void build(OpBuilder &b, Location l) {
+    loc = l;
+    scf::ForallOp blocks = createBlockLoop(b);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    computeBlockOrigin(b, blocks);
+    allocateBuffers(b);
+    emitFirstPhase(b);
+    emitKLoop(b);
+    emitLastPhase(b);
+  }
+
+  /// The loop over thread blocks: batch, M tiles, N tiles.
+  scf::ForallOp createBlockLoop(OpBuilder &b) {
     MLIRContext *ctx = b.getContext();
     int64_t batchTotal = 1;
     for (int64_t s : c.batch)
@@ -605,26 +631,32 @@ struct KernelBuilder {
                                        b.getIndexAttr(gridX)},
         ValueRange{}, blockMap);
     kiln::setStrategy(blocks, strategy);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    return blocks;
+  }
+
+  /// The block's batch coordinates and first row and column.
+  void computeBlockOrigin(OpBuilder &b, scf::ForallOp blocks) {
     Value bz = blocks.getInductionVar(0), by = blocks.getInductionVar(1),
           bx = blocks.getInductionVar(2);
-    SmallVector<Value> batch;
-    {
-      Value rest = bz;
-      for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
-        batch.insert(batch.begin(), remC(b, loc, rest, c.batch[i]));
-        rest = divC(b, loc, rest, c.batch[i]);
-      }
+    batch.clear();
+    Value rest = bz;
+    for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
+      batch.insert(batch.begin(), remC(b, loc, rest, c.batch[i]));
+      rest = divC(b, loc, rest, c.batch[i]);
     }
-    Value m0 = mulC(b, loc, by, t.bm), n0 = mulC(b, loc, bx, t.bn);
+    m0 = mulC(b, loc, by, t.bm);
+    n0 = mulC(b, loc, bx, t.bn);
+  }
 
+  /// Shared tiles (two buffers per operand) and the accumulators.
+  void allocateBuffers(OpBuilder &b) {
+    MLIRContext *ctx = b.getContext();
     Attribute shared, priv;
     if (!emulation) {
       shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
       priv = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Private);
     }
-    Type se = sharedElementType(ctx);
+    se = sharedElementType(ctx);
     // A is stored k-major with one column of padding, so that the
     // transposing store from k-contiguous global rows avoids bank conflicts.
     auto shAType = MemRefType::get({2, t.bk, t.bm + 1}, se, AffineMap(), shared);
@@ -633,119 +665,129 @@ struct KernelBuilder {
                                    AffineMap(), priv);
     shA = memref::AllocaOp::create(b, loc, shAType);
     shB = memref::AllocaOp::create(b, loc, shBType);
-    Value acc = memref::AllocaOp::create(b, loc, accType);
-    int64_t numK = llvm::divideCeil(c.k, t.bk);
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    acc = memref::AllocaOp::create(b, loc, accType);
+    numK = llvm::divideCeil(c.k, t.bk);
+    zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    aPer = llvm::divideCeil(t.bm * t.bk, t.threads());
+    bPer = llvm::divideCeil(t.bk * t.bn, t.threads());
+    threadMap = b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)});
+  }
 
-    // Positions of the tile elements a thread copies: linear index l over
-    // the tile, consecutive threads on the operand's contiguous dimension.
-    int64_t aTotal = t.bm * t.bk, bTotal = t.bk * t.bn;
-    int64_t aPer = llvm::divideCeil(aTotal, t.threads());
-    int64_t bPer = llvm::divideCeil(bTotal, t.threads());
-    auto linear = [&](OpBuilder &b, Value tid, int64_t e, int64_t total) {
-      Value l = add(b, loc, tid, cst(b, loc, e * t.threads()));
-      if ((e + 1) * t.threads() > total) // duplicate the last element
-        l = arith::MinUIOp::create(b, loc, l, cst(b, loc, total - 1));
-      return l;
-    };
-    auto inBounds = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
-      if (bound % tile == 0)
-        return Value();
-      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v, cst(b, loc, bound));
-    };
-    auto both = [&](OpBuilder &b, Value x, Value y) -> Value {
-      if (!x)
-        return y;
-      if (!y)
-        return x;
-      return arith::AndIOp::create(b, loc, x, y);
-    };
-    auto clamp = [&](OpBuilder &b, Value v, int64_t bound, int64_t tile) -> Value {
-      if (bound % tile == 0)
-        return v;
-      return arith::MinUIOp::create(b, loc, v, cst(b, loc, bound - 1));
-    };
-    auto guardedLoad = [&](OpBuilder &b, Value mem, SmallVector<Value> idx, Value ok) {
-      Value v = valueAt(b, loc, mem, idx);
-      if (ok)
-        v = arith::SelectOp::create(b, loc, ok, v, zero);
+  /// Positions of the tile elements a thread copies: linear index l over
+  /// the tile, consecutive threads on the operand's contiguous dimension.
+  Value linear(OpBuilder &b, Value tid, int64_t e, int64_t total) const {
+    Value l = add(b, loc, tid, cst(b, loc, e * t.threads()));
+    if ((e + 1) * t.threads() > total) // duplicate the last element
+      l = arith::MinUIOp::create(b, loc, l, cst(b, loc, total - 1));
+    return l;
+  }
+  /// v < bound, or null when every tile is whole.
+  Value inBounds(OpBuilder &b, Value v, int64_t bound, int64_t tile) const {
+    if (bound % tile == 0)
+      return Value();
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v, cst(b, loc, bound));
+  }
+  Value both(OpBuilder &b, Value x, Value y) const {
+    if (!x)
+      return y;
+    if (!y)
+      return x;
+    return arith::AndIOp::create(b, loc, x, y);
+  }
+  Value clamp(OpBuilder &b, Value v, int64_t bound, int64_t tile) const {
+    if (bound % tile == 0)
       return v;
-    };
-    // Global -> registers for K tile starting at k0.
-    // Element `e` of this thread's share of an operand tile of `rows` x
-    // `cols` (of extents `rowExtent` x `colExtent` from `row0`, `col0`),
-    // zero outside the operand.
-    auto loadElement = [&](OpBuilder &b, Value tid, int64_t e, Value mem, const IndexFn &index,
-                           Value row0, int64_t rowExtent, int64_t rows, Value col0,
-                           int64_t colExtent, int64_t cols) {
-      Value l = linear(b, tid, e, rows * cols);
-      Value r = add(b, loc, row0, divC(b, loc, l, cols));
-      Value q = add(b, loc, col0, remC(b, loc, l, cols));
-      Value ok = both(b, inBounds(b, r, rowExtent, rows), inBounds(b, q, colExtent, cols));
-      auto idx = index(b, loc, batch, clamp(b, r, rowExtent, rows), clamp(b, q, colExtent, cols));
-      return toShared(b, loc, guardedLoad(b, mem, idx, ok));
-    };
-    auto loadTile = [&](OpBuilder &b, Value tid, Value k0) {
-      SmallVector<Value> vals;
-      for (int64_t e = 0; e < aPer; ++e)
-        vals.push_back(loadElement(b, tid, e, c.a, c.aIndex, m0, c.m, t.bm, k0, c.k, t.bk));
-      for (int64_t e = 0; e < bPer; ++e)
-        vals.push_back(loadElement(b, tid, e, c.b, c.bIndex, k0, c.k, t.bk, n0, c.n, t.bn));
-      return vals;
-    };
-    // Registers -> shared buffer `buf`.
-    auto storeTile = [&](OpBuilder &b, Value tid, Value buf, ValueRange vals) {
-      for (int64_t e = 0; e < aPer; ++e) {
-        Value l = linear(b, tid, e, aTotal);
-        memref::StoreOp::create(b, loc, vals[e], shA,
-                                ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
-      }
-      for (int64_t e = 0; e < bPer; ++e) {
-        Value l = linear(b, tid, e, bTotal);
-        memref::StoreOp::create(b, loc, vals[aPer + e], shB,
-                                ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
-      }
-    };
-    // Thread (ty, tx) owns rows ty + i*threadsM and columns tx + j*threadsN
-    // of the block tile: neighbouring threads read neighbouring columns of
-    // shared B (no bank conflicts) and store neighbouring outputs.
-    auto threadCoords = [&](OpBuilder &b, Value tid) {
-      return std::make_pair(divC(b, loc, tid, t.threadsN()), remC(b, loc, tid, t.threadsN()));
-    };
-    auto rowOf = [&](OpBuilder &b, Value ty, int64_t i) {
-      return add(b, loc, ty, cst(b, loc, i * t.threadsM()));
-    };
-    auto colOf = [&](OpBuilder &b, Value tx, int64_t j) {
-      return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
-    };
-    // The tile position of accumulator (i, j) of thread `tid`. With tensor
-    // cores, 8 warps cover the 64x64 tile as 4 x 2 warp tiles of 16 x 32,
-    // each four m16n8 mma tiles; accumulator (i, j) is register c_j of mma
-    // tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
-    // warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
-    auto owned = [&](OpBuilder &b, Value tid, int64_t i, int64_t j) {
-      if (!mma) {
-        auto [ty, tx] = threadCoords(b, tid);
-        return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
-      }
-      Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
-      Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
-      Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16),
-                      add(b, loc, g, cst(b, loc, 8 * (j / 2))));
-      Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32),
-                      add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, 8 * i + j % 2)));
-      return std::make_pair(row, col);
-    };
-    auto threadMap = b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)});
-    auto phase = [&](OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) {
-      auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(t.threads())},
-                                        ValueRange{}, threadMap);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-      body(b, loop.getInductionVar(0));
-    };
+    return arith::MinUIOp::create(b, loc, v, cst(b, loc, bound - 1));
+  }
+  Value guardedLoad(OpBuilder &b, Value mem, SmallVector<Value> idx, Value ok) const {
+    Value v = valueAt(b, loc, mem, idx);
+    if (ok)
+      v = arith::SelectOp::create(b, loc, ok, v, zero);
+    return v;
+  }
+  /// Element `e` of this thread's share of an operand tile of `rows` x
+  /// `cols` (of extents `rowExtent` x `colExtent` from `row0`, `col0`),
+  /// zero outside the operand.
+  Value loadElement(OpBuilder &b, Value tid, int64_t e, Value mem, const IndexFn &index,
+                    Value row0, int64_t rowExtent, int64_t rows, Value col0, int64_t colExtent,
+                    int64_t cols) const {
+    Value l = linear(b, tid, e, rows * cols);
+    Value r = add(b, loc, row0, divC(b, loc, l, cols));
+    Value q = add(b, loc, col0, remC(b, loc, l, cols));
+    Value ok = both(b, inBounds(b, r, rowExtent, rows), inBounds(b, q, colExtent, cols));
+    auto idx = index(b, loc, batch, clamp(b, r, rowExtent, rows), clamp(b, q, colExtent, cols));
+    return toShared(b, loc, guardedLoad(b, mem, idx, ok));
+  }
+  /// Global -> registers for the K tile starting at k0.
+  SmallVector<Value> loadTile(OpBuilder &b, Value tid, Value k0) const {
+    SmallVector<Value> vals;
+    for (int64_t e = 0; e < aPer; ++e)
+      vals.push_back(loadElement(b, tid, e, c.a, c.aIndex, m0, c.m, t.bm, k0, c.k, t.bk));
+    for (int64_t e = 0; e < bPer; ++e)
+      vals.push_back(loadElement(b, tid, e, c.b, c.bIndex, k0, c.k, t.bk, n0, c.n, t.bn));
+    return vals;
+  }
+  /// Registers -> shared buffer `buf`.
+  void storeTile(OpBuilder &b, Value tid, Value buf, ValueRange vals) const {
+    for (int64_t e = 0; e < aPer; ++e) {
+      Value l = linear(b, tid, e, t.bm * t.bk);
+      memref::StoreOp::create(b, loc, vals[e], shA,
+                              ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
+    }
+    for (int64_t e = 0; e < bPer; ++e) {
+      Value l = linear(b, tid, e, t.bk * t.bn);
+      memref::StoreOp::create(b, loc, vals[aPer + e], shB,
+                              ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
+    }
+  }
+  /// Thread (ty, tx) owns rows ty + i*threadsM and columns tx + j*threadsN
+  /// of the block tile: neighbouring threads read neighbouring columns of
+  /// shared B (no bank conflicts) and store neighbouring outputs.
+  std::pair<Value, Value> threadCoords(OpBuilder &b, Value tid) const {
+    return std::make_pair(divC(b, loc, tid, t.threadsN()), remC(b, loc, tid, t.threadsN()));
+  }
+  Value rowOf(OpBuilder &b, Value ty, int64_t i) const {
+    return add(b, loc, ty, cst(b, loc, i * t.threadsM()));
+  }
+  Value colOf(OpBuilder &b, Value tx, int64_t j) const {
+    return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
+  }
+  /// The tile position of accumulator (i, j) of thread `tid`. With tensor
+  /// cores, 8 warps cover the 64x64 tile as 4 x 2 warp tiles of 16 x 32,
+  /// each four m16n8 mma tiles; accumulator (i, j) is register c_j of mma
+  /// tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
+  /// warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
+  std::pair<Value, Value> owned(OpBuilder &b, Value tid, int64_t i, int64_t j) const {
+    if (!mma) {
+      auto [ty, tx] = threadCoords(b, tid);
+      return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
+    }
+    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+    Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
+    Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16),
+                    add(b, loc, g, cst(b, loc, 8 * (j / 2))));
+    Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32),
+                    add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, 8 * i + j % 2)));
+    return std::make_pair(row, col);
+  }
+  /// One phase: a loop over the block's threads, a barrier after it.
+  void phase(OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) const {
+    auto loop = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(t.threads())},
+                                      ValueRange{}, threadMap);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    body(b, loop.getInductionVar(0));
+  }
+  Value accAt(OpBuilder &b, Value tid, int64_t i, int64_t j) const {
+    return memref::LoadOp::create(b, loc, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+  }
+  void setAcc(OpBuilder &b, Value v, Value tid, int64_t i, int64_t j) const {
+    memref::StoreOp::create(b, loc, v, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+  }
 
-    // Phase 1: accumulators and the first K tile.
+  /// Phase 1: the accumulators' start (a scalar, the bias or C) and the
+  /// first K tile.
+  void emitFirstPhase(OpBuilder &b) const {
     phase(b, [&](OpBuilder &b, Value tid) {
       for (int64_t i = 0; i < t.tm; ++i)
         for (int64_t j = 0; j < t.tn; ++j) {
@@ -765,76 +807,80 @@ struct KernelBuilder {
               init = memref::LoadOp::create(b, loc, c.c, idx);
             }
           }
-          memref::StoreOp::create(b, loc, init, acc,
-                                  ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+          setAcc(b, init, tid, i, j);
         }
       storeTile(b, tid, cst(b, loc, 0), loadTile(b, tid, cst(b, loc, 0)));
     });
+  }
 
-    // Phase per K tile: prefetch the next tile into registers, compute the
-    // micro-tile from the current buffer, then fill the other buffer.
+  /// One phase per K tile: prefetch the next tile into registers, compute
+  /// the micro-tile from the current buffer, then fill the other buffer.
+  void emitKLoop(OpBuilder &b) const {
     auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, numK), cst(b, loc, 1));
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(kLoop.getBody()->getTerminator());
-      Value kt = kLoop.getInductionVar();
-      phase(b, [&](OpBuilder &b, Value tid) {
-        Value next = add(b, loc, kt, cst(b, loc, 1));
-        Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next,
-                                              cst(b, loc, numK));
-        SmallVector<Type> valTypes(aPer + bPer, se);
-        auto prefetch = scf::IfOp::create(b, loc, valTypes, hasNext, /*withElse=*/true);
-        {
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(prefetch.thenBlock());
-          scf::YieldOp::create(b, loc, loadTile(b, tid, mulC(b, loc, next, t.bk)));
-          b.setInsertionPointToStart(prefetch.elseBlock());
-          Value z = arith::ConstantOp::create(b, loc, b.getFloatAttr(se, 0.0));
-          scf::YieldOp::create(b, loc, SmallVector<Value>(aPer + bPer, z));
-        }
-        Value cur = remC(b, loc, kt, 2);
-        auto [ty, tx] = threadCoords(b, tid);
-        SmallVector<Value> accs;
-        for (int64_t i = 0; i < t.tm; ++i)
-          for (int64_t j = 0; j < t.tn; ++j)
-            accs.push_back(memref::LoadOp::create(
-                b, loc, acc, ValueRange{tid, cst(b, loc, i), cst(b, loc, j)}));
-        if (mma) {
-          SmallVector<Value> res = emulation ? ownedDotProducts(b, loc, tid, cur, accs, owned)
-                                             : mmaSync(b, loc, tid, cur, accs);
-          for (int64_t i = 0; i < t.tm; ++i)
-            for (int64_t j = 0; j < t.tn; ++j)
-              memref::StoreOp::create(b, loc, res[i * t.tn + j], acc,
-                                      ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
-        } else {
-        auto inner = scf::ForOp::create(
-            b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
-            [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
-              SmallVector<Value> as, bs, out;
-              for (int64_t i = 0; i < t.tm; ++i)
-                as.push_back(fromShared(b, loc, memref::LoadOp::create(
-                                                     b, loc, shA, ValueRange{cur, kk, rowOf(b, ty, i)})));
-              for (int64_t j = 0; j < t.tn; ++j)
-                bs.push_back(fromShared(b, loc, memref::LoadOp::create(
-                                                     b, loc, shB, ValueRange{cur, kk, colOf(b, tx, j)})));
-              for (int64_t i = 0; i < t.tm; ++i)
-                for (int64_t j = 0; j < t.tn; ++j)
-                  out.push_back(math::FmaOp::create(b, loc, as[i], bs[j], iter[i * t.tn + j]));
-              scf::YieldOp::create(b, loc, out);
-            });
-        for (int64_t i = 0; i < t.tm; ++i)
-          for (int64_t j = 0; j < t.tn; ++j)
-            memref::StoreOp::create(b, loc, inner.getResult(i * t.tn + j), acc,
-                                    ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
-        }
-        auto fill = scf::IfOp::create(b, loc, TypeRange{}, hasNext, /*withElse=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(kLoop.getBody()->getTerminator());
+    Value kt = kLoop.getInductionVar();
+    phase(b, [&](OpBuilder &b, Value tid) {
+      Value next = add(b, loc, kt, cst(b, loc, 1));
+      Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next,
+                                            cst(b, loc, numK));
+      SmallVector<Type> valTypes(aPer + bPer, se);
+      auto prefetch = scf::IfOp::create(b, loc, valTypes, hasNext, /*withElse=*/true);
+      {
         OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPoint(fill.thenBlock()->getTerminator());
-        storeTile(b, tid, remC(b, loc, next, 2), prefetch.getResults());
-      });
-    }
+        b.setInsertionPointToStart(prefetch.thenBlock());
+        scf::YieldOp::create(b, loc, loadTile(b, tid, mulC(b, loc, next, t.bk)));
+        b.setInsertionPointToStart(prefetch.elseBlock());
+        Value z = arith::ConstantOp::create(b, loc, b.getFloatAttr(se, 0.0));
+        scf::YieldOp::create(b, loc, SmallVector<Value>(aPer + bPer, z));
+      }
+      Value cur = remC(b, loc, kt, 2);
+      emitMicroTile(b, tid, cur);
+      auto fill = scf::IfOp::create(b, loc, TypeRange{}, hasNext, /*withElse=*/false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPoint(fill.thenBlock()->getTerminator());
+      storeTile(b, tid, remC(b, loc, next, 2), prefetch.getResults());
+    });
+  }
 
-    // Last phase: the epilogue in registers, then one store per output.
+  /// The accumulators += this thread's products over the K tile in buffer
+  /// `cur`: tensor cores (or their per-thread layout in emulation), or a
+  /// TM x TN register micro-tile of FMAs.
+  void emitMicroTile(OpBuilder &b, Value tid, Value cur) const {
+    auto [ty, tx] = threadCoords(b, tid);
+    SmallVector<Value> accs;
+    for (int64_t i = 0; i < t.tm; ++i)
+      for (int64_t j = 0; j < t.tn; ++j)
+        accs.push_back(accAt(b, tid, i, j));
+    SmallVector<Value> res;
+    if (mma) {
+      res = emulation ? ownedDotProducts(b, loc, tid, cur, accs)
+                      : mmaSync(b, loc, tid, cur, accs);
+    } else {
+      auto inner = scf::ForOp::create(
+          b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
+          [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
+            SmallVector<Value> as, bs, out;
+            for (int64_t i = 0; i < t.tm; ++i)
+              as.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                   b, loc, shA, ValueRange{cur, kk, rowOf(b, ty, i)})));
+            for (int64_t j = 0; j < t.tn; ++j)
+              bs.push_back(fromShared(b, loc, memref::LoadOp::create(
+                                                   b, loc, shB, ValueRange{cur, kk, colOf(b, tx, j)})));
+            for (int64_t i = 0; i < t.tm; ++i)
+              for (int64_t j = 0; j < t.tn; ++j)
+                out.push_back(math::FmaOp::create(b, loc, as[i], bs[j], iter[i * t.tn + j]));
+            scf::YieldOp::create(b, loc, out);
+          });
+      res.assign(inner.getResults().begin(), inner.getResults().end());
+    }
+    for (int64_t i = 0; i < t.tm; ++i)
+      for (int64_t j = 0; j < t.tn; ++j)
+        setAcc(b, res[i * t.tn + j], tid, i, j);
+  }
+
+  /// Last phase: the epilogue in registers, then one store per output.
+  void emitLastPhase(OpBuilder &b) {
     phase(b, [&](OpBuilder &b, Value tid) {
       for (int64_t i = 0; i < t.tm; ++i)
         for (int64_t j = 0; j < t.tn; ++j) {
@@ -847,8 +893,7 @@ struct KernelBuilder {
             auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
             b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
           }
-          Value v = memref::LoadOp::create(b, loc, acc,
-                                           ValueRange{tid, cst(b, loc, i), cst(b, loc, j)});
+          Value v = accAt(b, tid, i, j);
           SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
           if (!epi) {
             memref::StoreOp::create(b, loc, v, c.c, idx);
@@ -863,9 +908,8 @@ struct KernelBuilder {
 
   /// Each accumulator plus the dot product of its row of A and column of B
   /// over the K tile in buffer `cur`.
-  template <typename Owned>
   SmallVector<Value> ownedDotProducts(OpBuilder &b, Location loc, Value tid, Value cur,
-                                      ValueRange accs, Owned &owned) const {
+                                      ValueRange accs) const {
     SmallVector<std::pair<Value, Value>> pos;
     for (int64_t i = 0; i < t.tm; ++i)
       for (int64_t j = 0; j < t.tn; ++j)
