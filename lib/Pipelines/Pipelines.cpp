@@ -193,6 +193,8 @@ void kiln::buildGpuKernelPipeline(OpPassManager &pm, kiln::Precision precision) 
   pm.addNestedPass<func::FuncOp>(kiln::createGpuReduction());
   // Elementwise: 16-byte vector accesses in a grid-stride loop.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuElementwise());
+  // Warp reductions of the row and reduction kernels as xor shuffles.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuLowerSubgroupReduce());
   // The rest: one thread per element of the parallel dimensions, which go
   // outermost; a reduction without any becomes a one-thread kernel.
   pm.addNestedPass<func::FuncOp>(kiln::createGpuParallelOuter());

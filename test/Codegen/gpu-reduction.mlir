@@ -1,4 +1,15 @@
-// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-reduction))' | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-reduction,kiln-gpu-lower-subgroup-reduce))' | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(kiln-gpu-select-strategy,kiln-gpu-reduction))' | FileCheck %s --check-prefix=SUB
+
+// Warps combine with upstream's gpu.subgroup_reduce (the CHECK lines see it
+// lowered to five xor shuffles): twice for rows of 256+ elements (within and
+// across warps), once for a warp per row, with the body's combiner.
+// SUB-LABEL: func.func @row_sum_exp
+// SUB-COUNT-2: gpu.subgroup_reduce  add %{{.+}} uniform : (f32) -> f32
+// SUB-LABEL: func.func @row_max_warp
+// SUB: gpu.subgroup_reduce  maximumf %{{.+}} uniform : (f32) -> f32
+// SUB-NOT: gpu.subgroup_reduce
+// SUB-LABEL: func.func @not_rewritten
 
 #in = affine_map<(d0, d1) -> (d0, d1)>
 #out = affine_map<(d0, d1) -> (d0)>

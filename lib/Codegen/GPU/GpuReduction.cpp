@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_GPUREDUCTION
@@ -226,16 +227,10 @@ struct GpuReductionPass : public kiln::impl::GpuReductionBase<GpuReductionPass> 
     }
     Value partial = loop.getResult(0);
 
-    Type i32 = b.getI32Type();
-    auto warpReduce = [&](Value v) {
-      Value width = arith::ConstantIntOp::create(b, loc, i32, 32);
-      for (int64_t off = 16; off >= 1; off /= 2) {
-        Value o = arith::ConstantIntOp::create(b, loc, i32, off);
-        auto sh = gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR);
-        v = combine(b, v, sh.getShuffleResult());
-      }
-      return v;
-    };
+    // Within a warp: upstream's subgroup reduction. Across warps: through
+    // shared memory by hand, since upstream's gpu.all_reduce lowering only
+    // applies to outlined kernels and this runs on gpu.launch bodies.
+    auto warpReduce = [&](Value v) { return kiln::warpReduce(b, loc, v, comb->op); };
     Value total = warpReduce(partial);
     Value lane = arith::RemUIOp::create(b, loc, tid, cst(32));
     Value zero = cst(0);
@@ -280,4 +275,18 @@ std::optional<int64_t> kiln::chooseReduction(linalg::GenericOp op, int64_t minRo
   if (!m)
     return std::nullopt;
   return rowThreads(m->k);
+}
+
+Value kiln::warpReduce(OpBuilder &b, Location loc, Value v, Operation *combiner) {
+  std::optional<gpu::AllReduceOperation> kind =
+      llvm::TypeSwitch<Operation *, std::optional<gpu::AllReduceOperation>>(combiner)
+          .Case([](arith::AddFOp) { return gpu::AllReduceOperation::ADD; })
+          .Case([](arith::MaximumFOp) { return gpu::AllReduceOperation::MAXIMUMF; })
+          .Case([](arith::MinimumFOp) { return gpu::AllReduceOperation::MINIMUMF; })
+          .Case([](arith::MaxNumFOp) { return gpu::AllReduceOperation::MAXNUMF; })
+          .Case([](arith::MinNumFOp) { return gpu::AllReduceOperation::MINNUMF; })
+          .Default([](Operation *) { return std::nullopt; });
+  if (!kind)
+    return Value();
+  return gpu::SubgroupReduceOp::create(b, loc, v, *kind, /*uniform=*/true);
 }

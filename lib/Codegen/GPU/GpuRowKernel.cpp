@@ -229,7 +229,8 @@ private:
                                  ArrayRef<Value> identities,
                                  function_ref<SmallVector<Value>(OpBuilder &, ArrayRef<Value>,
                                                                  ArrayRef<Value>)>
-                                     combine);
+                                     combine,
+                                 Operation *combiner = nullptr);
   Value combineWith(OpBuilder &b, Operation *comb, Value x, Value y);
   SmallVector<Value> mergeOnline(OpBuilder &b, Operation *comb, ArrayRef<Value> x,
                                  ArrayRef<Value> y);
@@ -858,11 +859,17 @@ SmallVector<Value> RowGroup::mergeOnline(OpBuilder &b, Operation *comb, ArrayRef
 /// gets the result.
 SmallVector<Value> RowGroup::blockReduce(
     OpBuilder &b, SmallVector<Value> vals, ArrayRef<Value> identities,
-    function_ref<SmallVector<Value>(OpBuilder &, ArrayRef<Value>, ArrayRef<Value>)> combine) {
+    function_ref<SmallVector<Value>(OpBuilder &, ArrayRef<Value>, ArrayRef<Value>)> combine,
+    Operation *combiner) {
   if (threads == 1)
     return vals;
   Type i32 = b.getI32Type();
   auto warpReduce = [&](SmallVector<Value> v) {
+    // One value with a plain combiner: upstream's subgroup reduction. The
+    // online softmax's (max, sum) pairs merge by hand, with xor shuffles.
+    if (combiner && v.size() == 1)
+      if (Value r = kiln::warpReduce(b, loc, v[0], combiner))
+        return SmallVector<Value>{r};
     Value width = arith::ConstantIntOp::create(b, loc, i32, 32);
     for (int64_t off = 16; off >= 1; off /= 2) {
       Value o = arith::ConstantIntOp::create(b, loc, i32, off);
@@ -963,7 +970,8 @@ void RowGroup::emitOp(OpBuilder &b, int i) {
       total = blockReduce(b, {loop.getResult(0)}, {identity},
                           [&](OpBuilder &cb, ArrayRef<Value> x, ArrayRef<Value> y) {
                             return SmallVector<Value>{combineWith(cb, comb, x[0], y[0])};
-                          })[0];
+                          },
+                          comb)[0];
     }
     Value init = getReg(b, root);
     reg[root] = combineWith(b, r.combiner, init, total);

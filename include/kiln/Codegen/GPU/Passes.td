@@ -233,6 +233,18 @@ def GpuReduction : Pass<"kiln-gpu-reduction", "mlir::func::FuncOp"> {
                            "mlir::affine::AffineDialect", "mlir::memref::MemRefDialect"];
 }
 
+def GpuLowerSubgroupReduce : Pass<"kiln-gpu-lower-subgroup-reduce", "mlir::func::FuncOp"> {
+  let summary = "Lower warp reductions (gpu.subgroup_reduce) to xor shuffles";
+  let description = [{
+    The reduction strategies combine a warp's values with
+    `gpu.subgroup_reduce`; upstream's butterfly lowering turns each into
+    five `gpu.shuffle xor` steps over 32 lanes (offsets 1, 2, 4, 8, 16), each
+    lane getting the result, for the NVVM lowering and the emulator alike.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def GpuElementwise : Pass<"kiln-gpu-elementwise", "mlir::func::FuncOp"> {
   let summary = "GPU strategy for elementwise ops: 16-byte vector accesses, grid-stride loop";
   let description = [{

@@ -62,6 +62,13 @@ std::optional<int64_t> chooseReduction(mlir::linalg::GenericOp op, int64_t minRo
 /// Whether the vectorized elementwise kernel takes `op`.
 bool chooseElementwise(mlir::linalg::GenericOp op, std::string &why);
 
+/// `v` combined across the 32 lanes of a warp with `combiner` (an addf,
+/// maximumf, minimumf, maxnumf or minnumf), every lane getting the result:
+/// a `gpu.subgroup_reduce`, which kiln-gpu-lower-subgroup-reduce turns into
+/// xor shuffles. Null for any other combiner.
+mlir::Value warpReduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       mlir::Operation *combiner);
+
 } // namespace kiln
 
 #endif // KILN_CODEGEN_GPU_STRATEGIES_H
