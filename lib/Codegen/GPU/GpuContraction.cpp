@@ -11,6 +11,7 @@
 // that only the contraction reads are computed by its tile loaders.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Codegen/GPU/Passes.h"
 #include "kiln/Codegen/GPU/Strategies.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
@@ -240,13 +241,6 @@ static std::optional<Contraction> matchConv(linalg::Conv2DNchwFchwOp conv) {
   return c;
 }
 
-/// The buffer a view ultimately looks into.
-static Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
-
 /// Whether `op` may read (`write` false) or write (`write` true) memory
 /// rooted at one of `roots`. Unknown effects count as touching everything.
 static bool touches(Operation *op, ArrayRef<Value> roots, bool write) {
@@ -271,7 +265,7 @@ static bool touches(Operation *op, ArrayRef<Value> roots, bool write) {
     if ((write && !isWrite) || (!write && !isRead))
       continue;
     Value v = e.getValue();
-    if (!v || llvm::is_contained(roots, rootOf(v)))
+    if (!v || llvm::is_contained(roots, kiln::rootBuffer(v)))
       return true;
   }
   return false;
@@ -380,10 +374,10 @@ static std::optional<Epilogue> findEpilogue(const Contraction &c) {
       return std::nullopt;
   // The kernel runs where the consumer was: nothing in between may write
   // what the contraction reads or read/write its result.
-  SmallVector<Value> roots{rootOf(c.a), rootOf(c.b), rootOf(x)};
+  SmallVector<Value> roots{kiln::rootBuffer(c.a), kiln::rootBuffer(c.b), kiln::rootBuffer(x)};
   for (Operation *op = c.op->getNextNode(); op && op != consumer; op = op->getNextNode())
     if (!reshapes.contains(op) &&
-        (touches(op, roots, /*write=*/true) || touches(op, {rootOf(x)}, /*write=*/false)))
+        (touches(op, roots, /*write=*/true) || touches(op, {kiln::rootBuffer(x)}, /*write=*/false)))
       return std::nullopt;
   return Epilogue{consumer, *resultInput, view};
 }
@@ -418,8 +412,8 @@ static SmallVector<Value> readRoots(linalg::GenericOp op) {
   SmallVector<Value> roots;
   for (OpOperand *in : op.getDpsInputOperands())
     if (isa<MemRefType>(in->get().getType()))
-      roots.push_back(rootOf(in->get()));
-  op.getBody()->walk([&](memref::LoadOp load) { roots.push_back(rootOf(load.getMemRef())); });
+      roots.push_back(kiln::rootBuffer(in->get()));
+  op.getBody()->walk([&](memref::LoadOp load) { roots.push_back(kiln::rootBuffer(load.getMemRef())); });
   return roots;
 }
 
@@ -1074,7 +1068,7 @@ static AccInit accInit(const Contraction &c, Operation *kernelAt) {
       return {};
     // The kernel reads the input later, where it is placed.
     for (Operation *op = writer->getNextNode(); op && op != kernelAt; op = op->getNextNode())
-      if (touches(op, {rootOf(in)}, /*write=*/true))
+      if (touches(op, {kiln::rootBuffer(in)}, /*write=*/true))
         return {};
     return {Value(), in, SmallVector<int64_t>(bcast.getDimensions()), bcast};
   }

@@ -26,6 +26,7 @@
 // of this kernel included, and drop the fill and the copy.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Codegen/GPU/Passes.h"
 #include "kiln/Codegen/GPU/Strategies.h"
 #include "llvm/Support/Debug.h"
@@ -56,13 +57,6 @@ namespace {
 // or one of these.
 constexpr int kUnit = -1;      // extent 1: always 0
 constexpr int kReduction = -2; // a reduction loop of the contraction
-
-/// The buffer a view ultimately looks into.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 using Linear = kiln::LinearForm;
 using kiln::linearize;
@@ -143,7 +137,7 @@ llvm::SmallDenseSet<Value> memrefRoots(Operation *op) {
   op->walk([&](Operation *inner) {
     for (Value v : inner->getOperands())
       if (isa<MemRefType>(v.getType()))
-        roots.insert(rootOf(v));
+        roots.insert(kiln::rootBuffer(v));
   });
   return roots;
 }
@@ -229,7 +223,7 @@ struct DirectContraction {
 
     llvm::SmallDenseSet<Value> written;
     for (linalg::LinalgOp op : linalgOps)
-      written.insert(rootOf(op.getDpsInitOperand(0)->get()));
+      written.insert(kiln::rootBuffer(op.getDpsInitOperand(0)->get()));
 
     // The thread's element: the contraction's parallel loops of extent > 1.
     SmallVector<int64_t> cRanges = contraction.getStaticLoopRanges();
@@ -281,7 +275,7 @@ struct DirectContraction {
       for (OpOperand &o : m.op->getOpOperands()) {
         if (!isa<MemRefType>(o.get().getType()))
           continue;
-        Value root = rootOf(o.get());
+        Value root = kiln::rootBuffer(o.get());
         if (!written.contains(root))
           continue;
         // The contraction reads no written buffer except as its output.
@@ -299,7 +293,7 @@ struct DirectContraction {
       }
       return true;
     };
-    element[rootOf(cInit->get())] = toThread(*cOut, cMember).value();
+    element[kiln::rootBuffer(cInit->get())] = toThread(*cOut, cMember).value();
 
     SmallVector<Member> members;
     for (linalg::LinalgOp op : linalgOps) {
@@ -314,7 +308,7 @@ struct DirectContraction {
       for (OpOperand &o : op->getOpOperands()) {
         if (!isa<MemRefType>(o.get().getType()))
           continue;
-        auto known = element.find(rootOf(o.get()));
+        auto known = element.find(kiln::rootBuffer(o.get()));
         if (known == element.end())
           continue;
         std::optional<Linear> l = accessOffset(op, o);
@@ -451,7 +445,7 @@ struct DirectContraction {
       linalg::LinalgOp op = m.op;
       if (!isa<MemRefType>(o.get().getType()))
         return o.get();
-      Value root = rootOf(o.get());
+      Value root = kiln::rootBuffer(o.get());
       if (auto it = regs.find(root); it != regs.end())
         return it->second;
       AffineMap map = op.getMatchingIndexingMap(&o);
@@ -479,7 +473,7 @@ struct DirectContraction {
         loops.push_back(role >= 0 ? thread[role] : zero);
       linalg::LinalgOp op = m.op;
       OpOperand *init = op.getDpsInitOperand(0);
-      Value root = rootOf(init->get());
+      Value root = kiln::rootBuffer(init->get());
       Value out;
       if (op.payloadUsesValueFromOperand(init))
         out = operandValue(b, m, *init, loops);

@@ -15,6 +15,7 @@
 // first only chooses. They share that check, hence one file.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Codegen/GPU/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -32,13 +33,6 @@ using namespace mlir;
 namespace {
 
 constexpr StringLiteral kFillTag = "kiln.padding_fill";
-
-/// The buffer a view ultimately looks into.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 /// Whether `op` or an op nested in it may write or free memory rooted at
 /// `root`. Ops of unknown effect count as writing everything; a barrier
@@ -58,7 +52,7 @@ bool mayWrite(Operation *op, Value root) {
       if (!isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect()))
         continue;
       Value v = e.getValue();
-      if (!v || rootOf(v) == root)
+      if (!v || kiln::rootBuffer(v) == root)
         return WalkResult::interrupt();
     }
     return WalkResult::advance();
@@ -161,7 +155,7 @@ matchPadded(memref::AllocOp alloc,
     if (last->isBeforeInBlock(top))
       last = top;
   }
-  Value x = rootOf(p.copy.getSource());
+  Value x = kiln::rootBuffer(p.copy.getSource());
   if (x == alloc.getResult())
     return std::nullopt;
   for (Operation *op = p.copy->getNextNode(); op; op = op->getNextNode()) {

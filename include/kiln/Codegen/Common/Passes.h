@@ -10,6 +10,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
@@ -22,6 +23,13 @@ namespace kiln {
 /// Bytes of a dense buffer of static shape in the default memory space
 /// (i1 as one byte); nullopt for any other memref.
 std::optional<int64_t> denseBufferBytes(mlir::MemRefType type);
+
+/// The buffer a memref view ultimately looks into (through every
+/// ViewLikeOpInterface op, upstream's walk); any other value is its own root.
+inline mlir::Value rootBuffer(mlir::Value v) {
+  auto memref = llvm::dyn_cast<mlir::MemrefValue>(v);
+  return memref ? mlir::memref::skipViewLikeOps(memref) : v;
+}
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/Codegen/Common/Passes.h.inc"
