@@ -9,7 +9,8 @@
 #                             newer ones), PTX for every kernel through ptxas, the
 #                             exported real models against onnxruntime, the
 #                             CUDA libraries, the GPU bundle (gpu-run.sh on
-#                             the stand-in driver), and the Python package
+#                             the stand-in driver), the malformed-model
+#                             corpus and the Python package
 #                             (pytest)
 #   scripts/test.sh --quick   the inner loop, a few minutes: the lit suite
 #                             (unit and lit tests) and every 10th node test
@@ -68,6 +69,9 @@ for mode in "" --emulate; do
     --data "$KILN_BUILD/onnx-node-tests" --passing "$KILN_ROOT/test/conformance/passing-onnx-1.23.txt" \
     $mode --details "$KILN_BUILD/conformance_onnx${mode:+_emulation}.tsv"
 done
+
+echo "== malformed models: each ends in one clear error naming what is wrong, never a crash (test/robustness/bad_models.py)"
+"$py" "$KILN_ROOT/test/robustness/bad_models.py" --kilnc "$KILN_BUILD/bin/kilnc"
 
 echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
 "$py" "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \

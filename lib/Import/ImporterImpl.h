@@ -31,6 +31,12 @@ public:
   const onnx::NodeProto &node;
   mlir::Location loc;
   int64_t opset;
+  /// The highest input index the importer asked for (hasInput, input, ...):
+  /// an input given beyond it, and beyond the op's schema, was ignored.
+  mutable int highestInputRead = -1;
+  /// The first attribute read with a type other than the one it holds
+  /// (reported once the importer returns: its value was not used).
+  mutable std::string wrongAttribute;
 
   mlir::OpBuilder &builder();
   mlir::MLIRContext *ctx();
@@ -61,6 +67,10 @@ public:
   void setOutput(int i, mlir::Value v);
 
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  /// Attribute `name` if it holds `type`; null if absent, and null with
+  /// wrongAttribute set if it holds another type.
+  const onnx::AttributeProto *typedAttr(llvm::StringRef name,
+                                        onnx::AttributeProto::AttributeType type) const;
   int64_t attrInt(llvm::StringRef name, int64_t dflt) const;
   float attrFloat(llvm::StringRef name, float dflt) const;
   std::string attrString(llvm::StringRef name, llvm::StringRef dflt) const;

@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -28,6 +29,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln;
@@ -398,6 +400,52 @@ LogicalResult GraphImporter::checkAgainstInference(const onnx::NodeProto &node,
   return success();
 }
 
+/// libonnx's schema of `op` at `opset`, or at the newest version libonnx
+/// knows for a newer opset (input counts rarely change between versions);
+/// null for ops libonnx does not know.
+static const onnx::OpSchema *latestKnownSchema(StringRef op, int64_t opset) {
+  return onnx::OpSchemaRegistry::Schema(op.str(), (int)std::min(opset, kLibOnnxMaxOpset), "");
+}
+
+/// The node has at least the inputs and outputs its op requires, and none of
+/// its required inputs is left empty. libonnx's checker tests this up to
+/// its newest opset; for newer models this is the check.
+static LogicalResult checkArity(NodeContext &nc) {
+  const onnx::NodeProto &node = nc.node;
+  const onnx::OpSchema *schema = latestKnownSchema(node.op_type(), nc.opset);
+  if (!schema)
+    return success();
+  if (node.input_size() < schema->min_input())
+    return nc.error() << "takes at least " << schema->min_input() << " input"
+                      << (schema->min_input() == 1 ? "" : "s") << ", the node has "
+                      << node.input_size();
+  if (node.output_size() < schema->min_output())
+    return nc.error() << "has at least " << schema->min_output() << " output"
+                      << (schema->min_output() == 1 ? "" : "s") << ", the node has "
+                      << node.output_size();
+  const auto &formal = schema->inputs();
+  for (int i = 0; i < node.input_size() && i < (int)formal.size(); ++i)
+    if (formal[i].GetOption() == onnx::OpSchema::Single && node.input(i).empty())
+      return nc.error() << "required input " << i << " ('" << formal[i].GetName()
+                        << "') is empty";
+  return success();
+}
+
+/// An input the importer never looked at, beyond what the op's schema
+/// takes, would be silently ignored: an error instead.
+static LogicalResult checkIgnoredInputs(NodeContext &nc) {
+  const onnx::NodeProto &node = nc.node;
+  const onnx::OpSchema *schema = latestKnownSchema(node.op_type(), nc.opset);
+  for (int i = nc.highestInputRead + 1; i < node.input_size(); ++i) {
+    if (node.input(i).empty() || (schema && i < schema->max_input()))
+      continue;
+    return nc.error() << "input " << i << " ('" << node.input(i)
+                      << "') is not an input of this op (the node has "
+                      << node.input_size() << " inputs)";
+  }
+  return success();
+}
+
 OwningOpRef<ModuleOp> GraphImporter::run() {
   const onnx::GraphProto &graph = model.graph();
   if (graph.node_size() == 0 && graph.output_size() == 0) {
@@ -476,8 +524,15 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                       "or initializer";
         return nullptr;
       }
-    if (failed(importers.lookup(node.op_type())(nc)) ||
-        failed(checkAgainstInference(node, nc)))
+    if (failed(checkArity(nc)))
+      return nullptr;
+    if (failed(importers.lookup(node.op_type())(nc)))
+      return nullptr;
+    if (!nc.wrongAttribute.empty()) {
+      nc.error() << nc.wrongAttribute;
+      return nullptr;
+    }
+    if (failed(checkIgnoredInputs(nc)) || failed(checkAgainstInference(node, nc)))
       return nullptr;
   }
 
@@ -515,6 +570,7 @@ InFlightDiagnostic NodeContext::error() {
 }
 
 bool NodeContext::hasInput(int i) const {
+  highestInputRead = std::max(highestInputRead, i);
   return i < node.input_size() && !node.input(i).empty();
 }
 
@@ -585,23 +641,55 @@ const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
   return nullptr;
 }
 
-int64_t NodeContext::attrInt(StringRef name, int64_t dflt) const {
+/// Whether attribute `a` holds a value of `type` (an attribute without a
+/// type, as very old exporters write, is taken as holding it).
+static bool holds(const onnx::AttributeProto &a, onnx::AttributeProto::AttributeType type) {
+  return a.type() == type || a.type() == onnx::AttributeProto::UNDEFINED;
+}
+
+static const char *attributeTypeName(onnx::AttributeProto::AttributeType t) {
+  switch (t) {
+  case onnx::AttributeProto::FLOAT: return "a float";
+  case onnx::AttributeProto::INT: return "an int";
+  case onnx::AttributeProto::STRING: return "a string";
+  case onnx::AttributeProto::TENSOR: return "a tensor";
+  case onnx::AttributeProto::GRAPH: return "a graph";
+  case onnx::AttributeProto::FLOATS: return "a list of floats";
+  case onnx::AttributeProto::INTS: return "a list of ints";
+  case onnx::AttributeProto::STRINGS: return "a list of strings";
+  default: return "another type";
+  }
+}
+
+const onnx::AttributeProto *
+NodeContext::typedAttr(StringRef name, onnx::AttributeProto::AttributeType type) const {
   const auto *a = attr(name);
+  if (a && !holds(*a, type)) {
+    if (wrongAttribute.empty())
+      wrongAttribute = "attribute '" + name.str() + "' must be " + attributeTypeName(type) +
+                       ", the model gives " + attributeTypeName(a->type());
+    return nullptr;
+  }
+  return a;
+}
+
+int64_t NodeContext::attrInt(StringRef name, int64_t dflt) const {
+  const auto *a = typedAttr(name, onnx::AttributeProto::INT);
   return a ? a->i() : dflt;
 }
 
 float NodeContext::attrFloat(StringRef name, float dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, onnx::AttributeProto::FLOAT);
   return a ? a->f() : dflt;
 }
 
 std::string NodeContext::attrString(StringRef name, StringRef dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, onnx::AttributeProto::STRING);
   return a ? a->s() : dflt.str();
 }
 
 std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(name, onnx::AttributeProto::INTS);
   if (!a)
     return std::nullopt;
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
@@ -750,6 +838,181 @@ llvm::Expected<HostTensor> kiln::readTensorFile(StringRef path) {
   if (auto err = decodeTensorBytes(t, numel, width, h.bytes))
     return llvm::createStringError("'" + path.str() + "': tensor " + *err);
   return h;
+}
+
+/// libonnx's messages on one line (some print a node proto over several).
+static std::string oneLine(StringRef message) {
+  std::string out;
+  for (char c : message.trim()) {
+    bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space && (out.empty() || out.back() == ' '))
+      continue;
+    out += space ? ' ' : c;
+  }
+  return out;
+}
+
+/// "<n> bytes" with a binary unit, for size errors.
+static std::string formatBytes(uint64_t bytes) {
+  const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int unit = 0;
+  double v = (double)bytes;
+  while (v >= 1024 && unit < 6) {
+    v /= 1024;
+    ++unit;
+  }
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (unit == 0)
+    os << bytes << " bytes";
+  else
+    os << llvm::format("%.1f ", v) << units[unit];
+  return out;
+}
+
+/// Checks a tensor size against the limit: the element count of `dims`
+/// times `width` bytes must not overflow nor exceed `maxBytes`. `what`
+/// names the tensor in the error ("graph input 'x'").
+static LogicalResult checkTensorSize(ArrayRef<int64_t> dims, int64_t width,
+                                     uint64_t maxBytes, const Twine &what,
+                                     Location loc) {
+  uint64_t bytes = (uint64_t)std::max<int64_t>(width, 1);
+  bool over = false;
+  for (int64_t d : dims) {
+    if (d < 0)
+      continue; // dynamic or checked by the caller
+    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / (uint64_t)d) {
+      over = true;
+      break;
+    }
+    bytes *= (uint64_t)d;
+  }
+  if (llvm::is_contained(dims, 0))
+    return success();
+  if (!over && bytes <= maxBytes)
+    return success();
+  std::string shape;
+  llvm::raw_string_ostream os(shape);
+  llvm::interleave(dims, os, "x");
+  auto diag = emitError(loc) << what << " of shape " << shape << " needs ";
+  if (over)
+    diag << "more than 2^64 bytes";
+  else
+    diag << formatBytes(bytes);
+  diag << ", over the limit of " << formatBytes(maxBytes)
+       << " per tensor (kilnc --max-tensor-bytes)";
+  return failure();
+}
+
+/// Checks what the graph declares before libonnx's checker and shape
+/// inference see it, so that errors name the tensor: every graph input and
+/// output has a tensor type with a known element type and no negative
+/// dimension, initializers are named once with a known element type,
+/// non-negative dimensions and a size within the limit.
+static LogicalResult checkDeclarations(const onnx::ModelProto &model,
+                                       const ImportOptions &options,
+                                       Location loc) {
+  const onnx::GraphProto &graph = model.graph();
+  MLIRContext *ctx = loc.getContext();
+  auto checkValue = [&](const onnx::ValueInfoProto &vi, StringRef role) -> LogicalResult {
+    if (!vi.has_type())
+      return emitError(loc) << role << " '" << vi.name() << "' has no type";
+    if (!vi.type().has_tensor_type())
+      return success(); // sequences and maps: refused where they are used
+    const auto &tt = vi.type().tensor_type();
+    if (!onnx::TensorProto_DataType_IsValid(tt.elem_type()) &&
+        onnxTypeName(tt.elem_type()) == "unknown")
+      return emitError(loc) << role << " '" << vi.name() << "' has unknown element type "
+                            << tt.elem_type();
+    if (tt.elem_type() == onnx::TensorProto::UNDEFINED)
+      return emitError(loc) << role << " '" << vi.name() << "' has no element type";
+    if (!tt.has_shape())
+      return success();
+    SmallVector<int64_t> dims;
+    for (auto [i, d] : llvm::enumerate(tt.shape().dim())) {
+      if (d.has_dim_value() && d.dim_value() < 0)
+        return emitError(loc) << role << " '" << vi.name() << "' has negative dimension "
+                              << d.dim_value() << " at index " << i;
+      dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    }
+    Type et = convertElementType(ctx, tt.elem_type());
+    return checkTensorSize(dims, et ? byteWidth(et) : 1, options.maxTensorBytes,
+                           role + " '" + vi.name() + "'", loc);
+  };
+  for (const auto &vi : graph.input())
+    if (failed(checkValue(vi, "graph input")))
+      return failure();
+  for (const auto &vi : graph.output())
+    if (failed(checkValue(vi, "graph output")))
+      return failure();
+  llvm::StringSet<> seen, initialized;
+  for (const auto &t : graph.initializer())
+    initialized.insert(t.name());
+  for (const auto &vi : graph.input())
+    if (!initialized.contains(vi.name()) && vi.type().has_tensor_type() &&
+        !vi.type().tensor_type().has_shape())
+      return emitError(loc) << "graph input '" << vi.name()
+                            << "' has no shape; pin it with --input-shape " << vi.name()
+                            << "=D0xD1x...";
+  // Single assignment: every value is defined once.
+  llvm::StringSet<> defined(initialized);
+  for (const auto &vi : graph.input())
+    defined.insert(vi.name());
+  for (auto [index, node] : llvm::enumerate(graph.node()))
+    for (const std::string &out : node.output())
+      if (!out.empty() && !defined.insert(out).second)
+        return emitError(NameLoc::get(StringAttr::get(ctx, nodeDisplayName(node, index)), loc))
+               << node.op_type() << " output '" << out
+               << "' is already defined (by an earlier node, a graph input or an initializer)";
+  // Window sizes libonnx's shape inference divides by (a zero stride
+  // there is a division by zero, not an error).
+  for (auto [index, node] : llvm::enumerate(graph.node()))
+    for (const auto &attr : node.attribute()) {
+      StringRef name = attr.name();
+      if (name != "strides" && name != "dilations" && name != "kernel_shape")
+        continue;
+      for (int64_t v : attr.ints())
+        if (v < 1)
+          return emitError(NameLoc::get(StringAttr::get(ctx, nodeDisplayName(node, index)), loc))
+                 << node.op_type() << " attribute '" << name << "' has value " << v
+                 << "; it must be positive";
+    }
+  for (const auto &t : graph.initializer()) {
+    if (!seen.insert(t.name()).second)
+      return emitError(loc) << "initializer '" << t.name() << "' is defined twice";
+    if (!onnx::TensorProto_DataType_IsValid(t.data_type()) &&
+        onnxTypeName(t.data_type()) == "unknown")
+      return emitError(loc) << "initializer '" << t.name() << "' has unknown element type "
+                            << t.data_type();
+    SmallVector<int64_t> dims(t.dims().begin(), t.dims().end());
+    for (auto [i, d] : llvm::enumerate(dims))
+      if (d < 0)
+        return emitError(loc) << "initializer '" << t.name() << "' has negative dimension "
+                              << d << " at index " << i;
+    Type et = convertElementType(ctx, t.data_type());
+    if (failed(checkTensorSize(dims, et ? byteWidth(et) : 1, options.maxTensorBytes,
+                               "initializer '" + t.name() + "'", loc)))
+      return failure();
+  }
+  return success();
+}
+
+/// Every result the importer built must fit the tensor size limit (an
+/// Expand, Tile or ConstantOfShape to 10^12 elements is an error naming
+/// its node, not an allocation at compile or run time).
+static LogicalResult checkResultSizes(ModuleOp module, uint64_t maxBytes) {
+  WalkResult r = module.walk([&](Operation *op) {
+    for (Value v : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || !type.getElementType().isIntOrFloat())
+        continue;
+      if (failed(checkTensorSize(type.getShape(), byteWidth(type.getElementType()),
+                                 maxBytes, "the result", op->getLoc())))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
 }
 
 /// Reports, in one error, every op type that Kiln cannot import, with the
@@ -958,13 +1221,15 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
       for (int64_t d : it->second)
         shape->add_dim()->set_dim_value(d);
     }
+    if (failed(checkDeclarations(model, options, loc)))
+      return nullptr;
     if (model.ir_version() == 0)
       model.set_ir_version(onnx::IR_VERSION);
     if (model.ir_version() <= kLibOnnxMaxIrVersion && opset <= kLibOnnxMaxOpset) {
       try {
         onnx::checker::check_model(model);
       } catch (const std::exception &e) {
-        emitError(loc) << "invalid ONNX model: " << e.what();
+        emitError(loc) << "invalid ONNX model: " << oneLine(e.what());
         return nullptr;
       }
       model.mutable_graph()->clear_value_info();
@@ -975,7 +1240,7 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
         onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                            inferOptions);
       } catch (const std::exception &e) {
-        emitError(loc) << "ONNX shape inference failed: " << e.what();
+        emitError(loc) << "ONNX shape inference failed: " << oneLine(e.what());
         return nullptr;
       }
     } else {
@@ -985,11 +1250,24 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
       model.mutable_graph()->clear_value_info();
     }
     GraphImporter importer(&ctx, model, options, opset);
-    return importer.run();
+    OwningOpRef<ModuleOp> module = importer.run();
+    if (module && failed(checkResultSizes(*module, options.maxTensorBytes)))
+      return nullptr;
+    return module;
   } catch (const std::exception &e) {
     emitError(loc) << "cannot import the model: " << e.what();
     return nullptr;
   }
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxBinary(MLIRContext &ctx, StringRef bytes,
+                                             const ImportOptions &options) {
+  return importModel(ctx, bytes, /*isText=*/false, options);
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxText(MLIRContext &ctx, StringRef text,
+                                           const ImportOptions &options) {
+  return importModel(ctx, text, /*isText=*/true, options);
 }
 
 OwningOpRef<ModuleOp> kiln::importOnnxBytes(MLIRContext &ctx, StringRef bytes,

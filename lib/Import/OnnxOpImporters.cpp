@@ -295,6 +295,26 @@ FailureOr<Value> importGemm(NodeContext &nc) {
   return y;
 }
 
+/// Kernel sizes, strides and dilations of a window op must be positive and
+/// pads not negative (ONNX's shape inference does not check all of them).
+LogicalResult checkWindowValues(NodeContext &nc, ArrayRef<int64_t> kernel,
+                                ArrayRef<int64_t> strides,
+                                ArrayRef<int64_t> dilations,
+                                ArrayRef<int64_t> pads) {
+  auto check = [&](StringRef what, ArrayRef<int64_t> values, int64_t min) -> LogicalResult {
+    for (int64_t v : values)
+      if (v < min || v > (int64_t(1) << 31))
+        return nc.error() << what << " " << listToString(values) << " must be "
+                          << (min > 0 ? "positive" : "non-negative")
+                          << " and below 2^31";
+    return success();
+  };
+  return success(succeeded(check("kernel_shape", kernel, 1)) &&
+                 succeeded(check("strides", strides, 1)) &&
+                 succeeded(check("dilations", dilations, 1)) &&
+                 succeeded(check("pads", pads, 0)));
+}
+
 /// Reads kernel/stride/dilation/pad attributes of a window op with `n`
 /// spatial dims, resolving auto_pad against the input sizes.
 struct WindowAttrs {
@@ -314,6 +334,8 @@ FailureOr<WindowAttrs> readWindow(NodeContext &nc, ArrayRef<int64_t> inShape,
                       << "/" << w.dilations.size() << "/" << w.pads.size()
                       << " entries; " << n << " spatial dims need " << n << "/"
                       << n << "/" << 2 * n;
+  if (failed(checkWindowValues(nc, w.kernel, w.strides, w.dilations, w.pads)))
+    return failure();
   std::string autoPad = nc.attrString("auto_pad", "NOTSET");
   if (autoPad == "VALID") {
     w.pads.assign(2 * n, 0);
@@ -375,6 +397,9 @@ FailureOr<Value> importConvTranspose(NodeContext &nc) {
       outPad.size() != n)
     return nc.error() << "strides/dilations/pads/output_padding do not match "
                       << n << " spatial dims";
+  if (failed(checkWindowValues(nc, kernel, strides, dilations, pads)) ||
+      failed(checkWindowValues(nc, {}, {}, {}, outPad)))
+    return failure();
   std::string autoPad = nc.attrString("auto_pad", "NOTSET");
   std::optional<SmallVector<int64_t>> outShape = nc.attrInts("output_shape");
   if (outShape && outShape->size() == n + 2)

@@ -91,6 +91,12 @@ cl::opt<bool> printIRAfterAll("print-ir-after-all",
                               cl::cat(kilncCategory));
 cl::opt<bool> timing("timing", cl::desc("Print the time of every pass (stderr)"),
                      cl::init(false), cl::cat(kilncCategory));
+cl::opt<uint64_t> maxTensorBytes(
+    "max-tensor-bytes",
+    cl::desc("The largest tensor, in bytes, the model may declare or compute (default 16 GiB); "
+             "larger ones are an error naming the tensor or node"),
+    cl::init(kiln::ImportOptions::kDefaultMaxTensorBytes), cl::value_desc("bytes"),
+    cl::cat(kilncCategory));
 cl::opt<bool> noCleanup("no-cleanup",
                         cl::desc("Print the IR exactly as imported, before "
                                  "folding and CSE"),
@@ -128,6 +134,7 @@ int main(int argc, char **argv) {
   });
 
   kiln::ImportOptions options;
+  options.maxTensorBytes = maxTensorBytes;
   for (const std::string &spec : inputShapes) {
     auto [name, dims] = StringRef(spec).rsplit('=');
     SmallVector<int64_t> shape;

@@ -38,6 +38,12 @@ struct ImportOptions {
   std::map<std::string, HostTensor> frozenInputs;
   /// Name used in diagnostics for the model (a path or "<bytes>").
   std::string modelName = "<model>";
+  /// The largest tensor, in bytes, a model may declare or compute (graph
+  /// inputs and outputs, initializers, every op's result): larger ones are
+  /// an error naming the tensor or node, so that no size taken from the
+  /// model allocates without bound. kilnc --max-tensor-bytes.
+  uint64_t maxTensorBytes = kDefaultMaxTensorBytes;
+  static constexpr uint64_t kDefaultMaxTensorBytes = uint64_t(16) << 30;
 };
 
 /// Imports a model from a file: binary protobuf (`.onnx`) or ONNX text
@@ -46,6 +52,16 @@ struct ImportOptions {
 mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &ctx,
                                                  llvm::StringRef path,
                                                  ImportOptions options);
+
+/// Imports a binary protobuf model held in memory.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxBinary(mlir::MLIRContext &ctx,
+                                                   llvm::StringRef bytes,
+                                                   const ImportOptions &options);
+
+/// Imports a model in ONNX text syntax held in memory.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxText(mlir::MLIRContext &ctx,
+                                                 llvm::StringRef text,
+                                                 const ImportOptions &options);
 
 /// Imports a model held in memory (binary protobuf or ONNX text syntax).
 mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx,
