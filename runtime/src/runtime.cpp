@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -64,8 +65,28 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins,
     if (fields.size() > 3 && !fields[3].empty()) {
       std::stringstream dims(fields[3]);
       std::string d;
-      while (std::getline(dims, d, ','))
-        t.shape.push_back(std::atoll(d.c_str()));
+      // Each dimension a decimal number in [0, 2^40]; the whole tensor's
+      // bytes must fit in 2^62, so kiln_tensor_bytes cannot overflow.
+      uint64_t elements = kiln_dtype_bytes(t.info.dtype);
+      while (std::getline(dims, d, ',')) {
+        char *end = nullptr;
+        errno = 0;
+        long long v = d.empty() ? -1 : std::strtoll(d.c_str(), &end, 10);
+        if (v < 0 || v > (1ll << 40) || errno || *end) {
+          err = "model signature has a bad dimension '" + d + "' for tensor '" + t.name + "'";
+          return false;
+        }
+        if (v && elements > (uint64_t(1) << 62) / (uint64_t)v) {
+          err = "model signature's tensor '" + t.name + "' is too large";
+          return false;
+        }
+        elements *= (uint64_t)v;
+        t.shape.push_back(v);
+        if (t.shape.size() > 64) {
+          err = "model signature's tensor '" + t.name + "' has more than 64 dimensions";
+          return false;
+        }
+      }
     }
     (fields[0] == "in" ? ins : outs).push_back(std::move(t));
   }

@@ -1,6 +1,8 @@
 /* Loads a compiled model twice and runs it from several threads at once;
  * every run must give the same bytes as a single-threaded run. Also checks
- * the error paths of the C API. Usage: runtime_threads MODEL.so */
+ * the error paths of the C API (null models, lists and buffers), and that
+ * loading and freeing the model many times leaves memory flat.
+ * Usage: runtime_threads MODEL.so [THREADS RUNS LOADS] */
 #include "kiln_runtime.h"
 
 #include <pthread.h>
@@ -8,8 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define THREADS 4
-#define RUNS 20
+#define MAX_THREADS 64
+static int THREADS = 4, RUNS = 20, LOADS = 0;
+
+/* Resident memory of this process in KiB (Linux). */
+static long residentKiB(void) {
+  long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f)
+    return -1;
+  if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+    resident = -1;
+  fclose(f);
+  return resident * 4;
+}
 
 typedef struct {
   kiln_model *model;
@@ -34,8 +48,15 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2)
+  if (argc != 2 && argc != 5)
     return 2;
+  if (argc == 5) {
+    THREADS = atoi(argv[2]);
+    RUNS = atoi(argv[3]);
+    LOADS = atoi(argv[4]);
+    if (THREADS < 1 || THREADS > MAX_THREADS || RUNS < 1 || LOADS < 0)
+      return 2;
+  }
   if (kiln_model_load("/nonexistent/model.so") != NULL ||
       strstr(kiln_last_error(), "cannot load model '/nonexistent/model.so'") == NULL) {
     printf("FAIL: missing file error: %s\n", kiln_last_error());
@@ -54,10 +75,13 @@ int main(int argc, char **argv) {
   const kiln_tensor_info *in = kiln_model_input(a, 0), *out = kiln_model_output(a, 0);
   printf("input %s dtype %d rank %d, output %s dtype %d rank %d\n", in->name, in->dtype,
          in->rank, out->name, out->dtype, out->rank);
-  if (kiln_model_input(a, 1) != NULL || kiln_model_run(a, NULL, NULL) == 0) {
+  if (kiln_model_input(a, 1) != NULL || kiln_model_input(a, -1) != NULL ||
+      kiln_model_run(a, NULL, NULL) == 0 || kiln_model_run(NULL, NULL, NULL) == 0 ||
+      kiln_model_num_inputs(NULL) != 0 || kiln_tensor_bytes(NULL) != 0) {
     printf("FAIL: bad arguments were accepted\n");
     return 1;
   }
+  kiln_model_free(NULL);
   size_t inBytes = kiln_tensor_bytes(in), outBytes = kiln_tensor_bytes(out);
   float *input = malloc(inBytes);
   for (size_t i = 0; i < inBytes / sizeof(float); ++i)
@@ -69,8 +93,26 @@ int main(int argc, char **argv) {
     printf("FAIL: run: %s\n", kiln_last_error());
     return 1;
   }
-  pthread_t threads[THREADS];
-  job jobs[THREADS];
+  {
+    /* A list whose entries are null: refused, naming the tensor. */
+    const void *noIn[1] = {NULL};
+    void *someOut[1] = {expected};
+    if (kiln_model_run(a, noIn, someOut) == 0 || !strstr(kiln_last_error(), in->name)) {
+      printf("FAIL: a null input buffer was accepted (%s)\n", kiln_last_error());
+      return 1;
+    }
+    void *noOut[1] = {NULL};
+    if (kiln_model_run(a, ins, noOut) == 0 || !strstr(kiln_last_error(), out->name)) {
+      printf("FAIL: a null output buffer was accepted (%s)\n", kiln_last_error());
+      return 1;
+    }
+    if (kiln_model_run(a, ins, outs) != 0) {
+      printf("FAIL: run: %s\n", kiln_last_error());
+      return 1;
+    }
+  }
+  pthread_t threads[MAX_THREADS];
+  job jobs[MAX_THREADS];
   for (int t = 0; t < THREADS; ++t) {
     jobs[t] = (job){t % 2 ? a : b, input, expected, outBytes, 0};
     pthread_create(&threads[t], NULL, worker, &jobs[t]);
@@ -89,5 +131,26 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("OK: %d threaded runs over two loads match\n", THREADS * RUNS);
+  if (LOADS) {
+    /* Memory after a tenth of the loads is the baseline (allocators and
+     * the loader's caches warm up first); the rest must not grow it. */
+    long base = 0;
+    for (int k = 0; k < LOADS; ++k) {
+      kiln_model *m = kiln_model_load(argv[1]);
+      if (!m) {
+        printf("FAIL: load %d: %s\n", k, kiln_last_error());
+        return 1;
+      }
+      kiln_model_free(m);
+      if (k == LOADS / 10)
+        base = residentKiB();
+    }
+    long growth = residentKiB() - base;
+    if (growth > 2048) {
+      printf("FAIL: %d loads grew resident memory by %ld KiB\n", LOADS, growth);
+      return 1;
+    }
+    printf("OK: %d loads and frees, resident memory flat\n", LOADS);
+  }
   return 0;
 }
