@@ -10,7 +10,8 @@
 #                             exported real models against onnxruntime, the
 #                             CUDA libraries, the GPU bundle (gpu-run.sh on
 #                             the stand-in driver), the malformed-model
-#                             corpus and the Python package
+#                             corpus, a fuzz smoke of every libFuzzer target
+#                             (scripts/fuzz.sh smoke) and the Python package
 #                             (pytest)
 #   scripts/test.sh --quick   the inner loop, a few minutes: the lit suite
 #                             (unit and lit tests) and every 10th node test
@@ -72,6 +73,9 @@ done
 
 echo "== malformed models: each ends in one clear error naming what is wrong, never a crash (test/robustness/bad_models.py)"
 "$py" "$KILN_ROOT/test/robustness/bad_models.py" --kilnc "$KILN_BUILD/bin/kilnc"
+
+echo "== fuzz smoke: every libFuzzer target replays its regression corpus, then fuzzes 12 s (scripts/fuzz.sh smoke)"
+"$KILN_ROOT/scripts/fuzz.sh" smoke 12
 
 echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
 "$py" "$KILN_ROOT/test/gpu/ptx_sweep.py" --kilnc "$KILN_BUILD/bin/kilnc" \
