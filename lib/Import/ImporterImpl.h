@@ -76,6 +76,13 @@ public:
   std::string attrString(llvm::StringRef name, llvm::StringRef dflt) const;
   std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
 
+  /// Index input `i` (an integer tensor) addresses dims of sizes
+  /// `dims`: one dim for every element, or with `componentwise` one per
+  /// position along the last axis (GatherND). Constant indices are
+  /// checked now; others at run time (ImportOptions::indexChecks).
+  mlir::LogicalResult checkIndices(int i, llvm::ArrayRef<int64_t> dims,
+                                   bool componentwise = false);
+
   /// Normalizes a possibly negative axis against `rank`; reports an error if
   /// it is out of range.
   mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,

@@ -149,6 +149,16 @@ public:
   llvm::StringSet<> usedNames;
   llvm::StringMap<const onnx::TypeProto *> inferredTypes;
   llvm::StringSet<> resourceNames;
+  /// Run-time index checks (NodeContext::checkIndices): a [2k] i64 value,
+  /// the minimum then the maximum of each of the k components of an index
+  /// input, what it checks, and the size of the dim each component
+  /// addresses. Each becomes an extra result of main.
+  struct IndexCheck {
+    Value indices, minMax;
+    std::string what;
+    SmallVector<int64_t> dims;
+  };
+  SmallVector<IndexCheck> indexChecks;
 
   Location modelLoc() {
     return FileLineColLoc::get(ctx, options.modelName, 0, 0);
@@ -549,10 +559,20 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
+  for (const IndexCheck &check : indexChecks) {
+    results.push_back(check.minMax);
+    resultTypes.push_back(check.minMax.getType());
+  }
   func::ReturnOp::create(builder, modelLoc(), results);
   func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "kiln.name", StringAttr::get(ctx, out.name()));
+  for (auto [j, check] : llvm::enumerate(indexChecks)) {
+    unsigned i = graph.output_size() + j;
+    func.setResultAttr(i, "kiln.name", StringAttr::get(ctx, "kiln.check." + std::to_string(j)));
+    func.setResultAttr(i, "kiln.check", StringAttr::get(ctx, check.what));
+    func.setResultAttr(i, "kiln.check_dims", DenseI64ArrayAttr::get(ctx, check.dims));
+  }
   if (failed(mlir::verify(*module)))
     return nullptr;
   return module;
@@ -791,6 +811,67 @@ FailureOr<Value> NodeContext::reduce(ReduceKind kind, Value v,
   return create<ReduceOp>(inferred(), kind, v, axes, keepDims);
 }
 
+LogicalResult NodeContext::checkIndices(int i, ArrayRef<int64_t> dims, bool componentwise) {
+  Value indices = input(i);
+  auto type = cast<RankedTensorType>(indices.getType());
+  int64_t k = dims.size(), rank = type.getRank();
+  if (type.getNumElements() == 0 || k == 0)
+    return success();
+  if (componentwise && (rank == 0 || type.getDimSize(rank - 1) != k))
+    return error() << "input " << i << " ('" << node.input(i) << "') of shape "
+                   << type << " must end in a dim of " << k;
+  if (DenseElementsAttr c = constInput(i)) {
+    int64_t position = 0;
+    for (APInt raw : c.getValues<APInt>()) {
+      int64_t v = raw.getSExtValue(), comp = componentwise ? position % k : 0;
+      int64_t d = dims[comp];
+      if (v < -d || v >= d) {
+        auto diag = error() << "index " << v << " in input " << i << " ('" << node.input(i)
+                            << "') is out of range [" << -d << ", " << d - 1 << "]";
+        if (componentwise)
+          diag << " (position " << comp << " of its last axis)";
+        return diag;
+      }
+      ++position;
+    }
+    return success();
+  }
+  if (!graph.options.indexChecks)
+    return success();
+  std::string what = node.op_type() + " node '";
+  if (auto name = dyn_cast<NameLoc>(loc))
+    what += name.getName().str();
+  what += "' input '" + node.input(i) + "'";
+  // Two nodes reading the same indices against the same dims (the cos and
+  // sin caches of rotary embeddings) share one check.
+  for (const auto &check : graph.indexChecks)
+    if (check.indices == indices && ArrayRef<int64_t>(check.dims) == dims)
+      return success();
+  auto i64 = IntegerType::get(ctx(), 64);
+  auto wide = castTo(indices, i64);
+  if (failed(wide))
+    return failure();
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < (componentwise ? rank - 1 : rank); ++d)
+    axes.push_back(d);
+  SmallVector<Value> parts;
+  for (ReduceKind kind : {ReduceKind::Min, ReduceKind::Max}) {
+    FailureOr<Value> r = *wide;
+    if (!axes.empty())
+      r = reduce(kind, *wide, axes, /*keepDims=*/false);
+    if (succeeded(r))
+      r = reshape(*r, {componentwise ? k : 1});
+    if (failed(r))
+      return failure();
+    parts.push_back(*r);
+  }
+  auto minMax = create<ConcatOp>(inferred(), parts, 0);
+  if (failed(minMax))
+    return failure();
+  graph.indexChecks.push_back({indices, *minMax, what, llvm::to_vector(dims)});
+  return success();
+}
+
 FailureOr<Value> NodeContext::castTo(Value v, Type et) {
   if (elementTypeOf(v) == et)
     return v;
@@ -977,6 +1058,45 @@ static LogicalResult checkDeclarations(const onnx::ModelProto &model,
                  << node.op_type() << " attribute '" << name << "' has value " << v
                  << "; it must be positive";
     }
+  // Ranks that libonnx's convolution shape inference takes for granted (it
+  // indexes the weight's dims by the input's rank): the input and the weight
+  // of a convolution have the same rank, at least 3, and kernel_shape one
+  // entry per spatial dim. Checked where the model declares the ranks (graph
+  // inputs, initializers, value_info).
+  llvm::StringMap<int64_t> ranks;
+  for (const auto &t : graph.initializer())
+    ranks[t.name()] = t.dims_size();
+  for (const auto *list : {&graph.input(), &graph.value_info()})
+    for (const auto &vi : *list)
+      if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+        ranks.try_emplace(vi.name(), vi.type().tensor_type().shape().dim_size());
+  for (auto [index, node] : llvm::enumerate(graph.node())) {
+    StringRef op = node.op_type();
+    if (op != "Conv" && op != "ConvTranspose" && op != "ConvInteger")
+      continue;
+    if (node.input_size() < 2)
+      continue; // the arity check names it
+    auto nodeError = [&, index = index, &node = node]() {
+      return emitError(NameLoc::get(StringAttr::get(ctx, nodeDisplayName(node, index)), loc))
+             << node.op_type() << ": ";
+    };
+    auto x = ranks.find(node.input(0)), w = ranks.find(node.input(1));
+    for (auto it : {x, w})
+      if (it != ranks.end() && it->second < 3)
+        return nodeError() << "input '" << it->getKey() << "' has rank " << it->second
+                           << "; a convolution's input and weight have rank 3 or more";
+    if (x != ranks.end() && w != ranks.end() && x->second != w->second)
+      return nodeError() << "input '" << x->getKey() << "' has rank " << x->second
+                         << " but weight '" << w->getKey() << "' has rank " << w->second
+                         << "; they must be equal";
+    auto known = x != ranks.end() ? x : w;
+    if (known != ranks.end())
+      for (const auto &attr : node.attribute())
+        if (attr.name() == "kernel_shape" && attr.ints_size() != known->second - 2)
+          return nodeError() << "kernel_shape has " << attr.ints_size() << " entries; input '"
+                             << known->getKey() << "' of rank " << known->second << " has "
+                             << known->second - 2 << " spatial dims";
+  }
   for (const auto &t : graph.initializer()) {
     if (!seen.insert(t.name()).second)
       return emitError(loc) << "initializer '" << t.name() << "' is defined twice";

@@ -935,6 +935,8 @@ FailureOr<Value> importGather(NodeContext &nc) {
   TRY(indices, nc.requiredInput(1));
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
   int64_t dim = shapeOf(data)[axis];
+  if (failed(nc.checkIndices(1, {dim})))
+    return failure();
   // Constant data and indices (shape computations) fold here.
   DenseElementsAttr cd = nc.constInput(0), ci = nc.constInput(1);
   if (ci) {
@@ -986,6 +988,8 @@ FailureOr<Value> importGatherND(NodeContext &nc) {
                       << " must end in a dim of 1 to " << ds.size() << " (the data's rank)";
   int64_t k = is.back();
   SmallVector<int64_t> dims(ds.take_front(k)), strides(k, 1);
+  if (failed(nc.checkIndices(1, dims, /*componentwise=*/true)))
+    return failure();
   for (int64_t i = k - 2; i >= 0; --i)
     strides[i] = strides[i + 1] * dims[i + 1];
   auto vec = [&](ArrayRef<int64_t> v) {
@@ -1006,6 +1010,8 @@ FailureOr<Value> importGatherElements(NodeContext &nc) {
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
   TRY(axis, nc.normalizeAxis(nc.attrInt("axis", 0), shapeOf(data).size()));
+  if (failed(nc.checkIndices(1, {shapeOf(data)[axis]})))
+    return failure();
   return nc.create<GatherElementsOp>(nc.inferred(), data, indices, axis);
 }
 

@@ -68,6 +68,24 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     return s;
   };
   FunctionType ft = main.getFunctionType();
+  // Each output needs a buffer of its own: an output that is the same
+  // tensor as an earlier output is refused by name.
+  auto interfaceName = [&](unsigned i, bool result) {
+    DictionaryAttr attrs = result ? main.getResultAttrDict(i) : main.getArgAttrDict(i);
+    auto name = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
+    return name ? name.str() : (result ? "output" : "input") + std::to_string(i);
+  };
+  if (!main.getBody().empty()) {
+    auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      for (unsigned j = 0; j < i; ++j)
+        if (ret.getOperand(j) == v)
+          return emitError(main.getLoc()) << "output '" << interfaceName(i, true)
+                                           << "' is the same tensor as output '"
+                                  << interfaceName(j, true)
+                                  << "'; Kiln does not return one tensor twice yet";
+    }
+  }
   for (unsigned i = 0; i < ft.getNumInputs(); ++i) {
     auto s = spec(ft.getInput(i), main.getArgAttrDict(i), "input" + std::to_string(i));
     if (failed(s))
@@ -75,10 +93,27 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     sig.inputs.push_back(*s);
   }
   for (unsigned i = 0; i < ft.getNumResults(); ++i) {
-    auto s = spec(ft.getResult(i), main.getResultAttrDict(i), "output" + std::to_string(i));
+    DictionaryAttr attrs = main.getResultAttrDict(i);
+    auto s = spec(ft.getResult(i), attrs, "output" + std::to_string(i));
     if (failed(s))
       return failure();
-    sig.outputs.push_back(*s);
+    auto what = attrs ? attrs.getAs<StringAttr>("kiln.check") : StringAttr();
+    if (!what) {
+      if (!sig.checks.empty())
+        return main.emitError() << "result " << i << " follows the index checks";
+      sig.outputs.push_back(*s);
+      continue;
+    }
+    auto dims = attrs.getAs<DenseI64ArrayAttr>("kiln.check_dims");
+    if (!dims || dims.empty() || s->dtype != 7 || s->shape.size() != 1 ||
+        s->shape[0] != 2 * (int64_t)dims.size() ||
+        llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < 1; }))
+      return main.emitError() << "result " << i << " is a malformed index check";
+    IndexCheckSpec check{*s, what.str(), std::vector<int64_t>(dims.asArrayRef())};
+    for (char &c : check.what)
+      if (c == '\t' || c == '\n')
+        c = ' ';
+    sig.checks.push_back(std::move(check));
   }
   return sig;
 }
@@ -95,6 +130,13 @@ std::string kiln::serializeSignature(const ModelSignature &sig) {
     add("in", t);
   for (const TensorSpec &t : sig.outputs)
     add("out", t);
+  for (const IndexCheckSpec &c : sig.checks) {
+    out += "check\t" + c.what + "\t" + std::to_string(c.tensor.dtype) + "\t" +
+           std::to_string(c.tensor.shape[0]) + "\t";
+    for (size_t i = 0; i < c.dims.size(); ++i)
+      out += (i ? "," : "") + std::to_string(c.dims[i]);
+    out += "\n";
+  }
   return out;
 }
 
@@ -121,7 +163,7 @@ static void addModelABI(ModuleOp module, const ModelSignature &sig) {
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
   SmallVector<Value> args;
-  unsigned n = sig.inputs.size() + sig.outputs.size();
+  unsigned n = sig.numTensors();
   for (unsigned i = 0; i < n; ++i) {
     Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, body->getArgument(0),
                                      ArrayRef<LLVM::GEPArg>{(int32_t)i});
@@ -228,7 +270,8 @@ FailureOr<ModelSignature> kiln::prepareModelEntry(ModuleOp module) {
   for (unsigned i = 0; i < main.getNumArguments(); ++i)
     main.removeArgAttr(i, "kiln.name");
   for (unsigned i = 0; i < main.getNumResults(); ++i)
-    main.removeResultAttr(i, StringAttr::get(ctx, "kiln.name"));
+    for (StringRef attr : {"kiln.name", "kiln.check", "kiln.check_dims"})
+      main.removeResultAttr(i, StringAttr::get(ctx, attr));
   return sig;
 }
 

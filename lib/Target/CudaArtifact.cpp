@@ -430,7 +430,7 @@ LogicalResult finishHostCode(ModuleOp module, HostPlan &plan, const ModelSignatu
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(body);
     SmallVector<Value> args{body->getArgument(0)};
-    unsigned n = sig.inputs.size() + sig.outputs.size();
+    unsigned n = sig.numTensors();
     for (unsigned i = 0; i < n; ++i) {
       Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, body->getArgument(1),
                                        ArrayRef<LLVM::GEPArg>{(int32_t)i});

@@ -155,7 +155,8 @@ struct Model {
   std::vector<CUdeviceptr> weights;
   size_t elidedWeights = 0; // compiled with --elide-weights: filled at load
   size_t arenaBytes = 0;
-  std::vector<TensorShape> inputs, outputs;
+  std::vector<TensorShape> inputs, outputs; // outputs: the model's, then its index checks
+  size_t checks = 0;
   std::atomic<bool> graph{false};
   bool syncEachKernel = false;
   std::mutex poolMutex;
@@ -640,7 +641,7 @@ void reportLoad(const Model *m) {
 } // namespace
 
 Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
-            std::vector<TensorShape> outputs, std::string &error) {
+            std::vector<TensorShape> outputs, size_t checks, std::string &error) {
   LibrarySymbols s;
   if (!findSymbols(lib, name, s, error))
     return nullptr;
@@ -652,6 +653,7 @@ Model *load(void *lib, const std::string &name, std::vector<TensorShape> inputs,
   m->arenaBytes = (size_t)*s.arenaBytes;
   m->inputs = std::move(inputs);
   m->outputs = std::move(outputs);
+  m->checks = std::min(checks, m->outputs.size());
   const char *syncEnv = std::getenv("KILN_CUDA_SYNC");
   m->syncEachKernel = syncEnv && *syncEnv && std::strcmp(syncEnv, "0") != 0;
   bool cubinFits = false;
@@ -688,7 +690,7 @@ bool runHost(Model *m, const void *const *inputs, void *const *outputs, std::str
 }
 
 bool runDevice(Model *m, const uint64_t *inputs, const uint64_t *outputs, void *stream,
-               std::string &error) {
+               int64_t *checkResults, std::string &error) {
   if (!setCurrent(m, error))
     return false;
   if (stream) {
@@ -702,8 +704,18 @@ bool runDevice(Model *m, const uint64_t *inputs, const uint64_t *outputs, void *
   Exec *e = acquire(m, error);
   if (!e)
     return false;
-  enqueueRun(e, inputs, outputs);
-  bool ok = finish(e, error);
+  // The caller's outputs, then the execution's own buffers for the checks.
+  size_t visible = m->outputs.size() - m->checks;
+  std::vector<uint64_t> results(outputs, outputs + visible);
+  results.insert(results.end(), e->outputs.begin() + visible, e->outputs.end());
+  bool ok = enqueueRun(e, inputs, results.data());
+  for (size_t i = visible; ok && i < m->outputs.size(); ++i) {
+    ok = e->check(m->d->cuMemcpyDtoHAsync(checkResults, e->outputs[i], m->outputs[i].bytes,
+                                          e->stream),
+                  "copying index check " + std::to_string(i - visible) + " from the device");
+    checkResults += m->outputs[i].bytes / sizeof(int64_t);
+  }
+  ok = finish(e, error) && ok;
   release(m, e);
   return ok;
 }

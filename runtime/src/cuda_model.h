@@ -19,8 +19,10 @@ struct TensorShape {
 /// Sets up a CUDA model from its loaded library: driver and context,
 /// kernels (module cache), weights uploaded once. Null with `error` set,
 /// and whatever the load got from the driver released.
+/// `outputs` lists every result of the entry: the model's outputs, then its
+/// `checks` run-time index checks (int64 tensors the runtime reads back).
 Model *load(void *library, const std::string &name, std::vector<TensorShape> inputs,
-            std::vector<TensorShape> outputs, std::string &error);
+            std::vector<TensorShape> outputs, size_t checks, std::string &error);
 /// Deletes the model, which releases its executions, its weights and its
 /// reference to the cached module (null: nothing).
 void destroy(Model *model);
@@ -29,13 +31,15 @@ void setGraph(Model *model, bool enable);
 /// runtime filled with seeded values at load.
 size_t elidedWeights(const Model *model);
 
-/// Runs on host buffers (uploads, runs, downloads). False with `error` set.
+/// Runs on host buffers (uploads, runs, downloads), one per result (outputs
+/// and index checks). False with `error` set.
 bool runHost(Model *model, const void *const *inputs, void *const *outputs,
              std::string &error);
 /// Runs on device buffers, after the work queued on `stream` (a CUstream,
-/// may be null).
+/// may be null); `outputs` are the model's outputs only, the index checks'
+/// results are copied to `checkResults` (one after another).
 bool runDevice(Model *model, const uint64_t *inputs, const uint64_t *outputs, void *stream,
-               std::string &error);
+               int64_t *checkResults, std::string &error);
 /// Event-timed runs after one warm-up; outputs hold the last run's results.
 bool benchmark(Model *model, const void *const *inputs, void *const *outputs, int runs,
                double *ms, std::string &error);

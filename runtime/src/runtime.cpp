@@ -3,8 +3,12 @@
 // A compiled model exports a signature string and an entry function taking
 // memref descriptors. The signature has one line per tensor:
 //   "in|out <TAB> name <TAB> dtype <TAB> d0,d1,...\n"
-// This file parses it, builds descriptors for caller buffers and calls the
-// entry. It depends on nothing but libc and libdl.
+// and one line per run-time index check, an extra int64 result [2k] that
+// holds the minimum and the maximum of each of k components of an index
+// input, with the sizes of the dims they address:
+//   "check <TAB> what <TAB> 7 <TAB> 2k <TAB> s0,...,s(k-1)\n"
+// This file parses it, builds descriptors for caller buffers (and the
+// checks' own), calls the entry and reports an index out of range. It depends on nothing but libc and libdl.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
@@ -37,10 +41,29 @@ struct Tensor {
   std::string name;
   std::vector<int64_t> shape;
   kiln_tensor_info info;
+  std::vector<int64_t> checkDims; // index checks: the size of each component's dim
 };
 
-bool parseSignature(const char *text, std::vector<Tensor> &ins,
-                    std::vector<Tensor> &outs, std::string &err) {
+/// Parses "d0,d1,..." into `out`: each a decimal number in [lo, 2^40], at
+/// most 64 of them.
+bool parseDims(const std::string &text, int64_t lo, std::vector<int64_t> &out) {
+  if (text.empty())
+    return true;
+  std::stringstream dims(text);
+  std::string d;
+  while (std::getline(dims, d, ',')) {
+    char *end = nullptr;
+    errno = 0;
+    long long v = d.empty() ? -1 : std::strtoll(d.c_str(), &end, 10);
+    if (v < lo || v > (1ll << 40) || errno || *end || out.size() == 64)
+      return false;
+    out.push_back(v);
+  }
+  return true;
+}
+
+bool parseSignature(const char *text, std::vector<Tensor> &ins, std::vector<Tensor> &outs,
+                    std::vector<Tensor> &checks, std::string &err) {
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
@@ -51,7 +74,9 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins,
     std::string f;
     while (std::getline(ss, f, '\t'))
       fields.push_back(f);
-    if (fields.size() < 3 || (fields[0] != "in" && fields[0] != "out")) {
+    if (fields.size() < 3 ||
+        (fields[0] != "in" && fields[0] != "out" && fields[0] != "check") ||
+        (fields[0] == "check" && fields.size() != 5)) {
       err = "malformed model signature line '" + line + "'";
       return false;
     }
@@ -88,9 +113,24 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins,
         }
       }
     }
+    if (fields[0] == "check") {
+      // An int64 [2k] tensor for k dims of positive size.
+      if (t.info.dtype != KILN_INT64 || !parseDims(fields[4], 1, t.checkDims) ||
+          t.checkDims.empty() || t.shape.size() != 1 ||
+          t.shape[0] != 2 * (int64_t)t.checkDims.size()) {
+        err = "malformed index check in the model signature: '" + line + "'";
+        return false;
+      }
+      checks.push_back(std::move(t));
+      continue;
+    }
+    if (!checks.empty()) {
+      err = "model signature lists tensor '" + t.name + "' after its index checks";
+      return false;
+    }
     (fields[0] == "in" ? ins : outs).push_back(std::move(t));
   }
-  for (auto *list : {&ins, &outs})
+  for (auto *list : {&ins, &outs, &checks})
     for (Tensor &t : *list) {
       t.info.name = t.name.c_str();
       t.info.rank = (int32_t)t.shape.size();
@@ -220,18 +260,59 @@ struct kiln_model {
   void *library = nullptr;
   kiln_entry_fn entry = nullptr;
   std::vector<Tensor> inputs, outputs;
+  std::vector<Tensor> checks; // run-time index checks, extra results after the outputs
+  size_t checkElements = 0;   // their int64 elements, all together
   kiln_cuda::Model *cuda = nullptr; // set for CUDA models
 };
+
+/// The first index out of range that the checks' results `data` (the
+/// checks' [2k] tensors one after another) show, as an error message; empty
+/// if every index is in range.
+static std::string indexCheckError(const kiln_model *m, const int64_t *data) {
+  for (const Tensor &check : m->checks) {
+    size_t k = check.checkDims.size();
+    for (size_t c = 0; c < k; ++c) {
+      int64_t lo = data[c], hi = data[k + c], size = check.checkDims[c];
+      if (lo >= -size && hi < size)
+        continue;
+      int64_t bad = hi >= size ? hi : lo;
+      std::string msg = m->name + ": " + check.name + ": index " + std::to_string(bad) +
+                        " is out of range [" + std::to_string(-size) + ", " +
+                        std::to_string(size - 1) + "]";
+      if (k > 1)
+        msg += " (position " + std::to_string(c) + " of its last axis)";
+      return msg;
+    }
+    data += 2 * k;
+  }
+  return "";
+}
+
+/// The outputs a run writes: the caller's, then one buffer per index check
+/// inside `checkData`.
+static std::vector<void *> withCheckBuffers(const kiln_model *m, void *const *outputs,
+                                            std::vector<int64_t> &checkData) {
+  std::vector<void *> all(outputs, outputs + m->outputs.size());
+  checkData.assign(m->checkElements, 0);
+  int64_t *p = checkData.data();
+  for (const Tensor &check : m->checks) {
+    all.push_back(p);
+    p += check.shape[0];
+  }
+  return all;
+}
 
 static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
                                const char *signature) {
   std::string err;
-  if (!parseSignature(signature, m->inputs, m->outputs, err)) {
+  if (!parseSignature(signature, m->inputs, m->outputs, m->checks, err)) {
     setError(m->name + ": " + err);
     if (m->library)
       dlclose(m->library);
     return nullptr;
   }
+  for (const Tensor &check : m->checks)
+    m->checkElements += (size_t)check.shape[0];
   return m.release();
 }
 
@@ -282,8 +363,13 @@ kiln_model *kiln_model_load(const char *path) {
         out.push_back({t.shape, kiln_tensor_bytes(&t.info)});
       return out;
     };
+    // The index checks are results too, after the outputs.
+    std::vector<kiln_cuda::TensorShape> results = shapes(model->outputs);
+    for (kiln_cuda::TensorShape &check : shapes(model->checks))
+      results.push_back(std::move(check));
     std::string err;
-    model->cuda = kiln_cuda::load(lib, path, shapes(model->inputs), shapes(model->outputs), err);
+    model->cuda = kiln_cuda::load(lib, path, shapes(model->inputs), std::move(results),
+                                  model->checks.size(), err);
     if (!model->cuda) {
       setError(err);
       kiln_model_free(model);
@@ -357,7 +443,13 @@ int kiln_model_run_device(kiln_model *m, const uint64_t *inputs, const uint64_t 
     return -1;
   }
   std::string err;
-  if (!kiln_cuda::runDevice(m->cuda, inputs, outputs, stream, err)) {
+  std::vector<int64_t> checkData(m->checkElements);
+  if (!kiln_cuda::runDevice(m->cuda, inputs, outputs, stream, checkData.data(), err)) {
+    setError(err);
+    return -1;
+  }
+  err = indexCheckError(m, checkData.data());
+  if (!err.empty()) {
     setError(err);
     return -1;
   }
@@ -373,7 +465,9 @@ int kiln_model_benchmark(kiln_model *m, const void *const *inputs, void *const *
   }
   if (m->cuda) {
     std::string err;
-    if (!kiln_cuda::benchmark(m->cuda, inputs, outputs, runs, ms, err)) {
+    std::vector<int64_t> checkData;
+    std::vector<void *> results = withCheckBuffers(m, outputs, checkData);
+    if (!kiln_cuda::benchmark(m->cuda, inputs, results.data(), runs, ms, err)) {
       setError(err);
       return -1;
     }
@@ -441,7 +535,14 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
         return -1;
       }
     std::string err;
-    if (!kiln_cuda::runHost(m->cuda, inputs, outputs, err)) {
+    std::vector<int64_t> checkData;
+    std::vector<void *> results = withCheckBuffers(m, outputs, checkData);
+    if (!kiln_cuda::runHost(m->cuda, inputs, results.data(), err)) {
+      setError(err);
+      return -1;
+    }
+    err = indexCheckError(m, checkData.data());
+    if (!err.empty()) {
       setError(err);
       return -1;
     }
@@ -478,6 +579,12 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
     }
     add(outputs[i], m->outputs[i]);
   }
+  std::vector<int64_t> checkData(m->checkElements);
+  int64_t *checkBuffer = checkData.data();
+  for (const Tensor &check : m->checks) {
+    add(checkBuffer, check);
+    checkBuffer += check.shape[0];
+  }
   std::vector<void *> args;
   for (auto &d : descriptors)
     args.push_back(d.data());
@@ -486,6 +593,11 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
   std::string emulationError = kilnEmuTakeError();
   if (!emulationError.empty()) {
     setError(m->name + ": " + emulationError);
+    return -1;
+  }
+  std::string indexError = indexCheckError(m, checkData.data());
+  if (!indexError.empty()) {
+    setError(indexError);
     return -1;
   }
   lastError.clear();

@@ -506,6 +506,34 @@ def maxpool_zero_stride(d):
                             strides=[0, 0]))
 
 
+@case(r"" + N0 + r".*rank|rank.*" + N0 + r"", modern=True)
+def conv_transpose_weight_rank_too_low(d):
+    # libonnx's shape inference reads the weight's dims by the input's rank.
+    return save(d, one_node("ConvTranspose", [("x", F, [1, 1, 3]), ("w", F, [1, 3])], F,
+                            out_shape=[1, 2, 5]))
+
+
+@case(r"" + N0 + r".*rank|rank.*" + N0 + r"", modern=True)
+def conv_weight_rank_differs(d):
+    return save(d, one_node("Conv", [("x", F, [1, 2, 5, 5]), ("w", F, [4, 2, 3])], F,
+                            out_shape=[1, 4, 3, 3]))
+
+
+@case(r"" + N0 + r".*kernel_shape|kernel_shape.*" + N0 + r"", modern=True)
+def conv_kernel_shape_entries(d):
+    return save(d, one_node("Conv", [("x", F, [1, 2, 5, 5]), ("w", F, [4, 2, 3, 3])], F,
+                            out_shape=[1, 4, 3, 3], kernel_shape=[3, 3, 3]))
+
+
+@case(r"output 'b' is the same tensor as output 'a'", ok=True)
+def one_tensor_two_outputs(d):
+    # Legal ONNX; Kiln refuses it by name until outputs may share a buffer.
+    m = model([helper.make_node("Relu", ["x"], ["a"], name="n0"),
+               helper.make_node("Identity", ["a"], ["b"], name="n1")],
+              [vi("x", F, [2, 3])], [vi("a", F, [2, 3]), vi("b", F, [2, 3])])
+    return save(d, m)
+
+
 @case(r"" + N0 + r".*(scale|size)|(scale|size).*" + N0 + r"")
 def resize_negative_scale(d):
     inits = [const("r", np.zeros(0, np.float32)), const("sc", np.array([1, 1, -2, 2], np.float32))]
@@ -523,6 +551,18 @@ def topk_k_too_large(d):
 def onehot_negative_depth(d):
     inits = [const("dp", np.array(-3, np.int64)), const("v", np.array([0, 1], np.float32))]
     return save(d, one_node("OneHot", [("x", I64, [3])], F, inits, out_shape=[3, 3]))
+
+
+@case(r"" + N0 + r".*index -4 .*range|range.*" + N0 + r"")
+def gather_nd_constant_index_out_of_range(d):
+    idx = const("i", np.array([[1, 2], [-4, 0]], np.int64))
+    return save(d, one_node("GatherND", [("x", F, [3, 3])], F, [idx], out_shape=[2]))
+
+
+@case(r"" + N0 + r".*index 5 .*range|range.*" + N0 + r"")
+def gather_elements_constant_index_out_of_range(d):
+    idx = const("i", np.array([[0, 5]], np.int64))
+    return save(d, one_node("GatherElements", [("x", F, [2, 3])], F, [idx], out_shape=[1, 2], axis=1))
 
 
 @case(r"" + N0 + r".*(index|indices|range)|(index|indices|range).*" + N0 + r"")

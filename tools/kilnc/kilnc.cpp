@@ -97,6 +97,10 @@ cl::opt<uint64_t> maxTensorBytes(
              "larger ones are an error naming the tensor or node"),
     cl::init(kiln::ImportOptions::kDefaultMaxTensorBytes), cl::value_desc("bytes"),
     cl::cat(kilncCategory));
+cl::opt<bool> noIndexChecks(
+    "no-index-checks",
+    cl::desc("Do not check the indices of Gather, GatherElements and GatherND at run time"),
+    cl::cat(kilncCategory));
 cl::opt<bool> noCleanup("no-cleanup",
                         cl::desc("Print the IR exactly as imported, before "
                                  "folding and CSE"),
@@ -135,6 +139,7 @@ int main(int argc, char **argv) {
 
   kiln::ImportOptions options;
   options.maxTensorBytes = maxTensorBytes;
+  options.indexChecks = !noIndexChecks;
   for (const std::string &spec : inputShapes) {
     auto [name, dims] = StringRef(spec).rsplit('=');
     SmallVector<int64_t> shape;

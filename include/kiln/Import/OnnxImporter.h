@@ -44,6 +44,12 @@ struct ImportOptions {
   /// model allocates without bound. kilnc --max-tensor-bytes.
   uint64_t maxTensorBytes = kDefaultMaxTensorBytes;
   static constexpr uint64_t kDefaultMaxTensorBytes = uint64_t(16) << 30;
+  /// Checks at run time the indices of Gather, GatherElements and GatherND
+  /// that are not constants: the model gets one extra result per such
+  /// input (its per-component minimum and maximum, marked `kiln.check`),
+  /// which the runtime compares against the bounds and turns into an error
+  /// naming the node and input. kilnc --no-index-checks.
+  bool indexChecks = true;
 };
 
 /// Imports a model from a file: binary protobuf (`.onnx`) or ONNX text

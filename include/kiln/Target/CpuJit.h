@@ -31,8 +31,21 @@ struct TensorSpec {
   int64_t numBytes() const { return numElements() * elementBytes(); }
 };
 
+/// A run-time index check: an extra int64 result of `main` holding the
+/// minimum and the maximum of each component of an index input (`tensor`,
+/// shape [2k]), what it checks, and the size of the dim each of the k
+/// components addresses. The runtime reads it after a run.
+struct IndexCheckSpec {
+  TensorSpec tensor;
+  std::string what;
+  std::vector<int64_t> dims;
+};
+
 struct ModelSignature {
   std::vector<TensorSpec> inputs, outputs;
+  std::vector<IndexCheckSpec> checks; // results of main after the outputs
+  /// Every tensor the entry takes: inputs, outputs, checks.
+  size_t numTensors() const { return inputs.size() + outputs.size() + checks.size(); }
 };
 
 /// ONNX data type code of an MLIR element type; 0 if it has none.
