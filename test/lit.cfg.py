@@ -19,6 +19,10 @@ if getattr(config, "kiln_ptxas", "") and os.path.exists(config.kiln_ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.kiln_ptxas))
 config.substitutions.append(("%onnx_node", "/usr/include/onnx/backend/test/data/node"))
+# Tests of the runtime's x86 extension checks: `REQUIRES: x86_64`.
+import platform
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

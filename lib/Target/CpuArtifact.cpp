@@ -1,9 +1,13 @@
 //===- CpuArtifact.cpp - ahead-of-time compilation for the host CPU ------===//
 #include "HostArtifact.h"
+#include "kiln_runtime.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -36,7 +40,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   StringRef libs[] = {"-lm"};
   return emitHostArtifact(module, *llvmModule, kind, outputPath,
                           {cpu, 3, llvm::CodeGenOptLevel::Aggressive,
-                           "kiln-model", libs});
+                           "kiln-model", libs, /*recordCpuFeatures=*/true});
 }
 
 LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
@@ -52,6 +56,20 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
       llvm::Reloc::PIC_, std::nullopt, options.codegenLevel));
   llvmModule.setDataLayout(machine->createDataLayout());
   llvmModule.setTargetTriple(llvm::Triple(triple));
+  if (options.recordCpuFeatures && machine->getTargetTriple().isX86()) {
+    // The extensions the runtime knows how to test (kiln_runtime.h) that
+    // the target CPU has, so LLVM may use them anywhere in the library.
+    static const char *const kChecked[] = {KILN_CPU_FEATURE_NAMES};
+    const llvm::MCSubtargetInfo *sti = machine->getMCSubtargetInfo();
+    std::string features;
+    for (const char *name : kChecked)
+      if (sti->checkFeatures(std::string("+") + name))
+        features += (features.empty() ? "" : ",") + std::string(name);
+    auto *init = llvm::ConstantDataArray::getString(llvmModule.getContext(), features);
+    new llvm::GlobalVariable(llvmModule, init->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, init,
+                             KILN_MODEL_CPU_FEATURES_SYMBOL);
+  }
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error e = optimize(&llvmModule))
     return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));

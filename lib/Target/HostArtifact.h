@@ -19,6 +19,9 @@ struct HostArtifactOptions {
   llvm::CodeGenOptLevel codegenLevel;
   llvm::StringRef tempPrefix;       // temporary object file name prefix
   llvm::ArrayRef<llvm::StringRef> linkLibraries; // extra linker arguments
+  /// Export KILN_MODEL_CPU_FEATURES_SYMBOL: the x86 extensions the code may
+  /// use, which the runtime checks before it loads the library.
+  bool recordCpuFeatures = false;
 };
 
 /// Optimizes the translated host module for the process's triple and

@@ -95,6 +95,14 @@ const char *kiln_last_error(void);
 /* The symbols a compiled model library exports. */
 #define KILN_MODEL_ENTRY_SYMBOL "kiln_model_entry"
 #define KILN_MODEL_SIGNATURE_SYMBOL "kiln_model_signature"
+/* A CPU model library's x86 extensions, comma-separated LLVM names from
+ * KILN_CPU_FEATURE_NAMES: kiln_model_load refuses the library on a machine
+ * that lacks one. */
+#define KILN_MODEL_CPU_FEATURES_SYMBOL "kiln_model_cpu_features"
+#define KILN_CPU_FEATURE_NAMES                                                 \
+  "sse4.2", "avx", "avx2", "fma", "f16c", "bmi", "bmi2", "avx512f",            \
+      "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512vnni",            \
+      "avx512bf16", "avx512fp16", "avxvnni", "amx-tile", "amx-bf16", "amx-int8"
 
 /*===-- CUDA models --------------------------------------------------------===*
  *

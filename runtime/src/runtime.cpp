@@ -15,6 +15,9 @@
 #include "cuda_model.h"
 
 #include <dlfcn.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -253,6 +256,85 @@ private:
   bool stopping = false;
 };
 
+#if defined(__x86_64__) || defined(__i386__)
+/// Whether this CPU, and the operating system for the register state,
+/// supports the x86 extension `name` (an LLVM feature name of
+/// KILN_CPU_FEATURE_NAMES). Unknown names are not supported.
+bool cpuHas(const std::string &name) {
+  unsigned a, b, c, d;
+  auto leaf = [&](unsigned l, unsigned sub) {
+    a = b = c = d = 0;
+    return __get_cpuid_count(l, sub, &a, &b, &c, &d) != 0;
+  };
+  if (!leaf(1, 0))
+    return false;
+  unsigned ecx1 = c;
+  // Register state the OS saves (XCR0): YMM for AVX, ZMM and opmasks for
+  // AVX-512, tiles for AMX.
+  uint64_t xcr0 = 0;
+  if (ecx1 & (1u << 27)) { // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = ((uint64_t)hi << 32) | lo;
+  }
+  bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0,
+       tiles = (xcr0 & 0x60000) == 0x60000;
+  unsigned ebx7 = 0, ecx7 = 0, edx7 = 0, eax71 = 0;
+  if (leaf(7, 0)) {
+    ebx7 = b, ecx7 = c, edx7 = d;
+    if (leaf(7, 1))
+      eax71 = a;
+  }
+  auto bit = [](unsigned reg, int n) { return (reg >> n) & 1u; };
+  if (name == "sse4.2") return bit(ecx1, 20);
+  if (name == "avx") return ymm && bit(ecx1, 28);
+  if (name == "fma") return ymm && bit(ecx1, 12);
+  if (name == "f16c") return ymm && bit(ecx1, 29);
+  if (name == "avx2") return ymm && bit(ebx7, 5);
+  if (name == "bmi") return bit(ebx7, 3);
+  if (name == "bmi2") return bit(ebx7, 8);
+  if (name == "avx512f") return zmm && bit(ebx7, 16);
+  if (name == "avx512dq") return zmm && bit(ebx7, 17);
+  if (name == "avx512cd") return zmm && bit(ebx7, 28);
+  if (name == "avx512bw") return zmm && bit(ebx7, 30);
+  if (name == "avx512vl") return zmm && bit(ebx7, 31);
+  if (name == "avx512vnni") return zmm && bit(ecx7, 11);
+  if (name == "avx512fp16") return zmm && bit(edx7, 23);
+  if (name == "avx512bf16") return zmm && bit(eax71, 5);
+  if (name == "avxvnni") return ymm && bit(eax71, 4);
+  if (name == "amx-bf16") return tiles && bit(edx7, 22);
+  if (name == "amx-tile") return tiles && bit(edx7, 24);
+  if (name == "amx-int8") return tiles && bit(edx7, 25);
+  return false;
+}
+#else
+bool cpuHas(const std::string &) { return false; }
+#endif
+
+/// The extensions of a CPU model library's feature list (comma-separated)
+/// that this machine lacks, comma-separated; empty if it has them all.
+/// KILN_CPU_FEATURES, if set, replaces this machine's answer with its own
+/// comma-separated list (to check libraries meant for another machine).
+std::string missingCpuFeatures(const char *list) {
+  const char *override = std::getenv("KILN_CPU_FEATURES");
+  auto has = [&](const std::string &f) {
+    if (!override)
+      return cpuHas(f);
+    std::stringstream ss(override);
+    std::string g;
+    while (std::getline(ss, g, ','))
+      if (g == f)
+        return true;
+    return false;
+  };
+  std::string missing, f;
+  std::stringstream ss(list);
+  while (std::getline(ss, f, ','))
+    if (!f.empty() && !has(f))
+      missing += (missing.empty() ? "" : ", ") + f;
+  return missing;
+}
+
 } // namespace
 
 struct kiln_model {
@@ -383,6 +465,17 @@ kiln_model *kiln_model_load(const char *path) {
              KILN_MODEL_ENTRY_SYMBOL + " / " + KILN_MODEL_SIGNATURE_SYMBOL + ")");
     dlclose(lib);
     return nullptr;
+  }
+  // A library compiled for a CPU with extensions this one lacks would die
+  // of an illegal instruction in its first run.
+  if (auto features = (const char *)dlsym(lib, KILN_MODEL_CPU_FEATURES_SYMBOL)) {
+    std::string missing = missingCpuFeatures(features);
+    if (!missing.empty()) {
+      setError(std::string("'") + path + "' was compiled for a CPU with " + features +
+               "; this machine lacks " + missing + " (compile the model on this machine)");
+      dlclose(lib);
+      return nullptr;
+    }
   }
   auto m = std::make_unique<kiln_model>();
   m->name = path;
