@@ -446,7 +446,11 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         structure on the CPU; ``precision="tf32"``, ``"fp16"`` or ``"bf16"``
         (target "cuda"): round the operands of matmul/conv kernels (fp32
         accumulation; default ``"fp32"``); ``frozen_inputs={name: array}``:
-        compile these inputs' values in as constants (shape-like inputs).
+        compile these inputs' values in as constants (shape-like inputs);
+        ``max_tensor_bytes=N``: the largest tensor the model may declare or
+        compute (default 16 GiB; ``kilnc --max-tensor-bytes``);
+        ``index_checks=False``: no run-time checks of Gather, GatherElements
+        and GatherND indices (``kilnc --no-index-checks``).
 
     Raises:
       kiln.UnsupportedOpError: the model uses ops Kiln does not import
@@ -470,6 +474,12 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
     if precision != "fp32" and target != "cuda":
         raise ValueError("precision applies to target=\"cuda\" only")
     frozen = options.pop("frozen_inputs", None) or {}
+    max_tensor_bytes = options.pop("max_tensor_bytes", None)
+    if max_tensor_bytes is not None:
+        max_tensor_bytes = int(max_tensor_bytes)
+        if max_tensor_bytes <= 0:
+            raise ValueError(f"max_tensor_bytes must be positive, got {max_tensor_bytes}")
+    index_checks = bool(options.pop("index_checks", True))
     if options:
         raise TypeError(f"kiln.compile got unknown options: {', '.join(sorted(options))}")
     shapes: Dict[str, List[int]] = {}
@@ -489,8 +499,12 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
             raise ValueError(f"frozen input '{name}': unsupported dtype {arr.dtype}")
         frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())
 
+    limits = {"index_checks": index_checks}
+    if max_tensor_bytes is not None:
+        limits["max_tensor_bytes"] = max_tensor_bytes
     compiled = _load_compiler().compile(source, is_path, shapes, frozen_values, target,
-                                        gpu_arch or "", emulate, bool(fusion), precision)
+                                        gpu_arch or "", emulate, bool(fusion), precision,
+                                        **limits)
     runner = None
     if compiled.handle():
         runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)

@@ -396,7 +396,8 @@ PYBIND11_MODULE(_kiln, m) {
       "compile",
       [](py::bytes model, bool isPath, std::map<std::string, std::vector<int64_t>> shapes,
          std::map<std::string, py::tuple> frozen, std::string target, std::string gpuArch,
-         bool emulate, bool fusion, std::string precision) {
+         bool emulate, bool fusion, std::string precision, uint64_t maxTensorBytes,
+         bool indexChecks) {
         PipelineOptions pipeline;
         if (auto t = parseTarget(target))
           pipeline.target = *t;
@@ -417,6 +418,8 @@ PYBIND11_MODULE(_kiln, m) {
         if (isPath)
           options.modelDir = llvm::sys::path::parent_path(data).str();
         options.modelName = isPath ? data : "<bytes>";
+        options.maxTensorBytes = maxTensorBytes;
+        options.indexChecks = indexChecks;
         for (auto &[name, dims] : shapes)
           options.inputShapes[name] = llvm::SmallVector<int64_t>(dims.begin(), dims.end());
         for (auto &[name, value] : frozen) {
@@ -433,5 +436,6 @@ PYBIND11_MODULE(_kiln, m) {
       py::arg("model"), py::arg("is_path"), py::arg("input_shapes"), py::arg("frozen_inputs"),
       py::arg("target"), py::arg("gpu_arch"), py::arg("emulate"), py::arg("fusion"),
       py::arg("precision") = "fp32",
-      "Imports and compiles a model; see kiln.compile.");
+      py::arg("max_tensor_bytes") = ImportOptions::kDefaultMaxTensorBytes,
+      py::arg("index_checks") = true, "Imports and compiles a model; see kiln.compile.");
 }

@@ -117,3 +117,21 @@ def test_checks_are_per_call_across_threads(rng, data):
     for t in threads:
         t.join()
     assert not errors and not wrong, (errors[:5], wrong[:5])
+
+
+def test_index_checks_off(rng, data):
+    # index_checks=False (kilnc --no-index-checks): no extra result and no
+    # error; an index out of range is then clamped into the dim.
+    m = kiln.compile(model("Gather", TensorProto.INT64, (3,), (3, 4)), index_checks=False)
+    ids = np.array([5, 0, -6])
+    np.testing.assert_array_equal(m(data, ids), data[ids])
+    m(data, np.array([0, 6, 1]))
+
+
+def test_max_tensor_bytes():
+    # The 6x4 float32 input is 96 bytes: over a 64-byte limit.
+    with pytest.raises(kiln.CompileError, match=r"'data' of shape 6x4 needs 96 bytes, over "
+                                                r"the limit of 64"):
+        kiln.compile(model("Gather", TensorProto.INT64, (6,), (6, 4)), max_tensor_bytes=64)
+    with pytest.raises(ValueError, match="max_tensor_bytes"):
+        kiln.compile(model("Gather", TensorProto.INT64, (6,), (6, 4)), max_tensor_bytes=0)
