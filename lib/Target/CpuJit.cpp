@@ -68,30 +68,15 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     return s;
   };
   FunctionType ft = main.getFunctionType();
-  // Each output needs a buffer of its own: an output that is the same
-  // tensor as an earlier output is refused by name.
-  auto interfaceName = [&](unsigned i, bool result) {
-    DictionaryAttr attrs = result ? main.getResultAttrDict(i) : main.getArgAttrDict(i);
-    auto name = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
-    return name ? name.str() : (result ? "output" : "input") + std::to_string(i);
-  };
-  if (!main.getBody().empty()) {
-    auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
-    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      for (unsigned j = 0; j < i; ++j)
-        if (ret.getOperand(j) == v)
-          return emitError(main.getLoc()) << "output '" << interfaceName(i, true)
-                                           << "' is the same tensor as output '"
-                                  << interfaceName(j, true)
-                                  << "'; Kiln does not return one tensor twice yet";
-    }
-  }
   for (unsigned i = 0; i < ft.getNumInputs(); ++i) {
     auto s = spec(ft.getInput(i), main.getArgAttrDict(i), "input" + std::to_string(i));
     if (failed(s))
       return failure();
     sig.inputs.push_back(*s);
   }
+  func::ReturnOp ret;
+  if (!main.getBody().empty())
+    ret = dyn_cast<func::ReturnOp>(main.getBody().front().getTerminator());
   for (unsigned i = 0; i < ft.getNumResults(); ++i) {
     DictionaryAttr attrs = main.getResultAttrDict(i);
     auto s = spec(ft.getResult(i), attrs, "output" + std::to_string(i));
@@ -101,6 +86,14 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     if (!what) {
       if (!sig.checks.empty())
         return main.emitError() << "result " << i << " follows the index checks";
+      // One tensor returned twice (b = Identity(a), both graph outputs):
+      // the later output is an alias of the first.
+      if (ret)
+        for (unsigned j = 0; j < i; ++j)
+          if (ret.getOperand(j) == ret.getOperand(i)) {
+            s->aliasOf = (int)j;
+            break;
+          }
       sig.outputs.push_back(*s);
       continue;
     }
@@ -124,6 +117,8 @@ std::string kiln::serializeSignature(const ModelSignature &sig) {
     out += std::string(dir) + "\t" + t.name + "\t" + std::to_string(t.dtype) + "\t";
     for (size_t i = 0; i < t.shape.size(); ++i)
       out += (i ? "," : "") + std::to_string(t.shape[i]);
+    if (t.aliasOf >= 0)
+      out += "\t" + std::to_string(t.aliasOf);
     out += "\n";
   };
   for (const TensorSpec &t : sig.inputs)
@@ -266,6 +261,16 @@ FailureOr<ModelSignature> kiln::prepareModelEntry(ModuleOp module) {
   ctx->appendDialectRegistry(registry);
   auto main = module.lookupSymbol<func::FuncOp>("main");
   main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+  // An output that aliases an earlier one is returned once.
+  llvm::BitVector aliases(main.getNumResults());
+  for (auto [i, t] : llvm::enumerate(sig->outputs))
+    if (t.aliasOf >= 0)
+      aliases.set(i);
+  if (aliases.any()) {
+    main.getBody().front().getTerminator()->eraseOperands(aliases);
+    if (failed(main.eraseResults(aliases)))
+      return main.emitError("cannot drop the repeated outputs of main");
+  }
   // The interface names live in the signature; LLVM does not know them.
   for (unsigned i = 0; i < main.getNumArguments(); ++i)
     main.removeArgAttr(i, "kiln.name");

@@ -347,12 +347,21 @@ void callEntry(Exec *e, const uint64_t *ins, const uint64_t *outs) {
   for (size_t i = 0; i < m->inputs.size(); ++i)
     add(ins[i], m->inputs[i]);
   for (size_t i = 0; i < m->outputs.size(); ++i)
-    add(outs[i], m->outputs[i]);
+    if (m->outputs[i].aliasOf < 0)
+      add(outs[i], m->outputs[i]);
   std::vector<void *> args;
   for (auto &desc : descriptors)
     args.push_back(desc.data());
   e->launched = 0;
   m->entry(e, args.data());
+  // An output that is the same tensor as an earlier one: a copy on the
+  // run's stream (captured with the rest in a CUDA graph).
+  for (size_t i = 0; i < m->outputs.size() && e->error.empty(); ++i) {
+    int j = m->outputs[i].aliasOf;
+    if (j >= 0 && m->outputs[i].bytes)
+      e->check(m->d->cuMemcpyDtoDAsync(outs[i], outs[j], m->outputs[i].bytes, e->stream),
+               "copying output " + std::to_string(j) + " to output " + std::to_string(i));
+  }
 }
 
 /// Queues one run on the execution's stream: the entry directly, or its

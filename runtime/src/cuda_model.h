@@ -14,6 +14,7 @@ struct Model;
 struct TensorShape {
   std::vector<int64_t> shape;
   size_t bytes;
+  int aliasOf = -1; // an output that is a copy of this earlier output
 };
 
 /// Sets up a CUDA model from its loaded library: driver and context,

@@ -2,7 +2,9 @@
 //
 // A compiled model exports a signature string and an entry function taking
 // memref descriptors. The signature has one line per tensor:
-//   "in|out <TAB> name <TAB> dtype <TAB> d0,d1,...\n"
+//   "in|out <TAB> name <TAB> dtype <TAB> d0,d1,...[<TAB> j]\n"
+// where j, on an output, names an earlier output that is the same tensor
+// (the entry writes it once; the runtime copies it),
 // and one line per run-time index check, an extra int64 result [2k] that
 // holds the minimum and the maximum of each of k components of an index
 // input, with the sizes of the dims they address:
@@ -45,6 +47,7 @@ struct Tensor {
   std::vector<int64_t> shape;
   kiln_tensor_info info;
   std::vector<int64_t> checkDims; // index checks: the size of each component's dim
+  int aliasOf = -1; // outputs: the earlier output this one is a copy of
 };
 
 /// Parses "d0,d1,..." into `out`: each a decimal number in [lo, 2^40], at
@@ -130,6 +133,18 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins, std::vector<Tens
     if (!checks.empty()) {
       err = "model signature lists tensor '" + t.name + "' after its index checks";
       return false;
+    }
+    if (fields.size() > 4) {
+      // An output that is the same tensor as an earlier, unaliased output.
+      char *end = nullptr;
+      long j = fields[0] == "out" && !fields[4].empty()
+                   ? std::strtol(fields[4].c_str(), &end, 10) : -1;
+      if (j < 0 || *end || j >= (long)outs.size() || outs[j].aliasOf >= 0 ||
+          outs[j].info.dtype != t.info.dtype || outs[j].shape != t.shape) {
+        err = "malformed output alias in the model signature: '" + line + "'";
+        return false;
+      }
+      t.aliasOf = (int)j;
     }
     (fields[0] == "in" ? ins : outs).push_back(std::move(t));
   }
@@ -344,6 +359,7 @@ struct kiln_model {
   std::vector<Tensor> inputs, outputs;
   std::vector<Tensor> checks; // run-time index checks, extra results after the outputs
   size_t checkElements = 0;   // their int64 elements, all together
+  bool aliases = false;       // some output is a copy of another
   kiln_cuda::Model *cuda = nullptr; // set for CUDA models
 };
 
@@ -395,6 +411,8 @@ static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
   }
   for (const Tensor &check : m->checks)
     m->checkElements += (size_t)check.shape[0];
+  for (const Tensor &out : m->outputs)
+    m->aliases |= out.aliasOf >= 0;
   return m.release();
 }
 
@@ -442,7 +460,7 @@ kiln_model *kiln_model_load(const char *path) {
     auto shapes = [](const std::vector<Tensor> &list) {
       std::vector<kiln_cuda::TensorShape> out;
       for (const Tensor &t : list)
-        out.push_back({t.shape, kiln_tensor_bytes(&t.info)});
+        out.push_back({t.shape, kiln_tensor_bytes(&t.info), t.aliasOf});
       return out;
     };
     // The index checks are results too, after the outputs.
@@ -670,7 +688,8 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
       setError(m->name + ": output '" + m->outputs[i].name + "' has no buffer");
       return -1;
     }
-    add(outputs[i], m->outputs[i]);
+    if (m->outputs[i].aliasOf < 0)
+      add(outputs[i], m->outputs[i]);
   }
   std::vector<int64_t> checkData(m->checkElements);
   int64_t *checkBuffer = checkData.data();
@@ -682,6 +701,12 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
   for (auto &d : descriptors)
     args.push_back(d.data());
   m->entry(args.data());
+  if (m->aliases)
+    for (size_t i = 0; i < nout; ++i) {
+      const Tensor &t = m->outputs[i];
+      if (t.aliasOf >= 0 && outputs[i] != outputs[t.aliasOf])
+        std::memcpy(outputs[i], outputs[t.aliasOf], kiln_tensor_bytes(&t.info));
+    }
   // GPU emulation reports kernel misuse (divergent barriers) after the run.
   std::string emulationError = kilnEmuTakeError();
   if (!emulationError.empty()) {

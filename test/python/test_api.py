@@ -523,3 +523,59 @@ def test_without_fusion(rng):
         model.ir("fused")
     with pytest.raises(kiln.RuntimeError, match="fusion=False"):
         model.fusion_report()
+
+
+REPEATED_OUTPUTS = """
+<
+  ir_version: 8,
+  opset_import: ["" : 17]
+>
+repeated (float[2,3] x) => (float[2,3] a, float[2,3] b, float[2,3] c, float[2,3] d) {
+  a = Relu(x)
+  b = Identity(a)
+  c = Identity(x)
+  d = Identity(x)
+}
+"""
+
+
+@pytest.mark.parametrize("opts", [dict(target="cpu"), dict(target="cuda", emulate=True)],
+                         ids=["cpu", "emulation"])
+def test_one_tensor_as_several_outputs(opts, rng, tmp_path):
+    # b repeats a, d repeats c (an input passed through): each output gets
+    # its own buffer with the same values.
+    path = tmp_path / "repeated.onnxtxt"
+    path.write_text(REPEATED_OUTPUTS)
+    m = kiln.compile(str(path), **opts)
+    assert [o.name for o in m.outputs] == ["a", "b", "c", "d"]
+    x = rng.standard_normal((2, 3), dtype=np.float32)
+    a, b, c, d = m(x)
+    np.testing.assert_array_equal(a, np.maximum(x, 0))
+    np.testing.assert_array_equal(b, a)
+    np.testing.assert_array_equal(c, x)
+    np.testing.assert_array_equal(d, x)
+    if opts["target"] == "cpu":
+        m.save(tmp_path / "repeated.so")
+        for got, want in zip(kiln.load(tmp_path / "repeated.so")(x), (a, b, c, d)):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_one_tensor_as_several_outputs_on_a_stand_in_driver(tmp_path):
+    # The stand-in driver copies for real (kernels do not run): the
+    # passed-through input and its repeat arrive in both outputs.
+    fake = build_fake_driver(tmp_path / "fake_libcuda.so")
+    path = tmp_path / "repeated.onnxtxt"
+    path.write_text(REPEATED_OUTPUTS)
+    script = f"""
+import numpy as np, kiln
+m = kiln.compile({str(path)!r}, target="cuda")
+x = np.arange(6, dtype=np.float32).reshape(2, 3)
+for _ in range(2):
+    a, b, c, d = m(x)
+    np.testing.assert_array_equal(c, x)
+    np.testing.assert_array_equal(d, x)
+print("ok")
+"""
+    env = dict(os.environ, KILN_CUDA_DRIVER=str(fake))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stdout + p.stderr

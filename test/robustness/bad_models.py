@@ -525,15 +525,6 @@ def conv_kernel_shape_entries(d):
                             out_shape=[1, 4, 3, 3], kernel_shape=[3, 3, 3]))
 
 
-@case(r"output 'b' is the same tensor as output 'a'", ok=True)
-def one_tensor_two_outputs(d):
-    # Legal ONNX; Kiln refuses it by name until outputs may share a buffer.
-    m = model([helper.make_node("Relu", ["x"], ["a"], name="n0"),
-               helper.make_node("Identity", ["a"], ["b"], name="n1")],
-              [vi("x", F, [2, 3])], [vi("a", F, [2, 3]), vi("b", F, [2, 3])])
-    return save(d, m)
-
-
 @case(r"" + N0 + r".*(scale|size)|(scale|size).*" + N0 + r"")
 def resize_negative_scale(d):
     inits = [const("r", np.zeros(0, np.float32)), const("sc", np.array([1, 1, -2, 2], np.float32))]

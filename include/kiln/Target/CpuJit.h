@@ -26,6 +26,9 @@ struct TensorSpec {
   std::string name;
   int32_t dtype = 0;
   std::vector<int64_t> shape;
+  /// An output that is the same tensor as an earlier output: that output's
+  /// index. main returns it once; the runtime copies it. -1 otherwise.
+  int aliasOf = -1;
   int64_t numElements() const;
   int64_t elementBytes() const;
   int64_t numBytes() const { return numElements() * elementBytes(); }
@@ -44,8 +47,14 @@ struct IndexCheckSpec {
 struct ModelSignature {
   std::vector<TensorSpec> inputs, outputs;
   std::vector<IndexCheckSpec> checks; // results of main after the outputs
-  /// Every tensor the entry takes: inputs, outputs, checks.
-  size_t numTensors() const { return inputs.size() + outputs.size() + checks.size(); }
+  /// Every tensor the entry takes: inputs, outputs (not their aliases),
+  /// checks.
+  size_t numTensors() const {
+    size_t n = inputs.size() + checks.size();
+    for (const TensorSpec &t : outputs)
+      n += t.aliasOf < 0;
+    return n;
+  }
 };
 
 /// ONNX data type code of an MLIR element type; 0 if it has none.
