@@ -165,6 +165,22 @@ public:
   }
   Location nodeLoc(const onnx::NodeProto &node, int index);
 
+  /// After run(), once libonnx's shape inference has filled the model's
+  /// value_info: every node's results have the shapes it inferred.
+  LogicalResult checkInferredShapes() {
+    inferredTypes.clear();
+    for (const auto &vi : model.graph().value_info())
+      inferredTypes[vi.name()] = &vi.type();
+    for (const auto &vi : model.graph().output())
+      inferredTypes[vi.name()] = &vi.type();
+    for (auto [index, node] : llvm::enumerate(model.graph().node())) {
+      NodeContext nc(*this, node, nodeLoc(node, index), opset);
+      if (failed(checkAgainstInference(node, nc)))
+        return failure();
+    }
+    return success();
+  }
+
   /// Converts a TensorProto (initializer or Constant attribute) to an
   /// elements attribute; `what` names it in errors.
   FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &t,
@@ -1345,14 +1361,26 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
       return nullptr;
     if (model.ir_version() == 0)
       model.set_ir_version(onnx::IR_VERSION);
-    if (model.ir_version() <= kLibOnnxMaxIrVersion && opset <= kLibOnnxMaxOpset) {
+    bool libonnxKnows = model.ir_version() <= kLibOnnxMaxIrVersion && opset <= kLibOnnxMaxOpset;
+    if (libonnxKnows) {
       try {
         onnx::checker::check_model(model);
       } catch (const std::exception &e) {
         emitError(loc) << "invalid ONNX model: " << oneLine(e.what());
         return nullptr;
       }
-      model.mutable_graph()->clear_value_info();
+    }
+    // The exporter's value_info is not trusted. The importer's own checks
+    // come first (every input defined, each op's inputs, attributes, ranks
+    // and types verified as it is converted): libonnx's shape inference
+    // reads past the dims of tensors of the wrong rank, so it only sees
+    // models the importer has accepted, and checks their shapes after.
+    model.mutable_graph()->clear_value_info();
+    GraphImporter importer(&ctx, model, options, opset);
+    OwningOpRef<ModuleOp> module = importer.run();
+    if (!module || failed(checkResultSizes(*module, options.maxTensorBytes)))
+      return nullptr;
+    if (libonnxKnows) {
       onnx::ShapeInferenceOptions inferOptions{/*check_type=*/true,
                                                /*error_mode=*/1,
                                                /*enable_data_propagation=*/true};
@@ -1363,16 +1391,9 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
         emitError(loc) << "ONNX shape inference failed: " << oneLine(e.what());
         return nullptr;
       }
-    } else {
-      // Newer than libonnx: the importer's own checks stand alone (every
-      // input defined, each op's inputs, attributes and types verified as
-      // it is converted); the exporter's value_info is not trusted.
-      model.mutable_graph()->clear_value_info();
+      if (failed(importer.checkInferredShapes()))
+        return nullptr;
     }
-    GraphImporter importer(&ctx, model, options, opset);
-    OwningOpRef<ModuleOp> module = importer.run();
-    if (module && failed(checkResultSizes(*module, options.maxTensorBytes)))
-      return nullptr;
     return module;
   } catch (const std::exception &e) {
     emitError(loc) << "cannot import the model: " << e.what();
