@@ -78,6 +78,23 @@ size_t kiln_tensor_bytes(const kiln_tensor_info *info);
 int kiln_model_run(kiln_model *model, const void *const *inputs,
                    void *const *outputs);
 
+/* A caller's tensor: its buffer and what the caller says it holds. */
+typedef struct kiln_tensor_view {
+  void *data;           /* dense row-major elements */
+  size_t bytes;         /* the size of the buffer at data */
+  int32_t dtype;        /* KILN_FLOAT, ... */
+  int32_t rank;
+  const int64_t *shape; /* rank dims */
+} kiln_tensor_view;
+
+/* kiln_model_run with every buffer checked first: the number of inputs and
+ * outputs, and for each its dtype, rank, shape and buffer size (at least
+ * kiln_tensor_bytes) against the model's, and a buffer present. A mismatch
+ * is an error naming the tensor and both values; nothing runs. */
+int kiln_model_run_views(kiln_model *model, const kiln_tensor_view *inputs,
+                         int num_inputs, const kiln_tensor_view *outputs,
+                         int num_outputs);
+
 /* Threads that compiled models use (the caller's thread included). The
  * default is the KILN_NUM_THREADS environment variable, else the number of
  * cores. Takes effect for runs that start afterwards. */

@@ -722,6 +722,88 @@ int kiln_model_run(kiln_model *m, const void *const *inputs, void *const *output
   return 0;
 }
 
+/// Names an ONNX element type code for error messages.
+static std::string dtypeName(int32_t dtype) {
+  switch (dtype) {
+  case KILN_FLOAT: return "float32";
+  case KILN_UINT8: return "uint8";
+  case KILN_INT8: return "int8";
+  case KILN_UINT16: return "uint16";
+  case KILN_INT16: return "int16";
+  case KILN_INT32: return "int32";
+  case KILN_INT64: return "int64";
+  case KILN_BOOL: return "bool";
+  case KILN_FLOAT16: return "float16";
+  case KILN_DOUBLE: return "float64";
+  case KILN_UINT32: return "uint32";
+  case KILN_UINT64: return "uint64";
+  case KILN_BFLOAT16: return "bfloat16";
+  default: return "unknown type " + std::to_string(dtype);
+  }
+}
+
+static std::string shapeName(const int64_t *shape, int32_t rank) {
+  if (rank == 0)
+    return "a scalar";
+  std::string s;
+  for (int32_t d = 0; d < rank; ++d)
+    s += (d ? "x" : "") + std::to_string(shape[d]);
+  return s;
+}
+
+/// Checks the caller's views of one side (inputs or outputs) against the
+/// model's tensors; the first mismatch as an error message, or empty.
+static std::string checkViews(const kiln_model *m, const char *side,
+                              const std::vector<Tensor> &tensors,
+                              const kiln_tensor_view *views, int count) {
+  if (count != (int)tensors.size() || (count > 0 && !views))
+    return m->name + ": the model takes " + std::to_string(tensors.size()) + " " + side +
+           "s, " + std::to_string(views ? count : 0) + " given";
+  for (int i = 0; i < count; ++i) {
+    const Tensor &t = tensors[i];
+    const kiln_tensor_view &v = views[i];
+    std::string what = m->name + ": " + side + " '" + t.name + "' (" + std::to_string(i) + ")";
+    if (v.dtype != t.info.dtype)
+      return what + " is " + dtypeName(v.dtype) + ", the model takes " +
+             dtypeName(t.info.dtype);
+    if (v.rank < 0 || (v.rank > 0 && !v.shape))
+      return what + " has no shape";
+    if (v.rank != t.info.rank ||
+        !std::equal(t.shape.begin(), t.shape.end(), v.shape))
+      return what + " has shape " + shapeName(v.shape, v.rank) + ", the model takes " +
+             shapeName(t.shape.data(), t.info.rank);
+    size_t need = kiln_tensor_bytes(&t.info);
+    if (need && !v.data)
+      return what + " has no buffer";
+    if (v.bytes < need)
+      return what + " has a buffer of " + std::to_string(v.bytes) + " bytes, " +
+             std::to_string(need) + " needed";
+  }
+  return "";
+}
+
+int kiln_model_run_views(kiln_model *m, const kiln_tensor_view *inputs, int numInputs,
+                         const kiln_tensor_view *outputs, int numOutputs) {
+  if (!m) {
+    setError("kiln_model_run_views: no model");
+    return -1;
+  }
+  std::string err = checkViews(m, "input", m->inputs, inputs, numInputs);
+  if (err.empty())
+    err = checkViews(m, "output", m->outputs, outputs, numOutputs);
+  if (!err.empty()) {
+    setError(err);
+    return -1;
+  }
+  std::vector<const void *> in;
+  std::vector<void *> out;
+  for (int i = 0; i < numInputs; ++i)
+    in.push_back(inputs[i].data);
+  for (int i = 0; i < numOutputs; ++i)
+    out.push_back(outputs[i].data);
+  return kiln_model_run(m, in.data(), out.data());
+}
+
 int kiln_cuda_device(void) {
   std::string err;
   int ordinal = kiln_cuda::deviceOrdinal(err);

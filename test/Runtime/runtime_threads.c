@@ -111,6 +111,42 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  {
+    /* Checked runs: each wrong dtype, shape, rank, size or count refused
+     * with one message naming the tensor; the right views run. */
+    void *check = malloc(outBytes);
+    kiln_tensor_view iv = {input, inBytes, in->dtype, in->rank, in->shape};
+    kiln_tensor_view ov = {check, outBytes, out->dtype, out->rank, out->shape};
+    int64_t wrongShape[8];
+    for (int d = 0; d < in->rank; ++d)
+      wrongShape[d] = in->shape[d] + (d == in->rank - 1);
+    struct { kiln_tensor_view in, out; int nin; const char *expect; } bad[] = {
+        {{input, inBytes, KILN_FLOAT16, in->rank, in->shape}, ov, 1, "is float16, the model takes float32"},
+        {{input, inBytes, in->dtype, in->rank, wrongShape}, ov, 1, "the model takes"},
+        {{input, inBytes, in->dtype, in->rank - 1, in->shape}, ov, 1, "has shape"},
+        {{input, inBytes - 1, in->dtype, in->rank, in->shape}, ov, 1, "bytes,"},
+        {{NULL, inBytes, in->dtype, in->rank, in->shape}, ov, 1, "has no buffer"},
+        {iv, {check, outBytes / 2, out->dtype, out->rank, out->shape}, 1, "output"},
+        {iv, ov, 2, "takes 1 inputs, 2 given"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) {
+      if (kiln_model_run_views(a, &bad[k].in, bad[k].nin, &bad[k].out, 1) == 0 ||
+          !strstr(kiln_last_error(), bad[k].expect) ||
+          (k < 5 && !strstr(kiln_last_error(), in->name))) {
+        printf("FAIL: checked run %zu: '%s' does not say '%s'\n", k, kiln_last_error(),
+               bad[k].expect);
+        return 1;
+      }
+    }
+    if (kiln_model_run_views(a, &iv, 1, &ov, 1) != 0 || memcmp(check, expected, outBytes) ||
+        kiln_model_run_views(NULL, &iv, 1, &ov, 1) == 0 ||
+        kiln_model_run_views(a, NULL, 1, &ov, 1) == 0) {
+      printf("FAIL: checked run: %s\n", kiln_last_error());
+      return 1;
+    }
+    printf("OK: checked runs refuse wrong dtypes, shapes, sizes, counts and null buffers\n");
+    free(check);
+  }
   pthread_t threads[MAX_THREADS];
   job jobs[MAX_THREADS];
   for (int t = 0; t < THREADS; ++t) {
