@@ -19,6 +19,22 @@ if getattr(config, "kiln_ptxas", "") and os.path.exists(config.kiln_ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.kiln_ptxas))
 config.substitutions.append(("%onnx_node", "/usr/include/onnx/backend/test/data/node"))
+# %kiln_cc compiles a test program that links libkiln_runtime: with the
+# sanitizers the libraries were built with, so that their runtime loads
+# first.
+_sanitize = getattr(config, "kiln_sanitize", "")
+config.substitutions.append(("%kiln_cc", "cc" + (f" -fsanitize={_sanitize}" if _sanitize else "")))
+# %preload_sanitizers runs a program that is not built with them (mlir-runner)
+# but loads Kiln's libraries: their runtimes preloaded, leaks not reported.
+_preload = ""
+if _sanitize:
+    import subprocess
+    libs = [subprocess.run(["cc", f"-print-file-name=lib{s}san.so"], capture_output=True,
+                           text=True).stdout.strip()
+            for s in ("a", "ub") if ("address" if s == "a" else "undefined") in _sanitize]
+    _preload = ("env LD_PRELOAD=" + ":".join(libs) +
+                " ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0")
+config.substitutions.append(("%preload_sanitizers", _preload))
 # Tests of the runtime's x86 extension checks: `REQUIRES: x86_64`.
 import platform
 if platform.machine() in ("x86_64", "AMD64"):

@@ -10,7 +10,7 @@
 // reaches, or meets at a shuffle instead, is a run error.
 // The kernels are generated from the layout tables (rows and columns of
 // register i as functions of groupID and threadID_in_group).
-// RUN: kiln-opt %s --kiln-gpu-emulation-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%kiln_lib/libkiln_runtime.so,%mlir_lib/libmlir_c_runner_utils.so 2>%t.err | FileCheck %s
+// RUN: kiln-opt %s --kiln-gpu-emulation-to-llvm | %preload_sanitizers mlir-runner -e main -entry-point-result=void -shared-libs=%kiln_lib/libkiln_runtime.so,%mlir_lib/libmlir_c_runner_utils.so 2>%t.err | FileCheck %s
 // RUN: FileCheck %s --check-prefix=ERR < %t.err
 
 // CHECK: m16n8k16 f16: 0

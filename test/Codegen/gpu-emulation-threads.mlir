@@ -5,7 +5,7 @@
 // printed. The correct kernels give 0; a missing barrier, an off-by-one
 // block stride and an early exit before a barrier give wrong numbers or an
 // error.
-// RUN: kiln-opt %s --kiln-gpu-emulation-to-llvm | mlir-runner -e main -entry-point-result=void -shared-libs=%kiln_lib/libkiln_runtime.so,%mlir_lib/libmlir_c_runner_utils.so 2>%t.err | FileCheck %s
+// RUN: kiln-opt %s --kiln-gpu-emulation-to-llvm | %preload_sanitizers mlir-runner -e main -entry-point-result=void -shared-libs=%kiln_lib/libkiln_runtime.so,%mlir_lib/libmlir_c_runner_utils.so 2>%t.err | FileCheck %s
 // RUN: FileCheck %s --check-prefix=ERR < %t.err
 
 // CHECK: reverse with barrier: 0

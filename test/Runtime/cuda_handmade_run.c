@@ -21,16 +21,19 @@ int main(int argc, char **argv) {
     kiln_model_set_cuda_graph(m, graph);
     if (kiln_model_run(m, ins, outs) != 0) {
       printf("run failed: %s\n", kiln_last_error());
+      kiln_model_free(m);
       return 2;
     }
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 4; ++j)
         if (xt[j * 3 + i] != x[i * 4 + j]) {
           printf("MISMATCH at %d,%d\n", i, j);
+          kiln_model_free(m);
           return 1;
         }
     if (w[0] != 1.5f || w[1] != -2.0f || w[2] != 0.25f || w[3] != 8.0f) {
       printf("MISMATCH weight\n");
+      kiln_model_free(m);
       return 1;
     }
   }

@@ -212,6 +212,8 @@ int main(int argc, char **argv) {
   });
   std::unique_ptr<CpuJitModel> jit;
   kiln_model *loaded = nullptr;
+  // Freed on every return, errors included.
+  auto freeLoaded = llvm::make_scope_exit([&] { kiln_model_free(loaded); });
   kiln_model *runtimeModel = nullptr;
   bool onGpu = pipeline.target == Target::CUDA && !emulate;
   if (StringRef(modelPath).ends_with(".so")) {
@@ -286,7 +288,6 @@ int main(int argc, char **argv) {
     errs() << "kiln-run: note: " << elided
            << " weights were left out of this library (kilnc --elide-weights) and filled "
               "with seeded values: its outputs are for timing only\n";
-  auto freeLoaded = llvm::make_scope_exit([&] { kiln_model_free(loaded); });
   ModelSignature sig;
   auto specOf = [](const kiln_tensor_info *info) {
     TensorSpec t;
