@@ -831,6 +831,10 @@ LogicalResult NodeContext::checkIndices(int i, ArrayRef<int64_t> dims, bool comp
   Value indices = input(i);
   auto type = cast<RankedTensorType>(indices.getType());
   int64_t k = dims.size(), rank = type.getRank();
+  auto intType = dyn_cast<IntegerType>(type.getElementType());
+  if (!intType || (intType.getWidth() != 32 && intType.getWidth() != 64))
+    return error() << "input " << i << " ('" << node.input(i)
+                   << "') must be int32 or int64 indices, not " << type.getElementType();
   if (type.getNumElements() == 0 || k == 0)
     return success();
   if (componentwise && (rank == 0 || type.getDimSize(rank - 1) != k))

@@ -544,6 +544,12 @@ def onehot_negative_depth(d):
     return save(d, one_node("OneHot", [("x", I64, [3])], F, inits, out_shape=[3, 3]))
 
 
+@case(r"" + N0 + r".*int32 or int64 indices", modern=True)
+def gather_float_indices(d):
+    idx = const("i", np.array([1.0, 0.0], np.float32))
+    return save(d, one_node("Gather", [("x", F, [2, 3])], F, [idx], out_shape=[2, 3], axis=0))
+
+
 @case(r"" + N0 + r".*index -4 .*range|range.*" + N0 + r"")
 def gather_nd_constant_index_out_of_range(d):
     idx = const("i", np.array([[1, 2], [-4, 0]], np.int64))
