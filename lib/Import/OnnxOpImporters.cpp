@@ -31,9 +31,15 @@ namespace {
     return failure();                                                          \
   auto VAR = *VAR##OrErr;
 
+/// The number of elements of `dims`, saturated at INT64_MAX: a model's
+/// shapes may multiply past 64 bits, and such a count is then simply too
+/// large for every check that compares it.
 int64_t product(ArrayRef<int64_t> dims) {
-  return std::accumulate(dims.begin(), dims.end(), (int64_t)1,
-                         std::multiplies<int64_t>());
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
+  return n;
 }
 
 std::string listToString(ArrayRef<int64_t> v) {
