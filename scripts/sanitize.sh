@@ -32,7 +32,7 @@ ninja -C "$SAN_BUILD" kilnc kiln-opt kiln-run kiln_runtime kiln-python
 # inlined into instrumented code, and libMLIR (not instrumented) allocates
 # from the same slabs without unpoisoning.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:allow_user_poisoning=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
 kiln_step "lit suite"
 ninja -C "$SAN_BUILD" check-kiln
