@@ -179,7 +179,8 @@ FailureOr<Value> importMod(NodeContext &nc) {
 FailureOr<Value> importMean(NodeContext &nc) {
   TRY(acc, nc.requiredInput(0));
   for (int i = 1; i < nc.numInputs(); ++i) {
-    TRY(r, nc.binary(BinaryKind::Add, acc, nc.input(i)));
+    TRY(rhs, nc.requiredInput(i));
+    TRY(r, nc.binary(BinaryKind::Add, acc, rhs));
     acc = r;
   }
   if (nc.numInputs() > 1) {

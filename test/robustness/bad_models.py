@@ -544,6 +544,13 @@ def onehot_negative_depth(d):
     return save(d, one_node("OneHot", [("x", I64, [3])], F, inits, out_shape=[3, 3]))
 
 
+@case(r"" + N0 + r".*input 1 is missing", modern=True)
+def mean_absent_input(d):
+    m = model([helper.make_node("Mean", ["x", ""], ["y"], name="n0")],
+              [vi("x", F, [2, 3])], [vi("y", F, [2, 3])])
+    return save(d, m)
+
+
 @case(r"" + N0 + r".*int32 or int64 indices", modern=True)
 def gather_float_indices(d):
     idx = const("i", np.array([1.0, 0.0], np.float32))
