@@ -56,7 +56,10 @@ kiln_fuzz_seeds() {
 }
 
 kiln_fuzz_run() {
-  local target=$1 seconds=$2
+  local target=$1 seconds=$2 seed=()
+  # The smoke starts from a fixed seed: the test command tries the same
+  # inputs on every run (long runs pick their own).
+  [ -n "${KILN_FUZZ_SEED:-}" ] && seed=(-seed="$KILN_FUZZ_SEED")
   local bin=$FUZZ_BUILD/bin/kiln-fuzz-$target
   local work=$FUZZ_BUILD/corpus/$target crashes=$FUZZ_BUILD/crashes/$target
   local regressions=$KILN_ROOT/test/fuzz/regressions/$target
@@ -76,7 +79,7 @@ kiln_fuzz_run() {
   fi
   echo "== fuzz $target: $seconds s"
   local log=$FUZZ_BUILD/$target.log
-  if ! "$bin" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 \
+  if ! "$bin" "${dict[@]}" "${seed[@]}" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 \
        -max_len=65536 -artifact_prefix="$crashes/" -print_final_stats=1 "$work" "$seeds" >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     kiln_fail "kiln-fuzz-$target found a crash (input in $crashes)" \
@@ -94,6 +97,7 @@ case "$1" in
     kiln_step "building the fuzz targets in $FUZZ_BUILD"
     ninja -C "$FUZZ_BUILD" "${TARGETS[@]/#/kiln-fuzz-}" >/dev/null ||
       kiln_fail "building the fuzz targets failed" "ninja -C $FUZZ_BUILD ${TARGETS[*]/#/kiln-fuzz-}"
+    export KILN_FUZZ_SEED=${KILN_FUZZ_SEED:-1}
     for t in "${TARGETS[@]}"; do kiln_fuzz_run "$t" "$seconds"; done ;;
   *)
     [ $# -eq 2 ] || usage
