@@ -51,8 +51,10 @@ struct Tensor {
 };
 
 /// Parses "d0,d1,..." into `out`: each a decimal number in [lo, 2^40], at
-/// most 64 of them.
-bool parseDims(const std::string &text, int64_t lo, std::vector<int64_t> &out) {
+/// most 64 of them. On failure `bad` is the offending number's text, or
+/// empty when there are more than 64.
+bool parseDims(const std::string &text, int64_t lo, std::vector<int64_t> &out,
+               std::string &bad) {
   if (text.empty())
     return true;
   std::stringstream dims(text);
@@ -61,8 +63,14 @@ bool parseDims(const std::string &text, int64_t lo, std::vector<int64_t> &out) {
     char *end = nullptr;
     errno = 0;
     long long v = d.empty() ? -1 : std::strtoll(d.c_str(), &end, 10);
-    if (v < lo || v > (1ll << 40) || errno || *end || out.size() == 64)
+    if (v < lo || v > (1ll << 40) || errno || *end) {
+      bad = d;
       return false;
+    }
+    if (out.size() == 64) {
+      bad.clear();
+      return false;
+    }
     out.push_back(v);
   }
   return true;
@@ -93,35 +101,29 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins, std::vector<Tens
       err = "model signature has unknown element type " + fields[2];
       return false;
     }
-    if (fields.size() > 3 && !fields[3].empty()) {
-      std::stringstream dims(fields[3]);
-      std::string d;
-      // Each dimension a decimal number in [0, 2^40]; the whole tensor's
-      // bytes must fit in 2^62, so kiln_tensor_bytes cannot overflow.
-      uint64_t elements = kiln_dtype_bytes(t.info.dtype);
-      while (std::getline(dims, d, ',')) {
-        char *end = nullptr;
-        errno = 0;
-        long long v = d.empty() ? -1 : std::strtoll(d.c_str(), &end, 10);
-        if (v < 0 || v > (1ll << 40) || errno || *end) {
-          err = "model signature has a bad dimension '" + d + "' for tensor '" + t.name + "'";
-          return false;
-        }
-        if (v && elements > (uint64_t(1) << 62) / (uint64_t)v) {
+    if (fields.size() > 3) {
+      std::string bad;
+      if (!parseDims(fields[3], 0, t.shape, bad)) {
+        err = bad.empty() ? "model signature's tensor '" + t.name + "' has more than 64 dimensions"
+                          : "model signature has a bad dimension '" + bad + "' for tensor '" +
+                                t.name + "'";
+        return false;
+      }
+      // The whole tensor's bytes must fit in 2^62, so kiln_tensor_bytes
+      // cannot overflow.
+      uint64_t bytes = kiln_dtype_bytes(t.info.dtype);
+      for (int64_t v : t.shape) {
+        if (v && bytes > (uint64_t(1) << 62) / (uint64_t)v) {
           err = "model signature's tensor '" + t.name + "' is too large";
           return false;
         }
-        elements *= (uint64_t)v;
-        t.shape.push_back(v);
-        if (t.shape.size() > 64) {
-          err = "model signature's tensor '" + t.name + "' has more than 64 dimensions";
-          return false;
-        }
+        bytes *= (uint64_t)v;
       }
     }
     if (fields[0] == "check") {
       // An int64 [2k] tensor for k dims of positive size.
-      if (t.info.dtype != KILN_INT64 || !parseDims(fields[4], 1, t.checkDims) ||
+      std::string bad;
+      if (t.info.dtype != KILN_INT64 || !parseDims(fields[4], 1, t.checkDims, bad) ||
           t.checkDims.empty() || t.shape.size() != 1 ||
           t.shape[0] != 2 * (int64_t)t.checkDims.size()) {
         err = "malformed index check in the model signature: '" + line + "'";
