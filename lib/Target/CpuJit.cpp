@@ -46,6 +46,15 @@ int64_t TensorSpec::numElements() const {
 
 int64_t TensorSpec::elementBytes() const { return dataTypeBytes(dtype); }
 
+/// `text` for a field of the signature: tabs and newlines would break its
+/// format.
+static std::string signatureText(std::string text) {
+  for (char &c : text)
+    if (c == '\t' || c == '\n')
+      c = ' ';
+  return text;
+}
+
 FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
   auto main = module.lookupSymbol<func::FuncOp>("main");
   if (!main)
@@ -59,10 +68,7 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
     TensorSpec s;
     auto name = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
     s.name = name ? name.str() : fallback;
-    // Tabs and newlines would break the signature format.
-    for (char &c : s.name)
-      if (c == '\t' || c == '\n')
-        c = ' ';
+    s.name = signatureText(s.name);
     s.dtype = onnxDataType(rt.getElementType());
     s.shape.assign(rt.getShape().begin(), rt.getShape().end());
     return s;
@@ -98,15 +104,12 @@ FailureOr<ModelSignature> kiln::readSignature(ModuleOp module) {
       continue;
     }
     auto dims = attrs.getAs<DenseI64ArrayAttr>("kiln.check_dims");
-    if (!dims || dims.empty() || s->dtype != 7 || s->shape.size() != 1 ||
+    if (!dims || dims.empty() || s->dtype != kInt64 || s->shape.size() != 1 ||
         s->shape[0] != 2 * (int64_t)dims.size() ||
         llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < 1; }))
       return main.emitError() << "result " << i << " is a malformed index check";
-    IndexCheckSpec check{*s, what.str(), std::vector<int64_t>(dims.asArrayRef())};
-    for (char &c : check.what)
-      if (c == '\t' || c == '\n')
-        c = ' ';
-    sig.checks.push_back(std::move(check));
+    sig.checks.push_back(
+        {*s, signatureText(what.str()), std::vector<int64_t>(dims.asArrayRef())});
   }
   return sig;
 }
