@@ -12,6 +12,8 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <string>
+#include <type_traits>
 #include <optional>
 
 namespace kiln {
@@ -136,6 +138,66 @@ private:
 
 /// Converts one ONNX op type. Returns failure after reporting an error.
 using OpImporter = std::function<mlir::LogicalResult(NodeContext &)>;
+
+/// Converts an ONNX op that produces only output 0: returns its value. Most
+/// ops are such, and setting the output is then the table's job.
+using ValueImporter = std::function<mlir::FailureOr<mlir::Value>(NodeContext &)>;
+
+/// The OpImporter that sets output 0 to what `importValue` returns.
+OpImporter oneOutput(ValueImporter importValue);
+
+/// Adds the importers of the quantization ops (QuantizeLinear,
+/// DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, ConvInteger,
+/// QLinearMatMul, QLinearConv): OnnxQuantImporters.cpp.
+void addQuantizationImporters(llvm::StringMap<OpImporter> &table);
+/// Adds the importers of ops composed of kiln ops for neural-network
+/// layers newer than the core set (losses, Hardmax, LRN, ...):
+/// OnnxLayerImporters.cpp.
+void addLayerImporters(llvm::StringMap<OpImporter> &table);
+
+/// Evaluates EXPR (a FailureOr); on failure returns failure() from the
+/// enclosing function, else binds its value to VAR.
+#define TRY(VAR, EXPR)                                                         \
+  auto VAR##OrErr = (EXPR);                                                    \
+  if (mlir::failed(VAR##OrErr))                                                \
+    return mlir::failure();                                                    \
+  auto VAR = *VAR##OrErr;
+
+/// The number of elements of `dims`, saturated at INT64_MAX: a model's
+/// shapes may multiply past 64 bits, and such a count is then simply too
+/// large for every check that compares it.
+int64_t product(llvm::ArrayRef<int64_t> dims);
+
+/// "[a, b, c]".
+std::string listToString(llvm::ArrayRef<int64_t> v);
+
+/// A Conv of `x` and `w` (plus `bias`, which may be null) with the node's
+/// window attributes (kernel_shape, strides, dilations, pads, auto_pad,
+/// group); checks the ranks.
+mlir::FailureOr<mlir::Value> buildConv(NodeContext &nc, mlir::Value x, mlir::Value w,
+                                       mlir::Value bias);
+
+/// Input 0, which must be a floating-point tensor.
+mlir::FailureOr<mlir::Value> floatInput(NodeContext &nc);
+
+/// Optional input `i` as one compile-time constant number, `dflt` when the
+/// input is absent.
+template <typename T>
+mlir::FailureOr<T> optionalConstScalar(NodeContext &nc, int i, llvm::StringRef what,
+                                       T dflt) {
+  if (!nc.hasInput(i))
+    return dflt;
+  mlir::FailureOr<llvm::SmallVector<T>> values;
+  if constexpr (std::is_integral_v<T>)
+    values = nc.constInts(i, what);
+  else
+    values = nc.constFloats(i, what);
+  if (mlir::failed(values))
+    return mlir::failure();
+  if (values->size() != 1)
+    return nc.error() << what << " must be a scalar";
+  return values->front();
+}
 
 /// The table of supported ONNX op types (default domain).
 const llvm::StringMap<OpImporter> &getOpImporters();

@@ -25,64 +25,6 @@ using namespace kiln::detail;
 
 namespace {
 
-#define TRY(VAR, EXPR)                                                         \
-  auto VAR##OrErr = (EXPR);                                                    \
-  if (failed(VAR##OrErr))                                                      \
-    return failure();                                                          \
-  auto VAR = *VAR##OrErr;
-
-/// The number of elements of `dims`, saturated at INT64_MAX: a model's
-/// shapes may multiply past 64 bits, and such a count is then simply too
-/// large for every check that compares it.
-int64_t product(ArrayRef<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    if (__builtin_mul_overflow(n, d, &n))
-      return std::numeric_limits<int64_t>::max();
-  return n;
-}
-
-std::string listToString(ArrayRef<int64_t> v) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleaveComma(v, os);
-  os << "]";
-  return s;
-}
-
-/// Optional input `i` as one compile-time constant number, `dflt` when the
-/// input is absent.
-template <typename T>
-FailureOr<T> optionalConstScalar(NodeContext &nc, int i, StringRef what, T dflt) {
-  if (!nc.hasInput(i))
-    return dflt;
-  FailureOr<SmallVector<T>> values;
-  if constexpr (std::is_integral_v<T>)
-    values = nc.constInts(i, what);
-  else
-    values = nc.constFloats(i, what);
-  if (failed(values))
-    return failure();
-  if (values->size() != 1)
-    return nc.error() << what << " must be a scalar";
-  return values->front();
-}
-
-/// Converts an ONNX op that produces only output 0: returns its value. Most
-/// ops are such, and setting the output is then the table's job.
-using ValueImporter = std::function<FailureOr<Value>(NodeContext &)>;
-
-/// The OpImporter that sets output 0 to what `importValue` returns.
-OpImporter oneOutput(ValueImporter importValue) {
-  return [importValue = std::move(importValue)](NodeContext &nc) -> LogicalResult {
-    FailureOr<Value> y = importValue(nc);
-    if (failed(y))
-      return failure();
-    nc.setOutput(0, *y);
-    return success();
-  };
-}
-
 //===----------------------------------------------------------------------===//
 // Pointwise
 //===----------------------------------------------------------------------===//
@@ -377,14 +319,7 @@ FailureOr<std::pair<Value, Value>> convInputs(NodeContext &nc) {
 FailureOr<Value> importConv(NodeContext &nc) {
   TRY(inputs, convInputs(nc));
   auto [x, w] = inputs;
-  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
-  if (auto ks = nc.attrInts("kernel_shape"); ks && *ks != kernel)
-    return nc.error() << "kernel_shape " << listToString(*ks)
-                      << " disagrees with weight shape "
-                      << shapeToString(shapeOf(w));
-  TRY(win, readWindow(nc, shapeOf(x), kernel));
-  return nc.create<ConvOp>(nc.inferred(), x, w, nc.input(2), win.strides, win.pads, win.dilations,
-                           nc.attrInt("group", 1));
+  return buildConv(nc, x, w, nc.input(2));
 }
 
 FailureOr<Value> importConvTranspose(NodeContext &nc) {
@@ -1393,13 +1328,6 @@ FailureOr<Value> importEinsum(NodeContext &nc) {
 // Ops of newer opsets, composed of kiln ops
 //===----------------------------------------------------------------------===//
 
-FailureOr<Value> floatInput(NodeContext &nc) {
-  TRY(x, nc.requiredInput(0));
-  if (!isa<FloatType>(elementTypeOf(x)))
-    return nc.error() << "input must be a floating-point tensor, got "
-                      << elementTypeOf(x);
-  return x;
-}
 
 /// Gelu (opset 20): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), or with
 /// approximate="tanh" 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
@@ -1598,6 +1526,59 @@ FailureOr<Value> importRMSNorm(NodeContext &nc) {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// Helpers shared with the other importer files (ImporterImpl.h)
+//===----------------------------------------------------------------------===//
+
+int64_t kiln::detail::product(ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
+  return n;
+}
+
+std::string kiln::detail::listToString(ArrayRef<int64_t> v) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(v, os);
+  os << "]";
+  return s;
+}
+
+OpImporter kiln::detail::oneOutput(ValueImporter importValue) {
+  return [importValue = std::move(importValue)](NodeContext &nc) -> LogicalResult {
+    FailureOr<Value> y = importValue(nc);
+    if (failed(y))
+      return failure();
+    nc.setOutput(0, *y);
+    return success();
+  };
+}
+
+FailureOr<Value> kiln::detail::floatInput(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  if (!isa<FloatType>(elementTypeOf(x)))
+    return nc.error() << "input must be a floating-point tensor, got "
+                      << elementTypeOf(x);
+  return x;
+}
+
+FailureOr<Value> kiln::detail::buildConv(NodeContext &nc, Value x, Value w, Value bias) {
+  if (shapeOf(x).size() < 3 || shapeOf(w).size() != shapeOf(x).size())
+    return nc.error() << "input " << shapeToString(shapeOf(x)) << " and weight "
+                      << shapeToString(shapeOf(w))
+                      << " must both have rank >= 3 and equal ranks";
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  if (auto ks = nc.attrInts("kernel_shape"); ks && *ks != kernel)
+    return nc.error() << "kernel_shape " << listToString(*ks)
+                      << " disagrees with weight shape "
+                      << shapeToString(shapeOf(w));
+  TRY(win, readWindow(nc, shapeOf(x), kernel));
+  return nc.create<ConvOp>(nc.inferred(), x, w, bias, win.strides, win.pads, win.dilations,
+                           nc.attrInt("group", 1));
+}
+
+//===----------------------------------------------------------------------===//
 // The table
 //===----------------------------------------------------------------------===//
 
@@ -1702,6 +1683,8 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     t["LayerNormalization"] = importLayerNorm;
     t["TopK"] = importTopK;
     t["Split"] = importSplit;
+    addQuantizationImporters(t);
+    addLayerImporters(t);
     return t;
   }();
   return table;
@@ -1742,7 +1725,15 @@ int64_t kiln::detail::implementedOpVersion(StringRef op) {
       {"Split", 18}, {"Squeeze", 25}, {"Transpose", 25}, {"Unsqueeze", 25}, {"TopK", 24},
       {"Gelu", 20}, {"IsNaN", 20}, {"IsInf", 20}, {"CastLike", 25}, {"Mish", 22},
       {"Swish", 24}, {"Softsign", 22}, {"ThresholdedRelu", 22},
-      {"RMSNormalization", 23}};
+      {"RMSNormalization", 23},
+      // OnnxQuantImporters.cpp: output_dtype and precision (23), the
+      // float8e8m0 and int2 types of 24 and 25 are refused by type.
+      {"QuantizeLinear", 25}, {"DequantizeLinear", 25}, {"QLinearMatMul", 21},
+      // OnnxLayerImporters.cpp: GroupNormalization's per-channel scale
+      // (21), Attention's nonpad_kv_seqlen (24); the rest add types.
+      {"Attention", 24}, {"RotaryEmbedding", 23}, {"GroupNormalization", 21},
+      {"EyeLike", 22}, {"LpNormalization", 22}, {"NegativeLogLikelihoodLoss", 22},
+      {"ScatterElements", 18}, {"ScatterND", 18}};
   auto it = newer.find(op);
   return it == newer.end() ? 17 : it->second;
 }

@@ -174,19 +174,31 @@ int main(int argc, char **argv) {
   std::map<std::string, HostTensor> given;
   std::vector<HostTensor> positional;
   std::vector<HostTensor> expected;
+  // A test-data file that is not a tensor is reported once the model has
+  // been read: a model with sequence or optional values (whose test data
+  // are SequenceProto / OptionalProto files) is refused for that first.
+  std::string testDataError;
   if (!testData.empty()) {
     if (!sys::fs::is_directory(testData))
       return fail("--test-data '" + testData + "' is not a folder");
     for (const std::string &f : numberedFiles(testData, "input_")) {
       auto t = readTensor(f);
-      if (!t)
-        return fail(toString(t.takeError()));
+      if (!t) {
+        std::string message = toString(t.takeError());
+        if (testDataError.empty())
+          testDataError = message;
+        continue;
+      }
       positional.push_back(*t);
     }
     for (const std::string &f : numberedFiles(testData, "output_")) {
       auto t = readTensor(f);
-      if (!t)
-        return fail(toString(t.takeError()));
+      if (!t) {
+        std::string message = toString(t.takeError());
+        if (testDataError.empty())
+          testDataError = message;
+        continue;
+      }
       expected.push_back(*t);
     }
   }
@@ -282,6 +294,8 @@ int main(int argc, char **argv) {
       runtimeModel = jit->runtimeModel();
     }
   }
+  if (!testDataError.empty())
+    return fail(testDataError);
   if (cudaGraph && kiln_model_set_cuda_graph(runtimeModel, 1) != 0)
     return fail(kiln_last_error());
   if (int elided = kiln_model_elided_weights(runtimeModel))
