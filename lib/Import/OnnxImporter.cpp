@@ -1405,6 +1405,53 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
   }
 }
 
+llvm::Expected<std::vector<DeclaredInput>> kiln::readDeclaredInputs(StringRef bytes) {
+  onnx::ModelProto model;
+  bool parsed = bytes.size() <= (size_t)INT_MAX &&
+                model.ParseFromArray(bytes.data(), (int)bytes.size()) && model.has_graph();
+  if (!parsed && looksLikeText(bytes)) {
+    try {
+      std::string text = bytes.str();
+      onnx::OnnxParser parser(text.c_str());
+      model.Clear();
+      parsed = parser.Parse(model).IsOK();
+    } catch (const std::exception &) {
+      parsed = false;
+    }
+  }
+  if (!parsed)
+    return llvm::createStringError("not a valid ONNX model");
+  llvm::StringSet<> initializers;
+  for (const auto &init : model.graph().initializer())
+    initializers.insert(init.name());
+  std::vector<DeclaredInput> inputs;
+  for (const auto &vi : model.graph().input()) {
+    if (initializers.contains(vi.name()))
+      continue;
+    DeclaredInput in;
+    in.name = vi.name();
+    if (vi.type().has_tensor_type()) {
+      const auto &tt = vi.type().tensor_type();
+      in.dtype = tt.elem_type();
+      in.hasShape = tt.has_shape();
+      for (const auto &d : tt.shape().dim()) {
+        bool known = d.has_dim_value() && d.dim_value() >= 0;
+        in.dims.push_back(known ? d.dim_value() : -1);
+        in.dimNames.push_back(!known && d.has_dim_param() ? d.dim_param() : "");
+      }
+    }
+    inputs.push_back(std::move(in));
+  }
+  return inputs;
+}
+
+llvm::Expected<std::vector<DeclaredInput>> kiln::readDeclaredInputsFile(StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf)
+    return llvm::createStringError("cannot read '" + path + "': " + buf.getError().message());
+  return readDeclaredInputs((*buf)->getBuffer());
+}
+
 OwningOpRef<ModuleOp> kiln::importOnnxBinary(MLIRContext &ctx, StringRef bytes,
                                              const ImportOptions &options) {
   return importModel(ctx, bytes, /*isText=*/false, options);

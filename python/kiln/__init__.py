@@ -13,6 +13,7 @@ from ._errors import CompileError, KilnError, RuntimeError, UnsupportedOpError
 from ._model import (
     STAGES,
     CompiledModel,
+    DynamicModel,
     TensorInfo,
     compile,
     get_num_threads,
@@ -26,6 +27,7 @@ __all__ = [
     "STAGES",
     "CompileError",
     "CompiledModel",
+    "DynamicModel",
     "KilnError",
     "RuntimeError",
     "TensorInfo",

@@ -1,5 +1,5 @@
 """Type stub of the compiler extension (private: use kiln.compile)."""
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 class CompiledModel:
     def handle(self) -> int: ...
@@ -14,5 +14,6 @@ def compile(model: bytes, is_path: bool, input_shapes: Dict[str, List[int]],
             frozen_inputs: Dict[str, Tuple[int, List[int], bytes]], target: str,
             gpu_arch: str, emulate: bool, fusion: bool, precision: str = ...,
             max_tensor_bytes: int = ..., index_checks: bool = ...) -> CompiledModel: ...
+def declared_inputs(model: bytes, is_path: bool) -> Optional[List[Dict[str, Any]]]: ...
 def _set_error_classes(compile_error_factory: Callable[[str], Exception],
                        runtime_error: type) -> None: ...

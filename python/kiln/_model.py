@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import collections
 import json
 import os
 import shutil
@@ -411,6 +412,152 @@ class CompiledModel:
         self._compiled.save(path)
 
 
+class DynamicModel:
+    """A model with symbolic (or unknown) input dimensions, compiled once per
+    distinct set of input shapes.
+
+    Calls look like :class:`CompiledModel`'s: ``model(x, ...)`` or
+    ``model.run(None, feeds)``. The shapes of the given values pick a
+    specialization: the first call with new shapes compiles the model for
+    them (as ``kilnc --input-shape`` would), later calls with those shapes
+    reuse it. The most recently used ``cache_size`` specializations are
+    kept (least recently used dropped first). A value whose rank, fixed
+    dims or shared symbolic dims disagree with the model's declaration is
+    an error naming the input before anything is compiled.
+
+    Not constructed directly: :func:`compile` returns one for a model with
+    symbolic input dims that ``input_shapes`` does not pin.
+    """
+
+    def __init__(self, declared: List[Dict[str, Any]], compile_for: Any, target: str,
+                 cache_size: int) -> None:
+        self._declared = declared
+        self._compile_for = compile_for
+        self._target = target
+        self._capacity = cache_size
+        self._cache: "collections.OrderedDict[Tuple[Any, ...], CompiledModel]" = \
+            collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+        self._index = {d["name"]: i for i, d in enumerate(declared)}
+
+    @property
+    def target(self) -> str:
+        """The target specializations are compiled for."""
+        return self._target
+
+    @property
+    def inputs(self) -> List[TensorInfo]:
+        """The declared inputs; a symbolic dim is None, and so is the shape
+        of an input declared without one."""
+        out = []
+        for d in self._declared:
+            shape = tuple(None if v < 0 else v for v in d["dims"]) if d["has_shape"] else None
+            out.append(TensorInfo(d["name"], shape, _NUMPY_DTYPES.get(d["dtype"])))
+        return out
+
+    @property
+    def symbolic_dims(self) -> Dict[str, List[Tuple[str, int]]]:
+        """Each named symbolic dim with the (input, axis) places it sizes."""
+        dims: Dict[str, List[Tuple[str, int]]] = {}
+        for d in self._declared:
+            for axis, name in enumerate(d["dim_names"]):
+                if name:
+                    dims.setdefault(name, []).append((d["name"], axis))
+        return dims
+
+    def cache_info(self) -> Dict[str, Any]:
+        """Hits, misses (compilations), capacity and the cached shapes, most
+        recently used last."""
+        with self._lock:
+            return {"hits": self._hits, "misses": self._misses, "capacity": self._capacity,
+                    "shapes": [dict(zip(self._index, key)) for key in self._cache]}
+
+    def _shapes_of(self, values: Sequence[Any]) -> Tuple[Tuple[int, ...], ...]:
+        if len(values) != len(self._declared):
+            raise RuntimeError(f"the model takes {len(self._declared)} inputs "
+                               f"({', '.join(d['name'] for d in self._declared)}), "
+                               f"got {len(values)}")
+        shapes = []
+        sizes: Dict[str, Tuple[int, str]] = {}
+        for d, value in zip(self._declared, values):
+            shape = getattr(value, "shape", None)
+            if shape is None:
+                shape = np.shape(value)
+            shape = tuple(int(v) for v in shape)
+            what = f"input '{d['name']}'"
+            if d["has_shape"]:
+                declared = d["dims"]
+                if len(shape) != len(declared):
+                    spec = "x".join(n or (str(v) if v >= 0 else "?")
+                                    for v, n in zip(declared, d["dim_names"])) or "a scalar"
+                    raise RuntimeError(f"{what} has rank {len(shape)} (shape {shape}), the "
+                                       f"model declares rank {len(declared)} ({spec})")
+                for axis, (got, want, name) in enumerate(zip(shape, declared, d["dim_names"])):
+                    if want >= 0 and got != want:
+                        raise RuntimeError(f"{what} has size {got} at axis {axis}, the "
+                                           f"model declares {want}")
+                    if name:
+                        seen = sizes.setdefault(name, (got, d["name"]))
+                        if seen[0] != got:
+                            raise RuntimeError(
+                                f"symbolic dim '{name}' is {seen[0]} in input '{seen[1]}' "
+                                f"but {got} in {what} (axis {axis})")
+            shapes.append(shape)
+        return tuple(shapes)
+
+    def specialization(self, shapes: Mapping[str, Sequence[int]]) -> CompiledModel:
+        """The model compiled for these input shapes (from the cache, or
+        compiled now and cached)."""
+        key = tuple(tuple(int(v) for v in shapes[d["name"]]) for d in self._declared)
+        with self._lock:
+            model = self._cache.get(key)
+            if model is not None:
+                self._cache.move_to_end(key)
+                self._hits += 1
+                return model
+            self._misses += 1
+        # Compiled outside the lock: other shapes may run meanwhile. Two
+        # threads asking for one new shape at once both compile it.
+        model = self._compile_for({d["name"]: list(k) for d, k in zip(self._declared, key)})
+        with self._lock:
+            self._cache[key] = model
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return model
+
+    def _for_values(self, values: Sequence[Any]) -> CompiledModel:
+        shapes = self._shapes_of(values)
+        return self.specialization({d["name"]: s for d, s in zip(self._declared, shapes)})
+
+    def __call__(self, *arrays: Any) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
+        """Runs the model on one value per input, in order, compiling it for
+        their shapes first if needed."""
+        return self._for_values(arrays)(*arrays)
+
+    def run(self, output_names: Optional[Sequence[str]], feeds: Mapping[str, Any],
+            *, dlpack: bool = False) -> List[Any]:
+        """Runs the model onnxruntime-style (see :meth:`CompiledModel.run`)."""
+        unknown = sorted(set(feeds) - set(self._index))
+        if unknown:
+            raise RuntimeError(f"no model input named {', '.join(map(repr, unknown))} "
+                               f"(inputs: {', '.join(self._index)})")
+        missing = [n for n in self._index if n not in feeds]
+        if missing:
+            raise RuntimeError(f"no value for input {', '.join(map(repr, missing))}")
+        model = self._for_values([feeds[n] for n in self._index])
+        return model.run(output_names, feeds, dlpack=dlpack)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{t.name}: {t.dtype}"
+                        f"{['?' if v is None else v for v in t.shape] if t.shape else '[?]'}"
+                        for t in self.inputs)
+        return (f"<kiln.DynamicModel target={self._target!r} ({ins}), "
+                f"{len(self._cache)} of {self._capacity} shapes compiled>")
+
+
 def _model_source(model: Any) -> Tuple[bytes, bool]:
     """(bytes, is_path) for a path, serialized bytes or an onnx.ModelProto."""
     if isinstance(model, (str, os.PathLike)):
@@ -427,7 +574,7 @@ def _model_source(model: Any) -> Tuple[bytes, bool]:
 
 def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
             input_shapes: Optional[Mapping[str, Sequence[int]]] = None,
-            fusion: bool = True, **options: Any) -> CompiledModel:
+            fusion: bool = True, **options: Any) -> Union[CompiledModel, "DynamicModel"]:
     """Compiles an ONNX model.
 
     Args:
@@ -450,7 +597,16 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         ``max_tensor_bytes=N``: the largest tensor the model may declare or
         compute (default 16 GiB; ``kilnc --max-tensor-bytes``);
         ``index_checks=False``: no run-time checks of Gather, GatherElements
-        and GatherND indices (``kilnc --no-index-checks``).
+        and GatherND indices (``kilnc --no-index-checks``);
+        ``shape_cache_size=N``: for a model with symbolic input dims, how
+        many specializations (one per distinct set of input shapes) to
+        keep (default 8).
+
+    Returns:
+      A :class:`CompiledModel`; or, when the model declares symbolic or
+      unknown input dims that ``input_shapes`` does not pin, a
+      :class:`DynamicModel` that compiles on first use for each distinct
+      set of input shapes it is called with.
 
     Raises:
       kiln.UnsupportedOpError: the model uses ops Kiln does not import
@@ -480,6 +636,9 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         if max_tensor_bytes <= 0:
             raise ValueError(f"max_tensor_bytes must be positive, got {max_tensor_bytes}")
     index_checks = bool(options.pop("index_checks", True))
+    cache_size = int(options.pop("shape_cache_size", 8))
+    if cache_size < 1:
+        raise ValueError(f"shape_cache_size must be at least 1, got {cache_size}")
     if options:
         raise TypeError(f"kiln.compile got unknown options: {', '.join(sorted(options))}")
     shapes: Dict[str, List[int]] = {}
@@ -502,13 +661,32 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
     limits = {"index_checks": index_checks}
     if max_tensor_bytes is not None:
         limits["max_tensor_bytes"] = max_tensor_bytes
-    compiled = _load_compiler().compile(source, is_path, shapes, frozen_values, target,
-                                        gpu_arch or "", emulate, bool(fusion), precision,
-                                        **limits)
-    runner = None
-    if compiled.handle():
-        runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)
-    return CompiledModel(compiled, runner, target, emulate=emulate)
+
+    def compile_for(pinned: Mapping[str, List[int]]) -> CompiledModel:
+        compiled = _load_compiler().compile(source, is_path, dict(pinned), frozen_values,
+                                            target, gpu_arch or "", emulate, bool(fusion),
+                                            precision, **limits)
+        runner = None
+        if compiled.handle():
+            runner = _runtime.RuntimeModel.borrow(compiled.handle(), compiled)
+        return CompiledModel(compiled, runner, target, emulate=emulate)
+
+    declared = _load_compiler().declared_inputs(source, is_path)
+    if declared is not None:
+        declared = [d for d in declared if d["name"] not in frozen_values]
+        free = [d for d in declared if d["name"] not in shapes and
+                (not d["has_shape"] or any(v < 0 for v in d["dims"]))]
+        if free:
+            for d in declared:
+                if d["name"] in shapes:  # pinned: a fixed declaration
+                    d["has_shape"], d["dims"] = True, list(shapes[d["name"]])
+                    d["dim_names"] = [""] * len(d["dims"])
+
+            def compile_pinned(pinned: Mapping[str, List[int]]) -> CompiledModel:
+                return compile_for({**shapes, **pinned})
+
+            return DynamicModel(declared, compile_pinned, target, cache_size)
+    return compile_for(shapes)
 
 
 def load(path: Union[str, "os.PathLike[str]"]) -> CompiledModel:

@@ -393,6 +393,31 @@ PYBIND11_MODULE(_kiln, m) {
            py::call_guard<py::gil_scoped_release>());
 
   m.def(
+      "declared_inputs",
+      [](py::bytes model, bool isPath) -> py::object {
+        std::string data = model;
+        auto declared = isPath ? readDeclaredInputsFile(data) : readDeclaredInputs(data);
+        if (!declared) {
+          // Not readable: compile reports why.
+          llvm::consumeError(declared.takeError());
+          return py::none();
+        }
+        py::list out;
+        for (const DeclaredInput &in : *declared) {
+          py::dict d;
+          d["name"] = in.name;
+          d["dtype"] = in.dtype;
+          d["has_shape"] = in.hasShape;
+          d["dims"] = py::cast(in.dims);
+          d["dim_names"] = py::cast(in.dimNames);
+          out.append(d);
+        }
+        return out;
+      },
+      "The graph inputs a model declares (initializers excluded): name, ONNX "
+      "dtype, dims (-1: symbolic or unknown) and the symbolic dims' names.");
+
+  m.def(
       "compile",
       [](py::bytes model, bool isPath, std::map<std::string, std::vector<int64_t>> shapes,
          std::map<std::string, py::tuple> frozen, std::string target, std::string gpuArch,

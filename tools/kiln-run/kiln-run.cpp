@@ -258,6 +258,31 @@ int main(int argc, char **argv) {
       for (auto &[name, t] : given)
         if (isIntegerType(t.dtype))
           options.frozenInputs[name] = t;
+    // An input with symbolic or unknown dims and no --input-shape takes
+    // the shape of the value given for it (by name, else the next unnamed
+    // test-data value, as the run below matches them): the model is
+    // compiled for the shapes it runs on.
+    if (modelPath != "-") {
+      auto declared = readDeclaredInputsFile(modelPath);
+      size_t nextUnnamed = 0;
+      std::vector<const HostTensor *> unnamed;
+      for (const HostTensor &t : positional)
+        if (t.name.empty())
+          unnamed.push_back(&t);
+      for (const DeclaredInput &in : declared ? *declared : std::vector<DeclaredInput>{}) {
+        if (options.frozenInputs.count(in.name))
+          continue;
+        auto it = given.find(in.name);
+        const HostTensor *value = it != given.end() ? &it->second
+                                  : nextUnnamed < unnamed.size() ? unnamed[nextUnnamed++]
+                                                                 : nullptr;
+        bool symbolic = !in.hasShape || llvm::is_contained(in.dims, -1);
+        if (value && symbolic && !options.inputShapes.count(in.name))
+          options.inputShapes[in.name] = SmallVector<int64_t>(value->shape.begin(), value->shape.end());
+      }
+      if (!declared)
+        consumeError(declared.takeError());
+    }
 
     auto module = importOnnxFile(ctx, modelPath, options);
     if (!module)

@@ -74,6 +74,24 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx,
                                                   llvm::StringRef bytes,
                                                   const ImportOptions &options);
 
+/// A graph input as the model declares it (initializers excluded). A dim
+/// of -1 is symbolic (its dim_param in dimNames) or unknown (name empty);
+/// `hasShape` is false for an input declared without any shape.
+struct DeclaredInput {
+  std::string name;
+  int32_t dtype = 0;
+  bool hasShape = true;
+  std::vector<int64_t> dims;
+  std::vector<std::string> dimNames;
+};
+
+/// The graph inputs a model declares, in order, read without importing
+/// it (binary protobuf or ONNX text syntax). A model with a symbolic dim
+/// compiles once per set of concrete shapes (ImportOptions::inputShapes).
+llvm::Expected<std::vector<DeclaredInput>> readDeclaredInputs(llvm::StringRef bytes);
+/// readDeclaredInputs of a model file.
+llvm::Expected<std::vector<DeclaredInput>> readDeclaredInputsFile(llvm::StringRef path);
+
 /// Reads a serialized ONNX TensorProto (the backend tests' input_N.pb).
 llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
 
