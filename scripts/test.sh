@@ -7,7 +7,8 @@
 #                             conformance runs over the ONNX backend node
 #                             tests (Debian's and the pinned onnx package's
 #                             newer ones), PTX for every kernel through ptxas, the
-#                             exported real models against onnxruntime, the
+#                             exported real models against onnxruntime (and
+#                             the model zoo's CI subset, test/models/zoo.py), the
 #                             CUDA libraries, the GPU bundle (gpu-run.sh on
 #                             the stand-in driver), the malformed-model
 #                             corpus, a fuzz smoke of every libFuzzer target
@@ -83,6 +84,10 @@ echo "== GPU kernels: PTX assembled by ptxas for sm_80 and sm_90"
 
 echo "== exported models against onnxruntime"
 "$KILN_ROOT/test/models/check_models.sh" "$KILN_BUILD"
+
+echo "== model zoo, CI subset: both exporters, CPU, GPU emulation, PTX; external data, dynamic axes, QDQ (the whole zoo: test/models/zoo.py)"
+"$py" "$KILN_ROOT/test/models/zoo.py" --kiln-build "$KILN_BUILD" --subset ci \
+  --report "$KILN_BUILD/zoo-ci.md"
 
 # After the models are exported (check_models.sh).
 echo "== GPU kernels of the exported models: ptxas resources per kernel kind, no spills"

@@ -98,11 +98,11 @@ def parse_ptxas(text):
     return kernels
 
 
-def compile_ptx(kilnc, model, ptx, timeout, freeze=()):
+def compile_ptx(kilnc, model, ptx, timeout, freeze=(), extra_args=()):
     """Runs kilnc; None on success, else (kind, message)."""
     data = os.path.join(os.path.dirname(model), "test_data_set_0")
     inputs = graph_inputs(model) if freeze else []
-    cmd = [kilnc, model, "--target=cuda", "--emit=ptx", "-o", ptx]
+    cmd = [kilnc, model, "--target=cuda", "--emit=ptx", "-o", ptx, *extra_args]
     cmd += [f"--freeze-input={name}={os.path.join(data, f'input_{inputs.index(name)}.pb')}"
             for name in freeze]
     try:
@@ -117,9 +117,9 @@ def compile_ptx(kilnc, model, ptx, timeout, freeze=()):
     return "unsupported", (lines[0] if lines else p.stderr)[-200:]
 
 
-def check(kilnc, model, tmp, timeout, name=None):
+def check(kilnc, model, tmp, timeout, name=None, extra_args=()):
     ptx = os.path.join(tmp, (name or os.path.basename(os.path.dirname(model))) + ".ptx")
-    failure = compile_ptx(kilnc, model, ptx, timeout)
+    failure = compile_ptx(kilnc, model, ptx, timeout, extra_args=extra_args)
     if failure and failure[0] == "unsupported" and name is None and \
             needs_constant_inputs(failure[1]):
         inputs = graph_inputs(model)
