@@ -235,6 +235,22 @@ LogicalResult importDynamicQuantizeLinear(NodeContext &nc) {
   return success();
 }
 
+/// A scale or zero point `v`: one value as a scalar; several, when
+/// `shape` is given, reshaped to it (their count must match), else as
+/// they are.
+FailureOr<Value> scalarOrShaped(NodeContext &nc, Value v,
+                                const std::optional<SmallVector<int64_t>> &shape,
+                                const std::string &what) {
+  if (product(shapeOf(v)) == 1)
+    return nc.reshape(v, {});
+  if (!shape)
+    return v;
+  if (product(shapeOf(v)) != product(*shape))
+    return nc.error() << what << " has shape " << shapeToString(shapeOf(v))
+                      << ", expected a scalar or " << product(*shape) << " values";
+  return nc.reshape(v, *shape);
+}
+
 /// Quantized input `qi` widened to int32 with zero point `zi` (an input
 /// index, absent allowed) subtracted; `zpShape` reshapes a non-scalar zero
 /// point to broadcast (empty: as given).
@@ -253,18 +269,7 @@ FailureOr<Value> widenedCentered(NodeContext &nc, int qi, int zi, StringRef what
   if (elementTypeOf(zp) != qt)
     return nc.error() << "the zero point of " << what << " has type " << elementTypeOf(zp)
                       << ", " << what << " has " << qt;
-  Value z = zp;
-  if (product(shapeOf(zp)) == 1) {
-    TRY(s, nc.reshape(zp, {}));
-    z = s;
-  } else if (zpShape) {
-    if (product(shapeOf(zp)) != product(*zpShape))
-      return nc.error() << "the zero point of " << what << " has shape "
-                        << shapeToString(shapeOf(zp)) << ", expected a scalar or "
-                        << product(*zpShape) << " values";
-    TRY(s, nc.reshape(zp, *zpShape));
-    z = s;
-  }
+  TRY(z, scalarOrShaped(nc, zp, zpShape, "the zero point of " + what.str()));
   TRY(zw, nc.castTo(z, i32));
   TRY(c, nc.binary(B::Sub, wide, zw));
   if (shapeOf(c) != shapeOf(wide))
@@ -316,17 +321,7 @@ FailureOr<Value> requantScale(NodeContext &nc, int ai, std::optional<SmallVector
     if (!isa<FloatType>(elementTypeOf(s)))
       return nc.error() << "scale input " << i << " must be floating-point, got "
                         << elementTypeOf(s);
-    Value v = s;
-    if (product(shapeOf(s)) == 1) {
-      TRY(r, nc.reshape(s, {}));
-      v = r;
-    } else if (shape) {
-      if (product(shapeOf(s)) != product(*shape))
-        return nc.error() << "scale input " << i << " has shape " << shapeToString(shapeOf(s))
-                          << ", expected a scalar or " << product(*shape) << " values";
-      TRY(r, nc.reshape(s, *shape));
-      v = r;
-    }
+    TRY(v, scalarOrShaped(nc, s, shape, "scale input " + std::to_string(i)));
     return asF32(nc, v);
   };
   TRY(sa, scale(ai, aShape));
@@ -347,11 +342,7 @@ FailureOr<Value> requantize(NodeContext &nc, Value acc, Value multiplier, int zi
   if (nc.hasInput(zi)) {
     TRY(zp, nc.requiredInput(zi));
     yt = elementTypeOf(zp);
-    Value z = zp;
-    if (product(shapeOf(zp)) == 1) {
-      TRY(r, nc.reshape(zp, {}));
-      z = r;
-    }
+    TRY(z, scalarOrShaped(nc, zp, std::nullopt, "y_zero_point"));
     TRY(zw, asF32(nc, z));
     zf = zw;
   }
