@@ -177,6 +177,18 @@ std::string listToString(llvm::ArrayRef<int64_t> v);
 mlir::FailureOr<mlir::Value> buildConv(NodeContext &nc, mlir::Value x, mlir::Value w,
                                        mlir::Value bias);
 
+/// Integer indices as i64 with negative entries wrapped by `sizes` (a
+/// tensor broadcast against them: the dim size each index addresses).
+mlir::FailureOr<mlir::Value> wrapNegativeIndices(NodeContext &nc, mlir::Value indices,
+                                                 mlir::Value sizes);
+
+/// The linear positions (i64) of index tuples: `indices` [..., k] address
+/// the first k = dims.size() dims of a tensor, negative entries counting
+/// from the end; the result has indices' shape without its last dim.
+/// GatherND and ScatterND; the indices are checked by checkIndices first.
+mlir::FailureOr<mlir::Value> linearIndices(NodeContext &nc, mlir::Value indices,
+                                           llvm::ArrayRef<int64_t> dims);
+
 /// Input 0, which must be a floating-point tensor.
 mlir::FailureOr<mlir::Value> floatInput(NodeContext &nc);
 

@@ -756,19 +756,6 @@ ReduceKind scatterReduceKind(ScatterReduction kind) {
   }
 }
 
-/// Indices as i64 with negative values wrapped by `sizes` (broadcast).
-FailureOr<Value> wrappedIndices(NodeContext &nc, Value indices, Value sizes) {
-  Type i64 = IntegerType::get(nc.ctx(), 64);
-  Value idx = indices;
-  if (elementTypeOf(idx) != i64) {
-    TRY(c, nc.castTo(idx, i64));
-    idx = c;
-  }
-  TRY(negative, nc.binary(B::Lt, idx, nc.scalarConstant(i64, 0)));
-  TRY(wrapped, nc.binary(B::Add, idx, sizes));
-  return nc.create<SelectOp>(nc.inferred(), negative, wrapped, idx);
-}
-
 LogicalResult checkScatterSize(NodeContext &nc, int64_t positions, int64_t updates) {
   int64_t pairs;
   if (__builtin_mul_overflow(positions, updates, &pairs) || pairs > (int64_t(1) << 32))
@@ -807,7 +794,7 @@ FailureOr<Value> importScatterElements(NodeContext &nc) {
   if (failed(checkScatterSize(nc, product(ds), k)))
     return failure();
   Type i64 = IntegerType::get(nc.ctx(), 64);
-  TRY(idx, wrappedIndices(nc, indices, nc.scalarConstant(i64, ds[axis])));
+  TRY(idx, wrapNegativeIndices(nc, indices, nc.scalarConstant(i64, ds[axis])));
   // Indices and updates padded off the axis to data's extent (index -1
   // matches nothing), the axis moved last, a unit dim in its place:
   // [d0, .., 1, .., K] against positions [1, .., D_axis, .., 1].
@@ -875,40 +862,29 @@ FailureOr<Value> importScatterND(NodeContext &nc) {
   if (elementTypeOf(updates) != et)
     return nc.error() << "updates have type " << elementTypeOf(updates) << ", data " << et;
   TRY(kind, scatterReduction(nc, et));
-  SmallVector<int64_t> dims(ds.take_front(k)), strides(k, 1);
+  SmallVector<int64_t> dims(ds.take_front(k));
   if (failed(nc.checkIndices(1, dims, /*componentwise=*/true)))
     return failure();
   int64_t m = product(is.drop_back()), p = product(dims), s = product(ds.drop_front(k));
   if (m == 0)
     return data;
-  for (int64_t i = k - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * dims[i + 1];
   Type i64 = IntegerType::get(nc.ctx(), 64);
-  auto vec = [&](ArrayRef<int64_t> v) {
-    return nc.constant(DenseElementsAttr::get(RankedTensorType::get({k}, i64), v));
-  };
   TRY(dataF, nc.reshape(data, {p, s}));
   TRY(updF, nc.reshape(updates, {m, s}));
+  TRY(linear, linearIndices(nc, indices, dims)); // folds for constant indices
+  auto folded = linear.getDefiningOp<ConstantOp>();
+  auto constLinear = folded ? dyn_cast<DenseElementsAttr>(folded.getValue()) : nullptr;
   Value last; // [P]: the last update of each position, -1 if none
-  if (DenseElementsAttr c = nc.constInput(1); c && kind == ScatterReduction::None) {
+  if (constLinear && kind == ScatterReduction::None) {
     SmallVector<int64_t> lastOf(p, -1);
-    int64_t pos = 0, comp = 0, q = 0;
-    for (APInt raw : c.getValues<APInt>()) {
-      int64_t v = raw.getSExtValue();
-      pos += (v < 0 ? v + dims[comp] : v) * strides[comp];
-      if (++comp == k) {
-        lastOf[pos] = q++;
-        pos = comp = 0;
-      }
-    }
+    int64_t q = 0;
+    for (APInt pos : constLinear.getValues<APInt>())
+      lastOf[pos.getSExtValue()] = q++;
     last = nc.constant(DenseElementsAttr::get(RankedTensorType::get({p}, i64),
                                               ArrayRef<int64_t>(lastOf)));
   } else {
     if (failed(checkScatterSize(nc, p, m)))
       return failure();
-    TRY(idx, wrappedIndices(nc, indices, vec(dims)));
-    TRY(scaled, nc.binary(B::Mul, idx, vec(strides)));
-    TRY(linear, nc.reduce(ReduceKind::Sum, scaled, {(int64_t)is.size() - 1}, false));
     TRY(row, nc.reshape(linear, {1, m}));
     TRY(eq, nc.binary(B::Eq, iotaAlong(nc, p, 0, 2), row)); // [P, M]
     if (kind != ScatterReduction::None) {

@@ -915,7 +915,6 @@ FailureOr<Value> importGather(NodeContext &nc) {
 /// becomes one linear index, negatives wrapped, computed by kiln ops so
 /// that run-time indices work too.
 FailureOr<Value> importGatherND(NodeContext &nc) {
-  using B = BinaryKind;
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
   if (nc.attrInt("batch_dims", 0) != 0)
@@ -929,19 +928,10 @@ FailureOr<Value> importGatherND(NodeContext &nc) {
     return nc.error() << "indices of shape " << shapeToString(is)
                       << " must end in a dim of 1 to " << ds.size() << " (the data's rank)";
   int64_t k = is.back();
-  SmallVector<int64_t> dims(ds.take_front(k)), strides(k, 1);
+  SmallVector<int64_t> dims(ds.take_front(k));
   if (failed(nc.checkIndices(1, dims, /*componentwise=*/true)))
     return failure();
-  for (int64_t i = k - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * dims[i + 1];
-  auto vec = [&](ArrayRef<int64_t> v) {
-    return nc.constant(DenseElementsAttr::get(RankedTensorType::get({k}, i64), v));
-  };
-  TRY(negative, nc.binary(B::Lt, indices, nc.scalarConstant(i64, 0)));
-  TRY(wrapped, nc.binary(B::Add, indices, vec(dims)));
-  TRY(fixed, nc.create<SelectOp>(nc.inferred(), negative, wrapped, indices));
-  TRY(scaled, nc.binary(B::Mul, fixed, vec(strides)));
-  TRY(linear, nc.reduce(ReduceKind::Sum, scaled, {(int64_t)is.size() - 1}, /*keepDims=*/false));
+  TRY(linear, linearIndices(nc, indices, dims));
   SmallVector<int64_t> flatShape{product(dims)};
   llvm::append_range(flatShape, ds.drop_front(k));
   TRY(flat, nc.reshape(data, flatShape));
@@ -1561,6 +1551,36 @@ FailureOr<Value> kiln::detail::floatInput(NodeContext &nc) {
     return nc.error() << "input must be a floating-point tensor, got "
                       << elementTypeOf(x);
   return x;
+}
+
+FailureOr<Value> kiln::detail::wrapNegativeIndices(NodeContext &nc, Value indices,
+                                                   Value sizes) {
+  Type i64 = IntegerType::get(nc.ctx(), 64);
+  Value idx = indices;
+  if (elementTypeOf(idx) != i64) {
+    TRY(wide, nc.castTo(idx, i64));
+    idx = wide;
+  }
+  TRY(negative, nc.binary(BinaryKind::Lt, idx, nc.scalarConstant(i64, 0)));
+  TRY(wrapped, nc.binary(BinaryKind::Add, idx, sizes));
+  return nc.create<SelectOp>(nc.inferred(), negative, wrapped, idx);
+}
+
+FailureOr<Value> kiln::detail::linearIndices(NodeContext &nc, Value indices,
+                                             ArrayRef<int64_t> dims) {
+  using B = BinaryKind;
+  int64_t k = dims.size();
+  SmallVector<int64_t> strides(k, 1);
+  for (int64_t i = k - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * dims[i + 1];
+  Type i64 = IntegerType::get(nc.ctx(), 64);
+  auto vec = [&](ArrayRef<int64_t> v) {
+    return nc.constant(DenseElementsAttr::get(RankedTensorType::get({k}, i64), v));
+  };
+  TRY(fixed, wrapNegativeIndices(nc, indices, vec(dims)));
+  TRY(scaled, nc.binary(B::Mul, fixed, vec(strides)));
+  return nc.reduce(ReduceKind::Sum, scaled, {(int64_t)shapeOf(indices).size() - 1},
+                   /*keepDims=*/false);
 }
 
 FailureOr<Value> kiln::detail::buildConv(NodeContext &nc, Value x, Value w, Value bias) {
