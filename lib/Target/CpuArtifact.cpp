@@ -1,5 +1,6 @@
 //===- CpuArtifact.cpp - ahead-of-time compilation for the host CPU ------===//
 #include "HostArtifact.h"
+#include "RawWeights.h"
 #include "kiln_runtime.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -29,6 +30,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   if (failed(lowerToCpuLLVM(module, options)))
     return failure();
 
+  RawWeights weights = RawWeights::detach(module);
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_model");
   if (!llvmModule)
@@ -39,8 +41,8 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   std::string cpu = llvm::sys::getHostCPUName().str();
   StringRef libs[] = {"-lm"};
   return emitHostArtifact(module, *llvmModule, kind, outputPath,
-                          {cpu, 3, llvm::CodeGenOptLevel::Aggressive,
-                           "kiln-model", libs, /*recordCpuFeatures=*/true});
+                          {cpu, 3, llvm::CodeGenOptLevel::Aggressive, "kiln-model", libs,
+                           /*recordCpuFeatures=*/true, &weights});
 }
 
 LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
@@ -73,6 +75,8 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error e = optimize(&llvmModule))
     return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));
+  if (options.weights)
+    options.weights->attach(llvmModule);
 
   if (kind == CpuArtifact::LLVMIR) {
     std::error_code ec;

@@ -1,5 +1,6 @@
 //===- CpuJit.cpp - compile kiln modules for the host CPU ----------------===//
 #include "kiln/Target/CpuJit.h"
+#include "RawWeights.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Support/DataType.h"
 #include "kiln_runtime.h"
@@ -327,8 +328,15 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
                               << llvm::toString(hostMachine.takeError());
   // ExecutionEngineOptions::transformer is a function_ref: the function it
   // refers to must outlive ExecutionEngine::create.
-  std::function<llvm::Error(llvm::Module *)> optimize =
+  std::function<llvm::Error(llvm::Module *)> optimizeCode =
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, hostMachine->get());
+  RawWeights weights = RawWeights::detach(module);
+  std::function<llvm::Error(llvm::Module *)> optimize = [&](llvm::Module *m) -> llvm::Error {
+    if (llvm::Error e = optimizeCode(m))
+      return e;
+    weights.attach(*m);
+    return llvm::Error::success();
+  };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = optimize;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;

@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Target/CudaArtifact.h"
 #include "HostArtifact.h"
+#include "RawWeights.h"
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln_runtime.h"
@@ -585,6 +586,7 @@ LogicalResult kiln::emitCudaArtifact(ModuleOp module, CpuArtifact kind, StringRe
   if (failed(lowerToCudaHostLLVM(module, options)))
     return failure();
 
+  RawWeights weights = RawWeights::detach(module);
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_cuda_model");
   if (!llvmModule)
@@ -595,5 +597,5 @@ LogicalResult kiln::emitCudaArtifact(ModuleOp module, CpuArtifact kind, StringRe
   // already, so nothing more is linked.
   return emitHostArtifact(module, *llvmModule, kind, outputPath,
                           {"generic", 2, llvm::CodeGenOptLevel::Default,
-                           "kiln-cuda-model", {}});
+                           "kiln-cuda-model", {}, /*recordCpuFeatures=*/false, &weights});
 }

@@ -12,6 +12,8 @@ class Module;
 
 namespace kiln {
 
+class RawWeights;
+
 /// How the host code of a model library is compiled.
 struct HostArtifactOptions {
   llvm::StringRef cpu;              // target CPU name
@@ -22,6 +24,9 @@ struct HostArtifactOptions {
   /// Export KILN_MODEL_CPU_FEATURES_SYMBOL: the x86 extensions the code may
   /// use, which the runtime checks before it loads the library.
   bool recordCpuFeatures = false;
+  /// Weights detached from the module before translation: attached as raw
+  /// bytes after the code is optimized.
+  const RawWeights *weights = nullptr;
 };
 
 /// Optimizes the translated host module for the process's triple and
