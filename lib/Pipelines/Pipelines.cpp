@@ -89,7 +89,8 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
 /// kernels become CPU functions of one GPU thread once the host's buffers
 /// are planned (deallocation handles structured loops only, and kernels are
 /// a CFG by then).
-static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation) {
+static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
+                                  bool gemmCalls = false) {
   using namespace kiln;
   if (threadEmulation) {
     GpuEmulationOptions launchesOnly;
@@ -108,6 +109,8 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation) {
     kernelsOnly.convertLaunches = false;
     pm.addPass(createGpuEmulation(kernelsOnly));
   }
+  if (gemmCalls)
+    pm.addPass(createCpuContractionToCall());
   pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -156,7 +159,7 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   addBufferization(pm);
-  addHostLoweringToLLVM(pm, /*threadEmulation=*/false);
+  addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*gemmCalls=*/true);
 }
 
 void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {

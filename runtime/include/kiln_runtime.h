@@ -106,6 +106,20 @@ int kiln_get_num_threads(void);
 void kiln_parallel_for(int64_t count, void (*fn)(void *ctx, int64_t begin, int64_t end),
                        void *ctx);
 
+/* Called by compiled code for its f32 contractions: over `batch` problems,
+ * C[b][m][n] += sum_k A[b][m][k] * B[b][k][n], each operand addressed with
+ * element strides (0 broadcasts). Packed, register-blocked, on the thread
+ * pool; the microkernel (AVX-512, AVX2 or portable) is chosen at run time
+ * from the CPU. */
+void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K, const float *A,
+                    int64_t a_stride_b, int64_t a_stride_m, int64_t a_stride_k,
+                    const float *B, int64_t b_stride_b, int64_t b_stride_k,
+                    int64_t b_stride_n, float *C, int64_t c_stride_b, int64_t c_stride_m,
+                    int64_t c_stride_n);
+/* The microkernel kiln_cpu_sgemm uses: "avx512", "avx2" or "portable".
+ * KILN_CPU_GEMM_ISA=avx2|portable asks for a smaller one. */
+const char *kiln_cpu_sgemm_kernel(void);
+
 /* The last error of the calling thread, or "" if none. */
 const char *kiln_last_error(void);
 

@@ -1,4 +1,5 @@
 //===- CpuTileAndVectorize.cpp - register-blocked contractions -----------===//
+#include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -37,6 +38,11 @@ struct CpuTileAndVectorizePass
     getOperation().walk([&](linalg::LinalgOp op) {
       if (!linalg::isaContractionOpInterface(op))
         return;
+      if (gemmCalls && kiln::matchCpuGemm(op)) {
+        LLVM_DEBUG(llvm::dbgs() << "left to the runtime GEMM: " << op->getName() << " at "
+                                << op->getLoc() << "\n");
+        return;
+      }
       if (op.hasPureTensorSemantics() && op.hasIndexSemantics() == false &&
           op.getNumLoops() > 0 &&
           llvm::all_of(op.getStaticLoopRanges(),

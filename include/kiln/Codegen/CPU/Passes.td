@@ -33,7 +33,8 @@ def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncO
   let summary = "Tile contractions into register blocks and vectorize them";
   let description = [{
     Every static contraction (matmul, batch_matmul, the im2col form of a
-    convolution, any generic of that shape) is tiled with scf.for loops
+    convolution, any generic of that shape) that does not become a runtime
+    GEMM call (see kiln-cpu-contraction-to-call) is tiled with scf.for loops
     into blocks of M x N x K = `tile-m` x `tile-n` x `tile-k` (each the
     largest divisor of the dimension up to the requested size, so tiles
     stay static), and each block becomes one `vector.contract`. Lowered
@@ -43,10 +44,29 @@ def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncO
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"4", "rows of the register block">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"16", "columns of the register block">,
-    Option<"tileK", "tile-k", "int64_t", /*default=*/"64", "reduction depth of one block">
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64", "reduction depth of one block">,
+    Option<"gemmCalls", "gemm-calls", "bool", /*default=*/"true",
+           "leave the contractions that kiln-cpu-contraction-to-call turns into runtime GEMM calls">
   ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect", "mlir::tensor::TensorDialect"];
+}
+
+def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"> {
+  let summary = "Run f32 contractions on buffers as calls to the runtime's packed GEMM";
+  let description = [{
+    Every f32 contraction on buffers that `kiln::matchCpuGemm` accepts
+    (matmul, batch_matmul, the im2col form of a convolution, any generic
+    of that shape: at most one batch, m and n loop and one k loop) becomes
+    one call to `kiln_cpu_sgemm(batch, M, N, K, A, A strides, B, B strides,
+    C, C strides)` with each operand's address and element strides read
+    from its memref. The runtime packs the operands into panels and runs a
+    register-blocked microkernel chosen for the CPU (AVX-512, AVX2 or
+    portable) on its thread pool: one kernel shared by every layer and
+    every model instead of unrolled vector code per layer.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {

@@ -1,0 +1,28 @@
+//===- Gemm.h - contractions the CPU target runs as runtime GEMM calls ----===//
+#ifndef KILN_CODEGEN_CPU_GEMM_H
+#define KILN_CODEGEN_CPU_GEMM_H
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir::linalg {
+class LinalgOp;
+}
+
+namespace kiln {
+
+/// The loops of a contraction C[b][m][n] += A[b][m][k] * B[b][k][n]
+/// (A = first input, B = second); -1 for a batch, m or n loop it lacks.
+struct CpuGemmLoops {
+  int64_t batch = -1, m = -1, n = -1, k = -1;
+};
+
+/// Whether `op` is an f32 contraction with static sizes, at most one loop
+/// of each kind (batch, m, n; exactly one k) and enough work to be worth a
+/// call to the runtime's packed GEMM (kiln_cpu_sgemm). On tensors or on
+/// buffers alike.
+std::optional<CpuGemmLoops> matchCpuGemm(mlir::linalg::LinalgOp op);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_CPU_GEMM_H

@@ -1,0 +1,289 @@
+//===- cpu_gemm.cpp - packed f32 matrix multiplication for CPU models -----===//
+//
+// kiln_cpu_sgemm: C[b][m][n] += sum_k A[b][m][k] * B[b][k][n] over strided
+// f32 views. Compiled models call it for their f32 contractions (matmuls,
+// convolutions as im2col): one kernel in the runtime, not one copy of
+// unrolled vector code per layer in every model.
+//
+// The work is split into blocks of C (batch x MC rows x NC columns), run
+// on the runtime's thread pool. Within a block, for each KC-deep slice of
+// K, A and B are packed into panels (MR rows, resp. NR columns, interleaved
+// along k, zero-padded), and a register-blocked microkernel computes each
+// MR x NR tile of C from one A panel and one B panel. The microkernel is
+// chosen once per process from the CPU's extensions: AVX-512 (12 x 32),
+// AVX2 + FMA (6 x 16) or portable C++ (4 x 16). The CPU is checked at run
+// time, so the runtime itself runs on any x86-64 machine.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln_runtime.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KILN_GEMM_X86 1
+#endif
+
+namespace {
+
+constexpr int kMaxMR = 12, kMaxNR = 32;
+
+/// One microkernel: C[0:rows, 0:cols] (row stride ldc, unit column stride)
+/// += packed A panel (kc x MR) * packed B panel (kc x NR).
+using Microkernel = void (*)(int64_t kc, const float *a, const float *b, float *c,
+                             int64_t ldc, int rows, int cols);
+
+struct KernelInfo {
+  Microkernel fn;
+  const char *name;
+  int mr, nr;
+  int64_t mc, kc, nc; // cache blocks
+};
+
+template <int MR, int NR>
+void kernelPortable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                    int rows, int cols) {
+  float acc[MR][NR] = {};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+    for (int r = 0; r < MR; ++r)
+      for (int j = 0; j < NR; ++j)
+        acc[r][j] += a[r] * b[j];
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j)
+      c[r * ldc + j] += acc[r][j];
+}
+
+#ifdef KILN_GEMM_X86
+__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a,
+                                                     const float *b, float *c, int64_t ldc,
+                                                     int rows, int cols) {
+  constexpr int MR = 6;
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += 16) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      __m256 av = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  if (cols == 16) {
+    for (int r = 0; r < rows; ++r) {
+      float *row = c + r * ldc;
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    }
+    return;
+  }
+  alignas(32) float tile[16];
+  for (int r = 0; r < rows; ++r) {
+    _mm256_store_ps(tile, acc[r][0]);
+    _mm256_store_ps(tile + 8, acc[r][1]);
+    for (int j = 0; j < cols; ++j)
+      c[r * ldc + j] += tile[j];
+  }
+}
+
+__attribute__((target("avx512f,fma"))) void kernelAvx512(int64_t kc, const float *a,
+                                                          const float *b, float *c,
+                                                          int64_t ldc, int rows, int cols) {
+  constexpr int MR = 12;
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r)
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += 32) {
+    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  __mmask16 m1 = cols >= 32   ? (__mmask16)0xFFFF
+                 : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1)
+                             : (__mmask16)0;
+  for (int r = 0; r < rows; ++r) {
+    float *row = c + r * ldc;
+    _mm512_mask_storeu_ps(row, m0,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), acc[r][0]));
+    _mm512_mask_storeu_ps(row + 16, m1,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), acc[r][1]));
+  }
+}
+#endif
+
+/// The microkernel for this CPU; KILN_CPU_GEMM_ISA=avx2|portable picks a
+/// smaller one (for tests and comparisons), never one the CPU lacks.
+const KernelInfo &kernel() {
+  static const KernelInfo info = [] {
+    const char *env = std::getenv("KILN_CPU_GEMM_ISA");
+    std::string cap = env ? env : "";
+#ifdef KILN_GEMM_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && cap != "avx2" && cap != "portable")
+      return KernelInfo{kernelAvx512, "avx512", 12, 32, 144, 384, 1024};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cap != "portable")
+      return KernelInfo{kernelAvx2, "avx2", 6, 16, 96, 256, 512};
+#endif
+    return KernelInfo{kernelPortable<4, 16>, "portable", 4, 16, 64, 256, 512};
+  }();
+  return info;
+}
+
+struct Problem {
+  int64_t batch, M, N, K;
+  const float *A;
+  int64_t asb, asm_, ask;
+  const float *B;
+  int64_t bsb, bsk, bsn;
+  float *C;
+  int64_t csb, csm, csn;
+  int64_t mc, nc, mBlocks, nBlocks;
+};
+
+/// Panels of MR rows of A[m0:m0+rows, k0:k0+kc], k-major within a panel.
+void packA(const Problem &p, const float *a, int64_t rows, int64_t kc, int mr, float *out) {
+  for (int64_t r0 = 0; r0 < rows; r0 += mr) {
+    int64_t n = std::min<int64_t>(mr, rows - r0);
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *src = a + r0 * p.asm_ + k * p.ask;
+      int64_t r = 0;
+      for (; r < n; ++r)
+        out[r] = src[r * p.asm_];
+      for (; r < mr; ++r)
+        out[r] = 0.0f;
+      out += mr;
+    }
+  }
+}
+
+/// Panels of NR columns of B[k0:k0+kc, n0:n0+cols], k-major within a panel.
+void packB(const Problem &p, const float *b, int64_t kc, int64_t cols, int nr, float *out) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
+    int64_t n = std::min<int64_t>(nr, cols - j0);
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *src = b + k * p.bsk + j0 * p.bsn;
+      if (p.bsn == 1 && n == nr) {
+        std::memcpy(out, src, sizeof(float) * nr);
+      } else {
+        int64_t j = 0;
+        for (; j < n; ++j)
+          out[j] = src[j * p.bsn];
+        for (; j < nr; ++j)
+          out[j] = 0.0f;
+      }
+      out += nr;
+    }
+  }
+}
+
+/// Per-thread packing buffers, kept between calls.
+std::vector<float> &scratch(int which) {
+  thread_local std::vector<float> buffers[2];
+  return buffers[which];
+}
+
+void runBlock(const Problem &p, int64_t block) {
+  const KernelInfo &ki = kernel();
+  int64_t perBatch = p.mBlocks * p.nBlocks;
+  int64_t b = block / perBatch, rest = block % perBatch;
+  int64_t m0 = (rest / p.nBlocks) * p.mc, n0 = (rest % p.nBlocks) * p.nc;
+  int64_t rows = std::min(p.mc, p.M - m0), cols = std::min(p.nc, p.N - n0);
+  int64_t kcMax = std::min(ki.kc, p.K);
+  int64_t rowPanels = (rows + ki.mr - 1) / ki.mr, colPanels = (cols + ki.nr - 1) / ki.nr;
+  std::vector<float> &ap = scratch(0), &bp = scratch(1);
+  ap.resize(rowPanels * ki.mr * kcMax);
+  bp.resize(colPanels * ki.nr * kcMax);
+  const float *A = p.A + b * p.asb + m0 * p.asm_;
+  const float *B = p.B + b * p.bsb + n0 * p.bsn;
+  float *C = p.C + b * p.csb + m0 * p.csm + n0 * p.csn;
+  bool direct = p.csn == 1;
+  float tile[kMaxMR * kMaxNR];
+  for (int64_t k0 = 0; k0 < p.K; k0 += ki.kc) {
+    int64_t kc = std::min(ki.kc, p.K - k0);
+    packA(p, A + k0 * p.ask, rows, kc, ki.mr, ap.data());
+    packB(p, B + k0 * p.bsk, kc, cols, ki.nr, bp.data());
+    for (int64_t jp = 0; jp < colPanels; ++jp) {
+      int nc = (int)std::min<int64_t>(ki.nr, cols - jp * ki.nr);
+      const float *bpanel = bp.data() + jp * ki.nr * kc;
+      for (int64_t ip = 0; ip < rowPanels; ++ip) {
+        int mr = (int)std::min<int64_t>(ki.mr, rows - ip * ki.mr);
+        const float *apanel = ap.data() + ip * ki.mr * kc;
+        float *c = C + ip * ki.mr * p.csm + jp * ki.nr * p.csn;
+        if (direct) {
+          ki.fn(kc, apanel, bpanel, c, p.csm, mr, nc);
+          continue;
+        }
+        // A C whose columns are not contiguous: the tile goes through a
+        // local buffer.
+        std::fill(tile, tile + mr * ki.nr, 0.0f);
+        ki.fn(kc, apanel, bpanel, tile, ki.nr, mr, nc);
+        for (int r = 0; r < mr; ++r)
+          for (int j = 0; j < nc; ++j)
+            c[r * p.csm + j * p.csn] += tile[r * ki.nr + j];
+      }
+    }
+  }
+}
+
+void runBlocks(void *ctx, int64_t begin, int64_t end) {
+  const Problem &p = *static_cast<const Problem *>(ctx);
+  for (int64_t block = begin; block < end; ++block)
+    runBlock(p, block);
+}
+
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+} // namespace
+
+extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
+                               const float *A, int64_t asb, int64_t asm_, int64_t ask,
+                               const float *B, int64_t bsb, int64_t bsk, int64_t bsn,
+                               float *C, int64_t csb, int64_t csm, int64_t csn) {
+  if (batch <= 0 || M <= 0 || N <= 0 || K <= 0)
+    return;
+  // C's columns contiguous is the fast case; a C contiguous along m is the
+  // transposed problem: C^T = B^T A^T.
+  if (csn != 1 && csm == 1) {
+    std::swap(M, N);
+    std::swap(A, B);
+    std::swap(asb, bsb);
+    int64_t newAsm = bsn, newAsk = bsk, newBsk = ask, newBsn = asm_;
+    asm_ = newAsm, ask = newAsk, bsk = newBsk, bsn = newBsn;
+    std::swap(csm, csn);
+  }
+  const KernelInfo &ki = kernel();
+  Problem p{batch, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn,
+            0, 0, 0, 0};
+  // Blocks of C: cache-sized, then split further until every thread has
+  // a few (small matrices, one row of a fully connected layer).
+  int threads = std::max(1, kiln_get_num_threads());
+  p.mc = std::min(ki.mc, roundUp(M, ki.mr));
+  p.nc = std::min(ki.nc, roundUp(N, ki.nr));
+  auto blocks = [&] {
+    return batch * ((M + p.mc - 1) / p.mc) * ((N + p.nc - 1) / p.nc);
+  };
+  while (blocks() < 2 * threads && (p.nc > ki.nr || p.mc > ki.mr)) {
+    if (p.nc > ki.nr && (p.nc >= p.mc || p.mc <= ki.mr))
+      p.nc = roundUp(p.nc / 2, ki.nr);
+    else
+      p.mc = roundUp(p.mc / 2, ki.mr);
+  }
+  p.mBlocks = (M + p.mc - 1) / p.mc;
+  p.nBlocks = (N + p.nc - 1) / p.nc;
+  kiln_parallel_for(blocks(), runBlocks, &p);
+}
+
+extern "C" const char *kiln_cpu_sgemm_kernel(void) { return kernel().name; }

@@ -1,0 +1,93 @@
+/* kiln_cpu_sgemm against a direct triple loop in double precision on
+ * random data: sizes around the register and cache blocks (tails in M, N
+ * and K), every operand transposed or strided, C column-major or fully
+ * strided, batches with a broadcast operand, 1 to 3 threads. Prints the
+ * microkernel used and the largest error relative to sum |a*b|.
+ * Usage: cpu_gemm_check */
+#include "kiln_runtime.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static unsigned long long state = 88172645463325252ull;
+static float randf(void) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return (float)((state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+typedef struct {
+  long long batch, M, N, K;
+  int transA, transB, cLayout; /* cLayout: 0 row-major, 1 column-major, 2 strided */
+  int broadcastB;
+} Case;
+
+static double check(Case c, int threads) {
+  long long bs = c.batch, M = c.M, N = c.N, K = c.K;
+  long long asb = M * K, asm_ = c.transA ? 1 : K, ask = c.transA ? M : 1;
+  long long bsb = c.broadcastB ? 0 : K * N, bsk = c.transB ? 1 : N, bsn = c.transB ? K : 1;
+  long long csm, csn, csb;
+  if (c.cLayout == 0) { csm = N; csn = 1; csb = M * N; }
+  else if (c.cLayout == 1) { csm = 1; csn = M; csb = M * N; }
+  else { csm = 2 * N + 3; csn = 2; csb = M * (2 * N + 3); }
+  float *A = malloc(sizeof(float) * bs * M * K);
+  float *B = malloc(sizeof(float) * (c.broadcastB ? 1 : bs) * K * N);
+  float *C = malloc(sizeof(float) * bs * csb);
+  float *C0 = malloc(sizeof(float) * bs * csb);
+  for (long long i = 0; i < bs * M * K; ++i) A[i] = randf();
+  for (long long i = 0; i < (c.broadcastB ? 1 : bs) * K * N; ++i) B[i] = randf();
+  for (long long i = 0; i < bs * csb; ++i) C[i] = C0[i] = randf();
+  kiln_set_num_threads(threads);
+  kiln_cpu_sgemm(bs, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn);
+  double worst = 0;
+  for (long long b = 0; b < bs; ++b)
+    for (long long m = 0; m < M; ++m)
+      for (long long n = 0; n < N; ++n) {
+        double sum = C0[b * csb + m * csm + n * csn], mag = fabs(sum);
+        for (long long k = 0; k < K; ++k) {
+          double p = (double)A[b * asb + m * asm_ + k * ask] * B[b * bsb + k * bsk + n * bsn];
+          sum += p;
+          mag += fabs(p);
+        }
+        double err = fabs(C[b * csb + m * csm + n * csn] - sum) / (mag + 1e-30);
+        if (err > worst) worst = err;
+      }
+  /* Elements between the strided columns must be untouched. */
+  if (c.cLayout == 2)
+    for (long long b = 0; b < bs; ++b)
+      for (long long m = 0; m < M; ++m)
+        for (long long j = 0; j < csm; ++j)
+          if ((j % 2 || j >= 2 * N) && C[b * csb + m * csm + j] != C0[b * csb + m * csm + j])
+            worst = 1;
+  free(A); free(B); free(C); free(C0);
+  return worst;
+}
+
+int main(void) {
+  Case cases[] = {
+      {1, 1, 1, 1, 0, 0, 0, 0},       {1, 1, 1000, 512, 0, 1, 0, 0},
+      {1, 64, 256, 576, 0, 0, 0, 0},  {1, 13, 33, 385, 0, 0, 0, 0},
+      {1, 145, 1025, 17, 1, 0, 0, 0}, {1, 37, 29, 800, 1, 1, 0, 0},
+      {1, 50, 70, 90, 0, 0, 1, 0},    {1, 23, 41, 19, 1, 1, 2, 0},
+      {3, 12, 32, 64, 0, 0, 0, 1},    {4, 7, 100, 33, 0, 1, 1, 1},
+      {2, 300, 5, 260, 0, 0, 0, 0},   {1, 6, 16, 1, 0, 0, 0, 0},
+  };
+  int n = sizeof(cases) / sizeof(cases[0]), failures = 0;
+  double worst = 0;
+  for (int threads = 1; threads <= 3; ++threads)
+    for (int i = 0; i < n; ++i) {
+      double err = check(cases[i], threads);
+      if (err > worst) worst = err;
+      if (err > 1e-5) {
+        printf("FAIL: case %d (%lldx%lldx%lldx%lld) with %d threads: relative error %g\n", i,
+               cases[i].batch, cases[i].M, cases[i].N, cases[i].K, threads, err);
+        ++failures;
+      }
+    }
+  printf("kernel %s\n", kiln_cpu_sgemm_kernel());
+  if (!failures)
+    printf("OK: %d problems x 3 thread counts, largest relative error %.1e\n", n, worst);
+  return failures != 0;
+}
