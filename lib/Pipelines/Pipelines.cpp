@@ -156,6 +156,7 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   // innermost loop over contiguous memory so that LLVM vectorizes it.
   pm.addNestedPass<func::FuncOp>(createConvToIm2col());
   pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
+  pm.addNestedPass<func::FuncOp>(createCpuParallelize());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   addBufferization(pm);

@@ -267,22 +267,26 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
   const KernelInfo &ki = kernel();
   Problem p{batch, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn,
             0, 0, 0, 0};
-  // Blocks of C: cache-sized, then split further until every thread has
-  // a few (small matrices, one row of a fully connected layer).
+  // Blocks of C: at most cache-sized, then more of them until every thread
+  // has about four (small matrices, one row of a fully connected layer),
+  // all of about the same size so that no thread waits for a big one.
   int threads = std::max(1, kiln_get_num_threads());
-  p.mc = std::min(ki.mc, roundUp(M, ki.mr));
-  p.nc = std::min(ki.nc, roundUp(N, ki.nr));
-  auto blocks = [&] {
-    return batch * ((M + p.mc - 1) / p.mc) * ((N + p.nc - 1) / p.nc);
-  };
-  while (blocks() < 2 * threads && (p.nc > ki.nr || p.mc > ki.mr)) {
-    if (p.nc > ki.nr && (p.nc >= p.mc || p.mc <= ki.mr))
-      p.nc = roundUp(p.nc / 2, ki.nr);
+  int64_t mB = (M + ki.mc - 1) / ki.mc, nB = (N + ki.nc - 1) / ki.nc;
+  int64_t target = threads > 1 ? 4 * threads : 1;
+  while (batch * mB * nB < target) {
+    bool nSplits = N / (nB + 1) >= ki.nr, mSplits = M / (mB + 1) >= ki.mr;
+    if (nSplits && (!mSplits || N / nB >= M / mB))
+      ++nB;
+    else if (mSplits)
+      ++mB;
     else
-      p.mc = roundUp(p.mc / 2, ki.mr);
+      break;
   }
+  p.mc = roundUp((M + mB - 1) / mB, ki.mr);
+  p.nc = roundUp((N + nB - 1) / nB, ki.nr);
   p.mBlocks = (M + p.mc - 1) / p.mc;
   p.nBlocks = (N + p.nc - 1) / p.nc;
+  auto blocks = [&] { return batch * p.mBlocks * p.nBlocks; };
   kiln_parallel_for(blocks(), runBlocks, &p);
 }
 

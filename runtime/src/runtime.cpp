@@ -189,6 +189,7 @@ public:
       std::lock_guard<std::mutex> lock(mutex);
       for (int64_t c = 0; c < chunks; ++c)
         queue.push_back({&job, count * c / chunks, count * (c + 1) / chunks});
+      queued.fetch_add(chunks);
     }
     wake.notify_all();
     while (job.remaining.load() > 0) {
@@ -196,11 +197,17 @@ public:
       {
         std::unique_lock<std::mutex> lock(mutex);
         if (queue.empty()) {
+          // The last chunks are running on workers: wait for them, briefly
+          // spinning first (a model's kernels come back to back).
+          lock.unlock();
+          spinUntil([&] { return job.remaining.load() == 0; });
+          lock.lock();
           done.wait(lock, [&] { return job.remaining.load() == 0 || !queue.empty(); });
           continue;
         }
         task = queue.front();
         queue.pop_front();
+        queued.fetch_sub(1);
       }
       run(task);
     }
@@ -229,6 +236,7 @@ private:
     {
       std::lock_guard<std::mutex> lock(mutex);
       stopping = true;
+      stopFlag.store(true);
     }
     wake.notify_all();
     for (std::thread &t : workers)
@@ -250,9 +258,25 @@ private:
       workers.emplace_back([this] { workerLoop(); });
   }
 
+  /// Spins for up to about 100 microseconds until `ready()`: a worker
+  /// that sleeps on the condition variable between two kernels costs a
+  /// wake-up (tens of microseconds) per launch.
+  template <typename Ready> static void spinUntil(Ready ready) {
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1; !ready(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 256 == 0 &&
+          std::chrono::steady_clock::now() - start > std::chrono::microseconds(100))
+        return;
+    }
+  }
+
   void workerLoop() {
     for (;;) {
       Task task;
+      spinUntil([&] { return queued.load(std::memory_order_relaxed) > 0 || stopFlag.load(); });
       {
         std::unique_lock<std::mutex> lock(mutex);
         wake.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -260,6 +284,7 @@ private:
           return;
         task = queue.front();
         queue.pop_front();
+        queued.fetch_sub(1);
       }
       run(task);
     }
@@ -269,8 +294,10 @@ private:
   std::mutex mutex;
   std::condition_variable wake, done;
   std::deque<Task> queue;
+  std::atomic<int64_t> queued{0}; // queue.size(), read without the lock
   std::vector<std::thread> workers;
   bool stopping = false;
+  std::atomic<bool> stopFlag{false};
 };
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -52,6 +52,26 @@ def CpuTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::func::FuncO
                            "mlir::vector::VectorDialect", "mlir::tensor::TensorDialect"];
 }
 
+def CpuParallelize : Pass<"kiln-cpu-parallelize", "mlir::func::FuncOp"> {
+  let summary = "Split every remaining kernel's outer parallel loops over the thread pool";
+  let description = [{
+    Each linalg op on tensors at the top level of a function that is not
+    already tiled and is not a runtime GEMM call (which runs on the pool
+    itself) is tiled with an scf.forall over its outer parallel loops into
+    about `min-tasks` tiles; the innermost loop stays whole so that it
+    still vectorizes. kiln-cpu-outline-parallel then runs each forall on
+    the runtime's thread pool. Ops with fewer than `min-work` iterations
+    stay serial: a launch would cost more than it saves.
+  }];
+  let options = [
+    Option<"minTasks", "min-tasks", "int64_t", /*default=*/"64", "tiles to aim for">,
+    Option<"minWork", "min-work", "int64_t", /*default=*/"16384",
+           "iterations below which an op stays serial">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"> {
   let summary = "Run f32 contractions on buffers as calls to the runtime's packed GEMM";
   let description = [{
