@@ -1,15 +1,30 @@
 #!/usr/bin/env python3
-"""Latency of Kiln's CPU target against onnxruntime on the same models, in
-one run, with the same thread count. Prints a table with the ratio
-(Kiln / onnxruntime; below 1 means Kiln is faster).
+"""Kiln's CPU target against onnxruntime and IREE, measured side by side in
+one run, at each thread count asked for.
 
-Models come from test/models/export_models.py (resnet18, mobilenet_v2,
-encoder). Kiln runs the ahead-of-time compiled library through kiln-run's
---bench (min / median over N runs after warm-up).
+For every model: Kiln's compile time and peak compile memory (kilnc to a
+shared library) and IREE's (iree-import-onnx + iree-compile for llvm-cpu,
+host CPU); then, per thread count, the latency of onnxruntime (CPU
+provider), IREE (iree-benchmark-module, local-task) and Kiln (kiln-run
+--bench), each the median of --runs runs after warm-up, and Kiln's ratio to
+each. Then MatMul 1024^3 in GFLOP/s for the three, against the nominal f32
+peak of one core (FMA units x vector lanes x 2 x the clock /proc/cpuinfo
+reports) times the threads.
+
+Models are folders with model.onnx and test_data_set_0/input_*.pb, looked
+up by name in --models (test/models/export_models.py writes resnet18,
+resnet50, mobilenet_v2, encoder, bert_base there) and then in
+~/.cache/kiln/zoo (test/models/zoo.py: gpt2_legacy, bert_legacy, ...).
+IREE is optional (scripts/setup.sh bench installs the pinned version): its
+columns read "n/a" without it, and "failed" where it cannot compile a model.
+
+  bench/bench_cpu.py --threads 1,2,all resnet18 mobilenet_v2 encoder
 """
 import argparse
+import glob
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,69 +32,263 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
 
 
-def kiln_latency(build, model_dir, runs, threads):
-    with tempfile.TemporaryDirectory() as tmp:
-        lib = os.path.join(tmp, "model.so")
-        subprocess.run([os.path.join(build, "bin", "kilnc"),
-                        os.path.join(model_dir, "model.onnx"), "--emit=so", "-o", lib],
-                       check=True)
-        out = subprocess.run([os.path.join(build, "bin", "kiln-run"), lib,
-                              "--test-data", os.path.join(model_dir, "test_data_set_0"),
-                              "--atol", "1e-4", "--bench", str(runs),
-                              f"--threads={threads}"],
-                             check=True, capture_output=True, text=True).stdout
-    m = re.search(r"min ([\d.]+) ms, median ([\d.]+) ms", out)
-    return float(m.group(1)), float(m.group(2))
+def run_measured(cmd):
+    """Runs cmd; (seconds, peak resident MiB). Raises on failure."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    p.stdout.close()
+    p.stderr.close()
+    if p.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {err.strip()[:300]}")
+    return elapsed, usage.ru_maxrss / 1024.0
 
 
-def ort_latency(model_dir, runs, threads):
+def read_inputs(model_dir):
     import numpy as np
+    from onnx import TensorProto, numpy_helper
+    arrays = []
+    for path in sorted(glob.glob(os.path.join(model_dir, "test_data_set_0", "input_*.pb")),
+                       key=lambda p: int(re.findall(r"\d+", os.path.basename(p))[0])):
+        t = TensorProto()
+        with open(path, "rb") as f:
+            t.ParseFromString(f.read())
+        arrays.append(np.ascontiguousarray(numpy_helper.to_array(t)))
+    return arrays
+
+
+class Kiln:
+    def __init__(self, build, tmp):
+        self.build, self.tmp = build, tmp
+
+    def compile(self, name, model_dir):
+        self.lib = os.path.join(self.tmp, name + ".so")
+        self.data = os.path.join(model_dir, "test_data_set_0")
+        return run_measured([os.path.join(self.build, "bin", "kilnc"),
+                             os.path.join(model_dir, "model.onnx"), "--emit=so", "-o", self.lib])
+
+    def latency(self, runs, threads):
+        out = subprocess.run([os.path.join(self.build, "bin", "kiln-run"), self.lib,
+                              "--test-data", self.data, "--atol", "1e-3", "--rtol", "1e-3",
+                              "--bench", str(runs), f"--threads={threads}"],
+                             capture_output=True, text=True)
+        m = re.search(r"median ([\d.]+) ms", out.stdout)
+        if out.returncode != 0 or not m:
+            raise RuntimeError("kiln-run failed: " + (out.stderr or out.stdout).strip()[:300])
+        return float(m.group(1))
+
+
+class Ort:
+    def compile(self, name, model_dir):
+        self.path = os.path.join(model_dir, "model.onnx")
+        self.inputs = read_inputs(model_dir)
+
+    def latency(self, runs, threads):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(self.path, opts, providers=["CPUExecutionProvider"])
+        feed = {i.name: x for i, x in zip(sess.get_inputs(), self.inputs)}
+        for _ in range(3):
+            sess.run(None, feed)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            sess.run(None, feed)
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+
+class Iree:
+    available = shutil.which("iree-compile", path=BIN + os.pathsep + os.environ.get("PATH", ""))
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+
+    def tool(self, name):
+        return shutil.which(name, path=BIN + os.pathsep + os.environ.get("PATH", ""))
+
+    def compile(self, name, model_dir):
+        import numpy as np
+        mlir = os.path.join(self.tmp, name + ".mlir")
+        self.vmfb = os.path.join(self.tmp, name + ".vmfb")
+        t1, m1 = run_measured([self.tool("iree-import-onnx"),
+                               os.path.join(model_dir, "model.onnx"), "-o", mlir])
+        t2, m2 = run_measured([self.tool("iree-compile"), mlir,
+                               "--iree-hal-target-device=local",
+                               "--iree-hal-local-target-device-backends=llvm-cpu",
+                               "--iree-llvmcpu-target-cpu=host", "-o", self.vmfb])
+        with open(mlir) as f:
+            self.function = re.search(r"func\.func @([\w$.-]+)", f.read()).group(1)
+        self.inputs = []
+        for i, x in enumerate(read_inputs(model_dir)):
+            path = os.path.join(self.tmp, f"{name}_in{i}.npy")
+            np.save(path, x)
+            self.inputs.append("--input=@" + path)
+        return t1 + t2, max(m1, m2)
+
+    def latency(self, runs, threads):
+        out = subprocess.run([self.tool("iree-benchmark-module"), "--module=" + self.vmfb,
+                              "--device=local-task", "--function=" + self.function,
+                              f"--task_topology_max_group_count={threads}",
+                              f"--benchmark_repetitions={runs}",
+                              "--benchmark_min_time=1x"] + self.inputs,
+                             capture_output=True, text=True)
+        m = re.search(r"_median\s+([\d.]+)\s*(ms|us)", out.stdout)
+        if out.returncode != 0 or not m:
+            raise RuntimeError("iree-benchmark-module failed: " +
+                               (out.stderr or out.stdout).strip()[:300])
+        return float(m.group(1)) / (1000.0 if m.group(2) == "us" else 1.0)
+
+
+def find_model(name, models):
+    for d in (os.path.join(models, name), os.path.expanduser(f"~/.cache/kiln/zoo/{name}")):
+        if os.path.exists(os.path.join(d, "model.onnx")):
+            return d
+    return None
+
+
+def matmul_model(tmp, n):
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+    d = os.path.join(tmp, f"matmul{n}")
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    g = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul",
+                          [helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [n, n])],
+                          [helper.make_tensor_value_info("c", onnx.TensorProto.FLOAT, [n, n])],
+                          [numpy_helper.from_array(
+                              np.random.default_rng(0).standard_normal((n, n)).astype(np.float32),
+                              "b")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    x = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
+    with open(os.path.join(d, "test_data_set_0", "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "a").SerializeToString())
     import onnxruntime as ort
-    from onnx import numpy_helper, TensorProto
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), opts,
-                                providers=["CPUExecutionProvider"])
-    t = TensorProto()
-    with open(os.path.join(model_dir, "test_data_set_0", "input_0.pb"), "rb") as f:
-        t.ParseFromString(f.read())
-    feed = {sess.get_inputs()[0].name: numpy_helper.to_array(t)}
-    for _ in range(3):
-        sess.run(None, feed)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, feed)
-        times.append((time.perf_counter() - t0) * 1000)
-    return min(times), statistics.median(times)
+    y = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"a": x})[0]
+    with open(os.path.join(d, "test_data_set_0", "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(y, "c").SerializeToString())
+    return d
+
+
+def core_peak_gflops():
+    """Nominal f32 peak of one core: 2 FMA units x lanes x 2 flops x clock."""
+    flags, mhz = set(), 0.0
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            if line.startswith("cpu MHz") and not mhz:
+                mhz = float(line.split(":", 1)[1])
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    return 2 * lanes * 2 * mhz / 1000.0, lanes, mhz
+
+
+def fmt(x, digits=2):
+    return x if isinstance(x, str) else f"{x:.{digits}f}"
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--models", default=os.path.expanduser("~/.cache/kiln/models"))
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="threads for both (default: all cores)")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--threads", default="1,2",
+                    help="comma-separated thread counts; 'all' is every core")
+    ap.add_argument("--no-iree", action="store_true")
+    ap.add_argument("--no-matmul", action="store_true")
     ap.add_argument("names", nargs="*", default=["resnet18", "mobilenet_v2", "encoder"])
     args = ap.parse_args()
-    rows = []
-    for name in args.names:
-        d = os.path.join(args.models, name)
-        if not os.path.exists(os.path.join(d, "model.onnx")):
-            print(f"{name}: missing; run test/models/export_models.py first", file=sys.stderr)
+    threads = [os.cpu_count() if t == "all" else int(t) for t in args.threads.split(",")]
+    use_iree = Iree.available and not args.no_iree
+
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = [(n, find_model(n, args.models)) for n in args.names]
+        missing = [n for n, d in jobs if d is None]
+        if missing:
+            print(f"missing: {', '.join(missing)}; run test/models/export_models.py "
+                  "(or test/models/zoo.py) first", file=sys.stderr)
             return 1
-        k = kiln_latency(args.build, d, args.runs, args.threads)
-        o = ort_latency(d, args.runs, args.threads)
-        rows.append((name, k, o))
-    print(f"CPU latency, batch 1, {args.threads} thread(s), median of {args.runs} runs (min in brackets)")
-    print(f"| model | Kiln ms | onnxruntime ms | Kiln / onnxruntime |")
-    print(f"| --- | --- | --- | --- |")
-    for name, k, o in rows:
-        print(f"| {name} | {k[1]:.2f} ({k[0]:.2f}) | {o[1]:.2f} ({o[0]:.2f}) | {k[1] / o[1]:.2f}x |")
+        if not args.no_matmul:
+            jobs.append(("matmul 1024^3", matmul_model(tmp, 1024)))
+        rows, compiles = [], []
+        for name, d in jobs:
+            engines = {"kiln": Kiln(args.build, tmp), "ort": Ort()}
+            if use_iree:
+                engines["iree"] = Iree(tmp)
+            built = {}
+            for key, engine in engines.items():
+                try:
+                    built[key] = engine.compile(name.split()[0], d)
+                except Exception as e:  # a peer that cannot take the model
+                    built[key] = e
+                    print(f"{name}: {key}: {e}", file=sys.stderr)
+            compiles.append((name, built.get("kiln"), built.get("iree")))
+            for t in threads:
+                lat = {}
+                for key, engine in engines.items():
+                    if isinstance(built[key], Exception):
+                        lat[key] = "failed"
+                        continue
+                    try:
+                        lat[key] = engine.latency(args.runs, t)
+                    except Exception as e:
+                        lat[key] = "failed"
+                        print(f"{name}: {key}: {e}", file=sys.stderr)
+                rows.append((name, t, lat))
+
+        def ratio(a, b):
+            return f"{a / b:.2f}x" if isinstance(a, float) and isinstance(b, float) else "n/a"
+
+        peak, lanes, mhz = core_peak_gflops()
+        print(f"CPU latency, batch 1, median of {args.runs} runs, ms "
+              f"(ratio below 1: Kiln faster)")
+        print("| model | threads | onnxruntime | IREE | Kiln | Kiln / onnxruntime | Kiln / IREE |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for name, t, lat in rows:
+            if name.startswith("matmul"):
+                continue
+            iree = lat.get("iree", "n/a")
+            print(f"| {name} | {t} | {fmt(lat['ort'])} | {fmt(iree)} | {fmt(lat['kiln'])} | "
+                  f"{ratio(lat['kiln'], lat['ort'])} | {ratio(lat['kiln'], iree)} |")
+        print()
+        print("Compile: seconds / peak MiB")
+        print("| model | IREE | Kiln |")
+        print("| --- | --- | --- |")
+        for name, k, i in compiles:
+            def cell(v):
+                if v is None:
+                    return "n/a"
+                if isinstance(v, Exception):
+                    return "failed"
+                return f"{v[0]:.1f} s / {v[1]:.0f} MiB"
+            print(f"| {name} | {cell(i)} | {cell(k)} |")
+        if not args.no_matmul:
+            print()
+            print(f"MatMul 1024^3 f32, GFLOP/s (nominal peak per core {peak:.0f}: "
+                  f"2 FMA x {lanes} lanes x 2 x {mhz:.0f} MHz)")
+            print("| threads | onnxruntime | IREE | Kiln | Kiln % of peak |")
+            print("| --- | --- | --- | --- | --- |")
+            flops = 2.0 * 1024 ** 3
+            for name, t, lat in rows:
+                if not name.startswith("matmul"):
+                    continue
+                g = {k: (flops / (v / 1000.0) / 1e9 if isinstance(v, float) else v)
+                     for k, v in lat.items()}
+                pct = f"{100 * g['kiln'] / (peak * t):.0f}%" if isinstance(g["kiln"], float) \
+                    else "n/a"
+                print(f"| {t} | {fmt(g['ort'], 1)} | {fmt(g.get('iree', 'n/a'), 1)} | "
+                      f"{fmt(g['kiln'], 1)} | {pct} |")
     return 0
 
 

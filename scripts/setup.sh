@@ -5,13 +5,15 @@
 #   2. the project's virtual environment (.venv at the repository root, or
 #      $KILN_VENV), made with Debian's python3 and filled from the pinned
 #      requirements: requirements/demo.txt (numpy, onnx, onnxruntime) or
-#      requirements/test.txt (adds torch, transformers, pytest, ...);
+#      requirements/test.txt (adds torch, transformers, pytest, ...) or
+#      requirements/bench.txt (adds IREE, the peer bench/bench_cpu.py
+#      measures against);
 #   3. CMake configured into build/ (or $KILN_BUILD);
 #   4. the tools built.
 # Idempotent: on a machine where everything is in place it costs seconds.
 # Any failure prints the command that failed and what to do, and exits 1.
 #
-#   scripts/setup.sh [demo|test]    (default: test)
+#   scripts/setup.sh [demo|test|bench]    (default: test)
 #
 # demo.sh and test.sh source it and call kiln_setup PROFILE; afterwards
 # $KILN_PYTHON is the venv's interpreter and the venv's bin/ leads PATH, so
@@ -138,14 +140,18 @@ kiln_make_venv() {
 
 # kiln_install_python PROFILE: the pinned packages of requirements/PROFILE.txt
 # in the venv. A stamp holding the requirement files' checksum skips pip
-# when nothing changed; a test stamp also covers the demo's smaller set.
+# when nothing changed; a larger profile's stamp (test, bench) covers a
+# smaller one's set.
 kiln_install_python() {
   local profile=$1
   local req=$KILN_ROOT/requirements/$profile.txt
-  [ -f "$req" ] || kiln_fail "no requirements file $req" "profiles are: demo, test"
+  [ -f "$req" ] || kiln_fail "no requirements file $req" "profiles are: demo, test, bench"
   local sum stamp
   sum=$(cat "$KILN_ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1)
-  for stamp in "$KILN_VENV/.kiln-$profile" "$KILN_VENV/.kiln-test"; do
+  local stamps=("$KILN_VENV/.kiln-$profile")
+  [ "$profile" = demo ] && stamps+=("$KILN_VENV/.kiln-test" "$KILN_VENV/.kiln-bench")
+  [ "$profile" = test ] && stamps+=("$KILN_VENV/.kiln-bench")
+  for stamp in "${stamps[@]}"; do
     if [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
       kiln_step "Python packages: up to date (requirements/$(basename "${stamp#*.kiln-}").txt)"
       return
@@ -228,14 +234,14 @@ kiln_use_venv() {
   export VIRTUAL_ENV=$KILN_VENV
 }
 
-# kiln_setup [demo|test]: the whole set-up for that command.
+# kiln_setup [demo|test|bench]: the whole set-up for that command.
 kiln_setup() {
   local profile=${1:-test}
   local targets
   case "$profile" in
     demo) targets=(kilnc kiln-run kiln_runtime) ;;
-    test) targets=(kilnc kiln-opt kiln-run kiln_runtime kiln-python) ;;
-    *) kiln_fail "unknown setup profile '$profile'" "use: demo or test" ;;
+    test | bench) targets=(kilnc kiln-opt kiln-run kiln_runtime kiln-python) ;;
+    *) kiln_fail "unknown setup profile '$profile'" "use: demo, test or bench" ;;
   esac
   kiln_install_packages
   kiln_make_venv

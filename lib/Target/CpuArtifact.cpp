@@ -19,6 +19,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Support/Format.h"
+
+#include <chrono>
 
 using namespace mlir;
 using namespace kiln;
@@ -27,6 +30,17 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
                                     const PipelineOptions &options) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  if (options.cpu != "host") {
+    // Checked before the long part of the compilation.
+    std::string triple = llvm::sys::getProcessTriple(), err;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target ? target->createMCSubtargetInfo(llvm::Triple(triple), "", "") : nullptr);
+    if (!sti || !sti->isCPUStringValid(options.cpu))
+      return mlir::emitError(module.getLoc()) << "unknown CPU '" << options.cpu << "' for " << triple
+                                << " (use host, or an LLVM CPU name such as x86-64-v3, "
+                                   "skylake-avx512 or sapphirerapids)";
+  }
   if (failed(lowerToCpuLLVM(module, options)))
     return failure();
 
@@ -36,13 +50,15 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   if (!llvmModule)
     return module.emitError("translation to LLVM IR failed");
 
-  // The library runs on the machine it is built for, like -march=native;
-  // it needs libm.
-  std::string cpu = llvm::sys::getHostCPUName().str();
+  // By default the library runs on the machine it is built for, like
+  // -march=native; it needs libm.
+  std::string cpu =
+      options.cpu == "host" ? llvm::sys::getHostCPUName().str() : options.cpu;
   StringRef libs[] = {"-lm"};
-  return emitHostArtifact(module, *llvmModule, kind, outputPath,
-                          {cpu, 3, llvm::CodeGenOptLevel::Aggressive, "kiln-model", libs,
-                           /*recordCpuFeatures=*/true, &weights});
+  HostArtifactOptions host{cpu, 3, llvm::CodeGenOptLevel::Aggressive, "kiln-model", libs,
+                           /*recordCpuFeatures=*/true, &weights};
+  host.timing = options.timing;
+  return emitHostArtifact(module, *llvmModule, kind, outputPath, host);
 }
 
 LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
@@ -72,9 +88,23 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
                              llvm::GlobalValue::ExternalLinkage, init,
                              KILN_MODEL_CPU_FEATURES_SYMBOL);
   }
+  // --timing: LLVM's share of the compile time, after MLIR's pass timing.
+  using Clock = std::chrono::steady_clock;
+  auto phaseStart = Clock::now();
+  auto phase = [&](const char *what) {
+    if (!options.timing)
+      return;
+    auto now = Clock::now();
+    llvm::errs() << llvm::format("  %9.4f s  LLVM %s\n",
+                                 std::chrono::duration<double>(now - phaseStart).count(), what);
+    phaseStart = now;
+  };
+  if (options.timing)
+    llvm::errs() << "===- LLVM (wall time) -===\n";
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error e = optimize(&llvmModule))
     return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));
+  phase("optimization");
   if (options.weights)
     options.weights->attach(llvmModule);
 
@@ -107,6 +137,7 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
     pm.run(llvmModule);
     out.keep();
   }
+  phase("code generation");
   if (kind == CpuArtifact::Object)
     return success();
 
@@ -123,6 +154,7 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
   std::string linkErr;
   int rc = llvm::sys::ExecuteAndWait(ccPath, args, std::nullopt, {}, 0, 0, &linkErr);
   llvm::sys::fs::remove(objectPath);
+  phase("link (cc)");
   if (rc != 0)
     return module.emitError() << "linking '" << outputPath << "' failed"
                               << (linkErr.empty() ? "" : ": " + linkErr);

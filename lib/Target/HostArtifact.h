@@ -27,6 +27,8 @@ struct HostArtifactOptions {
   /// Weights detached from the module before translation: attached as raw
   /// bytes after the code is optimized.
   const RawWeights *weights = nullptr;
+  /// Print the time of LLVM optimization, code generation and linking.
+  bool timing = false;
 };
 
 /// Optimizes the translated host module for the process's triple and

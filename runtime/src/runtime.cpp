@@ -519,7 +519,7 @@ kiln_model *kiln_model_load(const char *path) {
     std::string missing = missingCpuFeatures(features);
     if (!missing.empty()) {
       setError(std::string("'") + path + "' was compiled for a CPU with " + features +
-               "; this machine lacks " + missing + " (compile the model on this machine)");
+               "; this machine lacks " + missing + " (compile the model on this machine, or for a baseline it has, e.g. kilnc --cpu=x86-64-v2)");
       dlclose(lib);
       return nullptr;
     }

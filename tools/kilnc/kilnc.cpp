@@ -89,7 +89,13 @@ cl::opt<bool> noFusion("no-fusion",
 cl::opt<bool> printIRAfterAll("print-ir-after-all",
                               cl::desc("Print the IR after every pass (stderr)"), cl::init(false),
                               cl::cat(kilncCategory));
-cl::opt<bool> timing("timing", cl::desc("Print the time of every pass (stderr)"),
+cl::opt<std::string> cpu("cpu",
+                        cl::desc("With --target=cpu: the CPU the library is compiled for: host "
+                                 "(default), or an LLVM CPU name such as x86-64-v3 (any AVX2 "
+                                 "machine) or sapphirerapids; loading it on a CPU without its "
+                                 "extensions is an error"),
+                        cl::init("host"), cl::cat(kilncCategory));
+cl::opt<bool> timing("timing", cl::desc("Print the time of every pass and of LLVM's optimization, code generation and link (stderr)"),
                      cl::init(false), cl::cat(kilncCategory));
 cl::opt<uint64_t> maxTensorBytes(
     "max-tensor-bytes",
@@ -188,6 +194,7 @@ int main(int argc, char **argv) {
   pipeline.fusion = !noFusion;
   pipeline.printIRAfterAll = printIRAfterAll;
   pipeline.timing = timing;
+  pipeline.cpu = cpu;
   // `-o model.so` without --emit asks for a model library.
   if (!emit.getNumOccurrences() && StringRef(outputPath).ends_with(".so"))
     emit = Emit::So;

@@ -44,6 +44,11 @@ struct PipelineOptions {
   /// stderr.
   bool printIRAfterAll = false;
   bool timing = false;
+  /// The CPU a CPU-target library is compiled for: "host" (the machine
+  /// compiling), or an LLVM CPU name such as x86-64-v3 or sapphirerapids.
+  /// The library records the extensions it may use; the runtime refuses to
+  /// load it on a CPU without them.
+  std::string cpu = "host";
 };
 
 /// Parse a value of one option; the error names the accepted values.
