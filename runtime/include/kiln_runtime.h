@@ -116,6 +116,18 @@ void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K, const float 
                     const float *B, int64_t b_stride_b, int64_t b_stride_k,
                     int64_t b_stride_n, float *C, int64_t c_stride_b, int64_t c_stride_m,
                     int64_t c_stride_n);
+/* Called by compiled code for f32 depthwise convolutions over an input
+ * already padded: out[n][c][oh][ow] += sum over kh < KH, kw < KW of
+ * in[n][c][oh*SH + kh*DH][ow*SW + kw*DW] * w[c][kh][kw], each operand
+ * addressed with element strides. One (n, c) plane per task on the
+ * thread pool. */
+void kiln_cpu_depthwise_conv2d(int64_t N, int64_t C, int64_t OH, int64_t OW, int64_t KH,
+                               int64_t KW, int64_t SH, int64_t SW, int64_t DH, int64_t DW,
+                               const float *in, int64_t in_stride_n, int64_t in_stride_c,
+                               int64_t in_stride_h, int64_t in_stride_w, const float *w,
+                               int64_t w_stride_c, int64_t w_stride_h, int64_t w_stride_w,
+                               float *out, int64_t out_stride_n, int64_t out_stride_c,
+                               int64_t out_stride_h, int64_t out_stride_w);
 /* The microkernel kiln_cpu_sgemm uses: "avx512", "avx2" or "portable".
  * KILN_CPU_GEMM_ISA=avx2|portable asks for a smaller one. */
 const char *kiln_cpu_sgemm_kernel(void);

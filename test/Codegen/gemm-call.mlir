@@ -40,6 +40,27 @@ func.func @strided_view(%a: memref<64x96xf32, strided<[200, 1], offset: 8>>, %b:
   return
 }
 
+// A depthwise convolution (grouped, one input and one output channel per
+// group), stride 2: N, C, OH, OW, KH, KW, strides, dilations, then the
+// input's address and strides along (n, channel, row, column), the
+// filter's along (channel, kh, kw) and the output's.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-NOT: linalg.generic
+// CHECK: call @kiln_cpu_depthwise_conv2d(%c1, %c32, %c28, %c28, %c3, %c3, %c2, %c2, %c1, %c1, %{{.*}}, %c103968, %c3249, %c57, %c1, %{{.*}}, %c9, %c3, %c1, %{{.*}}, %c25088, %c784, %c28, %c1)
+#dwin = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, c, oh * 2 + kh, ow * 2 + kw)>
+#dwfl = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (g, f, c, kh, kw)>
+#dwout = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, f, oh, ow)>
+func.func @depthwise(%i: memref<1x32x1x57x57xf32>, %w: memref<32x1x1x3x3xf32>, %o: memref<1x32x1x28x28xf32>) {
+  linalg.generic {indexing_maps = [#dwin, #dwfl, #dwout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%i, %w : memref<1x32x1x57x57xf32>, memref<32x1x1x3x3xf32>) outs(%o : memref<1x32x1x28x28xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // Not f32, too small, two loops outside M x N, or still on tensors: left
 // to the inline register blocks.
 // CHECK-LABEL: func.func @f16

@@ -57,7 +57,7 @@ struct CpuParallelizePass : public kiln::impl::CpuParallelizeBase<CpuParallelize
   /// parallelizes itself.
   SmallVector<OpFoldResult> tileSizes(linalg::LinalgOp op, OpBuilder &b) {
     if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 || op->getNumResults() == 0 ||
-        kiln::matchCpuGemm(op))
+        kiln::isCpuRuntimeCall(op))
       return {};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))

@@ -15,17 +15,90 @@ namespace kiln {
 using namespace mlir;
 
 static constexpr const char *kGemmFunction = "kiln_cpu_sgemm";
+static constexpr const char *kDepthwiseFunction = "kiln_cpu_depthwise_conv2d";
+
+/// Whether every operand is a static f32 shape of its map's rank.
+static bool staticF32Operands(linalg::LinalgOp op) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<ShapedType>(operand.get().getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+        type.getRank() != op.getMatchingIndexingMap(&operand).getNumResults())
+      return false;
+  }
+  return true;
+}
+
+namespace {
+/// The loops of a depthwise convolution (batch -1 when absent) and its
+/// window geometry.
+struct DepthwiseLoops {
+  int64_t batch = -1, channel, oh, ow, kh, kw;
+  int64_t sh, sw, dh, dw;
+};
+} // namespace
+
+static std::optional<DepthwiseLoops> analyzeDepthwise(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || op.hasIndexSemantics() ||
+      !staticF32Operands(op) || !linalg::isaConvolutionOpInterface(op))
+    return std::nullopt;
+  FailureOr<linalg::ConvolutionDimensions> dims = linalg::inferConvolutionDims(op);
+  if (failed(dims) || dims->outputImage.size() != 2 || dims->filterLoop.size() != 2 ||
+      dims->depth.size() != 1 || dims->batch.size() > 1 || dims->strides.size() != 2 ||
+      dims->dilations.size() != 2)
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  size_t total = dims->batch.size() + dims->outputImage.size() + dims->outputChannel.size() +
+                 dims->filterLoop.size() + dims->inputChannel.size() + dims->depth.size();
+  if (total != op.getNumLoops())
+    return std::nullopt;
+  for (unsigned d : llvm::concat<unsigned>(dims->inputChannel, dims->outputChannel))
+    if (ranges[d] != 1)
+      return std::nullopt;
+  DepthwiseLoops loops;
+  if (!dims->batch.empty())
+    loops.batch = dims->batch.front();
+  loops.channel = dims->depth.front();
+  loops.oh = dims->outputImage[0];
+  loops.ow = dims->outputImage[1];
+  // Each output image loop pairs with the filter loop that shares its
+  // input expression (oh * stride + kh * dilation).
+  AffineMap in = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  auto partner = [&](unsigned image) -> int64_t {
+    for (AffineExpr e : in.getResults())
+      if (e.isFunctionOfDim(image))
+        for (unsigned f : dims->filterLoop)
+          if (e.isFunctionOfDim(f))
+            return f;
+    return -1;
+  };
+  loops.kh = partner(loops.oh);
+  loops.kw = partner(loops.ow);
+  if (loops.kh < 0 || loops.kw < 0 || loops.kh == loops.kw)
+    return std::nullopt;
+  loops.sh = dims->strides[0];
+  loops.sw = dims->strides[1];
+  loops.dh = dims->dilations[0];
+  loops.dw = dims->dilations[1];
+  int64_t work = 1;
+  for (int64_t r : ranges)
+    work *= r;
+  if (work < 4096)
+    return std::nullopt;
+  return loops;
+}
+
+bool kiln::matchCpuDepthwise(linalg::LinalgOp op) { return analyzeDepthwise(op).has_value(); }
+
+bool kiln::isCpuRuntimeCall(linalg::LinalgOp op) {
+  return matchCpuGemm(op).has_value() || matchCpuDepthwise(op);
+}
 
 std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(op) || op.hasIndexSemantics())
     return std::nullopt;
-  for (OpOperand &operand : op->getOpOperands()) {
-    auto type = dyn_cast<ShapedType>(operand.get().getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
-        type.getRank() != op.getMatchingIndexingMap(&operand).getNumResults())
-      return std::nullopt;
-  }
+  if (!staticF32Operands(op))
+    return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
   if (failed(dims) || dims->k.size() != 1 ||
       op.getNumLoops() !=
@@ -73,25 +146,71 @@ struct CpuContractionToCallPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, kiln::CpuGemmLoops>> gemms;
+    SmallVector<std::pair<linalg::LinalgOp, DepthwiseLoops>> depthwise;
     module.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureBufferSemantics())
         return;
       if (auto loops = kiln::matchCpuGemm(op))
         gemms.push_back({op, *loops});
+      else if (auto loops = analyzeDepthwise(op))
+        depthwise.push_back({op, *loops});
     });
-    if (gemms.empty())
-      return;
-    OpBuilder b(module.getBodyRegion());
-    auto callee = module.lookupSymbol<func::FuncOp>(kGemmFunction);
-    if (!callee) {
-      b.setInsertionPointToEnd(module.getBody());
-      SmallVector<Type> args(16, b.getIndexType());
-      callee = func::FuncOp::create(b, module.getLoc(), kGemmFunction,
-                                    b.getFunctionType(args, {}));
-      callee.setPrivate();
-    }
     for (auto [op, loops] : gemms)
-      rewrite(op, loops, callee);
+      rewrite(op, loops, declare(module, kGemmFunction, 16));
+    for (auto [op, loops] : depthwise)
+      rewriteDepthwise(op, loops, declare(module, kDepthwiseFunction, 24));
+  }
+
+  /// The runtime function `name` taking `numArgs` index values.
+  func::FuncOp declare(ModuleOp module, StringRef name, unsigned numArgs) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    SmallVector<Type> args(numArgs, b.getIndexType());
+    auto f = func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(args, {}));
+    f.setPrivate();
+    return f;
+  }
+
+  /// Appends the address of `operand`'s buffer (its aligned pointer plus
+  /// offset) and its element stride along each loop of `order` (0 for a
+  /// loop it does not walk, or -1 in `order`).
+  void addOperand(OpBuilder &b, Location loc, linalg::LinalgOp op, OpOperand &operand,
+                  ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
+    auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+    Value memref = operand.get();
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
+    args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    for (int64_t loop : order) {
+      Value stride = constant(0);
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        if (loop >= 0 && map.getResult(i).isFunctionOfDim(loop))
+          stride = meta.getStrides()[i];
+      args.push_back(stride);
+    }
+  }
+
+  void rewriteDepthwise(linalg::LinalgOp op, const DepthwiseLoops &l, func::FuncOp callee) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<Value> args;
+    for (int64_t v : {l.batch < 0 ? 1 : ranges[l.batch], ranges[l.channel], ranges[l.oh],
+                      ranges[l.ow], ranges[l.kh], ranges[l.kw], l.sh, l.sw, l.dh, l.dw})
+      args.push_back(arith::ConstantIndexOp::create(b, loc, v));
+    // The input's image strides are per row and column of the input; the
+    // window arithmetic (stride, dilation) is the runtime's.
+    addOperand(b, loc, op, *op.getDpsInputOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
+    addOperand(b, loc, op, *op.getDpsInputOperand(1), {l.channel, l.kh, l.kw}, args);
+    addOperand(b, loc, op, *op.getDpsInitOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
+    func::CallOp::create(b, loc, callee, args);
+    LLVM_DEBUG(llvm::dbgs() << "runtime depthwise call for " << op->getName() << " at " << loc
+                            << "\n");
+    op->erase();
   }
 
   void rewrite(linalg::LinalgOp op, const kiln::CpuGemmLoops &loops, func::FuncOp callee) {
@@ -101,26 +220,9 @@ struct CpuContractionToCallPass
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     auto size = [&](int64_t loop) { return constant(loop < 0 ? 1 : ranges[loop]); };
     SmallVector<Value> args{size(loops.batch), size(loops.m), size(loops.n), size(loops.k)};
-    // Each operand: its address, then its element stride along the loops
-    // it walks (0 along a loop it does not).
-    auto addOperand = [&](OpOperand &operand, std::array<int64_t, 3> order) {
-      Value memref = operand.get();
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-      Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
-      args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
-      AffineMap map = op.getMatchingIndexingMap(&operand);
-      for (int64_t loop : order) {
-        Value stride = constant(0);
-        for (unsigned i = 0; i < map.getNumResults(); ++i)
-          if (loop >= 0 && map.getDimPosition(i) == (unsigned)loop)
-            stride = meta.getStrides()[i];
-        args.push_back(stride);
-      }
-    };
-    addOperand(*op.getDpsInputOperand(0), {loops.batch, loops.m, loops.k});
-    addOperand(*op.getDpsInputOperand(1), {loops.batch, loops.k, loops.n});
-    addOperand(*op.getDpsInitOperand(0), {loops.batch, loops.m, loops.n});
+    addOperand(b, loc, op, *op.getDpsInputOperand(0), {loops.batch, loops.m, loops.k}, args);
+    addOperand(b, loc, op, *op.getDpsInputOperand(1), {loops.batch, loops.k, loops.n}, args);
+    addOperand(b, loc, op, *op.getDpsInitOperand(0), {loops.batch, loops.m, loops.n}, args);
     func::CallOp::create(b, loc, callee, args);
     LLVM_DEBUG(llvm::dbgs() << "runtime GEMM call for " << op->getName() << " at " << loc
                             << "\n");

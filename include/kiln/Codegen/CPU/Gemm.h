@@ -23,6 +23,15 @@ struct CpuGemmLoops {
 /// buffers alike.
 std::optional<CpuGemmLoops> matchCpuGemm(mlir::linalg::LinalgOp op);
 
+/// Whether `op` is an f32 depthwise 2-D convolution with static sizes (one
+/// filter per channel: every input- and output-channel loop of length 1),
+/// which runs as a call to kiln_cpu_depthwise_conv2d.
+bool matchCpuDepthwise(mlir::linalg::LinalgOp op);
+
+/// Either of the two: the op becomes a runtime call, which parallelizes
+/// itself.
+bool isCpuRuntimeCall(mlir::linalg::LinalgOp op);
+
 } // namespace kiln
 
 #endif // KILN_CODEGEN_CPU_GEMM_H

@@ -73,7 +73,7 @@ def CpuParallelize : Pass<"kiln-cpu-parallelize", "mlir::func::FuncOp"> {
 }
 
 def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"> {
-  let summary = "Run f32 contractions on buffers as calls to the runtime's packed GEMM";
+  let summary = "Run f32 contractions and depthwise convolutions on buffers as runtime calls";
   let description = [{
     Every f32 contraction on buffers that `kiln::matchCpuGemm` accepts
     (matmul, batch_matmul, the im2col form of a convolution, any generic
@@ -83,7 +83,10 @@ def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"
     from its memref. The runtime packs the operands into panels and runs a
     register-blocked microkernel chosen for the CPU (AVX-512, AVX2 or
     portable) on its thread pool: one kernel shared by every layer and
-    every model instead of unrolled vector code per layer.
+    every model instead of unrolled vector code per layer. Likewise every
+    f32 depthwise 2-D convolution (`kiln::matchCpuDepthwise`: one input
+    and one output channel per group) becomes a call to
+    `kiln_cpu_depthwise_conv2d` with its window geometry and strides.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];
