@@ -35,19 +35,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 
 
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def run_measured(cmd):
-    """Runs cmd; (seconds, peak resident MiB). Raises on failure."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    elapsed = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stdout.close()
-    p.stderr.close()
-    if p.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {err.strip()[:300]}")
-    return elapsed, usage.ru_maxrss / 1024.0
+    """Runs cmd; (seconds, peak resident MiB, or None where GNU time is
+    missing: a child forked from this process would count its memory).
+    Raises on failure."""
+    with tempfile.NamedTemporaryFile("r") as usage:
+        full = [GNU_TIME, "-q", "-f", "%M", "-o", usage.name] + cmd if GNU_TIME else cmd
+        t0 = time.perf_counter()
+        p = subprocess.run(full, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {p.stderr.strip()[:300]}")
+        text = usage.read().strip().splitlines()
+    peak = int(text[-1]) / 1024.0 if GNU_TIME and text and text[-1].isdigit() else None
+    return elapsed, peak
 
 
 def read_inputs(model_dir):
@@ -132,7 +136,7 @@ class Iree:
             path = os.path.join(self.tmp, f"{name}_in{i}.npy")
             np.save(path, x)
             self.inputs.append("--input=@" + path)
-        return t1 + t2, max(m1, m2)
+        return t1 + t2, None if m1 is None or m2 is None else max(m1, m2)
 
     def latency(self, runs, threads):
         out = subprocess.run([self.tool("iree-benchmark-module"), "--module=" + self.vmfb,
@@ -271,7 +275,7 @@ def main():
                     return "n/a"
                 if isinstance(v, Exception):
                     return "failed"
-                return f"{v[0]:.1f} s / {v[1]:.0f} MiB"
+                return f"{v[0]:.1f} s / " + ("n/a" if v[1] is None else f"{v[1]:.0f} MiB")
             print(f"| {name} | {cell(i)} | {cell(k)} |")
         if not args.no_matmul:
             print()

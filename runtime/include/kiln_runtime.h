@@ -110,12 +110,18 @@ void kiln_parallel_for(int64_t count, void (*fn)(void *ctx, int64_t begin, int64
  * C[b][m][n] += sum_k A[b][m][k] * B[b][k][n], each operand addressed with
  * element strides (0 broadcasts). Packed, register-blocked, on the thread
  * pool; the microkernel (AVX-512, AVX2 or portable) is chosen at run time
- * from the CPU. */
+ * from the CPU. An operand the compiler packed ahead of time (weights,
+ * shared by every batch) has a_panel_rows / b_panel_cols > 0: A as panels
+ * of that many rows, B of that many columns, each over the whole of K
+ * (element (m, k) of A at (m / R) * K * R + k * R + m % R), zero-padded;
+ * its strides are then ignored. 0 means strided. */
 void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t a_stride_b, int64_t a_stride_m, int64_t a_stride_k,
                     const float *B, int64_t b_stride_b, int64_t b_stride_k,
                     int64_t b_stride_n, float *C, int64_t c_stride_b, int64_t c_stride_m,
-                    int64_t c_stride_n);
+                    int64_t c_stride_n, int64_t a_panel_rows, int64_t b_panel_cols);
+/* The panel sizes of this CPU's microkernel: A rows and B columns. */
+void kiln_cpu_sgemm_panels(int64_t *rows, int64_t *cols);
 /* Called by compiled code for f32 depthwise convolutions over an input
  * already padded: out[n][c][oh][ow] += sum over kh < KH, kw < KW of
  * in[n][c][oh*SH + kh*DH][ow*SW + kw*DW] * w[c][kh][kw], each operand

@@ -151,6 +151,9 @@ struct Problem {
   float *C;
   int64_t csb, csm, csn;
   int64_t mc, nc, mBlocks, nBlocks;
+  // Operands packed ahead of time (weights, by the compiler) in the
+  // microkernel's own panels over the whole of K; 0 when not.
+  int64_t aPanel, bPanel;
 };
 
 /// Panels of MR rows of A[m0:m0+rows, k0:k0+kc], k-major within a panel.
@@ -204,23 +207,32 @@ void runBlock(const Problem &p, int64_t block) {
   int64_t kcMax = std::min(ki.kc, p.K);
   int64_t rowPanels = (rows + ki.mr - 1) / ki.mr, colPanels = (cols + ki.nr - 1) / ki.nr;
   std::vector<float> &ap = scratch(0), &bp = scratch(1);
-  ap.resize(rowPanels * ki.mr * kcMax);
-  bp.resize(colPanels * ki.nr * kcMax);
+  if (!p.aPanel)
+    ap.resize(rowPanels * ki.mr * kcMax);
+  if (!p.bPanel)
+    bp.resize(colPanels * ki.nr * kcMax);
   const float *A = p.A + b * p.asb + m0 * p.asm_;
   const float *B = p.B + b * p.bsb + n0 * p.bsn;
   float *C = p.C + b * p.csb + m0 * p.csm + n0 * p.csn;
   bool direct = p.csn == 1;
   float tile[kMaxMR * kMaxNR];
+  // Prepacked panels: panel i of the whole operand starts at i * K * width.
+  const float *aPre = p.aPanel ? p.A + (m0 / ki.mr) * p.K * ki.mr : nullptr;
+  const float *bPre = p.bPanel ? p.B + (n0 / ki.nr) * p.K * ki.nr : nullptr;
   for (int64_t k0 = 0; k0 < p.K; k0 += ki.kc) {
     int64_t kc = std::min(ki.kc, p.K - k0);
-    packA(p, A + k0 * p.ask, rows, kc, ki.mr, ap.data());
-    packB(p, B + k0 * p.bsk, kc, cols, ki.nr, bp.data());
+    if (!aPre)
+      packA(p, A + k0 * p.ask, rows, kc, ki.mr, ap.data());
+    if (!bPre)
+      packB(p, B + k0 * p.bsk, kc, cols, ki.nr, bp.data());
     for (int64_t jp = 0; jp < colPanels; ++jp) {
       int nc = (int)std::min<int64_t>(ki.nr, cols - jp * ki.nr);
-      const float *bpanel = bp.data() + jp * ki.nr * kc;
+      const float *bpanel = bPre ? bPre + jp * p.K * ki.nr + k0 * ki.nr
+                                 : bp.data() + jp * ki.nr * kc;
       for (int64_t ip = 0; ip < rowPanels; ++ip) {
         int mr = (int)std::min<int64_t>(ki.mr, rows - ip * ki.mr);
-        const float *apanel = ap.data() + ip * ki.mr * kc;
+        const float *apanel = aPre ? aPre + ip * p.K * ki.mr + k0 * ki.mr
+                                   : ap.data() + ip * ki.mr * kc;
         float *c = C + ip * ki.mr * p.csm + jp * ki.nr * p.csn;
         if (direct) {
           ki.fn(kc, apanel, bpanel, c, p.csm, mr, nc);
@@ -251,11 +263,13 @@ int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
                                const float *A, int64_t asb, int64_t asm_, int64_t ask,
                                const float *B, int64_t bsb, int64_t bsk, int64_t bsn,
-                               float *C, int64_t csb, int64_t csm, int64_t csn) {
+                               float *C, int64_t csb, int64_t csm, int64_t csn,
+                               int64_t aPanel, int64_t bPanel) {
   if (batch <= 0 || M <= 0 || N <= 0 || K <= 0)
     return;
   // C's columns contiguous is the fast case; a C contiguous along m is the
-  // transposed problem: C^T = B^T A^T.
+  // transposed problem: C^T = B^T A^T (B's column panels are then A's row
+  // panels).
   if (csn != 1 && csm == 1) {
     std::swap(M, N);
     std::swap(A, B);
@@ -263,10 +277,28 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
     int64_t newAsm = bsn, newAsk = bsk, newBsk = ask, newBsn = asm_;
     asm_ = newAsm, ask = newAsk, bsk = newBsk, bsn = newBsn;
     std::swap(csm, csn);
+    std::swap(aPanel, bPanel);
   }
   const KernelInfo &ki = kernel();
+  // Panels of another width than this CPU's microkernel (a library built
+  // for another CPU, or KILN_CPU_GEMM_ISA): unpacked once per call.
+  std::vector<float> unpackedA, unpackedB;
+  if (aPanel && aPanel != ki.mr) {
+    unpackedA.resize(M * K);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k)
+        unpackedA[m * K + k] = A[(m / aPanel) * K * aPanel + k * aPanel + m % aPanel];
+    A = unpackedA.data(), asb = 0, asm_ = K, ask = 1, aPanel = 0;
+  }
+  if (bPanel && bPanel != ki.nr) {
+    unpackedB.resize(K * N);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n)
+        unpackedB[k * N + n] = B[(n / bPanel) * K * bPanel + k * bPanel + n % bPanel];
+    B = unpackedB.data(), bsb = 0, bsk = N, bsn = 1, bPanel = 0;
+  }
   Problem p{batch, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn,
-            0, 0, 0, 0};
+            0, 0, 0, 0, aPanel, bPanel};
   // Blocks of C: at most cache-sized, then more of them until every thread
   // has about four (small matrices, one row of a fully connected layer),
   // all of about the same size so that no thread waits for a big one.
@@ -291,3 +323,8 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
 }
 
 extern "C" const char *kiln_cpu_sgemm_kernel(void) { return kernel().name; }
+
+extern "C" void kiln_cpu_sgemm_panels(int64_t *rows, int64_t *cols) {
+  *rows = kernel().mr;
+  *cols = kernel().nr;
+}

@@ -1,11 +1,12 @@
-// RUN: kiln-opt %s -kiln-cpu-contraction-to-call -canonicalize | FileCheck %s
+// RUN: kiln-opt %s -kiln-cpu-contraction-to-call="a-panel=4 b-panel=8" -canonicalize | FileCheck %s
+// RUN: kiln-opt %s -kiln-cpu-contraction-to-call="a-panel=4 b-panel=8 min-work=0" -canonicalize | FileCheck %s --check-prefix=PACKED
 
 // Row-major matmul: batch 1 (strides 0), M=64, N=128, K=96, then each
 // operand's address and its strides along (batch, m, k), (batch, k, n) and
 // (batch, m, n).
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT: linalg.matmul
-// CHECK: call @kiln_cpu_sgemm(%c1, %c64, %c128, %c96, %{{.*}}, %c0, %c96, %c1, %{{.*}}, %c0, %c128, %c1, %{{.*}}, %c0, %c128, %c1)
+// CHECK: call @kiln_cpu_sgemm(%c1, %c64, %c128, %c96, %{{.*}}, %c0, %c96, %c1, %{{.*}}, %c0, %c128, %c1, %{{.*}}, %c0, %c128, %c1, %c0, %c0)
 func.func @matmul(%a: memref<64x96xf32>, %b: memref<96x128xf32>, %c: memref<64x128xf32>) {
   linalg.matmul ins(%a, %b : memref<64x96xf32>, memref<96x128xf32>) outs(%c : memref<64x128xf32>)
   return
@@ -14,7 +15,7 @@ func.func @matmul(%a: memref<64x96xf32>, %b: memref<96x128xf32>, %c: memref<64x1
 // The im2col form of a convolution over two images: the image loop is the
 // batch, which the weights do not walk (stride 0).
 // CHECK-LABEL: func.func @im2col
-// CHECK: call @kiln_cpu_sgemm(%c2, %c32, %c256, %c27, %{{.*}}, %c0, %c27, %c1, %{{.*}}, %c6912, %c256, %c1, %{{.*}}, %c8192, %c256, %c1)
+// CHECK: call @kiln_cpu_sgemm(%c2, %c32, %c256, %c27, %{{.*}}, %c0, %c27, %c1, %{{.*}}, %c6912, %c256, %c1, %{{.*}}, %c8192, %c256, %c1, %c0, %c0)
 #w = affine_map<(n, f, p, k) -> (f, k)>
 #col = affine_map<(n, f, p, k) -> (n, k, p)>
 #out = affine_map<(n, f, p, k) -> (n, f, p)>
@@ -33,7 +34,7 @@ func.func @im2col(%w: memref<32x27xf32>, %col: memref<2x27x256xf32>, %o: memref<
 // address moves by 8 floats, the strides are the view's.
 // CHECK-LABEL: func.func @strided_view
 // CHECK: %[[A:.+]] = arith.addi %{{.*}}, %c32 : index
-// CHECK: call @kiln_cpu_sgemm(%c1, %c64, %c128, %c96, %[[A]], %c0, %c200, %c1, %{{.*}}, %c0, %c1, %c96, %{{.*}}, %c0, %c128, %c1)
+// CHECK: call @kiln_cpu_sgemm(%c1, %c64, %c128, %c96, %[[A]], %c0, %c200, %c1, %{{.*}}, %c0, %c1, %c96, %{{.*}}, %c0, %c128, %c1, %c0, %c0)
 func.func @strided_view(%a: memref<64x96xf32, strided<[200, 1], offset: 8>>, %b: memref<128x96xf32>, %c: memref<64x128xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%a, %b : memref<64x96xf32, strided<[200, 1], offset: 8>>, memref<128x96xf32>) outs(%c : memref<64x128xf32>)
@@ -95,8 +96,35 @@ func.func @two_outer(%a: memref<2x16x64xf32>, %b: memref<2x3x64x32xf32>, %c: mem
 
 // CHECK-LABEL: func.func @on_tensors
 // CHECK: linalg.matmul
-// CHECK: func.func private @kiln_cpu_sgemm(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 func.func @on_tensors(%a: tensor<64x96xf32>, %b: tensor<96x128xf32>, %c: tensor<64x128xf32>) -> tensor<64x128xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<64x96xf32>, tensor<96x128xf32>) outs(%c : tensor<64x128xf32>) -> tensor<64x128xf32>
   return %r : tensor<64x128xf32>
+}
+
+// Constant weights are packed at compile time: A (5x3, rows in panels of
+// 4, zero-padded to 8 rows) and B (3x10, columns in panels of 8, padded to
+// 16), each over all of K = 3. The call passes the packed globals with
+// zero strides and the panel sizes. (min-work=0: a small example; by
+// default it stays inline.)
+// CHECK-LABEL: func.func @packed
+// CHECK: linalg.matmul
+// CHECK: func.func private @kiln_cpu_sgemm(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+// PACKED-DAG: memref.global "private" constant @weights_a_panels : memref<24xf32> = dense_resource<weights_a_panels>
+// PACKED-DAG: memref.global "private" constant @weights_b_panels : memref<48xf32> = dense_resource<weights_b_panels>
+// PACKED-LABEL: func.func @packed
+// PACKED-DAG: %[[A:.+]] = memref.get_global @weights_a_panels : memref<24xf32>
+// PACKED-DAG: %[[B:.+]] = memref.get_global @weights_b_panels : memref<48xf32>
+// PACKED-DAG: %[[PA:.+]] = memref.extract_aligned_pointer_as_index %[[A]]
+// PACKED-DAG: %[[PB:.+]] = memref.extract_aligned_pointer_as_index %[[B]]
+// PACKED: call @kiln_cpu_sgemm(%c1, %c5, %c10, %c3, %[[PA]], %c0, %c0, %c0, %[[PB]], %c0, %c0, %c0, %{{.*}}, %c0, %c10, %c1, %c4, %c8)
+// A's panels: rows 0-3 k by k (1 4 7 10, 2 5 8 11, 3 6 9 12), then row 4
+// and three zero rows (13 0 0 0, 14 0 0 0, 15 0 0 0).
+// PACKED: weights_a_panels: "0x400000000000803F000080400000E04000002041000000400000A0400000004100003041000040400000C0400000104100004041000050410000000000000000000000000000604100000000000000000000000000007041000000000000000000000000"
+memref.global "private" constant @weights_a : memref<5x3xf32> = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [10.0, 11.0, 12.0], [13.0, 14.0, 15.0]]>
+memref.global "private" constant @weights_b : memref<3x10xf32> = dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], [11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0], [21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0]]>
+func.func @packed(%c: memref<5x10xf32>) {
+  %a = memref.get_global @weights_a : memref<5x3xf32>
+  %b = memref.get_global @weights_b : memref<3x10xf32>
+  linalg.matmul ins(%a, %b : memref<5x3xf32>, memref<3x10xf32>) outs(%c : memref<5x10xf32>)
+  return
 }

@@ -1,7 +1,9 @@
 /* kiln_cpu_sgemm against a direct triple loop in double precision on
  * random data: sizes around the register and cache blocks (tails in M, N
  * and K), every operand transposed or strided, C column-major or fully
- * strided, batches with a broadcast operand, 1 to 3 threads. Prints the
+ * strided, batches with a broadcast operand, operands packed ahead of time
+ * (in the microkernel's panels, and in panels of another width), 1 to 3
+ * threads. Prints the
  * microkernel used and the largest error relative to sum |a*b|.
  * Usage: cpu_gemm_check */
 #include "kiln_runtime.h"
@@ -22,11 +24,22 @@ typedef struct {
   long long batch, M, N, K;
   int transA, transB, cLayout; /* cLayout: 0 row-major, 1 column-major, 2 strided */
   int broadcastB;
+  int packA, packB; /* 0 strided, 1 this CPU's panels, 2 panels of 5 */
 } Case;
+
+/* X (rows x K, row-major) as panels of `width` rows over K, zero-padded. */
+static float *packRows(const float *x, long long rows, long long K, long long width) {
+  long long panels = (rows + width - 1) / width;
+  float *out = calloc(panels * width * K, sizeof(float));
+  for (long long r = 0; r < rows; ++r)
+    for (long long k = 0; k < K; ++k)
+      out[(r / width) * K * width + k * width + r % width] = x[r * K + k];
+  return out;
+}
 
 static double check(Case c, int threads) {
   long long bs = c.batch, M = c.M, N = c.N, K = c.K;
-  long long asb = M * K, asm_ = c.transA ? 1 : K, ask = c.transA ? M : 1;
+  long long asb = c.packA ? 0 : M * K, asm_ = c.transA ? 1 : K, ask = c.transA ? M : 1;
   long long bsb = c.broadcastB ? 0 : K * N, bsk = c.transB ? 1 : N, bsn = c.transB ? K : 1;
   long long csm, csn, csb;
   if (c.cLayout == 0) { csm = N; csn = 1; csb = M * N; }
@@ -40,7 +53,29 @@ static double check(Case c, int threads) {
   for (long long i = 0; i < (c.broadcastB ? 1 : bs) * K * N; ++i) B[i] = randf();
   for (long long i = 0; i < bs * csb; ++i) C[i] = C0[i] = randf();
   kiln_set_num_threads(threads);
-  kiln_cpu_sgemm(bs, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn);
+  long long mr, nr;
+  kiln_cpu_sgemm_panels(&mr, &nr);
+  float *Ap = NULL, *Bp = NULL;
+  long long aw = c.packA == 1 ? mr : c.packA == 2 ? 5 : 0;
+  long long bw = c.packB == 1 ? nr : c.packB == 2 ? 5 : 0;
+  if (aw) { /* A as rows x K (untransposed) for packing */
+    float *rows = malloc(sizeof(float) * M * K);
+    for (long long m = 0; m < M; ++m)
+      for (long long k = 0; k < K; ++k) rows[m * K + k] = A[m * asm_ + k * ask];
+    Ap = packRows(rows, M, K, aw);
+    free(rows);
+  }
+  if (bw) { /* B^T as N x K for packing in column panels */
+    float *cols = malloc(sizeof(float) * N * K);
+    for (long long n = 0; n < N; ++n)
+      for (long long k = 0; k < K; ++k) cols[n * K + k] = B[k * bsk + n * bsn];
+    Bp = packRows(cols, N, K, bw);
+    free(cols);
+  }
+  kiln_cpu_sgemm(bs, M, N, K, Ap ? Ap : A, asb, asm_, ask, Bp ? Bp : B, bsb, bsk, bsn, C, csb,
+                 csm, csn, aw, bw);
+  free(Ap);
+  free(Bp);
   double worst = 0;
   for (long long b = 0; b < bs; ++b)
     for (long long m = 0; m < M; ++m)
@@ -73,6 +108,9 @@ int main(void) {
       {1, 50, 70, 90, 0, 0, 1, 0},    {1, 23, 41, 19, 1, 1, 2, 0},
       {3, 12, 32, 64, 0, 0, 0, 1},    {4, 7, 100, 33, 0, 1, 1, 1},
       {2, 300, 5, 260, 0, 0, 0, 0},   {1, 6, 16, 1, 0, 0, 0, 0},
+      {1, 64, 784, 576, 0, 0, 0, 0, 1, 0}, {1, 64, 768, 256, 0, 1, 0, 0, 0, 1},
+      {3, 37, 45, 400, 1, 0, 0, 1, 1, 1}, {1, 29, 31, 33, 0, 0, 1, 0, 1, 1},
+      {2, 13, 70, 20, 0, 0, 0, 1, 2, 2},  {1, 50, 3, 17, 0, 0, 2, 0, 2, 1},
   };
   int n = sizeof(cases) / sizeof(cases[0]), failures = 0;
   double worst = 0;

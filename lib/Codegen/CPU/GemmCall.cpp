@@ -1,8 +1,13 @@
 //===- GemmCall.cpp - f32 contractions as calls to the runtime's GEMM -----===//
 #include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
+#include "kiln_runtime.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "kiln-cpu-contraction-to-call"
@@ -93,7 +98,8 @@ bool kiln::isCpuRuntimeCall(linalg::LinalgOp op) {
   return matchCpuGemm(op).has_value() || matchCpuDepthwise(op);
 }
 
-std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op) {
+std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op,
+                                                     int64_t minWork) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !linalg::isaContractionOpInterface(op) || op.hasIndexSemantics())
     return std::nullopt;
@@ -134,7 +140,7 @@ std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op) {
   int64_t work = 1;
   for (int64_t size : ranges)
     work *= size;
-  if (work < 4096)
+  if (work < minWork)
     return std::nullopt;
   return loops;
 }
@@ -143,6 +149,10 @@ namespace {
 
 struct CpuContractionToCallPass
     : public kiln::impl::CpuContractionToCallBase<CpuContractionToCallPass> {
+  using CpuContractionToCallBase::CpuContractionToCallBase;
+  int64_t aPanel = 0, bPanel = 0;
+  llvm::StringMap<memref::GlobalOp> packedGlobals;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, kiln::CpuGemmLoops>> gemms;
@@ -150,13 +160,22 @@ struct CpuContractionToCallPass
     module.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureBufferSemantics())
         return;
-      if (auto loops = kiln::matchCpuGemm(op))
+      if (auto loops = kiln::matchCpuGemm(op, minWork))
         gemms.push_back({op, *loops});
       else if (auto loops = analyzeDepthwise(op))
         depthwise.push_back({op, *loops});
     });
+    // The microkernel's panels: packing constant operands at compile time
+    // in them saves packing them in every run.
+    aPanel = aPanelOption, bPanel = bPanelOption;
+    if (aPanel == 0 || bPanel == 0) {
+      int64_t rows, cols;
+      kiln_cpu_sgemm_panels(&rows, &cols);
+      aPanel = aPanel == 0 ? rows : aPanel;
+      bPanel = bPanel == 0 ? cols : bPanel;
+    }
     for (auto [op, loops] : gemms)
-      rewrite(op, loops, declare(module, kGemmFunction, 16));
+      rewrite(op, loops, declare(module, kGemmFunction, 18));
     for (auto [op, loops] : depthwise)
       rewriteDepthwise(op, loops, declare(module, kDepthwiseFunction, 24));
   }
@@ -213,6 +232,93 @@ struct CpuContractionToCallPass
     op->erase();
   }
 
+  /// If `operand` views a constant f32 global with a static layout and does
+  /// not change along the batch loop: a new constant global holding it as
+  /// panels of `width` along `outer` (A's rows, B's columns), each over all
+  /// of `inner` (k), zero-padded; its memref.get_global is returned.
+  Value packConstant(OpBuilder &b, linalg::LinalgOp op, OpOperand &operand, int64_t batch,
+                     int64_t outer, int64_t inner, int64_t outerSize, int64_t innerSize,
+                     int64_t width) {
+    if (width <= 0)
+      return {};
+    Value view = operand.get();
+    auto getGlobal = kiln::rootBuffer(view).getDefiningOp<memref::GetGlobalOp>();
+    auto type = dyn_cast<MemRefType>(view.getType());
+    if (!getGlobal || !type)
+      return {};
+    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+        getGlobal, getGlobal.getNameAttr());
+    if (!global || !global.getConstant())
+      return {};
+    auto init = dyn_cast_or_null<ElementsAttr>(global.getInitialValueAttr());
+    if (!init || !init.getElementType().isF32())
+      return {};
+    ArrayRef<char> bytes;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
+      if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+        bytes = blob->getData();
+    } else if (auto dense = dyn_cast<DenseIntOrFPElementsAttr>(init)) {
+      if (!dense.isSplat())
+        bytes = dense.getRawData();
+    }
+    if ((int64_t)bytes.size() != init.getNumElements() * 4)
+      return {};
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)) ||
+        ShapedType::isDynamic(offset) || llvm::any_of(strides, ShapedType::isDynamic))
+      return {};
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    auto strideOf = [&](int64_t loop) -> int64_t {
+      if (loop < 0)
+        return 0;
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        if (map.getResult(i).isFunctionOfDim(loop))
+          return strides[i];
+      return 0;
+    };
+    if (strideOf(batch) != 0)
+      return {};
+    int64_t so = strideOf(outer), si = strideOf(inner);
+    int64_t panels = (outerSize + width - 1) / width;
+    int64_t total = panels * width * innerSize;
+    const float *data = reinterpret_cast<const float *>(bytes.data());
+    int64_t count = init.getNumElements();
+
+    ModuleOp module = op->getParentOfType<ModuleOp>();
+    std::string key = (global.getSymName() + "/" + std::to_string(offset) + "/" +
+                       std::to_string(so) + "/" + std::to_string(si) + "/" +
+                       std::to_string(outerSize) + "x" + std::to_string(innerSize) + "/" +
+                       std::to_string(width))
+                          .str();
+    memref::GlobalOp packed = packedGlobals.lookup(key);
+    if (!packed) {
+      std::vector<float> out(total, 0.0f);
+      for (int64_t o = 0; o < outerSize; ++o)
+        for (int64_t k = 0; k < innerSize; ++k) {
+          int64_t at = offset + o * so + k * si;
+          if (at < 0 || at >= count)
+            return {}; // a layout that leaves the buffer: not ours to read
+          out[(o / width) * innerSize * width + k * width + o % width] = data[at];
+        }
+      auto packedType = MemRefType::get({total}, b.getF32Type());
+      auto tensorType = RankedTensorType::get({total}, b.getF32Type());
+      ArrayRef<char> raw(reinterpret_cast<const char *>(out.data()), out.size() * 4);
+      auto attr = DenseResourceElementsAttr::get(
+          tensorType, (global.getSymName() + "_panels").str(),
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, 64));
+      OpBuilder mb(module.getBodyRegion());
+      mb.setInsertionPoint(global);
+      packed = memref::GlobalOp::create(mb, global.getLoc(),
+                                        (global.getSymName() + "_panels").str(),
+                                        mb.getStringAttr("private"), packedType, attr,
+                                        /*constant=*/true, mb.getI64IntegerAttr(64));
+      SymbolTable(module).insert(packed); // unique name
+      packedGlobals[key] = packed;
+    }
+    return memref::GetGlobalOp::create(b, op.getLoc(), packed.getType(), packed.getSymName());
+  }
+
   void rewrite(linalg::LinalgOp op, const kiln::CpuGemmLoops &loops, func::FuncOp callee) {
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -220,9 +326,30 @@ struct CpuContractionToCallPass
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     auto size = [&](int64_t loop) { return constant(loop < 0 ? 1 : ranges[loop]); };
     SmallVector<Value> args{size(loops.batch), size(loops.m), size(loops.n), size(loops.k)};
-    addOperand(b, loc, op, *op.getDpsInputOperand(0), {loops.batch, loops.m, loops.k}, args);
-    addOperand(b, loc, op, *op.getDpsInputOperand(1), {loops.batch, loops.k, loops.n}, args);
+    int64_t sizes[4] = {loops.batch < 0 ? 1 : ranges[loops.batch],
+                        loops.m < 0 ? 1 : ranges[loops.m], loops.n < 0 ? 1 : ranges[loops.n],
+                        ranges[loops.k]};
+    // A constant operand shared by the batch goes in as panels packed now.
+    Value packedA = packConstant(b, op, *op.getDpsInputOperand(0), loops.batch, loops.m,
+                                 loops.k, sizes[1], sizes[3], aPanel);
+    Value packedB = packConstant(b, op, *op.getDpsInputOperand(1), loops.batch, loops.n,
+                                 loops.k, sizes[2], sizes[3], bPanel);
+    auto addPacked = [&](Value packed) {
+      args.push_back(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, packed));
+      for (int i = 0; i < 3; ++i)
+        args.push_back(constant(0));
+    };
+    if (packedA)
+      addPacked(packedA);
+    else
+      addOperand(b, loc, op, *op.getDpsInputOperand(0), {loops.batch, loops.m, loops.k}, args);
+    if (packedB)
+      addPacked(packedB);
+    else
+      addOperand(b, loc, op, *op.getDpsInputOperand(1), {loops.batch, loops.k, loops.n}, args);
     addOperand(b, loc, op, *op.getDpsInitOperand(0), {loops.batch, loops.m, loops.n}, args);
+    args.push_back(constant(packedA ? aPanel : 0));
+    args.push_back(constant(packedB ? bPanel : 0));
     func::CallOp::create(b, loc, callee, args);
     LLVM_DEBUG(llvm::dbgs() << "runtime GEMM call for " << op->getName() << " at " << loc
                             << "\n");

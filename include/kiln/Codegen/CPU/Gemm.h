@@ -19,9 +19,11 @@ struct CpuGemmLoops {
 
 /// Whether `op` is an f32 contraction with static sizes, at most one loop
 /// of each kind (batch, m, n; exactly one k) and enough work to be worth a
-/// call to the runtime's packed GEMM (kiln_cpu_sgemm). On tensors or on
-/// buffers alike.
-std::optional<CpuGemmLoops> matchCpuGemm(mlir::linalg::LinalgOp op);
+/// call to the runtime's packed GEMM (kiln_cpu_sgemm): at least `minWork`
+/// multiply-adds. On tensors or on buffers alike.
+constexpr int64_t kCpuGemmMinWork = 4096; // kiln-cpu-contraction-to-call min-work
+std::optional<CpuGemmLoops> matchCpuGemm(mlir::linalg::LinalgOp op,
+                                         int64_t minWork = kCpuGemmMinWork);
 
 /// Whether `op` is an f32 depthwise 2-D convolution with static sizes (one
 /// filter per channel: every input- and output-channel loop of length 1),

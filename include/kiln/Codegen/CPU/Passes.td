@@ -87,7 +87,22 @@ def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"
     f32 depthwise 2-D convolution (`kiln::matchCpuDepthwise`: one input
     and one output channel per group) becomes a call to
     `kiln_cpu_depthwise_conv2d` with its window geometry and strides.
+
+    A GEMM operand that is a constant (a view of a constant memref.global,
+    static layout, the same for every batch) is packed at compile time
+    into a new constant global in the microkernel's panels (A: `a-panel`
+    rows, B: `b-panel` columns, each over all of K), so that runs read the
+    weights as they are instead of packing them every time. 0 asks the
+    runtime for this CPU's panels; -1 packs nothing.
   }];
+  let options = [
+    Option<"aPanelOption", "a-panel", "int64_t", /*default=*/"0",
+           "rows of A's prepacked panels (0: the runtime's, -1: none)">,
+    Option<"bPanelOption", "b-panel", "int64_t", /*default=*/"0",
+           "columns of B's prepacked panels (0: the runtime's, -1: none)">,
+    Option<"minWork", "min-work", "int64_t", /*default=*/"4096",
+           "multiply-adds below which a contraction keeps its inline register blocks">
+  ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];
 }
