@@ -74,7 +74,7 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
   // ops of one kernel.
   pm.addPass(createConvertKilnToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(kiln::createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Fusion propagates reshapes into matmuls; contractions whose dimension
@@ -155,6 +155,7 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   // register blocks computed with vector ops; every other reduction's
   // innermost loop over contiguous memory so that LLVM vectorizes it.
   pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+  pm.addNestedPass<func::FuncOp>(createCpuFastMath());
   pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
   pm.addNestedPass<func::FuncOp>(createCpuParallelize());
   pm.addPass(createCanonicalizerPass());

@@ -60,8 +60,13 @@ bool isSmallConstant(Value v) {
 struct Group {
   KernelKind kind;
   bool anchored = false; // holds a contraction or a reduction
-  llvm::SetVector<Operation *> ops;
+  llvm::SetVector<Operation *> ops; // in program order once finish() ran
   bool dead = false;
+  Operation *last = nullptr; // the group's last op in the block
+  /// Top-level ops outside the group that use one of its values. Kept up
+  /// to date as ops join, so that a legality check costs what changes, not
+  /// the size of the group (a chain of n ops forms in linear time).
+  llvm::SetVector<Operation *> external;
 };
 
 class Partitioner {
@@ -93,15 +98,16 @@ public:
     }
   }
 
-  /// Groups in the order of their last op.
+  /// Groups in the order of their last op, each group's ops in program
+  /// order.
   SmallVector<Group *> liveGroups() {
     SmallVector<Group *> result;
-    for (Group &g : groups)
-      if (!g.dead)
-        result.push_back(&g);
-    llvm::sort(result, [](Group *a, Group *b) {
-      return a->ops.back()->isBeforeInBlock(b->ops.back());
-    });
+    for (int g = 0, e = groups.size(); g < e; ++g)
+      if (!groups[g].dead) {
+        sortGroup(g);
+        result.push_back(&groups[g]);
+      }
+    llvm::sort(result, [](Group *a, Group *b) { return a->last->isBeforeInBlock(b->last); });
     return result;
   }
 
@@ -118,25 +124,66 @@ private:
   }
 
   void add(int g, Operation *op) {
-    groups[g].ops.insert(op);
+    Group &group = groups[g];
+    group.ops.insert(op);
     groupOf[op] = g;
-    sortGroup(g);
+    if (!group.last || group.last->isBeforeInBlock(op))
+      group.last = op;
+    group.external.remove(op);
+    for (Operation *top : usersOf(op))
+      if (!group.ops.contains(top))
+        group.external.insert(top);
+  }
+
+  /// Moves every op of group `p` into group `g`.
+  void absorb(int g, int p) {
+    Group &group = groups[g], &producer = groups[p];
+    for (Operation *o : producer.ops) {
+      group.ops.insert(o);
+      groupOf[o] = g;
+      group.external.remove(o);
+    }
+    if (group.last->isBeforeInBlock(producer.last))
+      group.last = producer.last;
+    for (Operation *top : producer.external)
+      if (!group.ops.contains(top))
+        group.external.insert(top);
+    producer.dead = true;
+    producer.ops.clear();
+    producer.external.clear();
   }
 
   /// The top-level op of the block that holds `user`.
   Operation *topLevel(Operation *user) { return block.findAncestorOpInBlock(*user); }
 
-  /// Whether `ops` (ending at `last`, which is in it) may form one kernel.
-  bool legal(const llvm::SetVector<Operation *> &ops, Operation *last) {
-    for (Operation *op : ops)
-      for (Value result : op->getResults())
-        for (Operation *user : result.getUsers()) {
-          Operation *top = topLevel(user);
-          if (!top || ops.contains(top))
-            continue;
-          if (top == last || !last->isBeforeInBlock(top))
-            return false;
-        }
+  /// The top-level ops that use a result of `op`.
+  SmallVector<Operation *> usersOf(Operation *op) {
+    SmallVector<Operation *> tops;
+    for (Value result : op->getResults())
+      for (Operation *user : result.getUsers())
+        if (Operation *top = topLevel(user))
+          tops.push_back(top);
+    return tops;
+  }
+
+  /// Whether group `g`, with group `p` (or none) and the ops `more` added,
+  /// may form one kernel ending at `last`: every use of its values outside
+  /// it comes after `last`.
+  bool legal(int g, int p, ArrayRef<Operation *> more, Operation *last) {
+    auto inside = [&](Operation *op) {
+      return groups[g].ops.contains(op) || (p >= 0 && groups[p].ops.contains(op)) ||
+             llvm::is_contained(more, op);
+    };
+    auto ok = [&](Operation *top) {
+      return inside(top) || (top != last && last->isBeforeInBlock(top));
+    };
+    if (!llvm::all_of(groups[g].external, ok))
+      return false;
+    if (p >= 0 && !llvm::all_of(groups[p].external, ok))
+      return false;
+    for (Operation *op : more)
+      if (!llvm::all_of(usersOf(op), ok))
+        return false;
     return true;
   }
 
@@ -166,16 +213,11 @@ private:
       if (p == g || groups[p].dead || groups[p].anchored ||
           groups[p].kind != KernelKind::Elementwise)
         continue;
-      llvm::SetVector<Operation *> merged = groups[g].ops;
-      merged.insert(groups[p].ops.begin(), groups[p].ops.end());
-      merged.insert(views.begin(), views.end());
-      if (!legal(merged, op))
+      if (!legal(g, p, views, op))
         continue;
-      for (Operation *o : groups[p].ops)
-        add(g, o);
+      absorb(g, p);
       for (Operation *v : views)
         add(g, v);
-      groups[p].dead = true;
     }
   }
 
@@ -207,13 +249,12 @@ private:
     llvm::stable_sort(candidates, [&](const Candidate &a, const Candidate &b) {
       if (groups[a.group].anchored != groups[b.group].anchored)
         return groups[a.group].anchored;
-      return groups[b.group].ops.back()->isBeforeInBlock(groups[a.group].ops.back());
+      return groups[b.group].last->isBeforeInBlock(groups[a.group].last);
     });
     for (const Candidate &c : candidates) {
-      llvm::SetVector<Operation *> merged = groups[c.group].ops;
-      merged.insert(c.views.begin(), c.views.end());
-      merged.insert(op);
-      if (!legal(merged, op))
+      SmallVector<Operation *> more(c.views.begin(), c.views.end());
+      more.push_back(op);
+      if (!legal(c.group, -1, more, op))
         continue;
       for (Operation *v : c.views)
         add(c.group, v);

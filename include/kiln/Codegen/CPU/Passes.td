@@ -72,6 +72,19 @@ def CpuParallelize : Pass<"kiln-cpu-parallelize", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def CpuFastMath : Pass<"kiln-cpu-fast-math", "mlir::func::FuncOp"> {
+  let summary = "f32 erf and tanh as polynomial approximations that vectorize";
+  let description = [{
+    Rewrites f32 `math.erf` (GELU) and `math.tanh` into upstream MLIR's
+    polynomial approximations: plain arithmetic that LLVM vectorizes with
+    the loop around it, where the libm calls they would become are scalar.
+    Other math functions keep their exact lowering (exp and log meet -inf
+    attention masks and must stay exact there).
+  }];
+  let dependentDialects = ["mlir::math::MathDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"> {
   let summary = "Run f32 contractions and depthwise convolutions on buffers as runtime calls";
   let description = [{

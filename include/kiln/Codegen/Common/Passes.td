@@ -27,6 +27,22 @@ def CollapseContractions : Pass<"kiln-collapse-contractions", "mlir::func::FuncO
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def FuseElementwise : Pass<"kiln-fuse-elementwise"> {
+  let summary = "Upstream elementwise fusion, each fused body bounded in size";
+  let description = [{
+    linalg's elementwise op fusion (producers with one use, reshapes folded
+    by expansion, constant folding), refusing a fusion whose body would
+    exceed `max-body-ops` operations. Fusion clones both bodies each time,
+    so an unbounded chain costs quadratic time; bounded, it is linear.
+  }];
+  let options = [
+    Option<"maxBodyOps", "max-body-ops", "int64_t", /*default=*/"256",
+           "largest fused body, in operations">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::affine::AffineDialect"];
+}
+
 def MemoryPlan : Pass<"kiln-memory-plan", "mlir::func::FuncOp"> {
   let summary = "Place intermediate buffers in one arena, reusing memory by liveness";
   let description = [{
