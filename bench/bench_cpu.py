@@ -185,6 +185,24 @@ def matmul_model(tmp, n):
     return d
 
 
+def chain_model(tmp, n):
+    """A chain of n elementwise nodes (Relu and Neg in turn) on 64 floats."""
+    import onnx
+    from onnx import helper
+    nodes, prev = [], "x"
+    for i in range(n):
+        nodes.append(helper.make_node("Relu" if i % 2 == 0 else "Neg", [prev], [f"t{i}"]))
+        prev = f"t{i}"
+    g = helper.make_graph(nodes, "chain",
+                          [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [64])],
+                          [helper.make_tensor_value_info(prev, onnx.TensorProto.FLOAT, [64])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = os.path.join(tmp, f"chain{n}.onnx")
+    onnx.save(m, path)
+    return path
+
+
 def core_peak_gflops():
     """Nominal f32 peak of one core: 2 FMA units x lanes x 2 flops x clock."""
     flags, mhz = set(), 0.0
@@ -211,6 +229,10 @@ def main():
                     help="comma-separated thread counts; 'all' is every core")
     ap.add_argument("--no-iree", action="store_true")
     ap.add_argument("--no-matmul", action="store_true")
+    ap.add_argument("--chains", default="",
+                    help="comma-separated lengths of elementwise chains whose Kiln compile "
+                         "time to print (compile time per node as graphs grow), e.g. "
+                         "2000,20000,200000")
     ap.add_argument("names", nargs="*", default=["resnet18", "mobilenet_v2", "encoder"])
     args = ap.parse_args()
     threads = [os.cpu_count() if t == "all" else int(t) for t in args.threads.split(",")]
@@ -293,6 +315,17 @@ def main():
                     else "n/a"
                 print(f"| {t} | {fmt(g['ort'], 1)} | {fmt(g.get('iree', 'n/a'), 1)} | "
                       f"{fmt(g['kiln'], 1)} | {pct} |")
+        if args.chains:
+            print()
+            print("Kiln compile time of a chain of elementwise nodes (to a library)")
+            print("| nodes | seconds | peak MiB | ms per node |")
+            print("| --- | --- | --- | --- |")
+            for n in [int(c) for c in args.chains.split(",")]:
+                path = chain_model(tmp, n)
+                t, mem = run_measured([os.path.join(args.build, "bin", "kilnc"), path,
+                                       "--emit=so", "-o", os.path.join(tmp, "chain.so")])
+                print(f"| {n} | {t:.1f} | {'n/a' if mem is None else f'{mem:.0f}'} | "
+                      f"{1000 * t / n:.2f} |")
     return 0
 
 
