@@ -33,7 +33,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   if (options.cpu != "host") {
     // Checked before the long part of the compilation.
     std::string triple = llvm::sys::getProcessTriple(), err;
-    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), err);
     std::unique_ptr<llvm::MCSubtargetInfo> sti(
         target ? target->createMCSubtargetInfo(llvm::Triple(triple), "", "") : nullptr);
     if (!sti || !sti->isCPUStringValid(options.cpu))
@@ -66,7 +66,7 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
                                      const HostArtifactOptions &options) {
   std::string triple = llvm::sys::getProcessTriple();
   std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), err);
   if (!target)
     return module.emitError() << "no LLVM target for " << triple << ": " << err;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(

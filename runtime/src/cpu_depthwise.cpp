@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
+#include "cpu_profile.h"
 
 #include <cstdint>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -150,5 +151,10 @@ extern "C" void kiln_cpu_depthwise_conv2d(
     return;
   Depthwise p{N,   C,   OH,  OW,  KH, KW,  SH,  SW,  DH,  DW,  in,  isn, isc,
               ish, isw, w,   wsc, wsh, wsw, out, osn, osc, osh, osw};
+  kiln_cpu_profile::Scope profile(
+      "depthwise", std::to_string(N * C) + "x" + std::to_string(OH) + "x" + std::to_string(OW) +
+                       " k" + std::to_string(KH) + "x" + std::to_string(KW) + " s" +
+                       std::to_string(SH),
+      2.0 * N * C * OH * OW * KH * KW);
   kiln_parallel_for(N * C, planes, &p);
 }

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
+#include "cpu_profile.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -267,6 +268,10 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
                                int64_t aPanel, int64_t bPanel) {
   if (batch <= 0 || M <= 0 || N <= 0 || K <= 0)
     return;
+  kiln_cpu_profile::Scope profile(
+      "gemm", std::to_string(batch) + "x" + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                  std::to_string(K) + " (b x M x N x K)",
+      2.0 * batch * M * N * K);
   // C's columns contiguous is the fast case; a C contiguous along m is the
   // transposed problem: C^T = B^T A^T (B's column panels are then A's row
   // panels).

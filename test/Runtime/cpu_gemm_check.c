@@ -47,7 +47,7 @@ static double check(Case c, int threads) {
   for (long long i = 0; i < (c.broadcastB ? 1 : bs) * K * N; ++i) B[i] = randf();
   for (long long i = 0; i < bs * csb; ++i) C[i] = C0[i] = randf();
   kiln_set_num_threads(threads);
-  long long mr, nr;
+  int64_t mr, nr;
   kiln_cpu_sgemm_panels(&mr, &nr);
   float *Ap = NULL, *Bp = NULL;
   long long aw = c.packA == 1 ? mr : c.packA == 2 ? 5 : 0;
