@@ -1,5 +1,6 @@
 //===- RawWeights.cpp - weights as raw bytes beside the code -------------===//
 #include "RawWeights.h"
+#include "kiln/Transforms/WeightData.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -10,43 +11,32 @@
 using namespace mlir;
 using namespace kiln;
 
-/// The dense row-major bytes of `value`, or nothing for a layout that is not
-/// plain bytes (bit-packed booleans, sub-byte or opaque elements).
+/// The dense row-major bytes of `value` (kiln::denseBytes, or a splat
+/// expanded into `entry.owned`), or nothing for a layout that is not plain
+/// bytes (bit-packed booleans, sub-byte or opaque elements).
 static bool rawBytes(ElementsAttr value, RawWeights::Entry &entry) {
-  auto type = dyn_cast<ShapedType>(value.getType());
-  if (!type || !type.hasStaticShape())
-    return false;
-  Type element = type.getElementType();
-  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
-    return false;
-  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
-  int64_t total = type.getNumElements() * elementBytes;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || (int64_t)blob->getData().size() != total)
-      return false;
-    entry.bytes = blob->getData();
+  if (std::optional<ArrayRef<char>> bytes = kiln::denseBytes(value)) {
+    entry.bytes = *bytes;
     entry.value = value;
     return true;
   }
   auto dense = dyn_cast<DenseIntOrFPElementsAttr>(value);
-  if (!dense)
+  if (!dense || !dense.isSplat() || !dense.getType().hasStaticShape())
     return false;
+  Type element = dense.getType().getElementType();
+  if (!element.isIntOrFloat() || element.isInteger(1) ||
+      element.getIntOrFloatBitWidth() % 8 != 0)
+    return false;
+  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
+  int64_t total = dense.getNumElements() * elementBytes;
   ArrayRef<char> raw = dense.getRawData();
-  if (dense.isSplat()) {
-    if ((int64_t)raw.size() != elementBytes)
-      return false;
-    entry.owned = std::make_shared<std::vector<char>>(total);
-    char *out = entry.owned->data();
-    for (int64_t i = 0; i < total; i += elementBytes)
-      std::memcpy(out + i, raw.data(), elementBytes);
-    entry.bytes = *entry.owned;
-    return true;
-  }
-  if ((int64_t)raw.size() != total)
+  if ((int64_t)raw.size() != elementBytes)
     return false;
-  entry.bytes = raw;
-  entry.value = value;
+  entry.owned = std::make_shared<std::vector<char>>(total);
+  char *out = entry.owned->data();
+  for (int64_t i = 0; i < total; i += elementBytes)
+    std::memcpy(out + i, raw.data(), elementBytes);
+  entry.bytes = *entry.owned;
   return true;
 }
 

@@ -60,7 +60,7 @@ bool isSmallConstant(Value v) {
 struct Group {
   KernelKind kind;
   bool anchored = false; // holds a contraction or a reduction
-  llvm::SetVector<Operation *> ops; // in program order once finish() ran
+  llvm::SetVector<Operation *> ops; // in program order once liveGroups() ran
   bool dead = false;
   Operation *last = nullptr; // the group's last op in the block
   /// Top-level ops outside the group that use one of its values. Kept up

@@ -55,16 +55,15 @@ Value kiln::makeFloatConstant(OpBuilder &builder, Location loc,
   return ConstantOp::create(builder, loc, type, attr).getResult();
 }
 
-std::optional<std::vector<char>> kiln::readConstantBytes(Value value) {
-  auto constant = value.getDefiningOp<ConstantOp>();
-  if (!constant)
+std::optional<ArrayRef<char>> kiln::denseBytes(ElementsAttr attr) {
+  auto type = dyn_cast<ShapedType>(attr.getType());
+  if (!type || !type.hasStaticShape())
     return std::nullopt;
-  ElementsAttr attr = constant.getValue();
-  auto type = cast<ShapedType>(attr.getType());
-  if (!type.hasStaticShape() || type.getElementType().isInteger(1) ||
-      type.getElementTypeBitWidth() % 8 != 0)
+  Type element = type.getElementType();
+  if (!element.isIntOrFloat() || element.isInteger(1) ||
+      element.getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
-  int64_t size = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+  int64_t size = type.getNumElements() * (element.getIntOrFloatBitWidth() / 8);
   ArrayRef<char> raw;
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     if (dense.isSplat())
@@ -80,7 +79,17 @@ std::optional<std::vector<char>> kiln::readConstantBytes(Value value) {
   }
   if ((int64_t)raw.size() != size)
     return std::nullopt;
-  return std::vector<char>(raw.begin(), raw.end());
+  return raw;
+}
+
+std::optional<std::vector<char>> kiln::readConstantBytes(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  std::optional<ArrayRef<char>> raw = denseBytes(constant.getValue());
+  if (!raw)
+    return std::nullopt;
+  return std::vector<char>(raw->begin(), raw->end());
 }
 
 Value kiln::makeConstantFromBytes(OpBuilder &builder, Location loc,

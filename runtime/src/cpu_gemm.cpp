@@ -259,6 +259,16 @@ void runBlocks(void *ctx, int64_t begin, int64_t end) {
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+/// `outer` x `inner` row-major from panels of `width` outer rows, each over
+/// all of `inner` (the layout prepacked operands come in).
+void unpackPanels(const float *panels, int64_t outer, int64_t inner, int64_t width,
+                  std::vector<float> &out) {
+  out.resize(outer * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i)
+      out[o * inner + i] = panels[(o / width) * inner * width + i * width + o % width];
+}
+
 } // namespace
 
 extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
@@ -289,18 +299,12 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
   // for another CPU, or KILN_CPU_GEMM_ISA): unpacked once per call.
   std::vector<float> unpackedA, unpackedB;
   if (aPanel && aPanel != ki.mr) {
-    unpackedA.resize(M * K);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t k = 0; k < K; ++k)
-        unpackedA[m * K + k] = A[(m / aPanel) * K * aPanel + k * aPanel + m % aPanel];
+    unpackPanels(A, M, K, aPanel, unpackedA); // A[m][k]
     A = unpackedA.data(), asb = 0, asm_ = K, ask = 1, aPanel = 0;
   }
   if (bPanel && bPanel != ki.nr) {
-    unpackedB.resize(K * N);
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t n = 0; n < N; ++n)
-        unpackedB[k * N + n] = B[(n / bPanel) * K * bPanel + k * bPanel + n % bPanel];
-    B = unpackedB.data(), bsb = 0, bsk = N, bsn = 1, bPanel = 0;
+    unpackPanels(B, N, K, bPanel, unpackedB); // B^T[n][k]
+    B = unpackedB.data(), bsb = 0, bsk = 1, bsn = K, bPanel = 0;
   }
   Problem p{batch, M, N, K, A, asb, asm_, ask, B, bsb, bsk, bsn, C, csb, csm, csn,
             0, 0, 0, 0, aPanel, bPanel};

@@ -22,8 +22,14 @@ mlir::Value makeFloatConstant(mlir::OpBuilder &builder, mlir::Location loc,
                               mlir::RankedTensorType type,
                               llvm::ArrayRef<float> data, llvm::StringRef blobName);
 
+/// The row-major bytes of a non-splat dense or resource-blob attribute of
+/// static shape whose elements are whole bytes (not i1), exactly its element
+/// count times the element width; nothing otherwise. The bytes live as long
+/// as the attribute's context.
+std::optional<llvm::ArrayRef<char>> denseBytes(mlir::ElementsAttr attr);
+
 /// The raw bytes of a non-splat, non-bool `kiln.constant` (dense or
-/// resource blob), row-major; nothing otherwise.
+/// resource blob), row-major (a copy of denseBytes); nothing otherwise.
 std::optional<std::vector<char>> readConstantBytes(mlir::Value value);
 
 /// A `kiln.constant` of `type` from raw row-major bytes: a resource blob

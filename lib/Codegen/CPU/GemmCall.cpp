@@ -2,6 +2,7 @@
 #include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Codegen/Common/Passes.h"
+#include "kiln/Transforms/WeightData.h"
 #include "kiln_runtime.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -31,6 +32,27 @@ static bool staticF32Operands(linalg::LinalgOp op) {
       return false;
   }
   return true;
+}
+
+/// The iterations of an op of static loop ranges.
+static int64_t iterations(ArrayRef<int64_t> ranges) {
+  int64_t work = 1;
+  for (int64_t r : ranges)
+    work *= r;
+  return work;
+}
+
+/// The result of `map` that walks loop `loop` (the operand dimension whose
+/// stride is that loop's), or nothing for a loop the operand does not walk
+/// (or -1).
+static std::optional<unsigned> dimensionWalking(AffineMap map, int64_t loop) {
+  if (loop < 0)
+    return std::nullopt;
+  std::optional<unsigned> found;
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    if (map.getResult(i).isFunctionOfDim(loop))
+      found = i;
+  return found;
 }
 
 namespace {
@@ -84,10 +106,7 @@ static std::optional<DepthwiseLoops> analyzeDepthwise(linalg::LinalgOp op) {
   loops.sw = dims->strides[1];
   loops.dh = dims->dilations[0];
   loops.dw = dims->dilations[1];
-  int64_t work = 1;
-  for (int64_t r : ranges)
-    work *= r;
-  if (work < 4096)
+  if (iterations(ranges) < kiln::kCpuGemmMinWork)
     return std::nullopt;
   return loops;
 }
@@ -137,10 +156,7 @@ std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op,
     loops.batch = outer.front();
   // Below a few thousand multiply-adds the call and packing cost more than
   // the inline register blocks.
-  int64_t work = 1;
-  for (int64_t size : ranges)
-    work *= size;
-  if (work < minWork)
+  if (iterations(ranges) < minWork)
     return std::nullopt;
   return loops;
 }
@@ -205,11 +221,8 @@ struct CpuContractionToCallPass
     args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
     AffineMap map = op.getMatchingIndexingMap(&operand);
     for (int64_t loop : order) {
-      Value stride = constant(0);
-      for (unsigned i = 0; i < map.getNumResults(); ++i)
-        if (loop >= 0 && map.getResult(i).isFunctionOfDim(loop))
-          stride = meta.getStrides()[i];
-      args.push_back(stride);
+      std::optional<unsigned> dim = dimensionWalking(map, loop);
+      args.push_back(dim ? meta.getStrides()[*dim] : Value(constant(0)));
     }
   }
 
@@ -253,15 +266,8 @@ struct CpuContractionToCallPass
     auto init = dyn_cast_or_null<ElementsAttr>(global.getInitialValueAttr());
     if (!init || !init.getElementType().isF32())
       return {};
-    ArrayRef<char> bytes;
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
-      if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-        bytes = blob->getData();
-    } else if (auto dense = dyn_cast<DenseIntOrFPElementsAttr>(init)) {
-      if (!dense.isSplat())
-        bytes = dense.getRawData();
-    }
-    if ((int64_t)bytes.size() != init.getNumElements() * 4)
+    std::optional<ArrayRef<char>> bytes = kiln::denseBytes(init);
+    if (!bytes)
       return {};
     SmallVector<int64_t> strides;
     int64_t offset;
@@ -270,19 +276,15 @@ struct CpuContractionToCallPass
       return {};
     AffineMap map = op.getMatchingIndexingMap(&operand);
     auto strideOf = [&](int64_t loop) -> int64_t {
-      if (loop < 0)
-        return 0;
-      for (unsigned i = 0; i < map.getNumResults(); ++i)
-        if (map.getResult(i).isFunctionOfDim(loop))
-          return strides[i];
-      return 0;
+      std::optional<unsigned> dim = dimensionWalking(map, loop);
+      return dim ? strides[*dim] : 0;
     };
     if (strideOf(batch) != 0)
       return {};
     int64_t so = strideOf(outer), si = strideOf(inner);
     int64_t panels = (outerSize + width - 1) / width;
     int64_t total = panels * width * innerSize;
-    const float *data = reinterpret_cast<const float *>(bytes.data());
+    const float *data = reinterpret_cast<const float *>(bytes->data());
     int64_t count = init.getNumElements();
 
     ModuleOp module = op->getParentOfType<ModuleOp>();
@@ -324,11 +326,14 @@ struct CpuContractionToCallPass
     Location loc = op.getLoc();
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    auto size = [&](int64_t loop) { return constant(loop < 0 ? 1 : ranges[loop]); };
-    SmallVector<Value> args{size(loops.batch), size(loops.m), size(loops.n), size(loops.k)};
-    int64_t sizes[4] = {loops.batch < 0 ? 1 : ranges[loops.batch],
-                        loops.m < 0 ? 1 : ranges[loops.m], loops.n < 0 ? 1 : ranges[loops.n],
-                        ranges[loops.k]};
+    // batch, M, N, K; 1 for a loop the contraction lacks.
+    int64_t sizes[4];
+    SmallVector<Value> args;
+    int64_t order[4] = {loops.batch, loops.m, loops.n, loops.k};
+    for (auto [i, loop] : llvm::enumerate(order)) {
+      sizes[i] = loop < 0 ? 1 : ranges[loop];
+      args.push_back(constant(sizes[i]));
+    }
     // A constant operand shared by the batch goes in as panels packed now.
     Value packedA = packConstant(b, op, *op.getDpsInputOperand(0), loops.batch, loops.m,
                                  loops.k, sizes[1], sizes[3], aPanel);
