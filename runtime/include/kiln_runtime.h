@@ -134,6 +134,27 @@ void kiln_cpu_depthwise_conv2d(int64_t N, int64_t C, int64_t OH, int64_t OW, int
                                int64_t w_stride_c, int64_t w_stride_h, int64_t w_stride_w,
                                float *out, int64_t out_stride_n, int64_t out_stride_c,
                                int64_t out_stride_h, int64_t out_stride_w);
+/* Called by compiled code for fused f32 attention (kiln.attention):
+ * out[b][h][i][:] = softmax_j(Q[b][h][i] . K[b][g][j] * scale + mask[b][h][i][j]) V[b][g][j][:]
+ * with g = h / (H / Hkv) (grouped-query heads), every operand addressed
+ * with element strides (0 broadcasts; mask may be NULL). With
+ * KILN_ATTENTION_CAUSAL, query i sees keys j <= i + causal_offset only;
+ * with KILN_ATTENTION_ZERO_NAN_ROWS, a row whose weights are NaN (every key
+ * masked) is 0 instead of NaN. Flash-style: the Sq x Sk scores are never
+ * stored; (batch, head, query tile) tasks on the thread pool. */
+#define KILN_ATTENTION_CAUSAL 1
+#define KILN_ATTENTION_ZERO_NAN_ROWS 2
+void kiln_cpu_attention(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
+                        int64_t Dv, const float *q, int64_t q_stride_b, int64_t q_stride_h,
+                        int64_t q_stride_s, int64_t q_stride_d, const float *k,
+                        int64_t k_stride_b, int64_t k_stride_h, int64_t k_stride_s,
+                        int64_t k_stride_d, const float *v, int64_t v_stride_b,
+                        int64_t v_stride_h, int64_t v_stride_s, int64_t v_stride_d,
+                        const float *mask, int64_t mask_stride_b, int64_t mask_stride_h,
+                        int64_t mask_stride_q, int64_t mask_stride_k, float *out,
+                        int64_t out_stride_b, int64_t out_stride_h, int64_t out_stride_s,
+                        int64_t out_stride_d, float scale, int64_t causal_offset,
+                        int64_t flags);
 /* The microkernel kiln_cpu_sgemm uses: "avx512", "avx2" or "portable".
  * KILN_CPU_GEMM_ISA=avx2|portable asks for a smaller one. */
 const char *kiln_cpu_sgemm_kernel(void);

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
+#include "cpu_gemm.h"
 #include "cpu_profile.h"
 
 #include <algorithm>
@@ -330,6 +331,20 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
   auto blocks = [&] { return batch * p.mBlocks * p.nBlocks; };
   kiln_parallel_for(blocks(), runBlocks, &p);
 }
+
+void kiln_cpu::sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t asm_,
+                           int64_t ask, const float *B, int64_t bsk, int64_t bsn, float *C,
+                           int64_t ldc) {
+  if (M <= 0 || N <= 0 || K <= 0)
+    return;
+  const KernelInfo &ki = kernel();
+  // One block of C: the caller keeps its problems cache-sized.
+  Problem p{1, M, N, K, A, 0, asm_, ask, B, 0, bsk, bsn, C, 0, ldc, 1,
+            roundUp(M, ki.mr), roundUp(N, ki.nr), 1, 1, 0, 0};
+  runBlock(p, 0);
+}
+
+int kiln_cpu::sgemmRows() { return kernel().mr; }
 
 extern "C" const char *kiln_cpu_sgemm_kernel(void) { return kernel().name; }
 

@@ -1,0 +1,26 @@
+//===- cpu_gemm.h - the packed GEMM for other runtime kernels ---*- C++ -*-===//
+//
+// The runtime's CPU kernels that contain matrix products (attention) call
+// the packed GEMM's microkernel on their own tiles, on the calling thread.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_CPU_GEMM_H
+#define KILN_RUNTIME_CPU_GEMM_H
+
+#include <cstdint>
+
+namespace kiln_cpu {
+
+/// C[M x N] += A[M x K] * B[K x N] on the calling thread: A and B with
+/// element strides, C with contiguous rows `ldc` apart. Meant for tiles of
+/// a few hundred rows and columns (one cache block).
+void sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_stride_m,
+                 int64_t a_stride_k, const float *B, int64_t b_stride_k, int64_t b_stride_n,
+                 float *C, int64_t ldc);
+
+/// The microkernel's rows: tiles of A are best a multiple of it.
+int sgemmRows();
+
+} // namespace kiln_cpu
+
+#endif
