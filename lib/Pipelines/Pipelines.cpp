@@ -57,22 +57,28 @@ static void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void kiln::buildFusionPipeline(OpPassManager &pm) {
+void kiln::buildFusionPipeline(OpPassManager &pm, bool attention) {
+  if (attention)
+    pm.addNestedPass<func::FuncOp>(createFuseAttention());
   pm.addNestedPass<func::FuncOp>(createFoldWeights());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createFormKernels());
 }
 
-void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion) {
+void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion, bool attention) {
   if (fusion) {
-    buildFusionPipeline(pm);
+    buildFusionPipeline(pm, attention);
   } else {
+    if (attention)
+      pm.addNestedPass<func::FuncOp>(createFuseAttention());
     pm.addNestedPass<func::FuncOp>(createFoldWeights());
     pm.addPass(createCanonicalizerPass());
   }
   // Inside kernel groups (isolated from above), linalg fusion only merges
-  // ops of one kernel.
-  pm.addPass(createConvertKilnToLinalg());
+  // ops of one kernel. A fused attention stays for the target's kernel.
+  ConvertKilnToLinalgOptions toLinalg;
+  toLinalg.keepF32Attention = attention;
+  pm.addPass(createConvertKilnToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(kiln::createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
@@ -151,6 +157,8 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
     buildGpuEmulationToLLVMPipeline(pm);
     return;
   }
+  // Attention: the runtime's fused kernel, called on the operands' buffers.
+  pm.addPass(createCpuAttentionToCall());
   // CPU strategy: convolutions as contractions; contractions tiled into
   // register blocks computed with vector ops; every other reduction's
   // innermost loop over contiguous memory so that LLVM vectorizes it.
@@ -303,11 +311,14 @@ void kiln::buildPipeline(OpPassManager &pm, const PipelineOptions &options, Stag
     buildImportCleanupPipeline(pm);
   if (to == Stage::Imported || to == Stage::Kiln)
     return;
+  // The attention kernel is the CPU's; other targets run attention as its
+  // parts.
+  bool attention = options.fuseAttention && options.target == Target::CPU;
   if (to == Stage::Fused) {
-    buildFusionPipeline(pm);
+    buildFusionPipeline(pm, attention);
     return;
   }
-  buildKilnToLinalgPipeline(pm, options.fusion);
+  buildKilnToLinalgPipeline(pm, options.fusion, attention);
   if (to == Stage::Linalg)
     return;
   if (to == Stage::Gpu || (options.target == Target::CUDA && !options.emulation)) {

@@ -26,13 +26,15 @@ using namespace kiln;
 
 namespace {
 
-enum class Role { Skip, View, Contraction, Reduction, Elementwise, DataMovement };
+enum class Role { Skip, View, Attention, Contraction, Reduction, Elementwise, DataMovement };
 
 Role roleOf(Operation *op) {
   if (isa<ConstantOp>(op))
     return Role::Skip;
   if (isa<ReshapeOp, SliceOp>(op))
     return Role::View;
+  if (isa<AttentionOp>(op))
+    return Role::Attention;
   if (isa<MatMulOp, ConvOp, ConvTransposeOp>(op))
     return Role::Contraction;
   if (isa<ReduceOp, SoftmaxOp, LayerNormOp, InstanceNormOp, PoolOp,
@@ -79,6 +81,10 @@ public:
       switch (role) {
       case Role::Skip:
       case Role::View:
+        break;
+      case Role::Attention:
+        // One kernel of its own: no epilogue joins it.
+        newGroup(&op, KernelKind::Attention, /*anchored=*/true);
         break;
       case Role::Contraction:
         newGroup(&op, KernelKind::Contraction, /*anchored=*/true);
@@ -242,7 +248,7 @@ private:
       if (!source || !groupOf.count(source))
         continue;
       int g = groupOf[source];
-      if (groups[g].dead)
+      if (groups[g].dead || groups[g].kind == KernelKind::Attention)
         continue;
       candidates.push_back({g, views});
     }

@@ -1469,3 +1469,35 @@ func.func @kernel_isolated(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @attention_heads(%q: tensor<1x3x4x8xf32>, %k: tensor<1x2x4x8xf32>) -> tensor<1x3x4x8xf32> {
+  // expected-error @+1 {{3 query heads are not a multiple of 2 key/value heads}}
+  %0 = kiln.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x3x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x3x4x8xf32>
+  return %0 : tensor<1x3x4x8xf32>
+}
+
+// -----
+
+func.func @attention_head_size(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x6xf32>) -> tensor<1x2x4x6xf32> {
+  // expected-error @+1 {{do not match query}}
+  %0 = kiln.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x6xf32>, tensor<1x2x4x6xf32>) -> tensor<1x2x4x6xf32>
+  return %0 : tensor<1x2x4x6xf32>
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<1x2x4x8xf32>, %m: tensor<1x1x4x5xf32>) -> tensor<1x2x4x8xf32> {
+  // expected-error @+1 {{does not broadcast to the scores [1, 2, 4, 4]}}
+  %0 = kiln.attention %q, %q, %q mask %m {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x5xf32>) -> tensor<1x2x4x8xf32>
+  return %0 : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+func.func @attention_rank(%q: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  // expected-error @+1 {{must be 4-D}}
+  %0 = kiln.attention %q, %q, %q {scale = 1.0 : f32} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}

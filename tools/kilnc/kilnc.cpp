@@ -86,6 +86,10 @@ cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Do not partition the graph into kernel "
                                 "groups (linalg fuses what it can)"),
                        cl::init(false), cl::cat(kilncCategory));
+cl::opt<bool> noFuseAttention("no-fuse-attention",
+                              cl::desc("CPU target: run attention as matmul, softmax and "
+                                       "matmul instead of the fused kernel"),
+                              cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> printIRAfterAll("print-ir-after-all",
                               cl::desc("Print the IR after every pass (stderr)"), cl::init(false),
                               cl::cat(kilncCategory));
@@ -192,6 +196,7 @@ int main(int argc, char **argv) {
     return fail(toString(p.takeError()));
   pipeline.gpuArch = gpuArch;
   pipeline.fusion = !noFusion;
+  pipeline.fuseAttention = !noFuseAttention;
   pipeline.printIRAfterAll = printIRAfterAll;
   pipeline.timing = timing;
   pipeline.cpu = cpu;

@@ -12,7 +12,16 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
     ops or generics, views become `tensor.collapse_shape` /
     `tensor.expand_shape` / `tensor.extract_slice`. A kiln op without a
     lowering is reported at its location (the ONNX node).
+
+    `kiln.attention` becomes its parts (matmul, scale, mask, softmax,
+    matmul) unless `keep-f32-attention` is set and it is f32 with static
+    shapes: then it stays for the target's own kernel (the CPU's
+    `kiln-cpu-attention-to-call`).
   }];
+  let options = [
+    Option<"keepF32Attention", "keep-f32-attention", "bool", /*default=*/"false",
+           "leave static f32 kiln.attention ops for the target">
+  ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

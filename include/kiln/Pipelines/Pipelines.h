@@ -37,6 +37,9 @@ struct PipelineOptions {
   Precision precision = Precision::FP32;
   /// Partition the graph into kernel groups before lowering.
   bool fusion = true;
+  /// CPU target: attention subgraphs become kiln.attention, computed by the
+  /// runtime's fused kernel (kiln-fuse-attention).
+  bool fuseAttention = true;
   /// For Target::CUDA: lower the GPU kernels for the host CPU, each GPU
   /// thread run by the runtime's emulator.
   bool emulation = false;
@@ -86,14 +89,15 @@ void buildImportCleanupPipeline(mlir::OpPassManager &pm);
 /// Graph-level fusion on kiln IR: batch normalization folded into
 /// convolution weights, then the partition into `kiln.kernel` groups
 /// (`kilnc --emit=fused`).
-void buildFusionPipeline(mlir::OpPassManager &pm);
+void buildFusionPipeline(mlir::OpPassManager &pm, bool attention = false);
 
 /// kiln -> linalg on tensors (`kilnc --emit=linalg`). With `fusion`, the
 /// graph is partitioned into kernel groups first, linalg ops fuse only
 /// within a group, and each op ends up tagged with its kernel
 /// (`kiln.kernel`, `kiln.kernel_kind`); without, elementwise producers fuse
 /// into their consumers wherever linalg allows.
-void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true);
+void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true,
+                               bool attention = false);
 
 /// linalg on tensors -> LLVM dialect for the CPU: bufferization with
 /// results turned into caller-provided out-parameters, loops, and the LLVM

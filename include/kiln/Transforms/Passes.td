@@ -21,12 +21,31 @@ def FoldWeights : Pass<"kiln-fold-weights", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def FuseAttention : Pass<"kiln-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Turn the attention subgraphs of exported transformers into kiln.attention";
+  let description = [{
+    Finds `matmul(softmax(matmul(Q, K^T) * scale + mask), V)` in the forms
+    exporters write it: the scale on the scores or its square root on Q and
+    K, K^T as a transpose of K (also of a [batch * heads] view), the mask
+    an added bias (broadcasts removed; a constant causal mask becomes
+    `causal_offset`), NaN probabilities zeroed (`select(isnan(P), 0, P)`,
+    `zero_nan_rows`), 3-D [batch * heads, sequence, dim] products, and K and
+    V repeated over query heads by reshape, broadcast, reshape (grouped-query
+    attention: the fused op reads the unrepeated tensors). ONNX Attention
+    imports as that chain, so it fuses too. Every intermediate must be used
+    only by the chain; a chain that does not match stays as it is, and
+    `-debug-only=kiln-fuse-attention` says why.
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
   let summary = "Partition the graph into kernel groups (kiln.kernel)";
   let description = [{
     Every op that computes (everything but constants and views) moves into
     a `kiln.kernel`, one per kernel launch. Rules:
 
+    * an attention forms an `attention` kernel of its own;
     * a matmul, convolution or transposed convolution starts a
       `contraction` kernel, a reduction (reduce, softmax, layer/instance
       norm, pooling, arg-reduce, cumsum, topk) starts a `reduction` kernel,

@@ -731,6 +731,54 @@ LogicalResult MatMulOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto qt = getQuery().getType(), kt = getKey().getType(), vt = getValue().getType();
+  auto rt = getResult().getType();
+  Type et = qt.getElementType();
+  if (kt.getElementType() != et || vt.getElementType() != et || rt.getElementType() != et)
+    return emitOpError() << "query, key, value and result must have one element type, got "
+                         << et << ", " << kt.getElementType() << ", " << vt.getElementType()
+                         << ", " << rt.getElementType();
+  if (qt.getRank() != 4 || kt.getRank() != 4 || vt.getRank() != 4 || rt.getRank() != 4)
+    return emitOpError() << "query, key, value and result must be 4-D [batch, heads, "
+                            "sequence, head size]";
+  auto same = [](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  ArrayRef<int64_t> q = qt.getShape(), k = kt.getShape(), v = vt.getShape(), r = rt.getShape();
+  if (!same(k[0], q[0]) || !same(v[0], q[0]) || !same(v[1], k[1]) || !same(v[2], k[2]) ||
+      !same(k[3], q[3]))
+    return emitOpError() << "key " << kt << " and value " << vt << " do not match query "
+                         << qt << " as [batch, heads, sequence, head size]";
+  if (!ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      (k[1] <= 0 || q[1] % k[1] != 0))
+    return emitOpError() << q[1] << " query heads are not a multiple of " << k[1]
+                         << " key/value heads";
+  if (!same(r[0], q[0]) || !same(r[1], q[1]) || !same(r[2], q[2]) || !same(r[3], v[3]))
+    return emitOpError() << "result " << rt << " must be [batch, query heads, query length, "
+                            "value head size]";
+  if (Value mask = getMask()) {
+    auto mt = cast<RankedTensorType>(mask.getType());
+    if (mt.getElementType() != et)
+      return emitOpError() << "mask element type " << mt.getElementType()
+                           << " differs from the query's " << et;
+    int64_t scores[4] = {q[0], q[1], q[2], k[2]};
+    if (mt.getRank() > 4)
+      return emitOpError() << "mask " << mt << " has more than 4 dimensions";
+    for (int64_t i = 0; i < mt.getRank(); ++i) {
+      int64_t d = mt.getDimSize(mt.getRank() - 1 - i), s = scores[3 - i];
+      if (d != 1 && !same(d, s))
+        return emitOpError() << "mask " << mt << " does not broadcast to the scores [" << q[0]
+                             << ", " << q[1] << ", " << q[2] << ", " << k[2] << "]";
+    }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // ConvOp / ConvTransposeOp
 //===----------------------------------------------------------------------===//
 

@@ -85,6 +85,23 @@ def CpuFastMath : Pass<"kiln-cpu-fast-math", "mlir::func::FuncOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def CpuAttentionToCall : Pass<"kiln-cpu-attention-to-call", "mlir::ModuleOp"> {
+  let summary = "Compute f32 kiln.attention with the runtime's fused kernel";
+  let description = [{
+    Each `kiln.attention` left by `convert-kiln-to-linalg` (static f32)
+    becomes a call to `kiln_cpu_attention` on its operands' buffers
+    (`bufferization.to_buffer`, read only, any strided layout: the call
+    takes every operand's address and element strides, 0 for broadcast
+    mask dimensions) and a new output buffer. Runs on tensors, before
+    bufferization; the scores are never materialized. The call sits in an
+    `scf.execute_region` (no_inline) that reads the buffers' metadata, so
+    the memory plan keeps them live across it.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect", "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
+}
+
 def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"> {
   let summary = "Run f32 contractions and depthwise convolutions on buffers as runtime calls";
   let description = [{

@@ -122,7 +122,8 @@ def Kiln_KernelKind : Kiln_I32Enum<"KernelKind", "kind of a kernel group", [
   I32EnumAttrCase<"Contraction", 0, "contraction">,
   I32EnumAttrCase<"Reduction", 1, "reduction">,
   I32EnumAttrCase<"Elementwise", 2, "elementwise">,
-  I32EnumAttrCase<"DataMovement", 3, "data_movement">
+  I32EnumAttrCase<"DataMovement", 3, "data_movement">,
+  I32EnumAttrCase<"Attention", 4, "attention">
 ]>;
 def Kiln_KernelKindAttr : EnumAttr<Kiln_Dialect, Kiln_KernelKind, "kernel_kind">;
 

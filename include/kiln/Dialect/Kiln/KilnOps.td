@@ -261,6 +261,46 @@ def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, InferTypeOpAdaptor]> {
   let hasVerifier = 1;
 }
 
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+  let summary = "scaled dot-product attention: softmax(Q K^T * scale + mask) V";
+  let description = [{
+    Attention over [batch, heads, sequence, head size] tensors:
+
+    `result[b, h, i, :] = sum_j softmax_j(Q[b, h, i] . K[b, g, j] * scale
+    + mask[b, h, i, j]) V[b, g, j, :]`
+
+    with `g = h / (H / Hkv)`: key and value may have fewer heads than the
+    query (grouped-query attention), each serving `H / Hkv` consecutive
+    query heads. `mask` is an optional additive bias of the query's element
+    type that broadcasts (numpy rules) to [batch, heads, query length, key
+    length]; `-inf` entries hide a key. With `causal_offset`, query `i` sees
+    keys `j <= i + causal_offset` only (0: aligned at the start, as ONNX
+    `is_causal`; key length - query length: aligned at the end, a KV
+    cache). A row that sees no key is NaN, as the softmax it replaces, or 0
+    with `zero_nan_rows` (exports that zero NaN probabilities).
+
+    `kiln-fuse-attention` forms it from the matmul, scale, mask, softmax,
+    matmul chains of exported transformers (and ONNX Attention). The CPU
+    target computes it in one kernel that never stores the sequence x
+    sequence scores; other targets lower it back to those ops.
+
+    ```mlir
+    %o = kiln.attention %q, %k, %v mask %m {scale = 0.125 : f32, causal_offset = 0 : i64}
+        : (tensor<2x8x128x64xf32>, tensor<2x2x128x64xf32>, tensor<2x2x128x64xf32>,
+           tensor<2x1x1x128xf32>) -> tensor<2x8x128x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                       Kiln_FloatTensor:$value, Optional<Kiln_FloatTensor>:$mask,
+                       F32Attr:$scale, OptionalAttr<I64Attr>:$causal_offset,
+                       UnitAttr:$zero_nan_rows);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and pooling
 //===----------------------------------------------------------------------===//

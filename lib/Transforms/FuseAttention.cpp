@@ -1,0 +1,363 @@
+//===- FuseAttention.cpp - attention subgraphs as one kiln.attention ------===//
+//
+// Exported transformers spell attention as
+//
+//   P = softmax(matmul(Q', K^T') * c + mask);  [P = isnan(P) ? 0 : P];  out = matmul(P, V')
+//
+// with variations: the scale applied to the scores, or its square root to
+// Q and to K before the product; K^T as a transpose of K, of the packed
+// projection, or of a [batch * heads] view of it; K and V repeated over
+// query heads (grouped-query attention: reshape, expand, reshape); the mask
+// an added bias, and the probabilities' NaNs zeroed (torch's SDPA export).
+// The pass finds the second matmul, walks back through that chain and, if
+// every intermediate is used by the chain alone, replaces it with one
+// kiln.attention on the unrepeated K and V. What does not match stays as it
+// is; -debug-only=kiln-fuse-attention says what differed.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#include <cmath>
+
+#define DEBUG_TYPE "kiln-fuse-attention"
+
+namespace kiln {
+#define GEN_PASS_DEF_FUSEATTENTION
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The value of a floating-point splat constant.
+std::optional<double> splatValue(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  if (!dense || !dense.isSplat() || !isa<FloatType>(dense.getElementType()))
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+BinaryOp binaryOf(Value v, BinaryKind kind) {
+  auto op = v.getDefiningOp<BinaryOp>();
+  return op && op.getKind() == kind ? op : BinaryOp();
+}
+
+/// Multiplications and divisions of `v` by scalar constants, used only
+/// here, folded into `scale`; the value they scale is returned.
+Value peelScale(Value v, double &scale) {
+  while (auto op = v.getDefiningOp<BinaryOp>()) {
+    if (!op->hasOneUse())
+      break;
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    std::optional<double> c;
+    if (op.getKind() == BinaryKind::Mul && (c = splatValue(rhs)) && lhs.getType() == op.getType()) {
+      scale *= *c, v = lhs;
+    } else if (op.getKind() == BinaryKind::Mul && (c = splatValue(lhs)) &&
+               rhs.getType() == op.getType()) {
+      scale *= *c, v = rhs;
+    } else if (op.getKind() == BinaryKind::Div && (c = splatValue(rhs)) && *c != 0 &&
+               lhs.getType() == op.getType()) {
+      scale /= *c, v = lhs;
+    } else {
+      break;
+    }
+  }
+  return v;
+}
+
+SmallVector<int64_t> swapLastTwo(ArrayRef<int64_t> v) {
+  SmallVector<int64_t> r(v);
+  std::swap(r[r.size() - 1], r[r.size() - 2]);
+  return r;
+}
+
+bool isIdentity(ArrayRef<int64_t> perm) {
+  for (auto [i, p] : llvm::enumerate(perm))
+    if ((int64_t)i != p)
+      return false;
+  return true;
+}
+
+int64_t product(ArrayRef<int64_t> v) {
+  int64_t n = 1;
+  for (int64_t d : v)
+    n *= d;
+  return n;
+}
+
+Value reshape(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
+  if (type == v.getType())
+    return v;
+  return ReshapeOp::create(b, loc, type, v);
+}
+
+Value transpose(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
+  if (isIdentity(perm))
+    return v;
+  ArrayRef<int64_t> in = typeOf(v).getShape();
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(in[p]);
+  auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
+  return TransposeOp::create(b, loc, type, v, b.getDenseI64ArrayAttr(perm));
+}
+
+/// K from K^T (last two dimensions swapped), through the views exporters
+/// put between them; a new transpose when there are none to undo.
+Value untransposeKey(OpBuilder &b, Location loc, Value kt) {
+  ArrayRef<int64_t> shape = typeOf(kt).getShape();
+  SmallVector<int64_t> kShape = swapLastTwo(shape);
+  if (auto t = kt.getDefiningOp<TransposeOp>())
+    return transpose(b, loc, t.getInput(), swapLastTwo(t.getPermutation()));
+  // reshape(transpose(reshape(x) to [n, s, d], [0, 2, 1])) with n the
+  // product of x's (and the result's) leading dimensions.
+  if (auto outer = kt.getDefiningOp<ReshapeOp>())
+    if (auto t = outer.getInput().getDefiningOp<TransposeOp>())
+      if (auto inner = t.getInput().getDefiningOp<ReshapeOp>()) {
+        ArrayRef<int64_t> perm = t.getPermutation();
+        ArrayRef<int64_t> x = typeOf(inner.getInput()).getShape();
+        ArrayRef<int64_t> mid = typeOf(t.getInput()).getShape();
+        if (perm.size() >= 2 && isIdentity(swapLastTwo(perm)) && x.size() >= 2 &&
+            x.take_back(2) == mid.take_back(2) &&
+            ArrayRef<int64_t>(kShape).take_back(2) == x.take_back(2) &&
+            product(x) == product(kShape))
+          return reshape(b, loc, inner.getInput(), kShape);
+      }
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < (int64_t)shape.size(); ++i)
+    perm.push_back(i);
+  return transpose(b, loc, kt, swapLastTwo(perm));
+}
+
+/// The [B, Hkv, S, D] tensor that `v` ([B, H, S, D]) repeats over groups
+/// of query heads (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, r,
+/// S, D], reshape to [B, Hkv * r, S, D]), or `v` itself.
+Value unrepeatHeads(Value v) {
+  auto r = v.getDefiningOp<ReshapeOp>();
+  if (!r)
+    return v;
+  auto bc = r.getInput().getDefiningOp<BroadcastOp>();
+  if (!bc)
+    return v;
+  auto r0 = bc.getInput().getDefiningOp<ReshapeOp>();
+  if (!r0)
+    return v;
+  ArrayRef<int64_t> out = typeOf(v).getShape(), mid = typeOf(bc).getShape(),
+                    one = typeOf(r0).getShape(), k = typeOf(r0.getInput()).getShape();
+  if (out.size() != 4 || mid.size() != 5 || one.size() != 5 || k.size() != 4)
+    return v;
+  if (one[0] != k[0] || one[1] != k[1] || one[2] != 1 || one[3] != k[2] || one[4] != k[3] ||
+      mid[0] != k[0] || mid[1] != k[1] || mid[3] != k[2] || mid[4] != k[3] ||
+      out[0] != k[0] || out[1] != k[1] * mid[2] || out[2] != k[2] || out[3] != k[3])
+    return v;
+  return r0.getInput();
+}
+
+/// Whether `c` is 0 where key j is visible to query i (j <= i + offset) and
+/// hides the key elsewhere (-inf, or a large negative value: with offset >=
+/// 0 every row sees a key, so such a value weighs exactly 0 after the
+/// softmax), over [1.., Sq, Sk]; `offset` is found from the first row.
+std::optional<int64_t> causalOffset(Value mask, int64_t sq, int64_t sk) {
+  auto c = mask.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  auto type = typeOf(mask);
+  if (!dense || !isa<FloatType>(type.getElementType()) || type.getRank() < 2 ||
+      type.getDimSize(type.getRank() - 2) != sq || type.getDimSize(type.getRank() - 1) != sk ||
+      product(type.getShape()) != sq * sk || dense.isSplat())
+    return std::nullopt;
+  SmallVector<double> values;
+  for (const APFloat &f : dense.getValues<APFloat>())
+    values.push_back(f.convertToDouble());
+  auto hidden = [](double x) { return x <= -1e30; };
+  int64_t visible = 0;
+  while (visible < sk && values[visible] == 0.0)
+    ++visible;
+  int64_t offset = visible - 1;
+  if (offset < 0)
+    return std::nullopt;
+  for (int64_t i = 0; i < sq; ++i)
+    for (int64_t j = 0; j < sk; ++j) {
+      double x = values[i * sk + j];
+      if (j <= i + offset ? x != 0.0 : !hidden(x))
+        return std::nullopt;
+    }
+  return offset;
+}
+
+struct Match {
+  Value q, k, v, mask;
+  double scale = 1.0;
+  std::optional<int64_t> causal;
+  bool zeroNanRows = false;
+  int64_t rank;
+};
+
+#define MISS(why)                                                                         \
+  do {                                                                                   \
+    LLVM_DEBUG(llvm::dbgs() << "attention at " << pv.getLoc() << " not fused: " << why    \
+                            << "\n");                                                     \
+    return std::nullopt;                                                                  \
+  } while (false)
+
+/// The attention ending in `pv` (the product with V), if the chain matches.
+/// Builds only the views of K and V it needs, before the first product.
+std::optional<Match> matchAttention(MatMulOp pv) {
+  auto pvType = typeOf(pv.getResult());
+  int64_t rank = pvType.getRank();
+  if (rank != 3 && rank != 4)
+    return std::nullopt;
+  if (!pvType.hasStaticShape() || typeOf(pv.getLhs()) != RankedTensorType::get(
+                                      typeOf(pv.getLhs()).getShape(), pvType.getElementType()))
+    return std::nullopt;
+  Match m;
+  m.rank = rank;
+  Value probs = pv.getLhs();
+  // isnan(P) ? 0 : P, spelled select(not(eq(P, P)), 0, P).
+  SmallVector<Operation *> guard;
+  if (auto sel = probs.getDefiningOp<SelectOp>()) {
+    auto notOp = sel.getCondition().getDefiningOp<UnaryOp>();
+    BinaryOp eq = notOp && notOp.getKind() == UnaryKind::Not ? binaryOf(notOp.getInput(), BinaryKind::Eq)
+                                                             : BinaryOp();
+    std::optional<double> zero = splatValue(sel.getTrueValue());
+    if (!eq || eq.getLhs() != eq.getRhs() || eq.getLhs() != sel.getFalseValue() || !zero ||
+        *zero != 0.0 || !sel->hasOneUse() || !notOp->hasOneUse() || !eq->hasOneUse())
+      return std::nullopt;
+    probs = sel.getFalseValue();
+    m.zeroNanRows = true;
+    guard = {sel, notOp, eq};
+  }
+  auto softmax = probs.getDefiningOp<SoftmaxOp>();
+  if (!softmax)
+    return std::nullopt;
+  if (softmax.getLog() || softmax.getAxis() != rank - 1)
+    MISS("the softmax is not along the keys");
+  for (Operation *user : softmax->getUsers())
+    if (user != pv && !llvm::is_contained(guard, user))
+      MISS("the probabilities are used elsewhere");
+  Value scores = softmax.getInput();
+  if (!scores.hasOneUse())
+    MISS("the scores are used elsewhere");
+  // + mask
+  auto toProduct = [](Value v) {
+    double ignored = 1.0;
+    return peelScale(v, ignored).getDefiningOp<MatMulOp>();
+  };
+  if (auto add = binaryOf(scores, BinaryKind::Add)) {
+    Value a = add.getLhs(), b = add.getRhs();
+    if (!toProduct(a) && toProduct(b))
+      std::swap(a, b);
+    if (!toProduct(a) || a.getType() != add.getType() || !a.hasOneUse())
+      MISS("the added mask is not added to the scaled product");
+    if (typeOf(b).getElementType() != pvType.getElementType() || typeOf(b).getRank() > 4)
+      MISS("the mask's type " << b.getType());
+    m.mask = b;
+    scores = a;
+  }
+  scores = peelScale(scores, m.scale);
+  auto qk = scores.getDefiningOp<MatMulOp>();
+  if (!qk || !qk->hasOneUse())
+    MISS("no product of queries and keys, used only here, before the softmax");
+  Value q = peelScale(qk.getLhs(), m.scale), kt = peelScale(qk.getRhs(), m.scale);
+  auto qt = typeOf(q), ktt = typeOf(kt), vt = typeOf(pv.getRhs()), st = typeOf(qk);
+  if (qt.getRank() != rank || ktt.getRank() != rank || vt.getRank() != rank ||
+      !qt.hasStaticShape() || !ktt.hasStaticShape() || !vt.hasStaticShape())
+    MISS("operands of rank other than the result's, or dynamic shapes");
+  if (qt.getElementType() != pvType.getElementType() ||
+      ktt.getElementType() != pvType.getElementType() ||
+      vt.getElementType() != pvType.getElementType())
+    MISS("mixed element types");
+  ArrayRef<int64_t> batch = qt.getShape().drop_back(2);
+  if (ktt.getShape().drop_back(2) != batch || vt.getShape().drop_back(2) != batch ||
+      st.getShape().drop_back(2) != batch)
+    MISS("batch dimensions differ (broadcast)");
+  if (m.mask && m.mask.getDefiningOp<BroadcastOp>()) {
+    // The unbroadcast mask broadcasts the same way.
+    Value inner = m.mask.getDefiningOp<BroadcastOp>().getInput();
+    ArrayRef<int64_t> s = typeOf(inner).getShape(), full = st.getShape();
+    bool fits = s.size() <= full.size();
+    for (size_t i = 0; fits && i < s.size(); ++i)
+      fits = s[s.size() - 1 - i] == 1 || s[s.size() - 1 - i] == full[full.size() - 1 - i];
+    if (fits)
+      m.mask = inner;
+  }
+  int64_t sq = st.getDimSize(rank - 2), sk = st.getDimSize(rank - 1);
+  if (m.mask)
+    if (std::optional<int64_t> offset = causalOffset(m.mask, sq, sk)) {
+      m.causal = offset;
+      m.mask = Value();
+    }
+  m.q = q;
+  m.k = kt; // untransposed by the rewrite
+  m.v = pv.getRhs();
+  return m;
+}
+
+struct FuseAttentionPass : kiln::impl::FuseAttentionBase<FuseAttentionPass> {
+  void runOnOperation() override {
+    SmallVector<MatMulOp> candidates;
+    getOperation().walk([&](MatMulOp op) { candidates.push_back(op); });
+    for (MatMulOp pv : candidates) {
+      std::optional<Match> m = matchAttention(pv);
+      if (!m)
+        continue;
+      rewrite(pv, *m);
+    }
+  }
+
+  void rewrite(MatMulOp pv, Match &m) {
+    OpBuilder b(pv);
+    Location loc = pv.getLoc();
+    Value q = m.q, k = untransposeKey(b, loc, m.k), v = m.v;
+    if (m.rank == 3) {
+      auto lift = [&](Value x) {
+        ArrayRef<int64_t> s = typeOf(x).getShape();
+        return reshape(b, loc, x, {1, s[0], s[1], s[2]});
+      };
+      q = lift(q), k = lift(k), v = lift(v);
+    }
+    Value k0 = unrepeatHeads(k), v0 = unrepeatHeads(v);
+    if (typeOf(k0).getDimSize(1) == typeOf(v0).getDimSize(1))
+      k = k0, v = v0;
+    ArrayRef<int64_t> qs = typeOf(q).getShape();
+    auto resultType = RankedTensorType::get({qs[0], qs[1], qs[2], typeOf(v).getDimSize(3)},
+                                            typeOf(q).getElementType());
+    auto attention = AttentionOp::create(
+        b, loc, resultType, q, k, v, m.mask, b.getF32FloatAttr((float)m.scale),
+        m.causal ? b.getI64IntegerAttr(*m.causal) : IntegerAttr(),
+        m.zeroNanRows ? b.getUnitAttr() : UnitAttr());
+    Value result = reshape(b, loc, attention, typeOf(pv).getShape());
+    LLVM_DEBUG(llvm::dbgs() << "attention fused at " << loc << "\n");
+    pv.getResult().replaceAllUsesWith(result);
+    // The chain is now dead (each link had one use); erase it back to Q,
+    // K and V.
+    llvm::SetVector<Operation *> work;
+    work.insert(pv);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (!op->use_empty() || isa<ConstantOp>(op))
+        continue;
+      SmallVector<Value> operands(op->getOperands());
+      op->erase();
+      for (Value operand : operands)
+        if (Operation *def = operand.getDefiningOp())
+          if (def->use_empty())
+            work.insert(def);
+    }
+  }
+};
+
+} // namespace
