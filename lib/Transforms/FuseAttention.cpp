@@ -228,7 +228,8 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   Value probs = pv.getLhs();
   // isnan(P) ? 0 : P, spelled select(not(eq(P, P)), 0, P).
   SmallVector<Operation *> guard;
-  if (auto sel = probs.getDefiningOp<SelectOp>()) {
+  auto sel = probs.getDefiningOp<SelectOp>();
+  if (sel && sel.getCondition().getDefiningOp<UnaryOp>()) {
     auto notOp = sel.getCondition().getDefiningOp<UnaryOp>();
     BinaryOp eq = notOp && notOp.getKind() == UnaryKind::Not ? binaryOf(notOp.getInput(), BinaryKind::Eq)
                                                              : BinaryOp();
@@ -239,6 +240,26 @@ std::optional<Match> matchAttention(MatMulOp pv) {
     probs = sel.getFalseValue();
     m.zeroNanRows = true;
     guard = {sel, notOp, eq};
+  }
+  // ONNX Attention's import: rows whose bias is -inf everywhere give 0,
+  // select(eq(reduce_max(bias), -inf), 0, P); the bias must be the mask.
+  Value guardBias;
+  if (sel && guard.empty()) {
+    BinaryOp eq = binaryOf(sel.getCondition(), BinaryKind::Eq);
+    auto max = eq ? eq.getLhs().getDefiningOp<ReduceOp>() : ReduceOp();
+    std::optional<double> zero = splatValue(sel.getTrueValue());
+    std::optional<double> ninf = eq ? splatValue(eq.getRhs()) : std::nullopt;
+    if (!max || max.getKind() != ReduceKind::Max || !zero || *zero != 0.0 || !ninf ||
+        !std::isinf(*ninf) || *ninf > 0 || !sel->hasOneUse() || !eq->hasOneUse() ||
+        !max->hasOneUse())
+      return std::nullopt;
+    ArrayRef<int64_t> axes = max.getAxes();
+    if (axes.size() != 1 || axes[0] != typeOf(max.getInput()).getRank() - 1 || !max.getKeepDims())
+      MISS("the masked-row guard reduces other axes");
+    guardBias = max.getInput();
+    probs = sel.getFalseValue();
+    m.zeroNanRows = true;
+    guard = {sel, eq, max};
   }
   auto softmax = probs.getDefiningOp<SoftmaxOp>();
   if (!softmax)
@@ -267,6 +288,8 @@ std::optional<Match> matchAttention(MatMulOp pv) {
     m.mask = b;
     scores = a;
   }
+  if (guardBias && guardBias != m.mask)
+    MISS("the masked-row guard reads another bias than the mask");
   scores = peelScale(scores, m.scale);
   auto qk = scores.getDefiningOp<MatMulOp>();
   if (!qk || !qk->hasOneUse())
