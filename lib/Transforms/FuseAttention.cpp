@@ -165,41 +165,99 @@ Value unrepeatHeads(Value v) {
   return r0.getInput();
 }
 
-/// Whether `c` is 0 where key j is visible to query i (j <= i + offset) and
-/// hides the key elsewhere (-inf, or a large negative value: with offset >=
-/// 0 every row sees a key, so such a value weighs exactly 0 after the
-/// softmax), over [1.., Sq, Sk]; `offset` is found from the first row.
-std::optional<int64_t> causalOffset(Value mask, int64_t sq, int64_t sk) {
-  auto c = mask.getDefiningOp<ConstantOp>();
-  if (!c)
-    return std::nullopt;
-  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-  auto type = typeOf(mask);
-  if (!dense || !isa<FloatType>(type.getElementType()) || type.getRank() < 2 ||
-      type.getDimSize(type.getRank() - 2) != sq || type.getDimSize(type.getRank() - 1) != sk ||
-      product(type.getShape()) != sq * sk || dense.isSplat())
-    return std::nullopt;
-  SmallVector<double> values;
-  for (const APFloat &f : dense.getValues<APFloat>())
-    values.push_back(f.convertToDouble());
-  auto hidden = [](double x) { return x <= -1e30; };
-  int64_t visible = 0;
-  while (visible < sk && values[visible] == 0.0)
-    ++visible;
-  int64_t offset = visible - 1;
-  if (offset < 0)
-    return std::nullopt;
+/// The offset of a causal pattern over [1.., Sq, Sk] given as `visible(i,
+/// j)`: key j visible to query i iff j <= i + offset, offset found from
+/// the first row.
+std::optional<int64_t> causalFrom(int64_t sq, int64_t sk,
+                                  llvm::function_ref<bool(int64_t, int64_t)> visible) {
+  int64_t count = 0;
+  while (count < sk && visible(0, count))
+    ++count;
+  int64_t offset = count - 1;
   for (int64_t i = 0; i < sq; ++i)
-    for (int64_t j = 0; j < sk; ++j) {
-      double x = values[i * sk + j];
-      if (j <= i + offset ? x != 0.0 : !hidden(x))
+    for (int64_t j = 0; j < sk; ++j)
+      if (visible(i, j) != (j <= i + offset))
         return std::nullopt;
+  return offset;
+}
+
+/// Whether `v` has shape [1.., sq, sk] (a causal mask is the same for every
+/// batch and head).
+bool isPlane(Value v, int64_t sq, int64_t sk) {
+  auto type = typeOf(v);
+  return type.getRank() >= 2 && type.getDimSize(type.getRank() - 2) == sq &&
+         type.getDimSize(type.getRank() - 1) == sk && product(type.getShape()) == sq * sk;
+}
+
+/// Integer constant values, row-major.
+std::optional<SmallVector<int64_t>> intValues(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+  if (!dense || !isa<IntegerType>(dense.getElementType()))
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  bool isBool = dense.getElementType().isInteger(1);
+  for (const APInt &x : dense.getValues<APInt>())
+    values.push_back(isBool ? (int64_t)x.getBoolValue() : x.getSExtValue());
+  return values;
+}
+
+/// A boolean "key visible" tensor that is causal: a constant, or the
+/// comparison of key and query positions exporters build,
+/// le(keys [.., 1, Sk], queries [.., Sq, 1]) or ge(queries, keys), the
+/// positions constant iotas.
+std::optional<int64_t> causalCondition(Value cond, int64_t sq, int64_t sk) {
+  if (isPlane(cond, sq, sk))
+    if (auto values = intValues(cond); values && values->size() == (size_t)(sq * sk))
+      return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] != 0; });
+  auto cmp = cond.getDefiningOp<BinaryOp>();
+  if (!cmp || (cmp.getKind() != BinaryKind::Le && cmp.getKind() != BinaryKind::Ge))
+    return std::nullopt;
+  Value keys = cmp.getLhs(), queries = cmp.getRhs();
+  if (cmp.getKind() == BinaryKind::Ge)
+    std::swap(keys, queries);
+  auto kv = intValues(keys), qv = intValues(queries);
+  if (!kv || !qv || kv->size() != (size_t)sk || qv->size() != (size_t)sq ||
+      typeOf(keys).getShape().back() != sk || typeOf(queries).getShape().back() != 1)
+    return std::nullopt;
+  return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*kv)[j] <= (*qv)[i]; });
+}
+
+/// An additive causal bias over [1.., Sq, Sk]: 0 where the key is visible
+/// and -inf elsewhere, a constant or select(causal condition, 0, -inf).
+/// With `lenient`, a large negative value (<= -1e30) hides too: when the
+/// bias is the whole mask and every row sees a key, such a value weighs
+/// exactly 0 after the softmax, as -inf does.
+std::optional<int64_t> causalBias(Value bias, int64_t sq, int64_t sk, bool lenient) {
+  auto hides = [&](double x) { return lenient ? x <= -1e30 : std::isinf(x) && x < 0; };
+  std::optional<int64_t> offset;
+  if (auto sel = bias.getDefiningOp<SelectOp>()) {
+    std::optional<double> shown = splatValue(sel.getTrueValue()),
+                          hidden = splatValue(sel.getFalseValue());
+    if (shown && *shown == 0.0 && hidden && hides(*hidden) && isPlane(bias, sq, sk))
+      offset = causalCondition(sel.getCondition(), sq, sk);
+  } else if (auto c = bias.getDefiningOp<ConstantOp>()) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (dense && isa<FloatType>(dense.getElementType()) && !dense.isSplat() &&
+        isPlane(bias, sq, sk)) {
+      SmallVector<double> values;
+      for (const APFloat &f : dense.getValues<APFloat>())
+        values.push_back(f.convertToDouble());
+      bool twoValued = llvm::all_of(values, [&](double x) { return x == 0.0 || hides(x); });
+      if (twoValued)
+        offset = causalFrom(sq, sk, [&](int64_t i, int64_t j) { return values[i * sk + j] == 0.0; });
     }
+  }
+  if (offset && *offset < 0 && lenient)
+    return std::nullopt; // a row without keys: -inf and a finite value differ
   return offset;
 }
 
 struct Match {
   Value q, k, v, mask;
+  /// The mask select(restCondition, zero, minusInf) to build, when a
+  /// causal condition was split off select(and(causal, rest), 0, -inf).
+  Value restCondition, zero, minusInf;
   double scale = 1.0;
   std::optional<int64_t> causal;
   bool zeroNanRows = false;
@@ -318,11 +376,36 @@ std::optional<Match> matchAttention(MatMulOp pv) {
       m.mask = inner;
   }
   int64_t sq = st.getDimSize(rank - 2), sk = st.getDimSize(rank - 1);
-  if (m.mask)
-    if (std::optional<int64_t> offset = causalOffset(m.mask, sq, sk)) {
+  // A causal mask becomes causal_offset: the whole mask, a causal bias
+  // added to the rest, or a causal condition and-ed with the rest's.
+  if (m.mask) {
+    if (std::optional<int64_t> offset = causalBias(m.mask, sq, sk, /*lenient=*/true)) {
       m.causal = offset;
       m.mask = Value();
+    } else if (BinaryOp add = binaryOf(m.mask, BinaryKind::Add)) {
+      for (auto [bias, rest] : {std::pair(add.getRhs(), add.getLhs()),
+                                std::pair(add.getLhs(), add.getRhs())})
+        if (std::optional<int64_t> offset = causalBias(bias, sq, sk, /*lenient=*/false)) {
+          m.causal = offset;
+          m.mask = rest;
+          break;
+        }
+    } else if (auto sel = m.mask.getDefiningOp<SelectOp>()) {
+      std::optional<double> shown = splatValue(sel.getTrueValue()),
+                            hidden = splatValue(sel.getFalseValue());
+      BinaryOp both = binaryOf(sel.getCondition(), BinaryKind::And);
+      if (both && shown && *shown == 0.0 && hidden && std::isinf(*hidden) && *hidden < 0)
+        for (auto [cond, rest] : {std::pair(both.getLhs(), both.getRhs()),
+                                  std::pair(both.getRhs(), both.getLhs())})
+          if (std::optional<int64_t> offset = causalCondition(cond, sq, sk)) {
+            m.causal = offset;
+            m.restCondition = rest;
+            m.zero = sel.getTrueValue();
+            m.minusInf = sel.getFalseValue();
+            break;
+          }
     }
+  }
   m.q = q;
   m.k = kt; // untransposed by the rewrite
   m.v = pv.getRhs();
@@ -345,12 +428,20 @@ struct FuseAttentionPass : kiln::impl::FuseAttentionBase<FuseAttentionPass> {
     OpBuilder b(pv);
     Location loc = pv.getLoc();
     Value q = m.q, k = untransposeKey(b, loc, m.k), v = m.v;
+    // A scale applied to K before its transpose.
+    k = peelScale(k, m.scale);
     if (m.rank == 3) {
       auto lift = [&](Value x) {
         ArrayRef<int64_t> s = typeOf(x).getShape();
         return reshape(b, loc, x, {1, s[0], s[1], s[2]});
       };
       q = lift(q), k = lift(k), v = lift(v);
+    }
+    if (m.restCondition) {
+      auto cond = typeOf(m.restCondition);
+      m.mask = SelectOp::create(b, loc,
+                                RankedTensorType::get(cond.getShape(), typeOf(q).getElementType()),
+                                m.restCondition, m.zero, m.minusInf);
     }
     Value k0 = unrepeatHeads(k), v0 = unrepeatHeads(v);
     if (typeOf(k0).getDimSize(1) == typeOf(v0).getDimSize(1))

@@ -107,3 +107,74 @@ func.func @other_axis(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: ten
   %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// ONNX Attention's import of is_causal with a key padding mask: the causal
+// bias is select(le(key positions, query positions), 0, -inf) added to the
+// padding bias; the causal part becomes causal_offset (1 here: the
+// positions differ by one, a cache of one token), the padding bias stays
+// the mask, and the masked-row guard (the bias row's max against -inf)
+// becomes zero_nan_rows.
+// CHECK-LABEL: func.func @onnx_causal_padding
+// CHECK-SAME: %[[PAD:[^:]+]]: tensor<1x1x1x4xf32>
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[PAD]] {causal_offset = 1 : i64, scale = 0.49999997 : f32, zero_nan_rows}
+// CHECK-NOT: kiln.softmax
+func.func @onnx_causal_padding(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x4x4xf32>, %v: tensor<1x2x4x4xf32>, %pad: tensor<1x1x1x4xf32>) -> tensor<1x2x3x4xf32> {
+  %keys = kiln.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>
+  %queries = kiln.constant dense<[[1], [2], [3]]> : tensor<3x1xi64>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %ninf = kiln.constant dense<0xFF800000> : tensor<f32>
+  %root = kiln.constant dense<0.707106769> : tensor<f32>
+  %visible = kiln.binary le %keys, %queries : tensor<1x4xi64>, tensor<3x1xi64> -> tensor<3x4xi1>
+  %causal = kiln.select %visible, %zero, %ninf : (tensor<3x4xi1>, tensor<f32>, tensor<f32>) -> tensor<3x4xf32>
+  %bias = kiln.binary add %pad, %causal : tensor<1x1x1x4xf32>, tensor<3x4xf32> -> tensor<1x1x3x4xf32>
+  %qs = kiln.binary mul %q, %root : tensor<1x2x3x4xf32>, tensor<f32> -> tensor<1x2x3x4xf32>
+  %ks = kiln.binary mul %k, %root : tensor<1x2x4x4xf32>, tensor<f32> -> tensor<1x2x4x4xf32>
+  %kt = kiln.transpose %ks [0, 1, 3, 2] : tensor<1x2x4x4xf32> -> tensor<1x2x4x4xf32>
+  %s = kiln.matmul %qs, %kt : (tensor<1x2x3x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x3x4xf32>
+  %sb = kiln.binary add %s, %bias : tensor<1x2x3x4xf32>, tensor<1x1x3x4xf32> -> tensor<1x2x3x4xf32>
+  %p = kiln.softmax %sb {axis = 3 : i64} : tensor<1x2x3x4xf32>
+  %rowmax = kiln.reduce max %bias {axes = array<i64: 3>, keep_dims} : tensor<1x1x3x4xf32> -> tensor<1x1x3x1xf32>
+  %dead = kiln.binary eq %rowmax, %ninf : tensor<1x1x3x1xf32>, tensor<f32> -> tensor<1x1x3x1xi1>
+  %pz = kiln.select %dead, %zero, %p : (tensor<1x1x3x1xi1>, tensor<f32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  %o = kiln.matmul %pz, %v : (tensor<1x2x3x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x3x4xf32>
+  return %o : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// A constant causal condition and-ed with a padding condition, the bias
+// -inf: split into causal_offset and a mask from the padding condition
+// alone. With a finite minimum (Hugging Face's) the split would change rows
+// that see no key, so the combined mask stays.
+// CHECK-LABEL: func.func @and_split
+// CHECK-SAME: %[[PADC:[^:]+]]: tensor<2x1x1x3xi1>
+// CHECK: %[[M:.+]] = kiln.select %[[PADC]], %{{.+}}, %{{.+}} : (tensor<2x1x1x3xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x3xf32>
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[M]] {causal_offset = 0 : i64, scale = 1.000000e+00 : f32}
+// CHECK-LABEL: func.func @and_finite
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} {scale = 1.000000e+00 : f32} : ({{.+}}, tensor<2x1x3x3xf32>)
+func.func @and_split(%q: tensor<2x2x3x4xf32>, %kt: tensor<2x2x4x3xf32>, %v: tensor<2x2x3x4xf32>, %padc: tensor<2x1x1x3xi1>) -> tensor<2x2x3x4xf32> {
+  %tri = kiln.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %ninf = kiln.constant dense<0xFF800000> : tensor<f32>
+  %both = kiln.binary and %tri, %padc : tensor<1x1x3x3xi1>, tensor<2x1x1x3xi1> -> tensor<2x1x3x3xi1>
+  %mask = kiln.select %both, %zero, %ninf : (tensor<2x1x3x3xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x3x3xf32>
+  %s = kiln.matmul %q, %kt : (tensor<2x2x3x4xf32>, tensor<2x2x4x3xf32>) -> tensor<2x2x3x3xf32>
+  %sm = kiln.binary add %s, %mask : tensor<2x2x3x3xf32>, tensor<2x1x3x3xf32> -> tensor<2x2x3x3xf32>
+  %p = kiln.softmax %sm {axis = 3 : i64} : tensor<2x2x3x3xf32>
+  %o = kiln.matmul %p, %v : (tensor<2x2x3x3xf32>, tensor<2x2x3x4xf32>) -> tensor<2x2x3x4xf32>
+  return %o : tensor<2x2x3x4xf32>
+}
+func.func @and_finite(%q: tensor<2x2x3x4xf32>, %kt: tensor<2x2x4x3xf32>, %v: tensor<2x2x3x4xf32>, %padc: tensor<2x1x1x3xi1>) -> tensor<2x2x3x4xf32> {
+  %tri = kiln.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %min = kiln.constant dense<-3.40282347E+38> : tensor<f32>
+  %both = kiln.binary and %tri, %padc : tensor<1x1x3x3xi1>, tensor<2x1x1x3xi1> -> tensor<2x1x3x3xi1>
+  %mask = kiln.select %both, %zero, %min : (tensor<2x1x3x3xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x3x3xf32>
+  %s = kiln.matmul %q, %kt : (tensor<2x2x3x4xf32>, tensor<2x2x4x3xf32>) -> tensor<2x2x3x3xf32>
+  %sm = kiln.binary add %s, %mask : tensor<2x2x3x3xf32>, tensor<2x1x3x3xf32> -> tensor<2x2x3x3xf32>
+  %p = kiln.softmax %sm {axis = 3 : i64} : tensor<2x2x3x3xf32>
+  %o = kiln.matmul %p, %v : (tensor<2x2x3x3xf32>, tensor<2x2x3x4xf32>) -> tensor<2x2x3x4xf32>
+  return %o : tensor<2x2x3x4xf32>
+}

@@ -80,7 +80,7 @@ def attention_kernels(model):
 
 @pytest.mark.parametrize("heads,kv_heads,causal,mask", [
     (4, 4, False, None), (4, 4, True, None), (8, 2, True, None), (4, 2, False, TensorProto.BOOL),
-    (6, 6, False, F)])
+    (6, 6, False, F), (4, 2, True, TensorProto.BOOL), (2, 2, True, F)])
 def test_onnx_attention(heads, kv_heads, causal, mask):
     rng = np.random.default_rng(heads * 10 + kv_heads + causal)
     b, s, d = 2, 150, 32
@@ -124,7 +124,7 @@ import kiln
 sys.path.insert(0, {here!r})
 from test_attention import attention_model
 b, h, s, d = 1, 16, 4096, 64
-model = kiln.compile(attention_model([b, h, s, d], [b, h, s, d]))
+model = kiln.compile(attention_model([b, h, s, d], [b, h, s, d], causal={causal}))
 rng = np.random.default_rng(0)
 q, k, v = (rng.standard_normal((b, h, s, d), np.float32) for _ in range(3))
 (y,) = model.run(None, {{"q": q, "k": k, "v": v}})
@@ -133,11 +133,15 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 
-def test_long_sequence_memory():
+@pytest.mark.parametrize("causal", [False, True])
+def test_long_sequence_memory(causal):
     """S = 4096, 16 heads: the scores alone would be 1 GiB in f32; the
-    whole process (compiler, inputs, output) stays under 300 MB."""
+    whole process (compiler, inputs, output) stays under 300 MB, also with
+    is_causal (no mask tensor: the causal bias becomes the kernel's
+    causal offset)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run([sys.executable, "-c", LONG.format(here=here)], capture_output=True,
+    p = subprocess.run([sys.executable, "-c", LONG.format(here=here, causal=causal)],
+                       capture_output=True,
                        text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     peak_mb = int(p.stdout.split()[-1])
