@@ -19,6 +19,7 @@ IREE is optional (scripts/setup.sh bench installs the pinned version): its
 columns read "n/a" without it, and "failed" where it cannot compile a model.
 
   bench/bench_cpu.py --threads 1,2,all resnet18 mobilenet_v2 encoder
+  bench/bench_cpu.py --attention --no-iree bert_base bert_base_512 gpt2_128 gpt2_512
 """
 import argparse
 import glob
@@ -68,14 +69,16 @@ def read_inputs(model_dir):
 
 
 class Kiln:
-    def __init__(self, build, tmp):
-        self.build, self.tmp = build, tmp
+    def __init__(self, build, tmp, flags=()):
+        self.build, self.tmp, self.flags = build, tmp, list(flags)
 
     def compile(self, name, model_dir):
-        self.lib = os.path.join(self.tmp, name + ".so")
+        suffix = "".join(f.strip("-").replace("-", "_") for f in self.flags)
+        self.lib = os.path.join(self.tmp, name + suffix + ".so")
         self.data = os.path.join(model_dir, "test_data_set_0")
         return run_measured([os.path.join(self.build, "bin", "kilnc"),
-                             os.path.join(model_dir, "model.onnx"), "--emit=so", "-o", self.lib])
+                             os.path.join(model_dir, "model.onnx"), "--emit=so", "-o",
+                             self.lib] + self.flags)
 
     def latency(self, runs, threads):
         out = subprocess.run([os.path.join(self.build, "bin", "kiln-run"), self.lib,
@@ -229,6 +232,9 @@ def main():
                     help="comma-separated thread counts; 'all' is every core")
     ap.add_argument("--no-iree", action="store_true")
     ap.add_argument("--no-matmul", action="store_true")
+    ap.add_argument("--attention", action="store_true",
+                    help="also time Kiln with attention unfused (kilnc --no-fuse-attention: "
+                         "matmul, softmax, matmul) and print fused / unfused")
     ap.add_argument("--chains", default="",
                     help="comma-separated lengths of elementwise chains whose Kiln compile "
                          "time to print (compile time per node as graphs grow), e.g. "
@@ -250,6 +256,8 @@ def main():
         rows, compiles = [], []
         for name, d in jobs:
             engines = {"kiln": Kiln(args.build, tmp), "ort": Ort()}
+            if args.attention and not name.startswith("matmul"):
+                engines["unfused"] = Kiln(args.build, tmp, ["--no-fuse-attention"])
             if use_iree:
                 engines["iree"] = Iree(tmp)
             built = {}
@@ -287,6 +295,15 @@ def main():
             iree = lat.get("iree", "n/a")
             print(f"| {name} | {t} | {fmt(lat['ort'])} | {fmt(iree)} | {fmt(lat['kiln'])} | "
                   f"{ratio(lat['kiln'], lat['ort'])} | {ratio(lat['kiln'], iree)} |")
+        if args.attention:
+            print()
+            print("Kiln with fused attention against attention as matmul, softmax, matmul (ms)")
+            print("| model | threads | fused | unfused | fused / unfused |")
+            print("| --- | --- | --- | --- | --- |")
+            for name, t, lat in rows:
+                if "unfused" in lat:
+                    print(f"| {name} | {t} | {fmt(lat['kiln'])} | {fmt(lat['unfused'])} | "
+                          f"{ratio(lat['kiln'], lat['unfused'])} |")
         print()
         print("Compile: seconds / peak MiB")
         print("| model | IREE | Kiln |")

@@ -22,6 +22,7 @@
 #include "llvm/Support/Debug.h"
 
 #include <cmath>
+#include <vector>
 
 #define DEBUG_TYPE "kiln-fuse-attention"
 
@@ -181,73 +182,103 @@ std::optional<int64_t> causalFrom(int64_t sq, int64_t sk,
   return offset;
 }
 
-/// Whether `v` has shape [1.., sq, sk] (a causal mask is the same for every
-/// batch and head).
-bool isPlane(Value v, int64_t sq, int64_t sk) {
+/// The values of `v`, computed only from constants by elementwise ops,
+/// broadcast over one [sq, sk] plane (row-major); nothing if `v` depends on
+/// a non-constant, varies along a leading dimension, or uses another op.
+/// Masks are built this way (a triangle of ones, compared, selected): a
+/// constant mask is found whatever its spelling.
+std::optional<std::vector<double>> evalPlane(Value v, int64_t sq, int64_t sk, int depth = 0) {
   auto type = typeOf(v);
-  return type.getRank() >= 2 && type.getDimSize(type.getRank() - 2) == sq &&
-         type.getDimSize(type.getRank() - 1) == sk && product(type.getShape()) == sq * sk;
-}
-
-/// Integer constant values, row-major.
-std::optional<SmallVector<int64_t>> intValues(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
-  if (!dense || !isa<IntegerType>(dense.getElementType()))
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t rows = shape.size() >= 2 ? shape[shape.size() - 2] : 1;
+  int64_t cols = shape.empty() ? 1 : shape.back();
+  if (depth > 12 || (rows != 1 && rows != sq) || (cols != 1 && cols != sk) ||
+      product(shape) != rows * cols)
     return std::nullopt;
-  SmallVector<int64_t> values;
-  bool isBool = dense.getElementType().isInteger(1);
-  for (const APInt &x : dense.getValues<APInt>())
-    values.push_back(isBool ? (int64_t)x.getBoolValue() : x.getSExtValue());
-  return values;
-}
-
-/// A boolean "key visible" tensor that is causal: a constant, or the
-/// comparison of key and query positions exporters build,
-/// le(keys [.., 1, Sk], queries [.., Sq, 1]) or ge(queries, keys), the
-/// positions constant iotas.
-std::optional<int64_t> causalCondition(Value cond, int64_t sq, int64_t sk) {
-  if (isPlane(cond, sq, sk))
-    if (auto values = intValues(cond); values && values->size() == (size_t)(sq * sk))
-      return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] != 0; });
-  auto cmp = cond.getDefiningOp<BinaryOp>();
-  if (!cmp || (cmp.getKind() != BinaryKind::Le && cmp.getKind() != BinaryKind::Ge))
-    return std::nullopt;
-  Value keys = cmp.getLhs(), queries = cmp.getRhs();
-  if (cmp.getKind() == BinaryKind::Ge)
-    std::swap(keys, queries);
-  auto kv = intValues(keys), qv = intValues(queries);
-  if (!kv || !qv || kv->size() != (size_t)sk || qv->size() != (size_t)sq ||
-      typeOf(keys).getShape().back() != sk || typeOf(queries).getShape().back() != 1)
-    return std::nullopt;
-  return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*kv)[j] <= (*qv)[i]; });
-}
-
-/// An additive causal bias over [1.., Sq, Sk]: 0 where the key is visible
-/// and -inf elsewhere, a constant or select(causal condition, 0, -inf).
-/// With `lenient`, a large negative value (<= -1e30) hides too: when the
-/// bias is the whole mask and every row sees a key, such a value weighs
-/// exactly 0 after the softmax, as -inf does.
-std::optional<int64_t> causalBias(Value bias, int64_t sq, int64_t sk, bool lenient) {
-  auto hides = [&](double x) { return lenient ? x <= -1e30 : std::isinf(x) && x < 0; };
-  std::optional<int64_t> offset;
-  if (auto sel = bias.getDefiningOp<SelectOp>()) {
-    std::optional<double> shown = splatValue(sel.getTrueValue()),
-                          hidden = splatValue(sel.getFalseValue());
-    if (shown && *shown == 0.0 && hidden && hides(*hidden) && isPlane(bias, sq, sk))
-      offset = causalCondition(sel.getCondition(), sq, sk);
-  } else if (auto c = bias.getDefiningOp<ConstantOp>()) {
+  std::vector<double> out(sq * sk);
+  Operation *op = v.getDefiningOp();
+  if (auto c = dyn_cast_or_null<ConstantOp>(op)) {
     auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-    if (dense && isa<FloatType>(dense.getElementType()) && !dense.isSplat() &&
-        isPlane(bias, sq, sk)) {
-      SmallVector<double> values;
+    if (!dense)
+      return std::nullopt;
+    std::vector<double> raw;
+    Type et = dense.getElementType();
+    if (isa<FloatType>(et)) {
       for (const APFloat &f : dense.getValues<APFloat>())
-        values.push_back(f.convertToDouble());
-      bool twoValued = llvm::all_of(values, [&](double x) { return x == 0.0 || hides(x); });
-      if (twoValued)
-        offset = causalFrom(sq, sk, [&](int64_t i, int64_t j) { return values[i * sk + j] == 0.0; });
+        raw.push_back(f.convertToDouble());
+    } else if (et.isInteger(1)) {
+      for (const APInt &x : dense.getValues<APInt>())
+        raw.push_back(x.getBoolValue() ? 1.0 : 0.0);
+    } else if (isa<IntegerType>(et)) {
+      for (const APInt &x : dense.getValues<APInt>())
+        raw.push_back((double)x.getSExtValue());
+    } else {
+      return std::nullopt;
+    }
+    for (int64_t i = 0; i < sq; ++i)
+      for (int64_t j = 0; j < sk; ++j)
+        out[i * sk + j] = raw[(rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j)];
+    return out;
+  }
+  SmallVector<std::vector<double>> in;
+  if (!op || !isa<SelectOp, BinaryOp, UnaryOp, CastOp>(op))
+    return std::nullopt;
+  for (Value operand : op->getOperands()) {
+    auto values = evalPlane(operand, sq, sk, depth + 1);
+    if (!values)
+      return std::nullopt;
+    in.push_back(std::move(*values));
+  }
+  for (int64_t e = 0; e < sq * sk; ++e) {
+    if (isa<SelectOp>(op)) {
+      out[e] = in[0][e] != 0 ? in[1][e] : in[2][e];
+    } else if (isa<CastOp>(op)) {
+      out[e] = type.getElementType().isInteger(1) ? (in[0][e] != 0) : in[0][e];
+    } else if (auto u = dyn_cast<UnaryOp>(op)) {
+      if (u.getKind() != UnaryKind::Not && u.getKind() != UnaryKind::Neg)
+        return std::nullopt;
+      out[e] = u.getKind() == UnaryKind::Not ? (in[0][e] == 0) : -in[0][e];
+    } else {
+      double a = in[0][e], b = in[1][e];
+      switch (cast<BinaryOp>(op).getKind()) {
+      case BinaryKind::Add: out[e] = a + b; break;
+      case BinaryKind::Sub: out[e] = a - b; break;
+      case BinaryKind::Mul: out[e] = a * b; break;
+      case BinaryKind::And: out[e] = a != 0 && b != 0; break;
+      case BinaryKind::Or: out[e] = a != 0 || b != 0; break;
+      case BinaryKind::Eq: out[e] = a == b; break;
+      case BinaryKind::Lt: out[e] = a < b; break;
+      case BinaryKind::Le: out[e] = a <= b; break;
+      case BinaryKind::Gt: out[e] = a > b; break;
+      case BinaryKind::Ge: out[e] = a >= b; break;
+      default: return std::nullopt;
+      }
     }
   }
+  return out;
+}
+
+/// A boolean "key visible" tensor that is causal: computed from constants
+/// (a triangle, or key positions compared with query positions).
+std::optional<int64_t> causalCondition(Value cond, int64_t sq, int64_t sk) {
+  auto values = evalPlane(cond, sq, sk);
+  if (!values)
+    return std::nullopt;
+  return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] != 0; });
+}
+
+/// An additive causal bias over [1.., Sq, Sk], computed from constants: 0
+/// where the key is visible and -inf elsewhere. With `lenient`, a large
+/// negative value (<= -1e30) hides too: when the bias is the whole mask and
+/// every row sees a key, such a value weighs exactly 0 after the softmax,
+/// as -inf does.
+std::optional<int64_t> causalBias(Value bias, int64_t sq, int64_t sk, bool lenient) {
+  auto hides = [&](double x) { return lenient ? x <= -1e30 : std::isinf(x) && x < 0; };
+  auto values = evalPlane(bias, sq, sk);
+  if (!values || !llvm::all_of(*values, [&](double x) { return x == 0.0 || hides(x); }))
+    return std::nullopt;
+  std::optional<int64_t> offset =
+      causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] == 0.0; });
   if (offset && *offset < 0 && lenient)
     return std::nullopt; // a row without keys: -inf and a finite value differ
   return offset;
@@ -306,9 +337,9 @@ std::optional<Match> matchAttention(MatMulOp pv) {
     BinaryOp eq = binaryOf(sel.getCondition(), BinaryKind::Eq);
     auto max = eq ? eq.getLhs().getDefiningOp<ReduceOp>() : ReduceOp();
     std::optional<double> zero = splatValue(sel.getTrueValue());
-    std::optional<double> ninf = eq ? splatValue(eq.getRhs()) : std::nullopt;
-    if (!max || max.getKind() != ReduceKind::Max || !zero || *zero != 0.0 || !ninf ||
-        !std::isinf(*ninf) || *ninf > 0 || !sel->hasOneUse() || !eq->hasOneUse() ||
+    double ninf = eq ? splatValue(eq.getRhs()).value_or(0.0) : 0.0;
+    if (!max || max.getKind() != ReduceKind::Max || !zero || *zero != 0.0 ||
+        !std::isinf(ninf) || ninf > 0 || !sel->hasOneUse() || !eq->hasOneUse() ||
         !max->hasOneUse())
       return std::nullopt;
     ArrayRef<int64_t> axes = max.getAxes();
@@ -322,7 +353,7 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   auto softmax = probs.getDefiningOp<SoftmaxOp>();
   if (!softmax)
     return std::nullopt;
-  if (softmax.getLog() || softmax.getAxis() != rank - 1)
+  if (softmax.getLog() || (int64_t)softmax.getAxis() != rank - 1)
     MISS("the softmax is not along the keys");
   for (Operation *user : softmax->getUsers())
     if (user != pv && !llvm::is_contained(guard, user))

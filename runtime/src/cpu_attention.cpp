@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -152,7 +153,27 @@ struct Problem {
   int64_t causalOffset;
   bool causal, zeroNanRows;
   int64_t rowsPerTile, tilesPerHead;
+  // K^T and V of each key/value head packed once for the microkernel:
+  // K^T as column panels over all keys (head stride kPackStride), V as one
+  // panel set per key block (block stride vBlockStride, head stride
+  // vPackStride).
+  float *kPacked, *vPacked;
+  int64_t kPackStride, vBlockStride, vPackStride;
 };
+
+/// Packs K^T and V of one (batch, key/value head) per task.
+void packHeads(void *ctx, int64_t begin, int64_t end) {
+  const Problem &p = *static_cast<const Problem *>(ctx);
+  for (int64_t t = begin; t < end; ++t) {
+    int64_t b = t / p.Hkv, hk = t % p.Hkv;
+    const float *k = p.k + b * p.ksb + hk * p.ksh, *v = p.v + b * p.vsb + hk * p.vsh;
+    // B[d][j] = K[j][d].
+    kiln_cpu::packColumns(p.D, p.Sk, k, p.ksd, p.kss, p.kPacked + t * p.kPackStride);
+    for (int64_t j0 = 0, blk = 0; j0 < p.Sk; j0 += kBlockKeys, ++blk)
+      kiln_cpu::packColumns(std::min(kBlockKeys, p.Sk - j0), p.Dv, v + j0 * p.vss, p.vss, p.vsd,
+                            p.vPacked + t * p.vPackStride + blk * p.vBlockStride);
+  }
+}
 
 using RowFn = float (*)(float *s, int64_t cols, float scale, const float *mask,
                         int64_t maskStride, int64_t visible, float &m, float &l);
@@ -197,8 +218,8 @@ void runTile(const Problem &p, int64_t task) {
   int64_t b = bh / p.H, h = bh % p.H, hk = h / (p.H / p.Hkv);
   int64_t r0 = tile * p.rowsPerTile, rows = std::min(p.rowsPerTile, p.Sq - r0);
   const float *q = p.q + b * p.qsb + h * p.qsh + r0 * p.qss;
-  const float *k = p.k + b * p.ksb + hk * p.ksh;
-  const float *v = p.v + b * p.vsb + hk * p.vsh;
+  const float *kPanels = p.kPacked + (b * p.Hkv + hk) * p.kPackStride;
+  const float *vBlocks = p.vPacked + (b * p.Hkv + hk) * p.vPackStride;
   const float *mask = p.mask ? p.mask + b * p.msb + h * p.msh + r0 * p.msq : nullptr;
   thread_local std::vector<float> scores, acc, rowMax, rowSum;
   constexpr int64_t ld = kBlockKeys; // a multiple of every vector width
@@ -212,11 +233,13 @@ void runTile(const Problem &p, int64_t task) {
   if (p.causal)
     keys = std::clamp<int64_t>(r0 + rows - 1 + p.causalOffset + 1, 0, p.Sk);
   for (int64_t j0 = 0; j0 < keys; j0 += kBlockKeys) {
-    int64_t cols = std::min(kBlockKeys, keys - j0);
+    // Whole key blocks (V is packed by block); keys a causal row does not
+    // see weigh 0.
+    int64_t cols = std::min(kBlockKeys, p.Sk - j0);
     std::fill(scores.begin(), scores.end(), 0.0f);
-    // S = Q K^T: B[d][j] = K[j0 + j][d].
-    kiln_cpu::sgemmSerial(rows, cols, p.D, q, p.qss, p.qsd, k + j0 * p.kss, p.ksd, p.kss,
-                          scores.data(), ld);
+    // S = Q K^T from K^T's panels (key blocks start at a panel).
+    kiln_cpu::sgemmSerial(rows, cols, p.D, q, p.qss, p.qsd, kPanels + j0 * p.D, 0, 0,
+                          scores.data(), ld, /*b_packed=*/true);
     for (int64_t i = 0; i < rows; ++i) {
       int64_t visible = p.causal ? r0 + i + p.causalOffset + 1 - j0 : cols;
       const float *maskRow = mask ? mask + i * p.msq + j0 * p.msk : nullptr;
@@ -229,8 +252,9 @@ void runTile(const Problem &p, int64_t task) {
       }
     }
     // O += P V_block.
-    kiln_cpu::sgemmSerial(rows, p.Dv, cols, scores.data(), ld, 1, v + j0 * p.vss, p.vss, p.vsd,
-                          acc.data(), p.Dv);
+    kiln_cpu::sgemmSerial(rows, p.Dv, cols, scores.data(), ld, 1,
+                          vBlocks + (j0 / kBlockKeys) * p.vBlockStride, 0, 0, acc.data(), p.Dv,
+                          /*b_packed=*/true);
   }
   float *out = p.out + b * p.osb + h * p.osh + r0 * p.oss;
   for (int64_t i = 0; i < rows; ++i) {
@@ -293,5 +317,13 @@ extern "C" void kiln_cpu_attention(
     rowsPerTile -= mr;
   p.rowsPerTile = std::min(rowsPerTile, Sq);
   p.tilesPerHead = (Sq + p.rowsPerTile - 1) / p.rowsPerTile;
+  // K and V packed once per call (every query tile of a head reads them).
+  p.kPackStride = kiln_cpu::packedSize(D, Sk);
+  p.vBlockStride = kiln_cpu::packedSize(kBlockKeys, Dv);
+  p.vPackStride = p.vBlockStride * ((Sk + kBlockKeys - 1) / kBlockKeys);
+  std::unique_ptr<float[]> packed(new float[B * Hkv * (p.kPackStride + p.vPackStride)]);
+  p.kPacked = packed.get();
+  p.vPacked = p.kPacked + B * Hkv * p.kPackStride;
+  kiln_parallel_for(B * Hkv, packHeads, &p);
   kiln_parallel_for(B * H * p.tilesPerHead, runTiles, &p);
 }

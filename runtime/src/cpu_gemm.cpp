@@ -334,14 +334,26 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
 
 void kiln_cpu::sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t asm_,
                            int64_t ask, const float *B, int64_t bsk, int64_t bsn, float *C,
-                           int64_t ldc) {
+                           int64_t ldc, bool bPacked) {
   if (M <= 0 || N <= 0 || K <= 0)
     return;
   const KernelInfo &ki = kernel();
   // One block of C: the caller keeps its problems cache-sized.
   Problem p{1, M, N, K, A, 0, asm_, ask, B, 0, bsk, bsn, C, 0, ldc, 1,
-            roundUp(M, ki.mr), roundUp(N, ki.nr), 1, 1, 0, 0};
+            roundUp(M, ki.mr), roundUp(N, ki.nr), 1, 1, 0, bPacked ? ki.nr : 0};
   runBlock(p, 0);
+}
+
+int64_t kiln_cpu::packedSize(int64_t K, int64_t N) {
+  return roundUp(N, kernel().nr) * K;
+}
+
+void kiln_cpu::packColumns(int64_t K, int64_t N, const float *B, int64_t bsk, int64_t bsn,
+                           float *out) {
+  const KernelInfo &ki = kernel();
+  Problem p{};
+  p.bsk = bsk, p.bsn = bsn;
+  packB(p, B, K, N, ki.nr, out);
 }
 
 int kiln_cpu::sgemmRows() { return kernel().mr; }

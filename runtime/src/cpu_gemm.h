@@ -13,10 +13,19 @@ namespace kiln_cpu {
 
 /// C[M x N] += A[M x K] * B[K x N] on the calling thread: A and B with
 /// element strides, C with contiguous rows `ldc` apart. Meant for tiles of
-/// a few hundred rows and columns (one cache block).
+/// a few hundred rows and columns (one cache block). With `b_packed`, B is
+/// already in the microkernel's column panels (packColumns) and its strides
+/// are ignored.
 void sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_stride_m,
                  int64_t a_stride_k, const float *B, int64_t b_stride_k, int64_t b_stride_n,
-                 float *C, int64_t ldc);
+                 float *C, int64_t ldc, bool b_packed = false);
+
+/// Floats of B[K x N] packed in column panels.
+int64_t packedSize(int64_t K, int64_t N);
+/// B[K x N] (element strides) into the microkernel's column panels, each
+/// over all of K, zero-padded: `packedSize(K, N)` floats at `out`.
+void packColumns(int64_t K, int64_t N, const float *B, int64_t b_stride_k, int64_t b_stride_n,
+                 float *out);
 
 /// The microkernel's rows: tiles of A are best a multiple of it.
 int sgemmRows();

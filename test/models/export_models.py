@@ -6,7 +6,9 @@ Models: torchvision resnet18 and mobilenet_v2 (batch 1, 3x224x224) and a
 BERT-style encoder (nn.TransformerEncoder, 4 layers, d_model 256, 4 heads,
 GELU, sequence 64); on request (for GPU timing) torchvision resnet50 and
 bert_base, the same encoder at BERT-base size (12 layers, d_model 768, 12
-heads, sequence 128). Nothing is downloaded: weights are seeded random.
+heads, sequence 128), bert_base_512 (the same at sequence 512), and
+gpt2_128 / gpt2_512 (Hugging Face GPT-2 small, causal attention, at
+sequence 128 / 512). Nothing is downloaded: weights are seeded random.
 --batch B exports at batch B instead of 1.
 
 Output layout, in --out (default ~/.cache/kiln/models):
@@ -20,7 +22,11 @@ import sys
 
 
 # name: (layers, d_model, heads, sequence) of the transformer encoders
-ENCODERS = {"encoder": (4, 256, 4, 64), "bert_base": (12, 768, 12, 128)}
+ENCODERS = {"encoder": (4, 256, 4, 64), "bert_base": (12, 768, 12, 128),
+            "bert_base_512": (12, 768, 12, 512)}
+# name: sequence of GPT-2 small (Hugging Face GPT2Model, 12 layers, d_model
+# 768, 12 heads, random weights) taking only token ids: causal attention.
+GPT2 = {"gpt2_128": 128, "gpt2_512": 512}
 
 
 def build(name, batch=1):
@@ -51,6 +57,18 @@ def build(name, batch=1):
                 return self.head(h[:, 0])
 
         return Encoder(), torch.randint(0, 1000, (batch, seq))
+    if name in GPT2:
+        from transformers import GPT2Config, GPT2Model
+
+        class LastHidden(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.m = GPT2Model(GPT2Config(n_positions=1024)).eval()
+
+            def forward(self, ids):
+                return self.m(input_ids=ids).last_hidden_state
+
+        return LastHidden(), torch.randint(0, 1000, (batch, GPT2[name]))
     raise ValueError(name)
 
 
