@@ -182,89 +182,122 @@ std::optional<int64_t> causalFrom(int64_t sq, int64_t sk,
   return offset;
 }
 
-/// The values of `v`, computed only from constants by elementwise ops,
-/// broadcast over one [sq, sk] plane (row-major); nothing if `v` depends on
-/// a non-constant, varies along a leading dimension, or uses another op.
-/// Masks are built this way (a triangle of ones, compared, selected): a
-/// constant mask is found whatever its spelling.
-std::optional<std::vector<double>> evalPlane(Value v, int64_t sq, int64_t sk, int depth = 0) {
-  auto type = typeOf(v);
-  ArrayRef<int64_t> shape = type.getShape();
-  int64_t rows = shape.size() >= 2 ? shape[shape.size() - 2] : 1;
-  int64_t cols = shape.empty() ? 1 : shape.back();
-  if (depth > 12 || (rows != 1 && rows != sq) || (cols != 1 && cols != sk) ||
-      product(shape) != rows * cols)
-    return std::nullopt;
-  std::vector<double> out(sq * sk);
-  Operation *op = v.getDefiningOp();
-  if (auto c = dyn_cast_or_null<ConstantOp>(op)) {
-    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-    if (!dense)
-      return std::nullopt;
-    std::vector<double> raw;
-    Type et = dense.getElementType();
-    if (isa<FloatType>(et)) {
-      for (const APFloat &f : dense.getValues<APFloat>())
-        raw.push_back(f.convertToDouble());
-    } else if (et.isInteger(1)) {
-      for (const APInt &x : dense.getValues<APInt>())
-        raw.push_back(x.getBoolValue() ? 1.0 : 0.0);
-    } else if (isa<IntegerType>(et)) {
-      for (const APInt &x : dense.getValues<APInt>())
-        raw.push_back((double)x.getSExtValue());
-    } else {
-      return std::nullopt;
-    }
-    for (int64_t i = 0; i < sq; ++i)
-      for (int64_t j = 0; j < sk; ++j)
-        out[i * sk + j] = raw[(rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j)];
-    return out;
-  }
-  SmallVector<std::vector<double>> in;
-  if (!op || !isa<SelectOp, BinaryOp, UnaryOp, CastOp>(op))
-    return std::nullopt;
-  for (Value operand : op->getOperands()) {
-    auto values = evalPlane(operand, sq, sk, depth + 1);
-    if (!values)
-      return std::nullopt;
-    in.push_back(std::move(*values));
-  }
-  for (int64_t e = 0; e < sq * sk; ++e) {
-    if (isa<SelectOp>(op)) {
-      out[e] = in[0][e] != 0 ? in[1][e] : in[2][e];
-    } else if (isa<CastOp>(op)) {
-      out[e] = type.getElementType().isInteger(1) ? (in[0][e] != 0) : in[0][e];
-    } else if (auto u = dyn_cast<UnaryOp>(op)) {
-      if (u.getKind() != UnaryKind::Not && u.getKind() != UnaryKind::Neg)
-        return std::nullopt;
-      out[e] = u.getKind() == UnaryKind::Not ? (in[0][e] == 0) : -in[0][e];
-    } else {
-      double a = in[0][e], b = in[1][e];
-      switch (cast<BinaryOp>(op).getKind()) {
-      case BinaryKind::Add: out[e] = a + b; break;
-      case BinaryKind::Sub: out[e] = a - b; break;
-      case BinaryKind::Mul: out[e] = a * b; break;
-      case BinaryKind::And: out[e] = a != 0 && b != 0; break;
-      case BinaryKind::Or: out[e] = a != 0 || b != 0; break;
-      case BinaryKind::Eq: out[e] = a == b; break;
-      case BinaryKind::Lt: out[e] = a < b; break;
-      case BinaryKind::Le: out[e] = a <= b; break;
-      case BinaryKind::Gt: out[e] = a > b; break;
-      case BinaryKind::Ge: out[e] = a >= b; break;
-      default: return std::nullopt;
-      }
-    }
-  }
-  return out;
-}
+/// The values of a tensor computed only from constants by elementwise ops
+/// (select, compare, logic, add/sub/mul, not/neg, cast), broadcast over
+/// one [sq, sk] plane, element by element: masks are built this way (a
+/// triangle of ones, compared, selected; key positions compared with query
+/// positions), so a constant mask is found whatever its spelling, without
+/// storing a plane (a 4096-token mask would be 16M values).
+class PlaneEvaluator {
+public:
+  PlaneEvaluator(int64_t sq, int64_t sk) : sq(sq), sk(sk) {}
 
-/// A boolean "key visible" tensor that is causal: computed from constants
-/// (a triangle, or key positions compared with query positions).
+  /// Whether `v` can be evaluated: every leaf a dense constant, every op
+  /// one of the above, no dimension but the last two above 1.
+  bool prepare(Value v, int depth = 0) {
+    if (nodes.count(v))
+      return true;
+    ArrayRef<int64_t> shape = typeOf(v).getShape();
+    Node node;
+    node.rows = shape.size() >= 2 ? shape[shape.size() - 2] : 1;
+    node.cols = shape.empty() ? 1 : shape.back();
+    if (depth > 12 || (node.rows != 1 && node.rows != sq) || (node.cols != 1 && node.cols != sk) ||
+        product(shape) != node.rows * node.cols)
+      return false;
+    Operation *op = v.getDefiningOp();
+    if (auto c = dyn_cast_or_null<ConstantOp>(op)) {
+      auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+      if (!dense)
+        return false;
+      Type et = dense.getElementType();
+      if (dense.isSplat()) {
+        node.rows = node.cols = 1;
+        if (isa<FloatType>(et))
+          node.values.push_back(dense.getSplatValue<APFloat>().convertToDouble());
+        else if (isa<IntegerType>(et))
+          node.values.push_back(et.isInteger(1) ? dense.getSplatValue<bool>()
+                                                : dense.getSplatValue<APInt>().getSExtValue());
+        else
+          return false;
+      } else if (isa<FloatType>(et)) {
+        for (const APFloat &f : dense.getValues<APFloat>())
+          node.values.push_back((float)f.convertToDouble());
+      } else if (et.isInteger(1)) {
+        for (bool b : dense.getValues<bool>())
+          node.values.push_back(b);
+      } else if (isa<IntegerType>(et)) {
+        for (const APInt &x : dense.getValues<APInt>())
+          node.values.push_back((float)x.getSExtValue());
+      } else {
+        return false;
+      }
+      nodes[v] = std::move(node);
+      return true;
+    }
+    if (!op || !isa<SelectOp, BinaryOp, UnaryOp, CastOp>(op))
+      return false;
+    if (auto u = dyn_cast<UnaryOp>(op))
+      if (u.getKind() != UnaryKind::Not && u.getKind() != UnaryKind::Neg)
+        return false;
+    if (auto bin = dyn_cast<BinaryOp>(op))
+      switch (bin.getKind()) {
+      case BinaryKind::Add: case BinaryKind::Sub: case BinaryKind::Mul: case BinaryKind::And:
+      case BinaryKind::Or: case BinaryKind::Eq: case BinaryKind::Lt: case BinaryKind::Le:
+      case BinaryKind::Gt: case BinaryKind::Ge:
+        break;
+      default:
+        return false;
+      }
+    for (Value operand : op->getOperands())
+      if (!prepare(operand, depth + 1))
+        return false;
+    nodes[v] = std::move(node);
+    return true;
+  }
+
+  /// Element (i, j) of a prepared value.
+  double at(Value v, int64_t i, int64_t j) {
+    const Node &node = nodes.find(v)->second;
+    Operation *op = v.getDefiningOp();
+    if (isa<ConstantOp>(op))
+      return node.values[(node.rows == 1 ? 0 : i) * node.cols + (node.cols == 1 ? 0 : j)];
+    auto arg = [&](unsigned n) { return at(op->getOperand(n), i, j); };
+    if (isa<SelectOp>(op))
+      return arg(0) != 0 ? arg(1) : arg(2);
+    if (isa<CastOp>(op))
+      return typeOf(v).getElementType().isInteger(1) ? (double)(arg(0) != 0) : arg(0);
+    if (auto u = dyn_cast<UnaryOp>(op))
+      return u.getKind() == UnaryKind::Not ? (double)(arg(0) == 0) : -arg(0);
+    double a = arg(0), b = arg(1);
+    switch (cast<BinaryOp>(op).getKind()) {
+    case BinaryKind::Add: return a + b;
+    case BinaryKind::Sub: return a - b;
+    case BinaryKind::Mul: return a * b;
+    case BinaryKind::And: return a != 0 && b != 0;
+    case BinaryKind::Or: return a != 0 || b != 0;
+    case BinaryKind::Eq: return a == b;
+    case BinaryKind::Lt: return a < b;
+    case BinaryKind::Le: return a <= b;
+    case BinaryKind::Gt: return a > b;
+    default: return a >= b;
+    }
+  }
+
+private:
+  struct Node {
+    int64_t rows = 1, cols = 1;
+    std::vector<double> values; // constants only
+  };
+  int64_t sq, sk;
+  llvm::DenseMap<Value, Node> nodes;
+};
+
+/// A boolean "key visible" tensor that is causal, computed from constants.
 std::optional<int64_t> causalCondition(Value cond, int64_t sq, int64_t sk) {
-  auto values = evalPlane(cond, sq, sk);
-  if (!values)
+  PlaneEvaluator eval(sq, sk);
+  if (!eval.prepare(cond))
     return std::nullopt;
-  return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] != 0; });
+  return causalFrom(sq, sk, [&](int64_t i, int64_t j) { return eval.at(cond, i, j) != 0; });
 }
 
 /// An additive causal bias over [1.., Sq, Sk], computed from constants: 0
@@ -274,11 +307,17 @@ std::optional<int64_t> causalCondition(Value cond, int64_t sq, int64_t sk) {
 /// as -inf does.
 std::optional<int64_t> causalBias(Value bias, int64_t sq, int64_t sk, bool lenient) {
   auto hides = [&](double x) { return lenient ? x <= -1e30 : std::isinf(x) && x < 0; };
-  auto values = evalPlane(bias, sq, sk);
-  if (!values || !llvm::all_of(*values, [&](double x) { return x == 0.0 || hides(x); }))
+  PlaneEvaluator eval(sq, sk);
+  if (!eval.prepare(bias))
     return std::nullopt;
-  std::optional<int64_t> offset =
-      causalFrom(sq, sk, [&](int64_t i, int64_t j) { return (*values)[i * sk + j] == 0.0; });
+  bool twoValued = true;
+  std::optional<int64_t> offset = causalFrom(sq, sk, [&](int64_t i, int64_t j) {
+    double x = eval.at(bias, i, j);
+    twoValued &= x == 0.0 || hides(x);
+    return x == 0.0;
+  });
+  if (!twoValued)
+    return std::nullopt;
   if (offset && *offset < 0 && lenient)
     return std::nullopt; // a row without keys: -inf and a finite value differ
   return offset;
