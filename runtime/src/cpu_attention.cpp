@@ -10,10 +10,14 @@
 //   l = l * alpha + rowsum P;  O = O * alpha + P V_block
 //
 // and writes O / l at the end. The sequence x sequence score matrix never
-// exists: memory is one Br x Bc tile per thread. Both products run on the
-// packed GEMM's microkernel (cpu_gemm.h); the exponentials are vectorized
-// (AVX-512, AVX2 or plain C++, chosen from the CPU when it runs). Tiles of
-// (batch, head, query rows) are the thread pool's tasks.
+// exists: memory is one Bc x Br tile per thread. Both products run on the
+// packed GEMM's microkernel (cpu_gemm.h) with no packing in the loop: K
+// (as the product's rows) and V are packed once per head, the query tile
+// once per tile, and the scores are computed transposed (S^T = K Q^T), so
+// the softmax runs along the tile's rows with one vector lane per query
+// (AVX-512, AVX2 or plain C++, chosen from the CPU when it runs) and
+// P^T is already the layout the second product reads. Tiles of (batch,
+// head, query rows) are the thread pool's tasks.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
@@ -32,8 +36,6 @@
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-/// Keys per block: the score tile of a task is Br x kBlockKeys.
-constexpr int64_t kBlockKeys = 128;
 
 //===----------------------------------------------------------------------===//
 // One row of the online softmax, vectorized over W lanes
@@ -82,59 +84,109 @@ template <int W> inline __attribute__((always_inline)) FloatV<W> expNonPositive(
   return under ? splat<W>(0.0f) : e;
 }
 
-/// The softmax step of one score row `s` (`cols` valid entries, storage a
-/// multiple of W): s = s * scale + mask, keys past `visible` (causal) at
-/// -inf; then s becomes P = exp(s - m'), `m` and `l` move on, and the
-/// factor for the row's earlier output is returned.
-template <int W>
-inline __attribute__((always_inline)) float softmaxRow(float *s, int64_t cols, float scale,
-                                                       const float *mask, int64_t maskStride,
-                                                       int64_t visible, float &m, float &l) {
-  int64_t padded = (cols + W - 1) / W * W;
-  int64_t valid = std::min(cols, std::max<int64_t>(visible, 0));
-  if (mask && maskStride == 1) {
-    for (int64_t j = 0; j < valid; ++j)
-      s[j] = s[j] * scale + mask[j];
-  } else if (mask) {
-    for (int64_t j = 0; j < valid; ++j)
-      s[j] = s[j] * scale + mask[j * maskStride];
-  } else {
-    for (int64_t j = 0; j < valid; ++j)
-      s[j] = s[j] * scale;
+/// The online-softmax step over one block of transposed scores: `sT` has
+/// `keys` rows of `lanes` queries (row stride `ld`, a multiple of W).
+/// Entries become sT * scale + mask (keys a causal query does not see:
+/// -inf), then P = exp(x - m') with m' each query's new running maximum;
+/// `m`, `l` move on and `alpha` receives each query's factor for its
+/// earlier output. Query lanes past `lanes` are computed but never read.
+struct BlockArgs {
+  float *sT;
+  int64_t ld, keys, lanes;
+  float scale;
+  const float *mask; // at (first query, first key) or null
+  int64_t msq, msk;
+  bool causal;
+  int64_t lastVisible0; // causal: query 0's last visible key, relative to the block
+  float *m, *l, *alpha;
+};
+
+template <int W> inline __attribute__((always_inline)) void softmaxBlock(const BlockArgs &a) {
+  const FloatV<W> ninf = splat<W>(kNegInf);
+  for (int64_t c = 0; c < a.lanes; c += W) {
+    int64_t n = std::min<int64_t>(W, a.lanes - c);
+    FloatV<W> vmax = ninf;
+    FloatV<W> lane;
+    for (int i = 0; i < W; ++i)
+      lane[i] = (float)(c + i);
+    for (int64_t j = 0; j < a.keys; ++j) {
+      float *row = a.sT + j * a.ld + c;
+      FloatV<W> x;
+      std::memcpy(&x, row, sizeof(x));
+      x = x * splat<W>(a.scale);
+      if (a.mask) {
+        const float *mrow = a.mask + j * a.msk + c * a.msq;
+        FloatV<W> mv;
+        if (a.msq == 0) {
+          mv = splat<W>(mrow[0]);
+        } else if (a.msq == 1 && n == W) {
+          std::memcpy(&mv, mrow, sizeof(mv));
+        } else {
+          for (int i = 0; i < W; ++i)
+            mv[i] = i < n ? mrow[i * a.msq] : 0.0f;
+        }
+        x = x + mv;
+      }
+      if (a.causal) {
+        // Query c + i sees key j iff j <= lastVisible0 + c + i.
+        IntV<W> hidden = splat<W>((float)(j - a.lastVisible0)) > lane;
+        x = hidden ? ninf : x;
+      }
+      std::memcpy(row, &x, sizeof(x));
+      IntV<W> bigger = x > vmax;
+      vmax = bigger ? x : vmax;
+    }
+    FloatV<W> mOld, lOld;
+    std::memcpy(&mOld, a.m + c, sizeof(mOld));
+    std::memcpy(&lOld, a.l + c, sizeof(lOld));
+    FloatV<W> mNew = mOld > vmax ? mOld : vmax;
+    IntV<W> dead = mNew == ninf; // every key so far masked
+    FloatV<W> shift = dead ? splat<W>(0.0f) : mNew;
+    FloatV<W> alpha = expNonPositive<W>(mOld - shift);
+    alpha = dead ? splat<W>(1.0f) : alpha;
+    FloatV<W> sum = splat<W>(0.0f);
+    for (int64_t j = 0; j < a.keys; ++j) {
+      float *row = a.sT + j * a.ld + c;
+      FloatV<W> x;
+      std::memcpy(&x, row, sizeof(x));
+      FloatV<W> p = expNonPositive<W>(x - shift); // exp(-inf) = 0 on dead lanes
+      sum += p;
+      std::memcpy(row, &p, sizeof(p));
+    }
+    FloatV<W> lNew = lOld * alpha + sum;
+    std::memcpy(a.m + c, &mNew, sizeof(mNew));
+    std::memcpy(a.l + c, &lNew, sizeof(lNew));
+    std::memcpy(a.alpha + c, &alpha, sizeof(alpha));
   }
-  for (int64_t j = valid; j < padded; ++j)
-    s[j] = kNegInf;
-  FloatV<W> vmax = splat<W>(kNegInf);
-  for (int64_t j = 0; j < padded; j += W) {
-    FloatV<W> x;
-    std::memcpy(&x, s + j, sizeof(x));
-    IntV<W> bigger = x > vmax;
-    vmax = bigger ? x : vmax;
-  }
-  float rowMax = kNegInf;
-  for (int i = 0; i < W; ++i)
-    rowMax = std::max(rowMax, vmax[i]);
-  float mNew = std::max(m, rowMax);
-  if (mNew == kNegInf) {
-    // Every key so far masked: nothing to add (l stays 0).
-    std::memset(s, 0, sizeof(float) * padded);
-    return 1.0f;
-  }
-  float alpha = m == kNegInf ? 0.0f : std::exp(m - mNew);
-  FloatV<W> vm = splat<W>(mNew), vsum = splat<W>(0.0f);
-  for (int64_t j = 0; j < padded; j += W) {
-    FloatV<W> x;
-    std::memcpy(&x, s + j, sizeof(x));
-    FloatV<W> p = expNonPositive<W>(x - vm);
-    std::memcpy(s + j, &p, sizeof(p));
-    vsum += p;
-  }
-  float sum = 0.0f;
-  for (int i = 0; i < W; ++i)
-    sum += vsum[i];
-  m = mNew;
-  l = l * alpha + sum;
-  return alpha;
+}
+
+using BlockFn = void (*)(const BlockArgs &);
+
+void blockPortable(const BlockArgs &a) { softmaxBlock<4>(a); }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma"))) void blockAvx2(const BlockArgs &a) { softmaxBlock<8>(a); }
+__attribute__((target("avx512f,avx512dq"))) void blockAvx512(const BlockArgs &a) {
+  softmaxBlock<16>(a);
+}
+#endif
+
+/// The vector width for this CPU (KILN_CPU_GEMM_ISA=avx2|portable asks
+/// for a smaller one, as for the GEMM).
+BlockFn blockKernel() {
+  static const BlockFn fn = [] {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    std::string cap = std::getenv("KILN_CPU_GEMM_ISA") ? std::getenv("KILN_CPU_GEMM_ISA") : "";
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        cap != "avx2" && cap != "portable")
+      return (BlockFn)blockAvx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cap != "portable")
+      return (BlockFn)blockAvx2;
+#endif
+    return (BlockFn)blockPortable;
+  }();
+  return fn;
 }
 
 struct Problem {
@@ -153,9 +205,11 @@ struct Problem {
   int64_t causalOffset;
   bool causal, zeroNanRows;
   int64_t rowsPerTile, tilesPerHead;
-  // K^T and V of each key/value head packed once for the microkernel:
-  // K^T as column panels over all keys (head stride kPackStride), V as one
-  // panel set per key block (block stride vBlockStride, head stride
+  /// Keys per block (a multiple of the microkernel's rows).
+  int64_t blockKeys;
+  // K and V of each key/value head packed once for the microkernel: K as
+  // row panels over D for all keys (head stride kPackStride), V as one
+  // column-panel set per key block (block stride vBlockStride, head stride
   // vPackStride).
   float *kPacked, *vPacked;
   int64_t kPackStride, vBlockStride, vPackStride;
@@ -167,49 +221,11 @@ void packHeads(void *ctx, int64_t begin, int64_t end) {
   for (int64_t t = begin; t < end; ++t) {
     int64_t b = t / p.Hkv, hk = t % p.Hkv;
     const float *k = p.k + b * p.ksb + hk * p.ksh, *v = p.v + b * p.vsb + hk * p.vsh;
-    // B[d][j] = K[j][d].
-    kiln_cpu::packColumns(p.D, p.Sk, k, p.ksd, p.kss, p.kPacked + t * p.kPackStride);
-    for (int64_t j0 = 0, blk = 0; j0 < p.Sk; j0 += kBlockKeys, ++blk)
-      kiln_cpu::packColumns(std::min(kBlockKeys, p.Sk - j0), p.Dv, v + j0 * p.vss, p.vss, p.vsd,
+    kiln_cpu::packRows(p.Sk, p.D, k, p.kss, p.ksd, p.kPacked + t * p.kPackStride);
+    for (int64_t j0 = 0, blk = 0; j0 < p.Sk; j0 += p.blockKeys, ++blk)
+      kiln_cpu::packColumns(std::min(p.blockKeys, p.Sk - j0), p.Dv, v + j0 * p.vss, p.vss, p.vsd,
                             p.vPacked + t * p.vPackStride + blk * p.vBlockStride);
   }
-}
-
-using RowFn = float (*)(float *s, int64_t cols, float scale, const float *mask,
-                        int64_t maskStride, int64_t visible, float &m, float &l);
-
-float rowPortable(float *s, int64_t cols, float scale, const float *mask, int64_t maskStride,
-                  int64_t visible, float &m, float &l) {
-  return softmaxRow<4>(s, cols, scale, mask, maskStride, visible, m, l);
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2,fma"))) float rowAvx2(float *s, int64_t cols, float scale,
-                                                  const float *mask, int64_t maskStride,
-                                                  int64_t visible, float &m, float &l) {
-  return softmaxRow<8>(s, cols, scale, mask, maskStride, visible, m, l);
-}
-__attribute__((target("avx512f,avx512dq"))) float
-rowAvx512(float *s, int64_t cols, float scale, const float *mask, int64_t maskStride,
-          int64_t visible, float &m, float &l) {
-  return softmaxRow<16>(s, cols, scale, mask, maskStride, visible, m, l);
-}
-#endif
-
-RowFn rowKernel() {
-  static const RowFn fn = [] {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    std::string cap = std::getenv("KILN_CPU_GEMM_ISA") ? std::getenv("KILN_CPU_GEMM_ISA") : "";
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        cap != "avx2" && cap != "portable")
-      return (RowFn)rowAvx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cap != "portable")
-      return (RowFn)rowAvx2;
-#endif
-    return (RowFn)rowPortable;
-  }();
-  return fn;
 }
 
 /// One task: query rows [r0, r0 + rows) of one (batch, head).
@@ -221,39 +237,42 @@ void runTile(const Problem &p, int64_t task) {
   const float *kPanels = p.kPacked + (b * p.Hkv + hk) * p.kPackStride;
   const float *vBlocks = p.vPacked + (b * p.Hkv + hk) * p.vPackStride;
   const float *mask = p.mask ? p.mask + b * p.msb + h * p.msh + r0 * p.msq : nullptr;
-  thread_local std::vector<float> scores, acc, rowMax, rowSum;
-  constexpr int64_t ld = kBlockKeys; // a multiple of every vector width
-  scores.resize(rows * ld);
+  thread_local std::vector<float> scoresT, qT, acc, rowMax, rowSum, alpha;
+  int64_t ld = (rows + 15) / 16 * 16; // query lanes, a multiple of every vector width
+  scoresT.resize(p.blockKeys * ld);
+  qT.resize(kiln_cpu::packedSize(p.D, rows));
   acc.assign(rows * p.Dv, 0.0f);
-  rowMax.assign(rows, kNegInf);
-  rowSum.assign(rows, 0.0f);
-  RowFn row = rowKernel();
+  rowMax.assign(ld, kNegInf);
+  rowSum.assign(ld, 0.0f);
+  alpha.resize(ld);
+  // B[d][i] = Q[i][d], packed once for every key block.
+  kiln_cpu::packColumns(p.D, rows, q, p.qsd, p.qss, qT.data());
+  BlockFn softmax = blockKernel();
   // Keys a causal tile can see: up to its last row's limit.
   int64_t keys = p.Sk;
   if (p.causal)
     keys = std::clamp<int64_t>(r0 + rows - 1 + p.causalOffset + 1, 0, p.Sk);
-  for (int64_t j0 = 0; j0 < keys; j0 += kBlockKeys) {
-    // Whole key blocks (V is packed by block); keys a causal row does not
-    // see weigh 0.
-    int64_t cols = std::min(kBlockKeys, p.Sk - j0);
-    std::fill(scores.begin(), scores.end(), 0.0f);
-    // S = Q K^T from K^T's panels (key blocks start at a panel).
-    kiln_cpu::sgemmSerial(rows, cols, p.D, q, p.qss, p.qsd, kPanels + j0 * p.D, 0, 0,
-                          scores.data(), ld, /*b_packed=*/true);
-    for (int64_t i = 0; i < rows; ++i) {
-      int64_t visible = p.causal ? r0 + i + p.causalOffset + 1 - j0 : cols;
-      const float *maskRow = mask ? mask + i * p.msq + j0 * p.msk : nullptr;
-      float alpha = row(scores.data() + i * ld, cols, p.scale, maskRow, p.msk,
-                        std::min(visible, cols), rowMax[i], rowSum[i]);
-      if (alpha != 1.0f) {
+  for (int64_t j0 = 0; j0 < keys; j0 += p.blockKeys) {
+    // Whole key blocks (K and V are packed by block); keys a causal row
+    // does not see weigh 0.
+    int64_t cols = std::min(p.blockKeys, p.Sk - j0);
+    std::fill(scoresT.begin(), scoresT.begin() + cols * ld, 0.0f);
+    // S^T = K_block Q^T, both operands packed.
+    kiln_cpu::sgemmSerial(cols, rows, p.D, kPanels + j0 * p.D, 0, 0, qT.data(), 0, 0,
+                          scoresT.data(), ld, /*b_packed=*/true, /*a_packed=*/true);
+    BlockArgs args{scoresT.data(), ld, cols, rows, p.scale,
+                   mask ? mask + j0 * p.msk : nullptr, p.msq, p.msk, p.causal,
+                   r0 + p.causalOffset - j0, rowMax.data(), rowSum.data(), alpha.data()};
+    softmax(args);
+    for (int64_t i = 0; i < rows; ++i)
+      if (alpha[i] != 1.0f) {
         float *o = acc.data() + i * p.Dv;
         for (int64_t d = 0; d < p.Dv; ++d)
-          o[d] *= alpha;
+          o[d] *= alpha[i];
       }
-    }
-    // O += P V_block.
-    kiln_cpu::sgemmSerial(rows, p.Dv, cols, scores.data(), ld, 1,
-                          vBlocks + (j0 / kBlockKeys) * p.vBlockStride, 0, 0, acc.data(), p.Dv,
+    // O += P V_block, P[i][j] = P^T[j][i].
+    kiln_cpu::sgemmSerial(rows, p.Dv, cols, scoresT.data(), 1, ld,
+                          vBlocks + (j0 / p.blockKeys) * p.vBlockStride, 0, 0, acc.data(), p.Dv,
                           /*b_packed=*/true);
   }
   float *out = p.out + b * p.osb + h * p.osh + r0 * p.oss;
@@ -298,7 +317,7 @@ extern "C" void kiln_cpu_attention(
             qss, qsd, k,   ksb,  ksh, kss, ksd,  v,    vsb,          vsh,
             vss, vsd, mask, msb, msh, msq, msk,  out,  osb,          osh,
             oss, osd, scale, causalOffset, (flags & KILN_ATTENTION_CAUSAL) != 0,
-            (flags & KILN_ATTENTION_ZERO_NAN_ROWS) != 0, 0, 0};
+            (flags & KILN_ATTENTION_ZERO_NAN_ROWS) != 0, 0, 0, 0};
   if (Sk <= 0) {
     // No keys: the product with an empty V is 0.
     for (int64_t b = 0; b < B; ++b)
@@ -312,15 +331,17 @@ extern "C" void kiln_cpu_attention(
   // alone do not give every thread a few tasks.
   int threads = std::max(1, kiln_get_num_threads());
   int64_t mr = kiln_cpu::sgemmRows();
-  int64_t rowsPerTile = 4 * mr;
+  int64_t rowsPerTile = 8 * mr;
   while (rowsPerTile > mr && B * H * ((Sq + rowsPerTile - 1) / rowsPerTile) < 4 * threads)
     rowsPerTile -= mr;
   p.rowsPerTile = std::min(rowsPerTile, Sq);
   p.tilesPerHead = (Sq + p.rowsPerTile - 1) / p.rowsPerTile;
+  // Key blocks of about 128 keys, whole microkernel panels.
+  p.blockKeys = std::max<int64_t>(1, 128 / mr) * mr;
   // K and V packed once per call (every query tile of a head reads them).
-  p.kPackStride = kiln_cpu::packedSize(D, Sk);
-  p.vBlockStride = kiln_cpu::packedSize(kBlockKeys, Dv);
-  p.vPackStride = p.vBlockStride * ((Sk + kBlockKeys - 1) / kBlockKeys);
+  p.kPackStride = kiln_cpu::packedRowsSize(Sk, D);
+  p.vBlockStride = kiln_cpu::packedSize(p.blockKeys, Dv);
+  p.vPackStride = p.vBlockStride * ((Sk + p.blockKeys - 1) / p.blockKeys);
   std::unique_ptr<float[]> packed(new float[B * Hkv * (p.kPackStride + p.vPackStride)]);
   p.kPacked = packed.get();
   p.vPacked = p.kPacked + B * Hkv * p.kPackStride;

@@ -334,14 +334,28 @@ extern "C" void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K,
 
 void kiln_cpu::sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t asm_,
                            int64_t ask, const float *B, int64_t bsk, int64_t bsn, float *C,
-                           int64_t ldc, bool bPacked) {
+                           int64_t ldc, bool bPacked, bool aPacked) {
   if (M <= 0 || N <= 0 || K <= 0)
     return;
   const KernelInfo &ki = kernel();
   // One block of C: the caller keeps its problems cache-sized.
   Problem p{1, M, N, K, A, 0, asm_, ask, B, 0, bsk, bsn, C, 0, ldc, 1,
-            roundUp(M, ki.mr), roundUp(N, ki.nr), 1, 1, 0, bPacked ? ki.nr : 0};
+            roundUp(M, ki.mr), roundUp(N, ki.nr), 1, 1, aPacked ? ki.mr : 0,
+            bPacked ? ki.nr : 0};
   runBlock(p, 0);
+}
+
+int64_t kiln_cpu::packedRowsSize(int64_t M, int64_t K) { return roundUp(M, kernel().mr) * K; }
+
+void kiln_cpu::packRows(int64_t M, int64_t K, const float *A, int64_t asm_, int64_t ask,
+                        float *out) {
+  const KernelInfo &ki = kernel();
+  Problem p{};
+  p.asm_ = asm_, p.ask = ask;
+  // Panels over all of K: one panel of K x MR per MR rows.
+  for (int64_t r0 = 0; r0 < M; r0 += ki.mr)
+    packA(p, A + r0 * asm_, std::min<int64_t>(ki.mr, M - r0), K, ki.mr,
+          out + (r0 / ki.mr) * K * ki.mr);
 }
 
 int64_t kiln_cpu::packedSize(int64_t K, int64_t N) {

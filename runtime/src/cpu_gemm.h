@@ -14,11 +14,20 @@ namespace kiln_cpu {
 /// C[M x N] += A[M x K] * B[K x N] on the calling thread: A and B with
 /// element strides, C with contiguous rows `ldc` apart. Meant for tiles of
 /// a few hundred rows and columns (one cache block). With `b_packed`, B is
-/// already in the microkernel's column panels (packColumns) and its strides
-/// are ignored.
+/// already in the microkernel's column panels (packColumns), with
+/// `a_packed` A in its row panels (packRows); their strides are then
+/// ignored.
 void sgemmSerial(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_stride_m,
                  int64_t a_stride_k, const float *B, int64_t b_stride_k, int64_t b_stride_n,
-                 float *C, int64_t ldc, bool b_packed = false);
+                 float *C, int64_t ldc, bool b_packed = false, bool a_packed = false);
+
+/// Floats of A[M x K] packed in row panels.
+int64_t packedRowsSize(int64_t M, int64_t K);
+/// A[M x K] (element strides) into the microkernel's row panels, each over
+/// all of K, zero-padded: `packedRowsSize(M, K)` floats at `out`. Rows
+/// from a multiple of sgemmRows() on start a panel.
+void packRows(int64_t M, int64_t K, const float *A, int64_t a_stride_m, int64_t a_stride_k,
+              float *out);
 
 /// Floats of B[K x N] packed in column panels.
 int64_t packedSize(int64_t K, int64_t N);
