@@ -323,6 +323,39 @@ std::optional<int64_t> causalBias(Value bias, int64_t sq, int64_t sk, bool lenie
   return offset;
 }
 
+/// The input of `v`'s reshape if it only regroups the leading (batch)
+/// dimensions and `v` is its one use: attention computed on a
+/// [batch * heads, S, S] view of [.., heads, S, S] scores (windowed vision
+/// transformers).
+Value peelBatchView(Value v) {
+  auto r = v.getDefiningOp<ReshapeOp>();
+  if (!r || !r->hasOneUse())
+    return v;
+  ArrayRef<int64_t> in = typeOf(r.getInput()).getShape(), out = typeOf(v).getShape();
+  if (in.size() < 3 || out.size() < 3 || in.take_back(2) != out.take_back(2))
+    return v;
+  return r.getInput();
+}
+
+/// The shape a mask broadcasting to [batch..., sq, sk] has as
+/// [B, H, sq|1, sk|1] (H the last batch dimension, B the others): nothing
+/// when its leading dimensions vary in a way four cannot say.
+std::optional<SmallVector<int64_t>> mask4D(ArrayRef<int64_t> mask, ArrayRef<int64_t> batch) {
+  int64_t rank = batch.size() + 2;
+  if ((int64_t)mask.size() > rank)
+    return std::nullopt;
+  SmallVector<int64_t> full(rank - mask.size(), 1);
+  full.append(mask.begin(), mask.end());
+  ArrayRef<int64_t> lead = ArrayRef<int64_t>(full).take_front(rank - 3);
+  int64_t b = 1;
+  if (llvm::any_of(lead, [](int64_t d) { return d != 1; })) {
+    if (lead != batch.drop_back())
+      return std::nullopt;
+    b = product(lead);
+  }
+  return SmallVector<int64_t>{b, full[rank - 3], full[rank - 2], full[rank - 1]};
+}
+
 struct Match {
   Value q, k, v, mask;
   /// The mask select(restCondition, zero, minusInf) to build, when a
@@ -332,6 +365,11 @@ struct Match {
   std::optional<int64_t> causal;
   bool zeroNanRows = false;
   int64_t rank;
+  /// The batch dimensions of the scores as the softmax sees them: the last
+  /// is the heads, the others the batch.
+  SmallVector<int64_t> batch;
+  /// The same for the view in which the mask is added.
+  SmallVector<int64_t> maskBatch;
 };
 
 #define MISS(why)                                                                         \
@@ -353,7 +391,7 @@ std::optional<Match> matchAttention(MatMulOp pv) {
     return std::nullopt;
   Match m;
   m.rank = rank;
-  Value probs = pv.getLhs();
+  Value probs = peelBatchView(pv.getLhs());
   // isnan(P) ? 0 : P, spelled select(not(eq(P, P)), 0, P).
   SmallVector<Operation *> guard;
   auto sel = probs.getDefiningOp<SelectOp>();
@@ -392,18 +430,32 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   auto softmax = probs.getDefiningOp<SoftmaxOp>();
   if (!softmax)
     return std::nullopt;
-  if (softmax.getLog() || (int64_t)softmax.getAxis() != rank - 1)
+  int64_t viewRank = typeOf(softmax).getRank();
+  if (softmax.getLog() || (int64_t)softmax.getAxis() != viewRank - 1)
     MISS("the softmax is not along the keys");
+  Operation *probsUser = probs == pv.getLhs() ? pv.getOperation() : pv.getLhs().getDefiningOp();
   for (Operation *user : softmax->getUsers())
-    if (user != pv && !llvm::is_contained(guard, user))
+    if (user != probsUser && !llvm::is_contained(guard, user))
       MISS("the probabilities are used elsewhere");
+  m.batch.assign(typeOf(softmax).getShape().drop_back(2).begin(),
+                 typeOf(softmax).getShape().drop_back(2).end());
   Value scores = softmax.getInput();
   if (!scores.hasOneUse())
     MISS("the scores are used elsewhere");
+  // The mask may be added in another view of the batch (Swin adds its
+  // window mask to [batch, windows, heads, S, S]); the heads stay last.
+  m.maskBatch = m.batch;
+  if (Value viewed = peelBatchView(scores); viewed != scores && binaryOf(viewed, BinaryKind::Add)) {
+    ArrayRef<int64_t> vb = typeOf(viewed).getShape().drop_back(2);
+    if (vb.back() != m.batch.back())
+      MISS("the mask is added in a view that moves the heads");
+    m.maskBatch.assign(vb.begin(), vb.end());
+    scores = viewed;
+  }
   // + mask
   auto toProduct = [](Value v) {
     double ignored = 1.0;
-    return peelScale(v, ignored).getDefiningOp<MatMulOp>();
+    return peelScale(peelBatchView(peelScale(v, ignored)), ignored).getDefiningOp<MatMulOp>();
   };
   if (auto add = binaryOf(scores, BinaryKind::Add)) {
     Value a = add.getLhs(), b = add.getRhs();
@@ -411,14 +463,15 @@ std::optional<Match> matchAttention(MatMulOp pv) {
       std::swap(a, b);
     if (!toProduct(a) || a.getType() != add.getType() || !a.hasOneUse())
       MISS("the added mask is not added to the scaled product");
-    if (typeOf(b).getElementType() != pvType.getElementType() || typeOf(b).getRank() > 4)
+    if (typeOf(b).getElementType() != pvType.getElementType() ||
+        typeOf(b).getRank() > (int64_t)m.maskBatch.size() + 2)
       MISS("the mask's type " << b.getType());
     m.mask = b;
     scores = a;
   }
   if (guardBias && guardBias != m.mask)
     MISS("the masked-row guard reads another bias than the mask");
-  scores = peelScale(scores, m.scale);
+  scores = peelScale(peelBatchView(peelScale(scores, m.scale)), m.scale);
   auto qk = scores.getDefiningOp<MatMulOp>();
   if (!qk || !qk->hasOneUse())
     MISS("no product of queries and keys, used only here, before the softmax");
@@ -438,7 +491,10 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   if (m.mask && m.mask.getDefiningOp<BroadcastOp>()) {
     // The unbroadcast mask broadcasts the same way.
     Value inner = m.mask.getDefiningOp<BroadcastOp>().getInput();
-    ArrayRef<int64_t> s = typeOf(inner).getShape(), full = st.getShape();
+    SmallVector<int64_t> full(m.maskBatch);
+    full.push_back(st.getDimSize(rank - 2));
+    full.push_back(st.getDimSize(rank - 1));
+    ArrayRef<int64_t> s = typeOf(inner).getShape();
     bool fits = s.size() <= full.size();
     for (size_t i = 0; fits && i < s.size(); ++i)
       fits = s[s.size() - 1 - i] == 1 || s[s.size() - 1 - i] == full[full.size() - 1 - i];
@@ -476,6 +532,12 @@ std::optional<Match> matchAttention(MatMulOp pv) {
           }
     }
   }
+  if (product(qt.getShape().drop_back(2)) != product(m.batch))
+    MISS("the scores' view regroups more than the batch");
+  if (m.mask && !mask4D(typeOf(m.mask).getShape(), m.maskBatch))
+    MISS("the mask varies along batch dimensions in a way [batch, heads] cannot express");
+  if (m.restCondition && !mask4D(typeOf(m.restCondition).getShape(), m.maskBatch))
+    MISS("the padding mask varies along batch dimensions in a way [batch, heads] cannot express");
   m.q = q;
   m.k = kt; // untransposed by the rewrite
   m.v = pv.getRhs();
@@ -500,19 +562,22 @@ struct FuseAttentionPass : kiln::impl::FuseAttentionBase<FuseAttentionPass> {
     Value q = m.q, k = untransposeKey(b, loc, m.k), v = m.v;
     // A scale applied to K before its transpose.
     k = peelScale(k, m.scale);
-    if (m.rank == 3) {
-      auto lift = [&](Value x) {
-        ArrayRef<int64_t> s = typeOf(x).getShape();
-        return reshape(b, loc, x, {1, s[0], s[1], s[2]});
-      };
+    // [batch, heads, S, D] from the softmax's view of the batch.
+    int64_t heads = m.batch.back(), batch = product(ArrayRef<int64_t>(m.batch).drop_back());
+    auto lift = [&](Value x) {
+      ArrayRef<int64_t> s = typeOf(x).getShape().take_back(2);
+      return reshape(b, loc, x, {batch, heads, s[0], s[1]});
+    };
+    if (m.rank != 4 || ArrayRef<int64_t>(m.batch) != typeOf(q).getShape().drop_back(2))
       q = lift(q), k = lift(k), v = lift(v);
-    }
     if (m.restCondition) {
       auto cond = typeOf(m.restCondition);
       m.mask = SelectOp::create(b, loc,
                                 RankedTensorType::get(cond.getShape(), typeOf(q).getElementType()),
                                 m.restCondition, m.zero, m.minusInf);
     }
+    if (m.mask)
+      m.mask = reshape(b, loc, m.mask, *mask4D(typeOf(m.mask).getShape(), m.maskBatch));
     Value k0 = unrepeatHeads(k), v0 = unrepeatHeads(v);
     if (typeOf(k0).getDimSize(1) == typeOf(v0).getDimSize(1))
       k = k0, v = v0;

@@ -178,3 +178,22 @@ func.func @and_finite(%q: tensor<2x2x3x4xf32>, %kt: tensor<2x2x4x3xf32>, %v: ten
   %o = kiln.matmul %p, %v : (tensor<2x2x3x3xf32>, tensor<2x2x3x4xf32>) -> tensor<2x2x3x4xf32>
   return %o : tensor<2x2x3x4xf32>
 }
+
+// -----
+
+// Windowed vision transformers (MaxViT, Swin): the products on a
+// [batch * windows * heads, S, S] view, the softmax (and the relative
+// position bias) on [batch, windows, heads, S, S]; the fused op works on
+// [batch * windows, heads, S, D] with the bias as [1, heads, S, S].
+// CHECK-LABEL: func.func @windows
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %arg3 {scale = 1.000000e+00 : f32} : (tensor<3x2x4x8xf32>, tensor<3x2x4x8xf32>, tensor<3x2x4x8xf32>, tensor<1x2x4x4xf32>) -> tensor<3x2x4x8xf32>
+// CHECK-NOT: kiln.softmax
+func.func @windows(%q: tensor<6x4x8xf32>, %kt: tensor<6x8x4xf32>, %v: tensor<6x4x8xf32>, %bias: tensor<1x2x4x4xf32>) -> tensor<6x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<6x4x8xf32>, tensor<6x8x4xf32>) -> tensor<6x4x4xf32>
+  %s5 = kiln.reshape %s : tensor<6x4x4xf32> -> tensor<1x3x2x4x4xf32>
+  %sb = kiln.binary add %s5, %bias : tensor<1x3x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<1x3x2x4x4xf32>
+  %p = kiln.softmax %sb {axis = 4 : i64} : tensor<1x3x2x4x4xf32>
+  %p3 = kiln.reshape %p : tensor<1x3x2x4x4xf32> -> tensor<6x4x4xf32>
+  %o = kiln.matmul %p3, %v : (tensor<6x4x4xf32>, tensor<6x4x8xf32>) -> tensor<6x4x8xf32>
+  return %o : tensor<6x4x8xf32>
+}
