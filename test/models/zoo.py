@@ -3,7 +3,8 @@
 of torch's exporters (legacy at opset 17, dynamo at its default opset),
 random weights (nothing downloaded), checked against onnxruntime on Kiln's
 CPU target and in GPU emulation, and compiled to PTX that ptxas assembles
-for sm_80 and sm_90.
+for sm_80 and sm_90. On the CPU, every transformer's attention layers must
+form `attention` kernels (ATTENTION: the count per family).
 
   zoo.py --kiln-build build [--subset ci|all] [--models a,b] [--report F]
 
@@ -23,6 +24,7 @@ or if a model in KNOWN passes (update the list).
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -316,6 +318,14 @@ FAMILIES = {
 # convolution families are covered there by check_models.sh and the QDQ case).
 CI_SUBSET = ["vit", "llama"]
 
+# Attention kernels the CPU target forms (kiln-fuse-attention) per family,
+# as `kilnc --emit=fused` lists them: every attention layer fused, except
+# Swin's shifted windows (a bias and a mask added in two views). Fewer
+# fails the run.
+ATTENTION = {"vit": 2, "swin": 2, "maxvit": 4, "bert": 2, "distilbert": 2, "roberta": 2,
+             "gpt2": 2, "llama": 2, "qwen2": 2, "t5_encoder": 2, "whisper_encoder": 2,
+             "clip": 4}
+
 # Known failures, "family/exporter" -> reason. A listed model that passes
 # fails the run (the list must shrink as Kiln grows).
 KNOWN = {}
@@ -487,6 +497,15 @@ def pinned_shapes(folder):
     return flags
 
 
+def attention_kernels(build, folder, timeout):
+    """The number of `attention` kernels in the CPU target's partition."""
+    p = subprocess.run([os.path.join(build, "bin", "kilnc"), os.path.join(folder, "model.onnx"),
+                        "--emit=fused", "-o", "-"] + pinned_shapes(folder),
+                       capture_output=True, text=True, timeout=timeout)
+    return len(re.findall(r'kiln\.kernel "[^"]*"\s+attention\(', p.stdout)) \
+        if p.returncode == 0 else 0
+
+
 def run_ptx(build, folder, timeout):
     import ptx_sweep
     if not ptx_sweep.PTXAS:
@@ -555,6 +574,10 @@ def main():
         # QDQ: rounding ties may move a value by one quantization step.
         tol = (1e-3, 1e-4) if name != "qdq" else (1e-2, 2e-2)
         row["cpu"] = run_kiln(args.kiln_build, folder, False, args.timeout, tol)
+        if name in ATTENTION and row["cpu"][0] == "ok":
+            fused = attention_kernels(args.kiln_build, folder, args.timeout)
+            if fused < ATTENTION[name]:
+                row["cpu"] = ("unfused", f"{fused} attention kernels, {ATTENTION[name]} expected")
         if not args.no_emulation:
             row["emulation"] = run_kiln(args.kiln_build, folder, True, args.timeout, tol)
         if not args.no_ptx:
