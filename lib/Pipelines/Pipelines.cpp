@@ -178,6 +178,8 @@ void kiln::buildGpuEmulationToLLVMPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildGpuStrategyPipeline(OpPassManager &pm, kiln::Precision precision) {
+  // Attention: one flash-style launch each, built before bufferization.
+  pm.addNestedPass<func::FuncOp>(kiln::createGpuAttention());
   addBufferization(pm);
   // Zero- (or -inf-) padded window inputs: their fills become loops that
   // kiln-gpu-fold-padding removes once every reader is a load.
@@ -311,9 +313,8 @@ void kiln::buildPipeline(OpPassManager &pm, const PipelineOptions &options, Stag
     buildImportCleanupPipeline(pm);
   if (to == Stage::Imported || to == Stage::Kiln)
     return;
-  // The attention kernel is the CPU's; other targets run attention as its
-  // parts.
-  bool attention = options.fuseAttention && options.target == Target::CPU;
+  // Attention as one kernel (the CPU's runtime kernel, the GPU's launch).
+  bool attention = options.fuseAttention;
   if (to == Stage::Fused) {
     buildFusionPipeline(pm, attention);
     return;

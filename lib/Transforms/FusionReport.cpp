@@ -31,6 +31,13 @@ int64_t flopsOf(Operation *op) {
     auto lhs = cast<ShapedType>(mm.getLhs().getType());
     return 2 * resultElems() * lhs.getShape().back();
   }
+  if (auto att = dyn_cast<AttentionOp>(op)) {
+    // Q K^T and P V: 2 * B * H * Sq * Sk * (D + Dv).
+    ArrayRef<int64_t> q = att.getQuery().getType().getShape();
+    int64_t sk = att.getKey().getType().getDimSize(2);
+    int64_t dv = att.getValue().getType().getDimSize(3);
+    return 2 * q[0] * q[1] * q[2] * sk * (q[3] + dv);
+  }
   if (auto conv = dyn_cast<ConvOp>(op)) {
     auto w = cast<ShapedType>(conv.getWeight().getType());
     int64_t perOutput = w.getNumElements() / std::max<int64_t>(1, w.getDimSize(0));

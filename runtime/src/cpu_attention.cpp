@@ -336,8 +336,10 @@ extern "C" void kiln_cpu_attention(
     rowsPerTile -= mr;
   p.rowsPerTile = std::min(rowsPerTile, Sq);
   p.tilesPerHead = (Sq + p.rowsPerTile - 1) / p.rowsPerTile;
-  // Key blocks of about 128 keys, whole microkernel panels.
-  p.blockKeys = std::max<int64_t>(1, 128 / mr) * mr;
+  // Key blocks of about 128 keys, whole microkernel panels
+  // (balanced: 128 keys are one block of 132, not 120 + 8).
+  int64_t blocks = (Sk + 127) / 128;
+  p.blockKeys = ((Sk + blocks - 1) / blocks + mr - 1) / mr * mr;
   // K and V packed once per call (every query tile of a head reads them).
   p.kPackStride = kiln_cpu::packedRowsSize(Sk, D);
   p.vBlockStride = kiln_cpu::packedSize(p.blockKeys, Dv);

@@ -15,7 +15,7 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: func.func private @kiln_cpu_attention(index, {{.*}}, f32, index, index)
 
-// Elsewhere (other targets, other types) it becomes its parts: K and V
+// Without keep-f32-attention (and for other types) it becomes its parts: K and V
 // repeated over query heads, matmul, scale, mask, causal bias, softmax,
 // NaN rows zeroed, matmul.
 // PARTS-LABEL: func.func @attention

@@ -1,10 +1,11 @@
-"""Fused attention on the CPU target: attention subgraphs become one
-`attention` kernel (kiln-fuse-attention + the runtime's flash-style kernel)
-and give softmax(Q K^T * scale + mask) V, checked against numpy in double
-precision on random data: ONNX Attention (causal, grouped-query heads, a
-boolean mask), the MatMul/Softmax/MatMul chain exporters write (scale on
-the scores, an additive mask with -inf entries); and a 16-head, 4096-token
-attention runs in a fraction of the memory its score matrix would need."""
+"""Fused attention: attention subgraphs become one `attention` kernel
+(kiln-fuse-attention; the CPU runtime's flash-style kernel, or one GPU
+launch run here by the thread emulator) and give softmax(Q K^T * scale +
+mask) V, checked against numpy in double precision on random data: ONNX
+Attention (causal, grouped-query heads, a boolean mask), the
+MatMul/Softmax/MatMul chain exporters write (scale on the scores, an
+additive mask with -inf entries); and a 16-head, 4096-token attention runs
+in a fraction of the memory its score matrix would need."""
 import os
 import resource
 import subprocess
@@ -100,6 +101,32 @@ def test_onnx_attention(heads, kv_heads, causal, mask):
         feeds["mask"] = m
     model = kiln.compile(attention_model([b, heads, s, d], [b, kv_heads, s, d], mask, causal))
     assert len(attention_kernels(model)) == 1
+    (y,) = model.run(None, feeds)
+    np.testing.assert_allclose(y, reference(q, k, v, m, causal=causal), rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("heads,kv_heads,causal,mask", [
+    (2, 2, False, None), (4, 2, True, TensorProto.BOOL), (2, 2, False, F)])
+def test_onnx_attention_gpu_emulation(heads, kv_heads, causal, mask):
+    """The GPU kernel, each GPU thread run by the emulator: 70 query rows
+    (two blocks, the second partial), 70 keys (three key tiles)."""
+    rng = np.random.default_rng(heads + 5 * causal)
+    b, s, d = 1, 70, 16
+    q = rng.standard_normal((b, heads, s, d), np.float32)
+    k = rng.standard_normal((b, kv_heads, s, d), np.float32)
+    v = rng.standard_normal((b, kv_heads, s, d), np.float32)
+    feeds = {"q": q, "k": k, "v": v}
+    m = None
+    if mask == TensorProto.BOOL:
+        m = rng.random((b, 1, 1, s)) < 0.8
+        m[..., 0] = True
+    elif mask == F:
+        m = rng.standard_normal((b, 1, 1, s)).astype(np.float32)
+        m[..., 5:9] = -np.inf
+    if m is not None:
+        feeds["mask"] = m
+    model = kiln.compile(attention_model([b, heads, s, d], [b, kv_heads, s, d], mask, causal),
+                         target="cuda", emulate=True)
     (y,) = model.run(None, feeds)
     np.testing.assert_allclose(y, reference(q, k, v, m, causal=causal), rtol=1e-4, atol=2e-5)
 

@@ -87,8 +87,8 @@ cl::opt<bool> noFusion("no-fusion",
                                 "groups (linalg fuses what it can)"),
                        cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> noFuseAttention("no-fuse-attention",
-                              cl::desc("CPU target: run attention as matmul, softmax and "
-                                       "matmul instead of the fused kernel"),
+                              cl::desc("Run attention as matmul, softmax and matmul "
+                                       "instead of one fused kernel"),
                               cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> printIRAfterAll("print-ir-after-all",
                               cl::desc("Print the IR after every pass (stderr)"), cl::init(false),

@@ -16,7 +16,7 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
     `kiln.attention` becomes its parts (matmul, scale, mask, softmax,
     matmul) unless `keep-f32-attention` is set and it is f32 with static
     shapes: then it stays for the target's own kernel (the CPU's
-    `kiln-cpu-attention-to-call`).
+    `kiln-cpu-attention-to-call`, the GPU's `kiln-gpu-attention`).
   }];
   let options = [
     Option<"keepF32Attention", "keep-f32-attention", "bool", /*default=*/"false",

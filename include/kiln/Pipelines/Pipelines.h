@@ -37,8 +37,8 @@ struct PipelineOptions {
   Precision precision = Precision::FP32;
   /// Partition the graph into kernel groups before lowering.
   bool fusion = true;
-  /// CPU target: attention subgraphs become kiln.attention, computed by the
-  /// runtime's fused kernel (kiln-fuse-attention).
+  /// Attention subgraphs become kiln.attention (kiln-fuse-attention),
+  /// computed by one kernel: the runtime's on the CPU, one launch on CUDA.
   bool fuseAttention = true;
   /// For Target::CUDA: lower the GPU kernels for the host CPU, each GPU
   /// thread run by the runtime's emulator.

@@ -4,6 +4,23 @@
 
 include "mlir/Pass/PassBase.td"
 
+def GpuAttention : Pass<"kiln-gpu-attention", "mlir::func::FuncOp"> {
+  let summary = "Compute each f32 kiln.attention in one flash-style GPU kernel";
+  let description = [{
+    Runs on tensors, before bufferization: each static f32 `kiln.attention`
+    becomes one `gpu.launch` on its operands' buffers (read-only
+    `bufferization.to_buffer`) writing a new buffer. A block per (64 query
+    rows, batch x head), a thread per query row; K and V tiles of up to 32
+    keys staged in shared memory; an online softmax (running maximum and
+    sum per row, the output row rescaled as the maximum grows) so that the
+    sequence x sequence scores are never stored; causal blocks stop at
+    their last row's keys. CUDA cores (no tensor cores yet).
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect", "mlir::math::MathDialect",
+                           "mlir::bufferization::BufferizationDialect"];
+}
+
 def GpuThreadBlocks : Pass<"kiln-gpu-thread-blocks", "mlir::func::FuncOp"> {
   let summary = "Shape top-level parallel loops into blocks of GPU threads";
   let description = [{
