@@ -32,6 +32,11 @@ Cases:
   gemm        MatMul of two 4096x4096 inputs at fp32, tf32, fp16 and bf16;
               no data: the runner draws the inputs from a seed on the
               device and checks against torch (cuBLAS) in float64
+  attention   ONNX Attention (f32, 16 heads of 64, batch 1) at 1k and 4k
+              tokens, plain and causal: Kiln's fused attention kernel;
+              the runner checks it against torch's
+              scaled_dot_product_attention and times both (f32, and
+              torch's fp16 flash kernel as the bar)
 """
 import argparse
 import concurrent.futures
@@ -72,6 +77,8 @@ KINDS = {
 CHECKED_MODELS = ("encoder", "mobilenet_v2", "resnet18")
 TIMED_MODELS = ("resnet18", "mobilenet_v2", "encoder", "resnet50", "bert_base")
 OPTIONAL_TIMINGS = ("timing.bert_base.b32", "timing.resnet50.b32")
+ATTENTION_SHAPES = ((1024, False), (4096, False), (4096, True))  # (tokens, causal)
+ATTENTION_HEADS, ATTENTION_DIM = 16, 64
 GEMM_SIZE = 4096
 GEMM_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 
@@ -199,6 +206,27 @@ def gemm_cases(work):
             for p in GEMM_PRECISIONS]
 
 
+def attention_cases(work):
+    from onnx import TensorProto, helper
+    cases = []
+    for seq, causal in ATTENTION_SHAPES:
+        shape = [1, ATTENTION_HEADS, seq, ATTENTION_DIM]
+        graph = helper.make_graph(
+            [helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=int(causal))],
+            "attention", [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape) for x in "qkv"],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+        model.ir_version = 10
+        name = f"attention.{seq}{'.causal' if causal else ''}"
+        path = os.path.join(work, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(model.SerializeToString())
+        cases.append(dict(id=name, group="attention", kind="attention", onnx=path, data=None,
+                          precision="fp32", seq=seq, heads=ATTENTION_HEADS, dim=ATTENTION_DIM,
+                          causal=causal, source="scripts/gpu_bundle.py"))
+    return cases
+
+
 def compile_case(case, kilnc, arch, out):
     """Builds cases/ID/model.so and copies the data it needs; returns the
     manifest entry, or one with "error" when kilnc refuses the model."""
@@ -281,7 +309,7 @@ def main():
         nodes = node_cases(args.passing)
         if args.node_limit:
             nodes = nodes[:args.node_limit]
-        cases += nodes + gemm_cases(work) + model_cases()
+        cases += nodes + gemm_cases(work) + attention_cases(work) + model_cases()
         print(f"compiling {len(cases)} cases for {args.gpu_arch} ({args.jobs} jobs)", flush=True)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             entries = list(pool.map(lambda c: compile_case(c, kilnc, args.gpu_arch, out), cases))
@@ -318,7 +346,7 @@ def main():
           f"{size / 2**20:.1f} MiB")
     for e in failed:
         print(f"  not built: {e['id']}: {e['error']}")
-    bad = [e for e in failed if e["group"] in ("emulation", "gemm")]
+    bad = [e for e in failed if e["group"] in ("emulation", "gemm", "attention")]
     if bad:
         print(f"gpu_bundle: {len(bad)} emulation or GEMM cases did not build")
         return 1
