@@ -18,3 +18,17 @@ func.func @attention(%q: tensor<2x4x100x16xf32>, %k: tensor<2x2x100x16xf32>, %v:
   %0 = kiln.attention %q, %k, %v {scale = 0.25 : f32, causal_offset = 0 : i64} : (tensor<2x4x100x16xf32>, tensor<2x2x100x16xf32>, tensor<2x2x100x16xf32>) -> tensor<2x4x100x16xf32>
   return %0 : tensor<2x4x100x16xf32>
 }
+
+// Decoding (one query row, 300 cached keys): a block per (row, batch x
+// head) = (1, 4), 64 threads splitting the keys, their partial outputs
+// and (max, sum) pairs combined through shared memory.
+// CHECK-LABEL: func.func @decode
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c64,
+// CHECK-SAME: workgroup(%{{.+}} : memref<64x16xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<64x2xf32, #gpu.address_space<workgroup>>)
+// CHECK: math.exp
+// CHECK: gpu.barrier
+// CHECK: gpu.terminator
+func.func @decode(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x300x16xf32>, %v: tensor<1x2x300x16xf32>) -> tensor<1x4x1x16xf32> {
+  %0 = kiln.attention %q, %k, %v {scale = 0.25 : f32} : (tensor<1x4x1x16xf32>, tensor<1x2x300x16xf32>, tensor<1x2x300x16xf32>) -> tensor<1x4x1x16xf32>
+  return %0 : tensor<1x4x1x16xf32>
+}

@@ -105,27 +105,30 @@ def test_onnx_attention(heads, kv_heads, causal, mask):
     np.testing.assert_allclose(y, reference(q, k, v, m, causal=causal), rtol=1e-4, atol=2e-5)
 
 
-@pytest.mark.parametrize("heads,kv_heads,causal,mask", [
-    (2, 2, False, None), (4, 2, True, TensorProto.BOOL), (2, 2, False, F)])
-def test_onnx_attention_gpu_emulation(heads, kv_heads, causal, mask):
-    """The GPU kernel, each GPU thread run by the emulator: 70 query rows
-    (two blocks, the second partial), 70 keys (three key tiles)."""
-    rng = np.random.default_rng(heads + 5 * causal)
-    b, s, d = 1, 70, 16
-    q = rng.standard_normal((b, heads, s, d), np.float32)
-    k = rng.standard_normal((b, kv_heads, s, d), np.float32)
-    v = rng.standard_normal((b, kv_heads, s, d), np.float32)
+@pytest.mark.parametrize("heads,kv_heads,causal,mask,sq,skv", [
+    (2, 2, False, None, 70, 70), (4, 2, True, TensorProto.BOOL, 70, 70),
+    (2, 2, False, F, 70, 70), (4, 2, False, F, 1, 300), (2, 2, True, None, 3, 200)])
+def test_onnx_attention_gpu_emulation(heads, kv_heads, causal, mask, sq, skv):
+    """The GPU kernels, each GPU thread run by the emulator: 70 query rows
+    (two blocks of rows, the second partial) against 70 keys (three key
+    tiles); and decoding, 1 or 3 query rows against a few hundred keys
+    (the keys split over a block's threads, partial results combined)."""
+    rng = np.random.default_rng(heads + 5 * causal + sq)
+    b, d = 1, 16
+    q = rng.standard_normal((b, heads, sq, d), np.float32)
+    k = rng.standard_normal((b, kv_heads, skv, d), np.float32)
+    v = rng.standard_normal((b, kv_heads, skv, d), np.float32)
     feeds = {"q": q, "k": k, "v": v}
     m = None
     if mask == TensorProto.BOOL:
-        m = rng.random((b, 1, 1, s)) < 0.8
+        m = rng.random((b, 1, 1, skv)) < 0.8
         m[..., 0] = True
     elif mask == F:
-        m = rng.standard_normal((b, 1, 1, s)).astype(np.float32)
+        m = rng.standard_normal((b, 1, 1, skv)).astype(np.float32)
         m[..., 5:9] = -np.inf
     if m is not None:
         feeds["mask"] = m
-    model = kiln.compile(attention_model([b, heads, s, d], [b, kv_heads, s, d], mask, causal),
+    model = kiln.compile(attention_model([b, heads, sq, d], [b, kv_heads, skv, d], mask, causal),
                          target="cuda", emulate=True)
     (y,) = model.run(None, feeds)
     np.testing.assert_allclose(y, reference(q, k, v, m, causal=causal), rtol=1e-4, atol=2e-5)

@@ -40,6 +40,10 @@ namespace {
 
 /// Query rows per block (one thread each).
 constexpr int64_t kRows = 64;
+/// Up to this many query rows (decoding with a cache), the keys are split
+/// over the threads of a block per row instead: kDecodeThreads of them.
+constexpr int64_t kDecodeRows = 4;
+constexpr int64_t kDecodeThreads = 64;
 
 struct Emitter {
   OpBuilder &b;
@@ -111,6 +115,11 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     auto resultType = op.getType();
     Value out = memref::AllocOp::create(b, loc,
                                         MemRefType::get(resultType.getShape(), b.getF32Type()));
+    if (Sq <= kDecodeRows && Dv >= 1 && Dv <= 128 && Sk > 0) {
+      emitDecode(b, op, q, k, v, mask, out, {B, H, Hkv, Sq, Sk, D, Dv});
+      finish(b, op, out);
+      return;
+    }
     // Key tiles: 32 keys, fewer for wide heads (shared memory stays under
     // 48 KiB).
     int64_t bc = 32;
@@ -262,11 +271,118 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     });
     gpu::TerminatorOp::create(b, loc);
     b.setInsertionPointAfter(launch);
-    Value result = bufferization::ToTensorOp::create(b, loc, resultType, out,
+    finish(b, op, out);
+  }
+
+  /// The result tensor of the output buffer replaces the op.
+  void finish(OpBuilder &b, kiln::AttentionOp op, Value out) {
+    Value result = bufferization::ToTensorOp::create(b, op.getLoc(), op.getType(), out,
                                                      /*restrict=*/b.getUnitAttr(),
                                                      /*writable=*/b.getUnitAttr());
     op.replaceAllUsesWith(result);
     op.erase();
+  }
+
+  struct Dims {
+    int64_t B, H, Hkv, Sq, Sk, D, Dv;
+  };
+
+  /// Decoding (a few query rows against a long key/value cache): a block
+  /// per (query row, batch x head), its threads splitting the keys (key j
+  /// to thread j mod T), each with its own running maximum, sum and output
+  /// row in registers; then the threads' partial results are combined
+  /// through shared memory (rescaled to the common maximum), one output
+  /// element per thread.
+  void emitDecode(OpBuilder &b, kiln::AttentionOp op, Value q, Value k, Value v, Value mask,
+                  Value out, Dims n) {
+    Location loc = op.getLoc();
+    Emitter e{b, loc};
+    MLIRContext *ctx = b.getContext();
+    auto shared = [&](ArrayRef<int64_t> shape) {
+      return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{},
+                             gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    };
+    int64_t T = kDecodeThreads;
+    SmallVector<Type> workgroup{shared({T, n.Dv}), shared({T, 2})};
+    Value one = e.idx(1);
+    auto launch = gpu::LaunchOp::create(b, loc, e.idx(n.Sq), e.idx(n.B * n.H), one, e.idx(T), one,
+                                        one, /*dynamicSharedMemorySize=*/nullptr,
+                                        /*asyncTokenType=*/nullptr, ValueRange{}, workgroup);
+    Value partial = launch.getWorkgroupAttributions()[0];
+    Value stats = launch.getWorkgroupAttributions()[1];
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value tid = launch.getThreadIds().x, row = launch.getBlockIds().x;
+    Value bh = launch.getBlockIds().y, zero = e.idx(0);
+    Value batch = arith::DivUIOp::create(b, loc, bh, e.idx(n.H));
+    Value head = arith::RemUIOp::create(b, loc, bh, e.idx(n.H));
+    Value kvHead = arith::DivUIOp::create(b, loc, head, e.idx(n.H / n.Hkv));
+    Value ninf = e.f32(-std::numeric_limits<float>::infinity()), fzero = e.f32(0.0f);
+    std::optional<int64_t> causal = op.getCausalOffset();
+    // Keys this row sees.
+    Value keys = e.idx(n.Sk);
+    if (causal) {
+      Value limit = e.add(row, e.idx(*causal + 1));
+      keys = e.minIdx(arith::MaxSIOp::create(b, loc, limit, zero), e.idx(n.Sk));
+    }
+    SmallVector<Value> init{ninf, fzero};
+    init.append(n.Dv, fzero);
+    ValueRange acc = e.loop(tid, keys, T, init, [&](Value key, ValueRange st) {
+      Value dot = e.loop(zero, e.idx(n.D), 1, {fzero}, [&](Value d, ValueRange a) {
+        Value x = e.load(q, {batch, head, row, d});
+        Value y = e.load(k, {batch, kvHead, key, d});
+        return SmallVector<Value>{math::FmaOp::create(b, loc, x, y, a[0])};
+      })[0];
+      Value s = e.fmul(dot, e.f32(op.getScale().convertToFloat()));
+      if (mask) {
+        auto mt = cast<MemRefType>(mask.getType());
+        Value coords[4] = {batch, head, row, key};
+        SmallVector<Value> at;
+        for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
+          at.push_back(mt.getDimSize(i) == 1 ? zero : coords[4 - r + i]);
+        s = e.fadd(s, e.load(mask, at));
+      }
+      Value m = st[0], l = st[1];
+      Value mNew = arith::MaximumFOp::create(b, loc, m, s);
+      Value dead = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, ninf);
+      Value shift = e.select(dead, fzero, mNew);
+      Value alpha = e.select(dead, e.f32(1.0f),
+                             math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, m, shift)));
+      Value p = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, shift));
+      SmallVector<Value> next{mNew, e.fadd(e.fmul(l, alpha), p)};
+      for (int64_t d = 0; d < n.Dv; ++d) {
+        Value vd = e.load(v, {batch, kvHead, key, e.idx(d)});
+        next.push_back(math::FmaOp::create(b, loc, p, vd, e.fmul(st[2 + d], alpha)));
+      }
+      return next;
+    });
+    // Partial results to shared memory, then one output element per thread.
+    e.store(acc[0], stats, {tid, zero});
+    e.store(acc[1], stats, {tid, one});
+    for (int64_t d = 0; d < n.Dv; ++d)
+      e.store(acc[2 + d], partial, {tid, e.idx(d)});
+    gpu::BarrierOp::create(b, loc);
+    Value mAll = e.loop(zero, e.idx(T), 1, {ninf}, [&](Value t, ValueRange a) {
+      return SmallVector<Value>{arith::MaximumFOp::create(b, loc, a[0], e.load(stats, {t, zero}))};
+    })[0];
+    Value dead = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mAll, ninf);
+    Value shift = e.select(dead, fzero, mAll);
+    e.loop(tid, e.idx(n.Dv), T, {}, [&](Value d, ValueRange) {
+      ValueRange sums = e.loop(zero, e.idx(T), 1, {fzero, fzero}, [&](Value t, ValueRange a) {
+        Value w = math::ExpOp::create(
+            b, loc, arith::SubFOp::create(b, loc, e.load(stats, {t, zero}), shift));
+        return SmallVector<Value>{math::FmaOp::create(b, loc, w, e.load(stats, {t, one}), a[0]),
+                                  math::FmaOp::create(b, loc, w, e.load(partial, {t, d}), a[1])};
+      });
+      Value o = arith::DivFOp::create(b, loc, sums[1], sums[0]);
+      if (op.getZeroNanRows()) {
+        Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ULE, sums[0], fzero);
+        o = e.select(none, fzero, o);
+      }
+      e.store(o, out, {batch, head, row, d});
+      return SmallVector<Value>{};
+    });
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointAfter(launch);
   }
 };
 

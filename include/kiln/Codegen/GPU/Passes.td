@@ -14,7 +14,11 @@ def GpuAttention : Pass<"kiln-gpu-attention", "mlir::func::FuncOp"> {
     keys staged in shared memory; an online softmax (running maximum and
     sum per row, the output row rescaled as the maximum grows) so that the
     sequence x sequence scores are never stored; causal blocks stop at
-    their last row's keys. CUDA cores (no tensor cores yet).
+    their last row's keys. Decoding (up to 4 query rows, a long key/value
+    cache) takes a block per query row instead, its 64 threads splitting
+    the keys, each with its own running maximum, sum and output row in
+    registers, combined through shared memory at the end. CUDA cores (no
+    tensor cores yet).
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::memref::MemRefDialect", "mlir::math::MathDialect",
