@@ -32,11 +32,11 @@ Cases:
   gemm        MatMul of two 4096x4096 inputs at fp32, tf32, fp16 and bf16;
               no data: the runner draws the inputs from a seed on the
               device and checks against torch (cuBLAS) in float64
-  attention   ONNX Attention (f32, 16 heads of 64, batch 1) at 1k and 4k
-              tokens, plain and causal: Kiln's fused attention kernel;
-              the runner checks it against torch's
-              scaled_dot_product_attention and times both (f32, and
-              torch's fp16 flash kernel as the bar)
+  attention   ONNX Attention (16 heads of 64, batch 1), f32 and f16, at 1k
+              and 4k tokens, plain and causal, and f16 causal at 16k:
+              Kiln's fused attention kernel; the runner checks it against
+              torch's scaled_dot_product_attention and times both (at f16
+              torch takes its flash kernel: the bar)
 """
 import argparse
 import concurrent.futures
@@ -77,7 +77,10 @@ KINDS = {
 CHECKED_MODELS = ("encoder", "mobilenet_v2", "resnet18")
 TIMED_MODELS = ("resnet18", "mobilenet_v2", "encoder", "resnet50", "bert_base")
 OPTIONAL_TIMINGS = ("timing.bert_base.b32", "timing.resnet50.b32")
-ATTENTION_SHAPES = ((1024, False), (4096, False), (4096, True))  # (tokens, causal)
+# (tokens, causal, element type)
+ATTENTION_SHAPES = ((1024, False, "float32"), (4096, False, "float32"), (4096, True, "float32"),
+                    (1024, False, "float16"), (4096, False, "float16"), (4096, True, "float16"),
+                    (16384, True, "float16"))
 ATTENTION_HEADS, ATTENTION_DIM = 16, 64
 GEMM_SIZE = 4096
 GEMM_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
@@ -209,21 +212,22 @@ def gemm_cases(work):
 def attention_cases(work):
     from onnx import TensorProto, helper
     cases = []
-    for seq, causal in ATTENTION_SHAPES:
+    for seq, causal, dtype in ATTENTION_SHAPES:
         shape = [1, ATTENTION_HEADS, seq, ATTENTION_DIM]
+        et = TensorProto.FLOAT if dtype == "float32" else TensorProto.FLOAT16
         graph = helper.make_graph(
             [helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=int(causal))],
-            "attention", [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape) for x in "qkv"],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+            "attention", [helper.make_tensor_value_info(x, et, shape) for x in "qkv"],
+            [helper.make_tensor_value_info("y", et, shape)])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
         model.ir_version = 10
-        name = f"attention.{seq}{'.causal' if causal else ''}"
+        name = f"attention.{dtype}.{seq}{'.causal' if causal else ''}"
         path = os.path.join(work, name + ".onnx")
         with open(path, "wb") as f:
             f.write(model.SerializeToString())
         cases.append(dict(id=name, group="attention", kind="attention", onnx=path, data=None,
                           precision="fp32", seq=seq, heads=ATTENTION_HEADS, dim=ATTENTION_DIM,
-                          causal=causal, source="scripts/gpu_bundle.py"))
+                          causal=causal, dtype=dtype, source="scripts/gpu_bundle.py"))
     return cases
 
 

@@ -70,9 +70,11 @@ struct YieldSignature : OpConversionPattern<YieldOp> {
 };
 
 /// Whether `op` is left for the target's fused kernel.
-bool keptAttention(AttentionOp op, bool keepF32) {
+bool keptAttention(AttentionOp op, bool keepF32, bool keepHalf) {
   auto qt = op.getQuery().getType();
-  return keepF32 && qt.getElementType().isF32() && qt.hasStaticShape() &&
+  Type et = qt.getElementType();
+  bool kept = et.isF32() ? keepF32 : (et.isF16() || et.isBF16()) && keepHalf;
+  return kept && qt.hasStaticShape() &&
          op.getKey().getType().hasStaticShape() && op.getValue().getType().hasStaticShape() &&
          (!op.getMask() || cast<RankedTensorType>(op.getMask().getType()).hasStaticShape());
 }
@@ -149,7 +151,7 @@ struct ConvertKilnToLinalgPass
     MLIRContext *ctx = &getContext();
     SmallVector<AttentionOp> attentions;
     getOperation().walk([&](AttentionOp op) {
-      if (!keptAttention(op, keepF32Attention))
+      if (!keptAttention(op, keepF32Attention, keepHalfAttention))
         attentions.push_back(op);
     });
     for (AttentionOp op : attentions)
@@ -179,7 +181,7 @@ struct ConvertKilnToLinalgPass
     target.addDynamicallyLegalOp<KernelOp>(
         [&](KernelOp op) { return converter.isLegal(op); });
     target.addDynamicallyLegalOp<AttentionOp>(
-        [&](AttentionOp op) { return keptAttention(op, keepF32Attention); });
+        [&](AttentionOp op) { return keptAttention(op, keepF32Attention, keepHalfAttention); });
     target.addDynamicallyLegalOp<YieldOp>(
         [&](YieldOp op) { return converter.isLegal(op); });
     target.addDynamicallyLegalOp<func::ReturnOp>(

@@ -65,7 +65,8 @@ void kiln::buildFusionPipeline(OpPassManager &pm, bool attention) {
   pm.addNestedPass<func::FuncOp>(createFormKernels());
 }
 
-void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion, bool attention) {
+void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion, bool attention,
+                                     bool halfAttention) {
   if (fusion) {
     buildFusionPipeline(pm, attention);
   } else {
@@ -78,6 +79,7 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion, bool attent
   // ops of one kernel. A fused attention stays for the target's kernel.
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.keepF32Attention = attention;
+  toLinalg.keepHalfAttention = attention && halfAttention;
   pm.addPass(createConvertKilnToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(kiln::createFuseElementwise());
@@ -319,7 +321,8 @@ void kiln::buildPipeline(OpPassManager &pm, const PipelineOptions &options, Stag
     buildFusionPipeline(pm, attention);
     return;
   }
-  buildKilnToLinalgPipeline(pm, options.fusion, attention);
+  // The GPU kernel also takes f16 and bf16 (computing in f32).
+  buildKilnToLinalgPipeline(pm, options.fusion, attention, options.target == Target::CUDA);
   if (to == Stage::Linalg)
     return;
   if (to == Stage::Gpu || (options.target == Target::CUDA && !options.emulation)) {

@@ -36,17 +36,17 @@ def reference(q, k, v, mask=None, scale=None, causal=False):
     return (p / p.sum(-1, keepdims=True)) @ v
 
 
-def attention_model(q_shape, kv_shape, mask=None, causal=False):
-    inputs = [helper.make_tensor_value_info("q", F, q_shape),
-              helper.make_tensor_value_info("k", F, kv_shape),
-              helper.make_tensor_value_info("v", F, kv_shape)]
+def attention_model(q_shape, kv_shape, mask=None, causal=False, dtype=F):
+    inputs = [helper.make_tensor_value_info("q", dtype, q_shape),
+              helper.make_tensor_value_info("k", dtype, kv_shape),
+              helper.make_tensor_value_info("v", dtype, kv_shape)]
     names = ["q", "k", "v"]
     if mask is not None:
         inputs.append(helper.make_tensor_value_info("mask", mask, [q_shape[0], 1, 1, kv_shape[2]]))
         names.append("mask")
     node = helper.make_node("Attention", names, ["y"], is_causal=int(causal))
     graph = helper.make_graph([node], "attention", inputs,
-                              [helper.make_tensor_value_info("y", F, q_shape)])
+                              [helper.make_tensor_value_info("y", dtype, q_shape)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
     model.ir_version = 10
     return model.SerializeToString()
@@ -132,6 +132,24 @@ def test_onnx_attention_gpu_emulation(heads, kv_heads, causal, mask, sq, skv):
                          target="cuda", emulate=True)
     (y,) = model.run(None, feeds)
     np.testing.assert_allclose(y, reference(q, k, v, m, causal=causal), rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("sq,skv,causal", [(70, 70, True), (1, 200, False)])
+def test_half_attention_gpu_emulation(sq, skv, causal):
+    """f16 attention on the GPU: f16 in and out, computed in f32 (the
+    tiled kernel accumulates in an f32 buffer, the decoding one in
+    registers)."""
+    rng = np.random.default_rng(sq)
+    b, h, d = 1, 2, 16
+    q = rng.standard_normal((b, h, sq, d)).astype(np.float16)
+    k, v = (rng.standard_normal((b, h, skv, d)).astype(np.float16) for _ in range(2))
+    model = kiln.compile(attention_model([b, h, sq, d], [b, h, skv, d], None, causal,
+                                         TensorProto.FLOAT16), target="cuda", emulate=True)
+    assert len(attention_kernels(model)) == 1
+    (y,) = model.run(None, {"q": q, "k": k, "v": v})
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(y.astype(np.float64), reference(q, k, v, causal=causal),
+                               rtol=2e-3, atol=2e-3)
 
 
 def test_exported_chain():

@@ -15,12 +15,15 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
 
     `kiln.attention` becomes its parts (matmul, scale, mask, softmax,
     matmul) unless `keep-f32-attention` is set and it is f32 with static
-    shapes: then it stays for the target's own kernel (the CPU's
-    `kiln-cpu-attention-to-call`, the GPU's `kiln-gpu-attention`).
+    shapes (or f16/bf16 with `keep-half-attention`): then it stays for the
+    target's own kernel (the CPU's `kiln-cpu-attention-to-call`, the GPU's
+    `kiln-gpu-attention`).
   }];
   let options = [
     Option<"keepF32Attention", "keep-f32-attention", "bool", /*default=*/"false",
-           "leave static f32 kiln.attention ops for the target">
+           "leave static f32 kiln.attention ops for the target">,
+    Option<"keepHalfAttention", "keep-half-attention", "bool", /*default=*/"false",
+           "leave static f16 and bf16 kiln.attention ops for the target">
   ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",

@@ -97,7 +97,7 @@ void buildFusionPipeline(mlir::OpPassManager &pm, bool attention = false);
 /// (`kiln.kernel`, `kiln.kernel_kind`); without, elementwise producers fuse
 /// into their consumers wherever linalg allows.
 void buildKilnToLinalgPipeline(mlir::OpPassManager &pm, bool fusion = true,
-                               bool attention = false);
+                               bool attention = false, bool halfAttention = false);
 
 /// linalg on tensors -> LLVM dialect for the CPU: bufferization with
 /// results turned into caller-provided out-parameters, loops, and the LLVM

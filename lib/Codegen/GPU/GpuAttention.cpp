@@ -61,6 +61,16 @@ struct Emitter {
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
   Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
   Value load(Value m, ValueRange at) { return memref::LoadOp::create(b, loc, m, at); }
+  /// A load widened to f32 (f16 and bf16 operands compute in f32).
+  Value loadF32(Value m, ValueRange at) {
+    Value x = load(m, at);
+    return x.getType().isF32() ? x : arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  }
+  /// A store narrowed to the buffer's element type.
+  void storeAs(Value v, Value m, ValueRange at) {
+    Type et = cast<MemRefType>(m.getType()).getElementType();
+    store(et.isF32() ? v : arith::TruncFOp::create(b, loc, et, v), m, at);
+  }
   void store(Value v, Value m, ValueRange at) { memref::StoreOp::create(b, loc, v, m, at); }
 
   /// for (i = lb; i < ub; i += step) with loop-carried values; `body`
@@ -84,10 +94,11 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     SmallVector<kiln::AttentionOp> ops;
     getOperation().walk([&](kiln::AttentionOp op) { ops.push_back(op); });
     for (kiln::AttentionOp op : ops) {
-      if (!op.getQuery().getType().getElementType().isF32() ||
+      Type et = op.getQuery().getType().getElementType();
+      if (!(et.isF32() || et.isF16() || et.isBF16()) ||
           !op.getQuery().getType().hasStaticShape() || !op.getKey().getType().hasStaticShape() ||
           !op.getValue().getType().hasStaticShape()) {
-        op.emitOpError() << "the GPU attention kernel takes static f32 tensors";
+        op.emitOpError() << "the GPU attention kernel takes static f32, f16 or bf16 tensors";
         return signalPassFailure();
       }
       rewrite(op);
@@ -113,13 +124,19 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     Value q = buffer(op.getQuery()), k = buffer(op.getKey()), v = buffer(op.getValue());
     Value mask = op.getMask() ? buffer(op.getMask()) : Value();
     auto resultType = op.getType();
-    Value out = memref::AllocOp::create(b, loc,
-                                        MemRefType::get(resultType.getShape(), b.getF32Type()));
+    Value out = memref::AllocOp::create(
+        b, loc, MemRefType::get(resultType.getShape(), resultType.getElementType()));
     if (Sq <= kDecodeRows && Dv >= 1 && Dv <= 128 && Sk > 0) {
       emitDecode(b, op, q, k, v, mask, out, {B, H, Hkv, Sq, Sk, D, Dv});
       finish(b, op, out);
       return;
     }
+    // The tiled kernel accumulates each output row in place: in f32 (a
+    // buffer of its own for f16/bf16 results).
+    Value accum = resultType.getElementType().isF32()
+                      ? out
+                      : memref::AllocOp::create(
+                            b, loc, MemRefType::get(resultType.getShape(), b.getF32Type()));
     // Key tiles: 32 keys, fewer for wide heads (shared memory stays under
     // 48 KiB).
     int64_t bc = 32;
@@ -163,7 +180,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     };
     ifValid([&] {
       e.loop(zero, e.idx(Dv), 1, {}, [&](Value d, ValueRange) {
-        e.store(fzero, out, {batch, head, row, d});
+        e.store(fzero, accum, {batch, head, row, d});
         return SmallVector<Value>{};
       });
     });
@@ -183,7 +200,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         Value dd = arith::RemUIOp::create(b, loc, el, e.idx(width));
         Value key = e.add(j0, jj);
         Value inKeys = e.cmp(arith::CmpIPredicate::ult, key, e.idx(Sk));
-        Value x = e.load(src, {batch, kvHead, e.minIdx(key, e.idx(Sk - 1)), dd});
+        Value x = e.loadF32(src, {batch, kvHead, e.minIdx(key, e.idx(Sk - 1)), dd});
         e.store(e.select(inKeys, x, fzero), dst, {jj, dd});
         return SmallVector<Value>{};
       });
@@ -195,7 +212,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
       SmallVector<Value> at;
       for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
         at.push_back(mt.getDimSize(i) == 1 ? zero : coords[4 - r + i]);
-      return e.load(mask, at);
+      return e.loadF32(mask, at);
     };
     ValueRange state = e.loop(zero, keys, bc, {ninf, fzero}, [&](Value j0, ValueRange ml) {
       Value m = ml[0], l = ml[1];
@@ -205,7 +222,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
       // Scores of this thread's row against the tile.
       Value tileMax = e.loop(zero, e.idx(bc), 1, {ninf}, [&](Value jj, ValueRange mx) {
         Value dot = e.loop(zero, e.idx(D), 1, {fzero}, [&](Value d, ValueRange acc) {
-          Value x = e.load(q, {batch, head, qRow, d});
+          Value x = e.loadF32(q, {batch, head, qRow, d});
           Value y = e.load(kTile, {jj, d});
           return SmallVector<Value>{math::FmaOp::create(b, loc, x, y, acc[0])};
         })[0];
@@ -238,13 +255,13 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
       // The output row: rescaled, plus P V over the tile.
       ifValid([&] {
         e.loop(zero, e.idx(Dv), 1, {}, [&](Value d, ValueRange) {
-          Value o = e.fmul(e.load(out, {batch, head, row, d}), alpha);
+          Value o = e.fmul(e.load(accum, {batch, head, row, d}), alpha);
           Value acc = e.loop(zero, e.idx(bc), 1, {o}, [&](Value jj, ValueRange a) {
             Value p = e.load(sTile, {tid, jj});
             return SmallVector<Value>{
                 math::FmaOp::create(b, loc, p, e.load(vTile, {jj, d}), a[0])};
           })[0];
-          e.store(acc, out, {batch, head, row, d});
+          e.store(acc, accum, {batch, head, row, d});
           return SmallVector<Value>{};
         });
       });
@@ -260,12 +277,12 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
       if (op.getZeroNanRows())
         zeroRow = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ULE, l, fzero);
       e.loop(zero, e.idx(Dv), 1, {}, [&](Value d, ValueRange) {
-        Value o = e.fmul(e.load(out, {batch, head, row, d}), inv);
+        Value o = e.fmul(e.load(accum, {batch, head, row, d}), inv);
         if (Sk == 0)
           o = fzero;
         if (zeroRow)
           o = e.select(zeroRow, fzero, o);
-        e.store(o, out, {batch, head, row, d});
+        e.storeAs(o, out, {batch, head, row, d});
         return SmallVector<Value>{};
       });
     });
@@ -328,8 +345,8 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     init.append(n.Dv, fzero);
     ValueRange acc = e.loop(tid, keys, T, init, [&](Value key, ValueRange st) {
       Value dot = e.loop(zero, e.idx(n.D), 1, {fzero}, [&](Value d, ValueRange a) {
-        Value x = e.load(q, {batch, head, row, d});
-        Value y = e.load(k, {batch, kvHead, key, d});
+        Value x = e.loadF32(q, {batch, head, row, d});
+        Value y = e.loadF32(k, {batch, kvHead, key, d});
         return SmallVector<Value>{math::FmaOp::create(b, loc, x, y, a[0])};
       })[0];
       Value s = e.fmul(dot, e.f32(op.getScale().convertToFloat()));
@@ -339,7 +356,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         SmallVector<Value> at;
         for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
           at.push_back(mt.getDimSize(i) == 1 ? zero : coords[4 - r + i]);
-        s = e.fadd(s, e.load(mask, at));
+        s = e.fadd(s, e.loadF32(mask, at));
       }
       Value m = st[0], l = st[1];
       Value mNew = arith::MaximumFOp::create(b, loc, m, s);
@@ -350,7 +367,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
       Value p = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, shift));
       SmallVector<Value> next{mNew, e.fadd(e.fmul(l, alpha), p)};
       for (int64_t d = 0; d < n.Dv; ++d) {
-        Value vd = e.load(v, {batch, kvHead, key, e.idx(d)});
+        Value vd = e.loadF32(v, {batch, kvHead, key, e.idx(d)});
         next.push_back(math::FmaOp::create(b, loc, p, vd, e.fmul(st[2 + d], alpha)));
       }
       return next;
@@ -378,7 +395,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ULE, sums[0], fzero);
         o = e.select(none, fzero, o);
       }
-      e.store(o, out, {batch, head, row, d});
+      e.storeAs(o, out, {batch, head, row, d});
       return SmallVector<Value>{};
     });
     gpu::TerminatorOp::create(b, loc);
