@@ -598,6 +598,8 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         compute (default 16 GiB; ``kilnc --max-tensor-bytes``);
         ``index_checks=False``: no run-time checks of Gather, GatherElements
         and GatherND indices (``kilnc --no-index-checks``);
+        ``fuse_attention=False``: attention as matmul, softmax and matmul
+        instead of one fused kernel (``kilnc --no-fuse-attention``);
         ``shape_cache_size=N``: for a model with symbolic input dims, how
         many specializations (one per distinct set of input shapes) to
         keep (default 8).
@@ -636,6 +638,7 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
         if max_tensor_bytes <= 0:
             raise ValueError(f"max_tensor_bytes must be positive, got {max_tensor_bytes}")
     index_checks = bool(options.pop("index_checks", True))
+    fuse_attention = bool(options.pop("fuse_attention", True))
     cache_size = int(options.pop("shape_cache_size", 8))
     if cache_size < 1:
         raise ValueError(f"shape_cache_size must be at least 1, got {cache_size}")
@@ -658,7 +661,7 @@ def compile(model: Any, target: str = "cpu", gpu_arch: Optional[str] = None,
             raise ValueError(f"frozen input '{name}': unsupported dtype {arr.dtype}")
         frozen_values[str(name)] = (_ONNX_CODES[arr.dtype], list(arr.shape), arr.tobytes())
 
-    limits = {"index_checks": index_checks}
+    limits = {"index_checks": index_checks, "fuse_attention": fuse_attention}
     if max_tensor_bytes is not None:
         limits["max_tensor_bytes"] = max_tensor_bytes
 

@@ -422,7 +422,7 @@ PYBIND11_MODULE(_kiln, m) {
       [](py::bytes model, bool isPath, std::map<std::string, std::vector<int64_t>> shapes,
          std::map<std::string, py::tuple> frozen, std::string target, std::string gpuArch,
          bool emulate, bool fusion, std::string precision, uint64_t maxTensorBytes,
-         bool indexChecks) {
+         bool indexChecks, bool fuseAttention) {
         PipelineOptions pipeline;
         if (auto t = parseTarget(target))
           pipeline.target = *t;
@@ -436,6 +436,7 @@ PYBIND11_MODULE(_kiln, m) {
           pipeline.gpuArch = gpuArch;
         pipeline.emulation = emulate;
         pipeline.fusion = fusion;
+        pipeline.fuseAttention = fuseAttention;
         if (llvm::Error e = verifyOptions(pipeline))
           throw py::value_error(llvm::toString(std::move(e)));
         std::string data = model;
@@ -462,5 +463,6 @@ PYBIND11_MODULE(_kiln, m) {
       py::arg("target"), py::arg("gpu_arch"), py::arg("emulate"), py::arg("fusion"),
       py::arg("precision") = "fp32",
       py::arg("max_tensor_bytes") = ImportOptions::kDefaultMaxTensorBytes,
-      py::arg("index_checks") = true, "Imports and compiles a model; see kiln.compile.");
+      py::arg("index_checks") = true, py::arg("fuse_attention") = true,
+      "Imports and compiles a model; see kiln.compile.");
 }

@@ -152,6 +152,18 @@ def test_half_attention_gpu_emulation(sq, skv, causal):
                                rtol=2e-3, atol=2e-3)
 
 
+def test_unfused_option():
+    """fuse_attention=False (kilnc --no-fuse-attention): the same numbers
+    from matmul, softmax and matmul kernels."""
+    rng = np.random.default_rng(9)
+    q, k, v = (rng.standard_normal((1, 2, 33, 16), np.float32) for _ in range(3))
+    data = attention_model([1, 2, 33, 16], [1, 2, 33, 16], None, True)
+    fused, unfused = kiln.compile(data), kiln.compile(data, fuse_attention=False)
+    assert len(attention_kernels(fused)) == 1 and not attention_kernels(unfused)
+    (a,), (b,) = (m.run(None, {"q": q, "k": k, "v": v}) for m in (fused, unfused))
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_exported_chain():
     rng = np.random.default_rng(3)
     b, h, s, d = 1, 3, 77, 40
