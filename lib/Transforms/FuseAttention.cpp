@@ -22,6 +22,7 @@
 #include "llvm/Support/Debug.h"
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #define DEBUG_TYPE "kiln-fuse-attention"
@@ -370,6 +371,8 @@ struct Match {
   SmallVector<int64_t> batch;
   /// The same for the view in which the mask is added.
   SmallVector<int64_t> maskBatch;
+  /// Further masks added to the scores, each with its view's batch.
+  SmallVector<std::pair<Value, SmallVector<int64_t>>> moreMasks;
 };
 
 #define MISS(why)                                                                         \
@@ -442,33 +445,53 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   Value scores = softmax.getInput();
   if (!scores.hasOneUse())
     MISS("the scores are used elsewhere");
-  // The mask may be added in another view of the batch (Swin adds its
-  // window mask to [batch, windows, heads, S, S]); the heads stay last.
-  m.maskBatch = m.batch;
-  if (Value viewed = peelBatchView(scores); viewed != scores && binaryOf(viewed, BinaryKind::Add)) {
-    ArrayRef<int64_t> vb = typeOf(viewed).getShape().drop_back(2);
-    if (vb.back() != m.batch.back())
-      MISS("the mask is added in a view that moves the heads");
-    m.maskBatch.assign(vb.begin(), vb.end());
-    scores = viewed;
-  }
-  // + mask
-  auto toProduct = [](Value v) {
+  // + masks: one, or a few (a relative-position bias and a window mask),
+  // each possibly added in another view of the batch (Swin adds its window
+  // mask to [batch, windows, heads, S, S]); the heads stay last.
+  std::function<MatMulOp(Value, int)> toProduct = [&](Value v, int depth) -> MatMulOp {
     double ignored = 1.0;
-    return peelScale(peelBatchView(peelScale(v, ignored)), ignored).getDefiningOp<MatMulOp>();
+    v = peelScale(peelBatchView(peelScale(v, ignored)), ignored);
+    if (auto mm = v.getDefiningOp<MatMulOp>())
+      return mm;
+    if (auto add = binaryOf(v, BinaryKind::Add); add && depth < 3) {
+      if (MatMulOp mm = toProduct(add.getLhs(), depth + 1))
+        return mm;
+      return toProduct(add.getRhs(), depth + 1);
+    }
+    return MatMulOp();
   };
-  if (auto add = binaryOf(scores, BinaryKind::Add)) {
+  SmallVector<std::pair<Value, SmallVector<int64_t>>> masks;
+  for (int n = 0; n < 3; ++n) {
+    Value viewed = peelBatchView(scores);
+    BinaryOp add = binaryOf(viewed, BinaryKind::Add);
+    if (!add)
+      break;
+    ArrayRef<int64_t> vb = typeOf(viewed).getShape().drop_back(2);
+    if (vb.empty() || vb.back() != m.batch.back())
+      MISS("the mask is added in a view that moves the heads");
     Value a = add.getLhs(), b = add.getRhs();
-    if (!toProduct(a) && toProduct(b))
+    if (!toProduct(a, 0) && toProduct(b, 0))
       std::swap(a, b);
-    if (!toProduct(a) || a.getType() != add.getType() || !a.hasOneUse())
+    if (!toProduct(a, 0) || a.getType() != add.getType() || !a.hasOneUse())
       MISS("the added mask is not added to the scaled product");
     if (typeOf(b).getElementType() != pvType.getElementType() ||
-        typeOf(b).getRank() > (int64_t)m.maskBatch.size() + 2)
+        typeOf(b).getRank() > (int64_t)vb.size() + 2)
       MISS("the mask's type " << b.getType());
-    m.mask = b;
+    masks.push_back({b, SmallVector<int64_t>(vb)});
     scores = a;
   }
+  m.maskBatch = m.batch;
+  if (!masks.empty()) {
+    m.mask = masks[0].first;
+    m.maskBatch = masks[0].second;
+    for (auto &extra : ArrayRef(masks).drop_front()) {
+      if (!mask4D(typeOf(extra.first).getShape(), extra.second))
+        MISS("a mask varies along batch dimensions in a way [batch, heads] cannot express");
+      m.moreMasks.push_back(extra);
+    }
+  }
+  if (!m.moreMasks.empty() && guardBias)
+    MISS("the masked-row guard with several masks");
   if (guardBias && guardBias != m.mask)
     MISS("the masked-row guard reads another bias than the mask");
   scores = peelScale(peelBatchView(peelScale(scores, m.scale)), m.scale);
@@ -504,7 +527,7 @@ std::optional<Match> matchAttention(MatMulOp pv) {
   int64_t sq = st.getDimSize(rank - 2), sk = st.getDimSize(rank - 1);
   // A causal mask becomes causal_offset: the whole mask, a causal bias
   // added to the rest, or a causal condition and-ed with the rest's.
-  if (m.mask) {
+  if (m.mask && m.moreMasks.empty()) {
     if (std::optional<int64_t> offset = causalBias(m.mask, sq, sk, /*lenient=*/true)) {
       m.causal = offset;
       m.mask = Value();
@@ -578,6 +601,15 @@ struct FuseAttentionPass : kiln::impl::FuseAttentionBase<FuseAttentionPass> {
     }
     if (m.mask)
       m.mask = reshape(b, loc, m.mask, *mask4D(typeOf(m.mask).getShape(), m.maskBatch));
+    for (auto &[extra, extraBatch] : m.moreMasks) {
+      Value four = reshape(b, loc, extra, *mask4D(typeOf(extra).getShape(), extraBatch));
+      ArrayRef<int64_t> x = typeOf(m.mask).getShape(), y = typeOf(four).getShape();
+      SmallVector<int64_t> sum;
+      for (int i = 0; i < 4; ++i)
+        sum.push_back(std::max(x[i], y[i]));
+      m.mask = BinaryOp::create(b, loc, RankedTensorType::get(sum, typeOf(four).getElementType()),
+                                BinaryKindAttr::get(b.getContext(), BinaryKind::Add), m.mask, four);
+    }
     Value k0 = unrepeatHeads(k), v0 = unrepeatHeads(v);
     if (typeOf(k0).getDimSize(1) == typeOf(v0).getDimSize(1))
       k = k0, v = v0;

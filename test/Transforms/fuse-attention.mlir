@@ -197,3 +197,24 @@ func.func @windows(%q: tensor<6x4x8xf32>, %kt: tensor<6x8x4xf32>, %v: tensor<6x4
   %o = kiln.matmul %p3, %v : (tensor<6x4x4xf32>, tensor<6x4x8xf32>) -> tensor<6x4x8xf32>
   return %o : tensor<6x4x8xf32>
 }
+
+// -----
+
+// Swin's shifted windows: a relative-position bias added on [windows,
+// heads, S, S], then a window mask on [batch, windows, heads, S, S]; the
+// fused op takes their sum as one [windows, heads, S, S] mask.
+// CHECK-LABEL: func.func @shifted_windows
+// CHECK: %[[SUM:.+]] = kiln.binary add %arg4, %arg3 : tensor<3x1x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<3x2x4x4xf32>
+// CHECK: kiln.attention %arg0, %{{.+}}, %arg2 mask %[[SUM]]
+// CHECK-NOT: kiln.softmax
+func.func @shifted_windows(%q: tensor<3x2x4x8xf32>, %kt: tensor<3x2x8x4xf32>, %v: tensor<3x2x4x8xf32>, %bias: tensor<1x2x4x4xf32>, %wmask: tensor<3x1x4x4xf32>) -> tensor<3x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<3x2x4x8xf32>, tensor<3x2x8x4xf32>) -> tensor<3x2x4x4xf32>
+  %sb = kiln.binary add %s, %bias : tensor<3x2x4x4xf32>, tensor<1x2x4x4xf32> -> tensor<3x2x4x4xf32>
+  %s5 = kiln.reshape %sb : tensor<3x2x4x4xf32> -> tensor<1x3x2x4x4xf32>
+  %w5 = kiln.reshape %wmask : tensor<3x1x4x4xf32> -> tensor<1x3x1x4x4xf32>
+  %sm = kiln.binary add %s5, %w5 : tensor<1x3x2x4x4xf32>, tensor<1x3x1x4x4xf32> -> tensor<1x3x2x4x4xf32>
+  %s4 = kiln.reshape %sm : tensor<1x3x2x4x4xf32> -> tensor<3x2x4x4xf32>
+  %p = kiln.softmax %s4 {axis = 3 : i64} : tensor<3x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<3x2x4x4xf32>, tensor<3x2x4x8xf32>) -> tensor<3x2x4x8xf32>
+  return %o : tensor<3x2x4x8xf32>
+}

@@ -319,10 +319,9 @@ FAMILIES = {
 CI_SUBSET = ["vit", "llama"]
 
 # Attention kernels the CPU target forms (kiln-fuse-attention) per family,
-# as `kilnc --emit=fused` lists them: every attention layer fused, except
-# Swin's shifted windows (a bias and a mask added in two views). Fewer
-# fails the run.
-ATTENTION = {"vit": 2, "swin": 2, "maxvit": 4, "bert": 2, "distilbert": 2, "roberta": 2,
+# as `kilnc --emit=fused` lists them: every attention layer. Fewer fails
+# the run.
+ATTENTION = {"vit": 2, "swin": 4, "maxvit": 4, "bert": 2, "distilbert": 2, "roberta": 2,
              "gpt2": 2, "llama": 2, "qwen2": 2, "t5_encoder": 2, "whisper_encoder": 2,
              "clip": 4}
 
