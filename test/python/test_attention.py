@@ -152,6 +152,43 @@ def test_half_attention_gpu_emulation(sq, skv, causal):
                                rtol=2e-3, atol=2e-3)
 
 
+def kv_cache_model(b, h, past, new, d):
+    """ONNX Attention with a key/value cache: past_key/past_value in front
+    of this step's keys and values, is_causal aligned to the end."""
+    f4 = lambda name, s: helper.make_tensor_value_info(name, F, [b, h, s, d])  # noqa: E731
+    node = helper.make_node("Attention", ["q", "k", "v", "", "past_k", "past_v"],
+                            ["y", "present_k", "present_v"], is_causal=1)
+    graph = helper.make_graph([node], "decode",
+                              [f4("q", new), f4("k", new), f4("v", new), f4("past_k", past),
+                               f4("past_v", past)],
+                              [f4("y", new), f4("present_k", past + new),
+                               f4("present_v", past + new)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    model.ir_version = 10
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+@pytest.mark.parametrize("new", [1, 5])
+def test_kv_cache(target, new):
+    """Decoding steps against a 300-entry cache: the query rows see the whole
+    cache and this step's keys up to their own position."""
+    rng = np.random.default_rng(new)
+    b, h, past, d = 1, 3, 300, 16
+    q, k, v = (rng.standard_normal((b, h, new, d), np.float32) for _ in range(3))
+    pk, pv = (rng.standard_normal((b, h, past, d), np.float32) for _ in range(2))
+    options = {"emulate": True} if target == "cuda" else {}
+    model = kiln.compile(kv_cache_model(b, h, past, new, d), target=target, **options)
+    assert len(attention_kernels(model)) == 1
+    y, present_k, _ = model.run(None, {"q": q, "k": k, "v": v, "past_k": pk, "past_v": pv})
+    keys, values = np.concatenate([pk, k], 2), np.concatenate([pv, v], 2)
+    np.testing.assert_array_equal(present_k, keys)
+    # Query i (at position past + i) sees keys 0 .. past + i.
+    visible = np.arange(past + new)[None, :] <= past + np.arange(new)[:, None]
+    want = reference(q, keys, values, np.broadcast_to(visible, (b, 1, new, past + new)))
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=2e-5)
+
+
 def test_unfused_option():
     """fuse_attention=False (kilnc --no-fuse-attention): the same numbers
     from matmul, softmax and matmul kernels."""
