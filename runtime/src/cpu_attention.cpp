@@ -334,7 +334,9 @@ extern "C" void kiln_cpu_attention(
   int64_t rowsPerTile = 8 * mr;
   while (rowsPerTile > mr && B * H * ((Sq + rowsPerTile - 1) / rowsPerTile) < 4 * threads)
     rowsPerTile -= mr;
-  p.rowsPerTile = std::min(rowsPerTile, Sq);
+  // Tiles of equal size (128 rows: two of 64, not 96 + 32).
+  int64_t tiles = (Sq + rowsPerTile - 1) / rowsPerTile;
+  p.rowsPerTile = std::min(((Sq + tiles - 1) / tiles + mr - 1) / mr * mr, Sq);
   p.tilesPerHead = (Sq + p.rowsPerTile - 1) / p.rowsPerTile;
   // Key blocks of about 128 keys, whole microkernel panels
   // (balanced: 128 keys are one block of 132, not 120 + 8).

@@ -75,6 +75,25 @@ def chain_model(b, h, s, d, scale):
     return model.SerializeToString()
 
 
+def random_case(rng, b, heads, kv_heads, sq, skv, d, mask):
+    """Q, K, V and (for a BOOL or FLOAT mask type) a key-padding mask that
+    hides some keys but never all of a row's: the arrays and the feeds."""
+    q = rng.standard_normal((b, heads, sq, d), np.float32)
+    k = rng.standard_normal((b, kv_heads, skv, d), np.float32)
+    v = rng.standard_normal((b, kv_heads, skv, d), np.float32)
+    feeds = {"q": q, "k": k, "v": v}
+    m = None
+    if mask == TensorProto.BOOL:
+        m = rng.random((b, 1, 1, skv)) < 0.8
+    elif mask == F:
+        m = rng.standard_normal((b, 1, 1, skv)).astype(np.float32)
+        m[rng.random(m.shape) < 0.2] = -np.inf
+    if m is not None:
+        m[..., 0] = True if m.dtype == bool else 0.0  # every row sees key 0
+        feeds["mask"] = m
+    return q, k, v, m, feeds
+
+
 def attention_kernels(model):
     return [k for k in model.fusion_report()["kernels"] if k["kind"] == "attention"]
 
@@ -85,20 +104,7 @@ def attention_kernels(model):
 def test_onnx_attention(heads, kv_heads, causal, mask):
     rng = np.random.default_rng(heads * 10 + kv_heads + causal)
     b, s, d = 2, 150, 32
-    q = rng.standard_normal((b, heads, s, d), np.float32)
-    k = rng.standard_normal((b, kv_heads, s, d), np.float32)
-    v = rng.standard_normal((b, kv_heads, s, d), np.float32)
-    feeds = {"q": q, "k": k, "v": v}
-    m = None
-    if mask == TensorProto.BOOL:
-        m = rng.random((b, 1, 1, s)) < 0.8
-        m[:, :, :, 0] = True  # every row sees a key
-    elif mask == F:
-        m = rng.standard_normal((b, 1, 1, s)).astype(np.float32)
-        m[rng.random(m.shape) < 0.2] = -np.inf
-        m[:, :, :, 0] = 0.0
-    if m is not None:
-        feeds["mask"] = m
+    q, k, v, m, feeds = random_case(rng, b, heads, kv_heads, s, s, d, mask)
     model = kiln.compile(attention_model([b, heads, s, d], [b, kv_heads, s, d], mask, causal))
     assert len(attention_kernels(model)) == 1
     (y,) = model.run(None, feeds)
@@ -115,19 +121,7 @@ def test_onnx_attention_gpu_emulation(heads, kv_heads, causal, mask, sq, skv):
     (the keys split over a block's threads, partial results combined)."""
     rng = np.random.default_rng(heads + 5 * causal + sq)
     b, d = 1, 16
-    q = rng.standard_normal((b, heads, sq, d), np.float32)
-    k = rng.standard_normal((b, kv_heads, skv, d), np.float32)
-    v = rng.standard_normal((b, kv_heads, skv, d), np.float32)
-    feeds = {"q": q, "k": k, "v": v}
-    m = None
-    if mask == TensorProto.BOOL:
-        m = rng.random((b, 1, 1, skv)) < 0.8
-        m[..., 0] = True
-    elif mask == F:
-        m = rng.standard_normal((b, 1, 1, skv)).astype(np.float32)
-        m[..., 5:9] = -np.inf
-    if m is not None:
-        feeds["mask"] = m
+    q, k, v, m, feeds = random_case(rng, b, heads, kv_heads, sq, skv, d, mask)
     model = kiln.compile(attention_model([b, heads, sq, d], [b, kv_heads, skv, d], mask, causal),
                          target="cuda", emulate=True)
     (y,) = model.run(None, feeds)

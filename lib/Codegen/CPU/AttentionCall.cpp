@@ -1,5 +1,6 @@
 //===- AttentionCall.cpp - kiln.attention as the runtime's fused kernel ---===//
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln_runtime.h"
 
@@ -76,16 +77,9 @@ struct CpuAttentionToCallPass
   void rewrite(kiln::AttentionOp op, func::FuncOp callee) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-    // Any layout the operands' buffers have: the call reads strides.
-    auto buffer = [&](Value tensor) -> Value {
-      auto tt = cast<RankedTensorType>(tensor.getType());
-      SmallVector<int64_t> strides(tt.getRank(), ShapedType::kDynamic);
-      auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides);
-      auto type = MemRefType::get(tt.getShape(), tt.getElementType(), layout);
-      return bufferization::ToBufferOp::create(b, loc, type, tensor, /*read_only=*/true);
-    };
+    // Any layout the operands' buffers have: read by address and strides.
+    auto buffer = [&](Value tensor) { return kiln::readOnlyBuffer(b, loc, tensor); };
     ArrayRef<int64_t> q = op.getQuery().getType().getShape(),
                       k = op.getKey().getType().getShape(),
                       v = op.getValue().getType().getShape();

@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Codegen/GPU/Passes.h"
+#include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -65,6 +66,16 @@ struct Emitter {
   Value loadF32(Value m, ValueRange at) {
     Value x = load(m, at);
     return x.getType().isF32() ? x : arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  }
+  /// Element (batch, head, row, key) of a mask that broadcasts to [B, H,
+  /// Sq, Sk] (its broadcast dimensions read at 0), in f32.
+  Value maskAt(Value mask, Value batch, Value head, Value row, Value key) {
+    auto mt = cast<MemRefType>(mask.getType());
+    Value coords[4] = {batch, head, row, key};
+    SmallVector<Value> at;
+    for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
+      at.push_back(mt.getDimSize(i) == 1 ? idx(0) : coords[4 - r + i]);
+    return loadF32(mask, at);
   }
   /// A store narrowed to the buffer's element type.
   void storeAs(Value v, Value m, ValueRange at) {
@@ -110,13 +121,8 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
     Location loc = op.getLoc();
     Emitter e{b, loc};
     MLIRContext *ctx = b.getContext();
-    auto buffer = [&](Value tensor) -> Value {
-      auto tt = cast<RankedTensorType>(tensor.getType());
-      SmallVector<int64_t> strides(tt.getRank(), ShapedType::kDynamic);
-      auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides);
-      auto type = MemRefType::get(tt.getShape(), tt.getElementType(), layout);
-      return bufferization::ToBufferOp::create(b, loc, type, tensor, /*read_only=*/true);
-    };
+    // Any layout the operands' buffers have: read by address and strides.
+    auto buffer = [&](Value tensor) { return kiln::readOnlyBuffer(b, loc, tensor); };
     ArrayRef<int64_t> qs = op.getQuery().getType().getShape(),
                       ks = op.getKey().getType().getShape(),
                       vs = op.getValue().getType().getShape();
@@ -205,15 +211,6 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         return SmallVector<Value>{};
       });
     };
-    // The mask element (row, key), its broadcast dimensions read at 0.
-    auto maskAt = [&](Value key) -> Value {
-      auto mt = cast<MemRefType>(mask.getType());
-      Value coords[4] = {batch, head, qRow, key};
-      SmallVector<Value> at;
-      for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
-        at.push_back(mt.getDimSize(i) == 1 ? zero : coords[4 - r + i]);
-      return e.loadF32(mask, at);
-    };
     ValueRange state = e.loop(zero, keys, bc, {ninf, fzero}, [&](Value j0, ValueRange ml) {
       Value m = ml[0], l = ml[1];
       tileLoad(k, kTile, D, j0);
@@ -229,7 +226,7 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         Value key = e.add(j0, jj);
         Value s = e.fmul(dot, e.f32(scale));
         if (mask)
-          s = e.fadd(s, maskAt(e.minIdx(key, e.idx(Sk - 1))));
+          s = e.fadd(s, e.maskAt(mask, batch, head, qRow, e.minIdx(key, e.idx(Sk - 1))));
         Value hidden = e.cmp(arith::CmpIPredicate::uge, key, e.idx(Sk));
         if (causal)
           hidden = arith::OrIOp::create(
@@ -350,14 +347,8 @@ struct GpuAttentionPass : kiln::impl::GpuAttentionBase<GpuAttentionPass> {
         return SmallVector<Value>{math::FmaOp::create(b, loc, x, y, a[0])};
       })[0];
       Value s = e.fmul(dot, e.f32(op.getScale().convertToFloat()));
-      if (mask) {
-        auto mt = cast<MemRefType>(mask.getType());
-        Value coords[4] = {batch, head, row, key};
-        SmallVector<Value> at;
-        for (int64_t i = 0, r = mt.getRank(); i < r; ++i)
-          at.push_back(mt.getDimSize(i) == 1 ? zero : coords[4 - r + i]);
-        s = e.fadd(s, e.loadF32(mask, at));
-      }
+      if (mask)
+        s = e.fadd(s, e.maskAt(mask, batch, head, row, key));
       Value m = st[0], l = st[1];
       Value mNew = arith::MaximumFOp::create(b, loc, m, s);
       Value dead = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, ninf);

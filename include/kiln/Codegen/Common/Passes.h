@@ -24,6 +24,11 @@ namespace kiln {
 /// (i1 as one byte); nullopt for any other memref.
 std::optional<int64_t> denseBufferBytes(mlir::MemRefType type);
 
+/// The buffer of `tensor` as a read-only memref of any strided layout
+/// (bufferization.to_buffer): for kernels built on tensors, before
+/// bufferization, that read their operands by address and strides.
+mlir::Value readOnlyBuffer(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
+
 /// The buffer a memref view ultimately looks into (through every
 /// ViewLikeOpInterface op, upstream's walk); any other value is its own root.
 inline mlir::Value rootBuffer(mlir::Value v) {
