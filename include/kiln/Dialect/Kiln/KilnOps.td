@@ -281,8 +281,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
 
     `kiln-fuse-attention` forms it from the matmul, scale, mask, softmax,
     matmul chains of exported transformers (and ONNX Attention). The CPU
-    target computes it in one kernel that never stores the sequence x
-    sequence scores; other targets lower it back to those ops.
+    (f32) and the GPU (f32, f16, bf16) compute it in one kernel that never
+    stores the sequence x sequence scores; other element types lower it
+    back to those ops.
 
     ```mlir
     %o = kiln.attention %q, %k, %v mask %m {scale = 0.125 : f32, causal_offset = 0 : i64}
