@@ -40,5 +40,8 @@ y = model(x)
 model.save("tiny_cnn.so")
 np.testing.assert_array_equal(kiln.load("tiny_cnn.so")(x), y)
 assert abs(float(y.sum()) - 1) < 1e-4  # softmax output
-print("installed package: compile, run, save and load OK")
+from importlib.metadata import entry_points
+eps = {e.name: e.value for e in entry_points(group="torch_dynamo_backends")}
+assert eps.get("kiln") == "kiln.dynamo:backend", eps
+print("installed package: compile, run, save and load OK; torch.compile backend registered")
 PY
