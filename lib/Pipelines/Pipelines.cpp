@@ -77,6 +77,8 @@ void kiln::buildKilnToLinalgPipeline(OpPassManager &pm, bool fusion, bool attent
   }
   // Inside kernel groups (isolated from above), linalg fusion only merges
   // ops of one kernel. A fused attention stays for the target's kernel.
+  if (fusion)
+    pm.addNestedPass<func::FuncOp>(createKernelCosts());
   ConvertKilnToLinalgOptions toLinalg;
   toLinalg.keepF32Attention = attention;
   toLinalg.keepHalfAttention = attention && halfAttention;
@@ -117,8 +119,11 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
     kernelsOnly.convertLaunches = false;
     pm.addPass(createGpuEmulation(kernelsOnly));
   }
-  if (gemmCalls)
+  if (gemmCalls) {
     pm.addPass(createCpuContractionToCall());
+    // Each kernel's code between calls that the runtime's profiles time.
+    pm.addPass(createCpuProfileMarkers());
+  }
   pm.addPass(createOutlineParallelLoops());
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToLoopsPass());

@@ -2,6 +2,7 @@
 #include "kiln/Target/CpuJit.h"
 #include "RawWeights.h"
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln/Support/DataType.h"
 #include "kiln_runtime.h"
 
@@ -129,6 +130,10 @@ std::string kiln::serializeSignature(const ModelSignature &sig) {
     add("in", t);
   for (const TensorSpec &t : sig.outputs)
     add("out", t);
+  for (const KernelSpec &k : sig.kernels)
+    out += "kernel\t" + signatureText(k.name) + "\t" + signatureText(k.kind) + "\t" +
+           std::to_string(k.flops) + "\t" + std::to_string(k.bytes) + "\t" +
+           signatureText(k.nodes) + "\n";
   for (const IndexCheckSpec &c : sig.checks) {
     out += "check\t" + c.what + "\t" + std::to_string(c.tensor.dtype) + "\t" +
            std::to_string(c.tensor.shape[0]) + "\t";
@@ -299,6 +304,24 @@ FailureOr<ModelSignature> kiln::lowerToCpuLLVM(ModuleOp module,
   if (failed(pm.run(module)))
     return failure();
   defineParallelLaunchers(module);
+  // The kernel table of the profile markers (kiln-cpu-profile-markers).
+  if (auto table = module->getAttrOfType<ArrayAttr>(kKernelTableAttr)) {
+    for (auto entry : table.getAsRange<DictionaryAttr>()) {
+      KernelSpec k;
+      if (auto s = entry.getAs<StringAttr>("name"))
+        k.name = s.str();
+      if (auto s = entry.getAs<StringAttr>("kind"))
+        k.kind = s.str();
+      if (auto s = entry.getAs<StringAttr>("nodes"))
+        k.nodes = s.str();
+      if (auto i = entry.getAs<IntegerAttr>("flops"))
+        k.flops = i.getInt();
+      if (auto i = entry.getAs<IntegerAttr>("bytes"))
+        k.bytes = i.getInt();
+      sig->kernels.push_back(std::move(k));
+    }
+    module->removeAttr(kKernelTableAttr);
+  }
   addModelABI(module, *sig);
   return sig;
 }
@@ -350,11 +373,16 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
     std::string msg = llvm::toString(entry.takeError());
     return module.emitError() << "JIT compilation failed: " << msg;
   }
+  // The runtime's messages and profiles name the model by its graph.
+  std::string name = "<jit>";
+  if (auto graph = module->getAttrOfType<StringAttr>("kiln.graph_name"))
+    if (!graph.getValue().empty())
+      name = graph.str();
   std::unique_ptr<CpuJitModel> model(new CpuJitModel());
   model->sig = std::move(*sig);
   model->engine = std::move(*engine);
   model->model = kiln_model_from_entry((kiln_entry_fn)*entry,
-                                       serializeSignature(model->sig).c_str(), "<jit>");
+                                       serializeSignature(model->sig).c_str(), name.c_str());
   if (!model->model)
     return module.emitError() << kiln_last_error();
   return model;

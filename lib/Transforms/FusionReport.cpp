@@ -81,6 +81,27 @@ void collectNodeNames(Location loc, SmallVectorImpl<std::string> &names,
 
 } // namespace
 
+KernelCost kiln::kernelCost(Operation *op) {
+  KernelCost cost;
+  auto kernel = dyn_cast<KernelOp>(op);
+  if (!kernel)
+    return cost;
+  llvm::StringSet<> seen;
+  SmallVector<std::string> nodes;
+  for (Operation &inner : kernel.getBody().front().without_terminator()) {
+    if (isa<ConstantOp>(inner))
+      continue;
+    collectNodeNames(inner.getLoc(), nodes, seen);
+    cost.flops += flopsOf(&inner);
+  }
+  cost.nodes.assign(nodes.begin(), nodes.end());
+  for (Value v : kernel.getInputs())
+    cost.bytes += bytesOf(v.getType());
+  for (Value v : kernel.getResults())
+    cost.bytes += bytesOf(v.getType());
+  return cost;
+}
+
 std::map<int64_t, std::vector<std::string>> kiln::kernelAttributes(ModuleOp module,
                                                                    StringRef name) {
   std::map<int64_t, std::vector<std::string>> found;
@@ -122,21 +143,13 @@ std::string kiln::fusionReportJson(ModuleOp module,
     ++kernels;
     std::string kind = stringifyKernelKind(kernel.getKind()).str();
     ++byKind[kind];
-    SmallVector<std::string> nodes;
-    llvm::StringSet<> seen;
-    int64_t flops = 0, bytes = 0;
+    KernelCost cost = kernelCost(kernel);
+    const std::vector<std::string> &nodes = cost.nodes;
+    int64_t flops = cost.flops, bytes = cost.bytes;
     SmallVector<std::string> ops;
-    for (Operation &inner : kernel.getBody().front().without_terminator()) {
-      if (isa<ConstantOp>(inner))
-        continue;
-      collectNodeNames(inner.getLoc(), nodes, seen);
-      flops += flopsOf(&inner);
-      ops.push_back(inner.getName().getStringRef().str());
-    }
-    for (Value v : kernel.getInputs())
-      bytes += bytesOf(v.getType());
-    for (Value v : kernel.getResults())
-      bytes += bytesOf(v.getType());
+    for (Operation &inner : kernel.getBody().front().without_terminator())
+      if (!isa<ConstantOp>(inner))
+        ops.push_back(inner.getName().getStringRef().str());
     for (const std::string &n : nodes)
       coveredNodes.insert(n);
     totalFlops += flops;

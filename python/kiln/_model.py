@@ -169,6 +169,8 @@ class CompiledModel:
         self._target = target
         self._library = library
         self._emulate = emulate
+        #: The summary table of the last ``run(..., profile=...)`` (None before).
+        self.last_profile: Optional[str] = None
         source = runner if runner is not None else compiled
         self._inputs = [_tensor_info(d) for d in source.inputs()]
         self._outputs = [_tensor_info(d) for d in source.outputs()]
@@ -325,14 +327,22 @@ class CompiledModel:
         return devices
 
     def _run_arrays(self, arrays: Sequence[Any], capsules: bool = False,
-                    picked: Optional[List[int]] = None) -> List[Any]:
+                    picked: Optional[List[int]] = None, profile: Optional[str] = None,
+                    profile_runs: int = 10) -> List[Any]:
         devices = self._check_runnable(arrays)
         on_device = any(d is not None and d[0] == _DL_CUDA for d in devices)
         if self._on_gpu and (on_device or capsules):
+            if profile is not None:
+                raise RuntimeError("profile= times runs on host inputs: pass numpy arrays or "
+                                   "CPU tensors (and no dlpack=True) to profile a CUDA model")
             return self._run_on_device(arrays, devices, capsules, picked)
         ins = [self._prepare_input(s, v) for s, v in zip(self._inputs, arrays)]
         outs = [np.empty(t.shape, dtype=t.dtype) for t in self._outputs]
-        self._runner.run([_as_buffer(a) for a in ins], [_as_buffer(a) for a in outs])
+        summary = self._runner.run([_as_buffer(a) for a in ins], [_as_buffer(a) for a in outs],
+                                   profile, int(profile_runs))
+        if summary is not None:
+            self.last_profile = summary
+            print(summary, end="", flush=True)
         if picked is not None:
             outs = [outs[i] for i in picked]
         if capsules:
@@ -346,7 +356,8 @@ class CompiledModel:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def run(self, output_names: Optional[Sequence[str]], feeds: Mapping[str, Any],
-            *, dlpack: bool = False) -> List[Any]:
+            *, dlpack: bool = False, profile: Optional[Union[str, "os.PathLike[str]"]] = None,
+            profile_runs: int = 10) -> List[Any]:
         """Runs the model, onnxruntime-style.
 
         ``feeds`` maps every input name to its value; ``output_names``
@@ -358,6 +369,13 @@ class CompiledModel:
         owns its memory; it is freed through Kiln's runtime when the
         consumer releases the tensor (or when an unconsumed capsule is
         garbage-collected).
+
+        With ``profile="trace.json"`` the model runs once untimed and then
+        ``profile_runs`` times with every kernel timed (CPU models; CUDA
+        models time whole runs): a Chrome trace (Perfetto, chrome://tracing)
+        is written there, and the kernels by time, with their share,
+        GFLOP/s and GB/s against the machine's peak, are printed and kept
+        in ``.last_profile``. ``profile=""`` prints the table only.
         """
         unknown = sorted(set(feeds) - set(self._input_index))
         if unknown:
@@ -377,7 +395,12 @@ class CompiledModel:
                         f"no model output named {name!r} "
                         f"(outputs: {', '.join(t.name for t in self._outputs)})")
                 picked.append(self._output_index[name])
-        return self._run_arrays([feeds[t.name] for t in self._inputs], bool(dlpack), picked)
+        if profile is not None:
+            profile = os.fspath(profile)
+            if not 1 <= int(profile_runs) <= 100000:
+                raise ValueError(f"profile_runs must be in [1, 100000], got {profile_runs}")
+        return self._run_arrays([feeds[t.name] for t in self._inputs], bool(dlpack), picked,
+                                profile, int(profile_runs))
 
     def ir(self, stage: str = "kiln") -> str:
         """The IR text of a compilation stage.
@@ -538,8 +561,9 @@ class DynamicModel:
         return self._for_values(arrays)(*arrays)
 
     def run(self, output_names: Optional[Sequence[str]], feeds: Mapping[str, Any],
-            *, dlpack: bool = False) -> List[Any]:
-        """Runs the model onnxruntime-style (see :meth:`CompiledModel.run`)."""
+            *, dlpack: bool = False, **profile: Any) -> List[Any]:
+        """Runs the model onnxruntime-style (see :meth:`CompiledModel.run`;
+        ``profile=`` and ``profile_runs=`` profile the specialization)."""
         unknown = sorted(set(feeds) - set(self._index))
         if unknown:
             raise RuntimeError(f"no model input named {', '.join(map(repr, unknown))} "
@@ -548,7 +572,7 @@ class DynamicModel:
         if missing:
             raise RuntimeError(f"no value for input {', '.join(map(repr, missing))}")
         model = self._for_values([feeds[n] for n in self._index])
-        return model.run(output_names, feeds, dlpack=dlpack)
+        return model.run(output_names, feeds, dlpack=dlpack, **profile)
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}: {t.dtype}"

@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -199,7 +200,11 @@ public:
 
   /// Runs on dense row-major buffers; the package checks dtypes and shapes,
   /// this checks the byte sizes once more so that no call can overrun.
-  void run(const std::vector<py::buffer> &inputs, const std::vector<py::buffer> &outputs) {
+  /// Runs once; with `profile` (a trace path, or "" for the summary alone)
+  /// runs kiln_model_profile over `runs` timed runs and returns its summary.
+  std::optional<std::string> run(const std::vector<py::buffer> &inputs,
+                                 const std::vector<py::buffer> &outputs,
+                                 std::optional<std::string> profile, int runs) {
     checkArity(inputs.size(), outputs.size());
     std::vector<py::buffer_info> infos;
     infos.reserve(inputs.size() + outputs.size());
@@ -232,13 +237,21 @@ public:
     std::string error;
     {
       py::gil_scoped_release release;
-      rc = kiln_model_run(handle, in.data(), out.data());
+      if (profile)
+        rc = kiln_model_profile(handle, in.data(), out.data(), runs,
+                                profile->empty() ? nullptr : profile->c_str());
+      else
+        rc = kiln_model_run(handle, in.data(), out.data());
       // The error text is thread-local: read it on this thread.
       if (rc != 0)
         error = kiln_last_error();
     }
     if (rc != 0)
-      throw RunError{"running the model failed: " + error};
+      throw RunError{(profile ? "profiling the model failed: " : "running the model failed: ") +
+                     error};
+    if (!profile)
+      return std::nullopt;
+    return std::string(kiln_model_profile_summary(handle));
   }
 
   /// Runs a CUDA model on device buffers (pointers from the runtime's
@@ -301,7 +314,8 @@ PYBIND11_MODULE(_runtime, m) {
       .def("inputs", &RuntimeModel::inputs)
       .def("target", &RuntimeModel::target)
       .def("outputs", &RuntimeModel::outputs)
-      .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"))
+      .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"),
+           py::arg("profile") = std::nullopt, py::arg("runs") = 1)
       .def("run_device", &RuntimeModel::runDevice, py::arg("inputs"), py::arg("outputs"),
            py::arg("stream") = 0);
   // Device memory on the runtime's CUDA device (kiln_cuda_device_alloc & co.).

@@ -162,6 +162,24 @@ const char *kiln_cpu_sgemm_kernel(void);
 /* The last error of the calling thread, or "" if none. */
 const char *kiln_last_error(void);
 
+/* Profiles: runs the model once untimed, then `runs` times (1 to 100000)
+ * timing each run and, for CPU models, each kernel (the code calls
+ * kiln_profile_begin/end around every kernel group; they cost a load and a
+ * branch outside a profiled run). Writes a Chrome trace (JSON: one "X"
+ * event per run and per kernel run, with FLOPs, bytes, GFLOP/s and GB/s)
+ * to `trace_path` unless it is NULL; kiln_model_profile_summary then gives
+ * the table of kernels by time against the machine's peaks (f32 FMA
+ * throughput of the threads used; a measured memory copy; or
+ * KILN_PEAK_GFLOPS / KILN_PEAK_GBPS). 0 on success, -1 with
+ * kiln_last_error on failure. Outputs hold the last run's results. */
+int kiln_model_profile(kiln_model *model, const void *const *inputs,
+                       void *const *outputs, int runs, const char *trace_path);
+const char *kiln_model_profile_summary(const kiln_model *model);
+/* The kernels a CPU model's profile names (0: none recorded). */
+int kiln_model_num_kernels(const kiln_model *model);
+void kiln_profile_begin(int32_t kernel);
+void kiln_profile_end(int32_t kernel);
+
 /* The symbols a compiled model library exports. */
 #define KILN_MODEL_ENTRY_SYMBOL "kiln_model_entry"
 #define KILN_MODEL_SIGNATURE_SYMBOL "kiln_model_signature"

@@ -9,12 +9,16 @@
 // holds the minimum and the maximum of each of k components of an index
 // input, with the sizes of the dims they address:
 //   "check <TAB> what <TAB> 7 <TAB> 2k <TAB> s0,...,s(k-1)\n"
+// and, for CPU models, one line per kernel, in the order of the ids their
+// profile markers (kiln_profile_begin/end) pass:
+//   "kernel <TAB> name <TAB> kind <TAB> flops <TAB> bytes <TAB> ONNX nodes\n"
 // This file parses it, builds descriptors for caller buffers (and the
 // checks' own), calls the entry and reports an index out of range. It depends on nothing but libc and libdl.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln_runtime.h"
 #include "cuda_model.h"
+#include "model_profile.h"
 
 #include <dlfcn.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -76,8 +80,28 @@ bool parseDims(const std::string &text, int64_t lo, std::vector<int64_t> &out,
   return true;
 }
 
+/// A "kernel" line's fields (after the first): name, kind, flops, bytes,
+/// nodes (which may be empty).
+bool parseKernel(const std::vector<std::string> &fields, kiln_profile::KernelInfo &k) {
+  if (fields.size() < 5 || fields.size() > 6)
+    return false;
+  k.name = fields[1];
+  k.kind = fields[2];
+  k.nodes = fields.size() > 5 ? fields[5] : "";
+  for (auto [text, value] : {std::pair{&fields[3], &k.flops}, std::pair{&fields[4], &k.bytes}}) {
+    char *end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(text->c_str(), &end, 10);
+    if (text->empty() || *end || errno || v < 0)
+      return false;
+    *value = v;
+  }
+  return true;
+}
+
 bool parseSignature(const char *text, std::vector<Tensor> &ins, std::vector<Tensor> &outs,
-                    std::vector<Tensor> &checks, std::string &err) {
+                    std::vector<Tensor> &checks, std::vector<kiln_profile::KernelInfo> &kernels,
+                    std::string &err) {
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
@@ -88,6 +112,15 @@ bool parseSignature(const char *text, std::vector<Tensor> &ins, std::vector<Tens
     std::string f;
     while (std::getline(ss, f, '\t'))
       fields.push_back(f);
+    if (!fields.empty() && fields[0] == "kernel") {
+      kiln_profile::KernelInfo k;
+      if (!parseKernel(fields, k)) {
+        err = "malformed kernel line in the model signature: '" + line + "'";
+        return false;
+      }
+      kernels.push_back(std::move(k));
+      continue;
+    }
     if (fields.size() < 3 ||
         (fields[0] != "in" && fields[0] != "out" && fields[0] != "check") ||
         (fields[0] == "check" && fields.size() != 5)) {
@@ -390,6 +423,8 @@ struct kiln_model {
   size_t checkElements = 0;   // their int64 elements, all together
   bool aliases = false;       // some output is a copy of another
   kiln_cuda::Model *cuda = nullptr; // set for CUDA models
+  std::vector<kiln_profile::KernelInfo> kernels; // what the profile markers' ids name
+  std::string profileSummary;                    // of the last kiln_model_profile
 };
 
 /// The first index out of range that the checks' results `data` (the
@@ -432,7 +467,7 @@ static std::vector<void *> withCheckBuffers(const kiln_model *m, void *const *ou
 static kiln_model *finishModel(std::unique_ptr<kiln_model> m,
                                const char *signature) {
   std::string err;
-  if (!parseSignature(signature, m->inputs, m->outputs, m->checks, err)) {
+  if (!parseSignature(signature, m->inputs, m->outputs, m->checks, m->kernels, err)) {
     setError(m->name + ": " + err);
     if (m->library)
       dlclose(m->library);
@@ -625,6 +660,61 @@ int kiln_model_benchmark(kiln_model *m, const void *const *inputs, void *const *
   }
   return 0;
 }
+
+int kiln_model_profile(kiln_model *m, const void *const *inputs, void *const *outputs,
+                       int runs, const char *trace_path) {
+  if (!m) {
+    setError("kiln_model_profile: no model");
+    return -1;
+  }
+  if (runs < 1 || runs > 100000) {
+    setError(m->name + ": kiln_model_profile: runs must be in [1, 100000], got " +
+             std::to_string(runs));
+    return -1;
+  }
+  // One untimed run first: thread pool, page faults, caches.
+  if (kiln_model_run(m, inputs, outputs) != 0)
+    return -1;
+  kiln_profile::Recorder recorder;
+  recorder.events.reserve((size_t)runs * (m->kernels.size() + 1));
+  for (int r = 0; r < runs; ++r) {
+    kiln_profile::setRecorder(&recorder);
+    int64_t begin = kiln_profile::now();
+    int status = kiln_model_run(m, inputs, outputs);
+    int64_t end = kiln_profile::now();
+    kiln_profile::setRecorder(nullptr);
+    if (status != 0)
+      return -1;
+    recorder.open.clear();
+    recorder.events.push_back({kiln_profile::Event::kRun, begin, end});
+  }
+  int threads = m->cuda ? 1 : kiln_get_num_threads();
+  std::string name = m->name;
+  m->profileSummary = kiln_profile::summary(name, m->kernels, recorder.events, runs,
+                                            kiln_profile::cpuPeaks(threads));
+  if (m->cuda)
+    m->profileSummary += "  (CUDA model: whole runs are timed on the host, kernels are not)\n";
+  if (trace_path) {
+    std::string json = kiln_profile::traceJson(name, m->kernels, recorder.events, threads);
+    FILE *f = std::fopen(trace_path, "wb");
+    bool ok = f && std::fwrite(json.data(), 1, json.size(), f) == json.size();
+    if (f)
+      ok = std::fclose(f) == 0 && ok;
+    if (!ok) {
+      setError(m->name + ": cannot write the profile trace '" + trace_path +
+               "': " + std::strerror(errno));
+      return -1;
+    }
+  }
+  lastError.clear();
+  return 0;
+}
+
+const char *kiln_model_profile_summary(const kiln_model *m) {
+  return m ? m->profileSummary.c_str() : "";
+}
+
+int kiln_model_num_kernels(const kiln_model *m) { return m ? (int)m->kernels.size() : 0; }
 
 int kiln_model_num_inputs(const kiln_model *m) { return m ? (int)m->inputs.size() : 0; }
 int kiln_model_num_outputs(const kiln_model *m) { return m ? (int)m->outputs.size() : 0; }

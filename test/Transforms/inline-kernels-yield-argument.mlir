@@ -4,7 +4,7 @@
 // result is then the kernel's input.
 // CHECK-LABEL: func.func @yields_argument
 // CHECK-SAME: (%[[X:.+]]: tensor<4x3xf32>)
-// CHECK-NOT: kiln.kernel
+// CHECK-NOT: kiln.kernel "
 // CHECK: %[[S:.+]] = kiln.slice %[[X]]
 // CHECK: return %[[S]]
 func.func @yields_argument(%x: tensor<4x3xf32>) -> tensor<2x3xf32> {

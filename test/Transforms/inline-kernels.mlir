@@ -1,9 +1,11 @@
 // RUN: kiln-opt %s -kiln-inline-kernels | FileCheck %s
 
 // Kernel bodies move in front of their kernel op; their ops carry the
-// kernel's position and kind, constants do not.
+// kernel's position and kind, constants do not. The function records
+// each kernel's name and kind (and kiln-kernel-costs' costs when present).
 // CHECK-LABEL: func.func @two_kernels
-// CHECK-NOT: kiln.kernel
+// CHECK-SAME: attributes {kiln.kernels = [{kind = "contraction", name = "k0"}, {kind = "reduction", name = "k1"}]}
+// CHECK-NOT: kiln.kernel "
 // CHECK: %[[M:.+]] = kiln.matmul %arg0, %arg1 {kiln.kernel = 0 : i64, kiln.kernel_kind = #kiln<kernel_kind contraction>}
 // CHECK: %[[C:.+]] = kiln.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NOT: kiln.kernel =

@@ -70,6 +70,14 @@ cl::opt<double> relTol("rtol", cl::desc("Relative tolerance"), cl::init(1e-3), c
 cl::opt<double> absTol("atol", cl::desc("Absolute tolerance"), cl::init(1e-5), cl::cat(category));
 cl::opt<unsigned> bench("bench", cl::desc("Time N runs after warm-up; print min/median"),
                         cl::init(0), cl::cat(category));
+cl::opt<std::string> profilePath(
+    "profile",
+    cl::desc("Time every kernel over --profile-runs runs (after one untimed run); write a "
+             "Chrome trace (JSON, for Perfetto or chrome://tracing) and print the kernels by "
+             "time with GFLOP/s and GB/s against the machine's peak"),
+    cl::value_desc("trace.json"), cl::cat(category));
+cl::opt<unsigned> profileRuns("profile-runs", cl::desc("Runs --profile times (default 10)"),
+                              cl::init(10), cl::cat(category));
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Pin an input shape, NAME=D0xD1x... (repeatable)"),
                                   cl::cat(category));
@@ -435,6 +443,16 @@ int main(int argc, char **argv) {
       outs() << (n > 32 ? " ...\n" : "\n");
     }
 
+  if (!profilePath.empty()) {
+    if (profileRuns < 1 || profileRuns > 100000)
+      return fail("--profile-runs must be in [1, 100000], got " +
+                  std::to_string((unsigned)profileRuns));
+    if (kiln_model_profile(runtimeModel, inPtrs.data(), outPtrs.data(), (int)profileRuns,
+                           profilePath.c_str()) != 0)
+      return fail(kiln_last_error());
+    outs() << kiln_model_profile_summary(runtimeModel) << "trace written to " << profilePath
+           << "\n";
+  }
   if (bench && kiln_model_target(runtimeModel) == KILN_TARGET_CUDA) {
     // Kernels only, timed on the device with CUDA events; the inputs stay
     // on the device between runs.

@@ -44,9 +44,17 @@ struct IndexCheckSpec {
   std::vector<int64_t> dims;
 };
 
+/// One kernel of the model as its profiles name it: the kernel group's
+/// name, kind, FLOPs, bytes moved and the ONNX nodes it covers.
+struct KernelSpec {
+  std::string name, kind, nodes;
+  int64_t flops = 0, bytes = 0;
+};
+
 struct ModelSignature {
   std::vector<TensorSpec> inputs, outputs;
   std::vector<IndexCheckSpec> checks; // results of main after the outputs
+  std::vector<KernelSpec> kernels;    // by the ids the profile markers pass
   /// Every tensor the entry takes: inputs, outputs (not their aliases),
   /// checks.
   size_t numTensors() const {

@@ -19,6 +19,15 @@ namespace kiln {
 std::string fusionReportJson(
     mlir::ModuleOp module, const std::map<int64_t, std::vector<std::string>> &gpuStrategies = {});
 
+/// FLOPs (a fused multiply-add counts two) and bytes moved (inputs read
+/// plus results written) of one kernel group, as the fusion report counts
+/// them; `nodes` gets the ONNX node names it covers.
+struct KernelCost {
+  int64_t flops = 0, bytes = 0;
+  std::vector<std::string> nodes;
+};
+KernelCost kernelCost(mlir::Operation *kernel);
+
 /// The distinct values of discardable attribute `name` on the ops of each
 /// kernel group (`kiln.kernel` index) of a lowered module, printed, in
 /// program order.

@@ -67,6 +67,17 @@ def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def KernelCosts : Pass<"kiln-kernel-costs", "mlir::func::FuncOp"> {
+  let summary = "Record each kernel group's FLOPs, bytes and ONNX nodes on it";
+  let description = [{
+    Runs while kernel bodies are still kiln ops (before lowering to linalg)
+    and sets `kiln.cost = {flops, bytes, nodes}` on every `kiln.kernel`,
+    counted as the fusion report counts them. kiln-inline-kernels turns
+    these into the function's kernel table, which the CPU target's
+    profiles report against.
+  }];
+}
+
 def InlineKernels : Pass<"kiln-inline-kernels", "mlir::func::FuncOp"> {
   let summary = "Dissolve kiln.kernel ops, tagging their ops with the kernel";
   let description = [{
@@ -74,7 +85,9 @@ def InlineKernels : Pass<"kiln-inline-kernels", "mlir::func::FuncOp"> {
     body of every `kiln.kernel` in front of it and tags each of its ops
     (but constants and `tensor.empty`) with `kiln.kernel = N : i64` (the
     kernel's position in the function) and `kiln.kernel_kind`, so the code
-    generation strategies know which ops form one kernel.
+    generation strategies know which ops form one kernel. The function gets
+    `kiln.kernels`: per kernel its name, kind and (from `kiln.cost`) FLOPs,
+    bytes and ONNX nodes.
   }];
 }
 

@@ -95,6 +95,7 @@ struct CpuAttentionToCallPass
     // buffers (and stays a region until LLVM), so that the memory plan sees
     // them live across the call.
     auto region = scf::ExecuteRegionOp::create(b, loc, TypeRange{}, /*no_inline=*/true);
+    kiln::copyKernelTag(op, region);
     b.setInsertionPointToStart(&region.getRegion().emplaceBlock());
     SmallVector<Value> args;
     for (int64_t size : {q[0], q[1], k[1], q[2], k[2], q[3], v[3]})

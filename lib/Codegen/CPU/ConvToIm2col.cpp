@@ -1,5 +1,6 @@
 //===- ConvToIm2col.cpp - 2-D convolution as im2col + contraction --------===//
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
@@ -61,6 +62,7 @@ struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
           [](OpBuilder &b, Location l, ValueRange args) {
             linalg::YieldOp::create(b, l, args[0]);
           });
+      kiln::copyKernelTag(conv, copy);
       columns = tensor::CollapseShapeOp::create(
           rewriter, loc, RankedTensorType::get({n, k, p}, et), copy.getResult(0),
           ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
@@ -91,6 +93,7 @@ struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
                               : (Value)arith::AddIOp::create(b, l, a[2], prod);
           linalg::YieldOp::create(b, l, sum);
         });
+    kiln::copyKernelTag(conv, contraction);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
         conv, outType, contraction.getResult(0),
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});

@@ -1,6 +1,7 @@
 //===- GemmCall.cpp - f32 contractions as calls to the runtime's GEMM -----===//
 #include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
+#include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Transforms/WeightData.h"
 #include "kiln_runtime.h"
@@ -239,7 +240,8 @@ struct CpuContractionToCallPass
     addOperand(b, loc, op, *op.getDpsInputOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
     addOperand(b, loc, op, *op.getDpsInputOperand(1), {l.channel, l.kh, l.kw}, args);
     addOperand(b, loc, op, *op.getDpsInitOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
-    func::CallOp::create(b, loc, callee, args);
+    auto call = func::CallOp::create(b, loc, callee, args);
+    kiln::copyKernelTag(op, call);
     LLVM_DEBUG(llvm::dbgs() << "runtime depthwise call for " << op->getName() << " at " << loc
                             << "\n");
     op->erase();
@@ -355,7 +357,8 @@ struct CpuContractionToCallPass
     addOperand(b, loc, op, *op.getDpsInitOperand(0), {loops.batch, loops.m, loops.n}, args);
     args.push_back(constant(packedA ? aPanel : 0));
     args.push_back(constant(packedB ? bPanel : 0));
-    func::CallOp::create(b, loc, callee, args);
+    auto call = func::CallOp::create(b, loc, callee, args);
+    kiln::copyKernelTag(op, call);
     LLVM_DEBUG(llvm::dbgs() << "runtime GEMM call for " << op->getName() << " at " << loc
                             << "\n");
     op->erase();

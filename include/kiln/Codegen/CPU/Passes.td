@@ -137,6 +137,23 @@ def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"
                            "mlir::memref::MemRefDialect"];
 }
 
+def CpuProfileMarkers : Pass<"kiln-cpu-profile-markers", "mlir::ModuleOp"> {
+  let summary = "Mark where each kernel starts and ends, for the runtime's profiles";
+  let description = [{
+    Runs on bufferized host code, before parallel loops are outlined. The
+    top-level ops of each function that do work (write memory, call, or
+    hold loops) are grouped into runs of one kernel: an op belongs to the
+    kernel of the first op inside it tagged `kiln.kernel`; an untagged op
+    (a padding fill, a copy, a runtime call) to the kernel that follows it,
+    or to the one before when none follows. Each run is bracketed by
+    `call @kiln_profile_begin(id)` and `call @kiln_profile_end(id)`, which
+    cost a load and a branch unless the runtime is profiling that run. The
+    function's kernel table (`kiln.kernels`, from kiln-inline-kernels)
+    moves to the module, where the model's signature reads it.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
+}
+
 def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Turn top-level scf.forall loops on buffers into thread-pool launches";
   let description = [{

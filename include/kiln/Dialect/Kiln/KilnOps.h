@@ -43,6 +43,9 @@ std::string shapeToString(llvm::ArrayRef<int64_t> shape);
 /// a `#kiln.kernel_kind` attribute.
 inline constexpr llvm::StringLiteral kKernelIdAttr = "kiln.kernel";
 inline constexpr llvm::StringLiteral kKernelKindAttr = "kiln.kernel_kind";
+/// On the function (then the module) whose kernel groups were inlined: per
+/// kernel index a dictionary {name, kind, flops, bytes, nodes}.
+inline constexpr llvm::StringLiteral kKernelTableAttr = "kiln.kernels";
 
 /// The kernel group `op` belongs to, if it carries the tag.
 std::optional<int64_t> getKernelId(mlir::Operation *op);
