@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a machine for Kiln, step by step, each step named on one line:
-#   1. the Debian packages (LLVM/MLIR 22, libonnx, protobuf, ninja, ...),
-#      installed through apt as root or through sudo;
+#   1. the Debian packages (LLVM/MLIR 22, libonnx, protobuf, ninja, ...;
+#      for the tests also chromium and chromium-driver, the headless browser
+#      the fusion report pictures are checked in), installed through apt as
+#      root or through sudo;
 #   2. the project's virtual environment (.venv at the repository root, or
 #      $KILN_VENV), made with Debian's python3 and filled from the pinned
 #      requirements: requirements/demo.txt (numpy, onnx, onnxruntime) or
@@ -240,7 +242,11 @@ kiln_setup() {
   local targets
   case "$profile" in
     demo) targets=(kilnc kiln-run kiln_runtime) ;;
-    test | bench) targets=(kilnc kiln-opt kiln-run kiln_runtime kiln-python) ;;
+    test | bench)
+      targets=(kilnc kiln-opt kiln-run kiln_runtime kiln-python)
+      # A headless browser for the fusion report pictures' test.
+      DEB_PACKAGES+=(chromium chromium-driver)
+      ;;
     *) kiln_fail "unknown setup profile '$profile'" "use: demo, test or bench" ;;
   esac
   kiln_install_packages

@@ -2,6 +2,8 @@
 #include "kiln/Transforms/FusionReport.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/JSON.h"
 
@@ -129,6 +131,53 @@ std::string kiln::fusionReportJson(ModuleOp module,
   int64_t kernels = 0, views = 0, totalFlops = 0, totalBytes = 0;
   std::map<std::string, int64_t> byKind;
   llvm::StringSet<> coveredNodes;
+  // Data flow between kernels: what each kernel reads, through the views
+  // between them; graph inputs by name, weights left out.
+  llvm::DenseMap<Operation *, int64_t> kernelIndex;
+  module.walk([&](KernelOp k) { kernelIndex.try_emplace(k, (int64_t)kernelIndex.size()); });
+  auto sources = [&](Value v, std::vector<int64_t> &fromKernels,
+                     std::vector<std::string> &fromInputs) {
+    SmallVector<Value> work{v};
+    llvm::DenseSet<Value> seen;
+    while (!work.empty() && seen.size() < 64) {
+      Value x = work.pop_back_val();
+      if (!seen.insert(x).second)
+        continue;
+      if (auto arg = dyn_cast<BlockArgument>(x)) {
+        auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+        std::string name = "input " + std::to_string(arg.getArgNumber());
+        if (func)
+          if (auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "kiln.name"))
+            name = n.str();
+        if (!llvm::is_contained(fromInputs, name))
+          fromInputs.push_back(name);
+        continue;
+      }
+      Operation *def = x.getDefiningOp();
+      if (auto it = kernelIndex.find(def); it != kernelIndex.end()) {
+        if (!llvm::is_contained(fromKernels, it->second))
+          fromKernels.push_back(it->second);
+        continue;
+      }
+      if (!def || isa<ConstantOp>(def) || def->getNumOperands() == 0)
+        continue;
+      for (Value operand : def->getOperands())
+        work.push_back(operand);
+    }
+  };
+  auto shapeText = [](Type t) {
+    auto shaped = dyn_cast<ShapedType>(t);
+    if (!shaped || !shaped.hasRank())
+      return std::string("?");
+    std::string s;
+    for (int64_t d : shaped.getShape())
+      s += (s.empty() ? "" : "x") + (ShapedType::isDynamic(d) ? std::string("?")
+                                                                 : std::to_string(d));
+    std::string et;
+    llvm::raw_string_ostream es(et);
+    shaped.getElementType().print(es);
+    return (s.empty() ? std::string("scalar") : s) + " " + et;
+  };
   json.objectBegin();
   if (auto name = module->getAttrOfType<StringAttr>("kiln.graph_name"))
     json.attribute("model", name.getValue());
@@ -167,6 +216,22 @@ std::string kiln::fusionReportJson(ModuleOp module,
     });
     json.attribute("flops", flops);
     json.attribute("bytes", bytes);
+    std::vector<int64_t> fromKernels;
+    std::vector<std::string> fromInputs;
+    for (Value v : kernel.getInputs())
+      sources(v, fromKernels, fromInputs);
+    json.attributeArray("reads_kernels", [&] {
+      for (int64_t k : fromKernels)
+        json.value(k);
+    });
+    json.attributeArray("reads_inputs", [&] {
+      for (const std::string &n : fromInputs)
+        json.value(n);
+    });
+    json.attributeArray("shapes", [&] {
+      for (Value r : kernel.getResults())
+        json.value(shapeText(r.getType()));
+    });
     if (auto it = gpuStrategies.find(kernels - 1); it != gpuStrategies.end())
       json.attributeArray("gpu_strategies", [&] {
         for (const std::string &s : it->second)
@@ -175,6 +240,48 @@ std::string kiln::fusionReportJson(ModuleOp module,
     json.objectEnd();
   });
   json.arrayEnd();
+  json.attributeEnd();
+
+  // The graph's inputs and outputs, and what computes each output.
+  json.attributeBegin("graph");
+  json.objectBegin();
+  module.walk([&](func::FuncOp func) {
+    if (func.isExternal() || func.getName() != "main")
+      return;
+    json.attributeArray("inputs", [&] {
+      for (BlockArgument arg : func.getArguments()) {
+        json.objectBegin();
+        auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "kiln.name");
+        json.attribute("name", n ? n.str() : "input " + std::to_string(arg.getArgNumber()));
+        json.attribute("shape", shapeText(arg.getType()));
+        json.objectEnd();
+      }
+    });
+    auto ret = dyn_cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    json.attributeArray("outputs", [&] {
+      if (!ret)
+        return;
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        json.objectBegin();
+        auto n = func.getResultAttrOfType<StringAttr>(i, "kiln.name");
+        json.attribute("name", n ? n.str() : "output " + std::to_string(i));
+        json.attribute("shape", shapeText(v.getType()));
+        std::vector<int64_t> fromKernels;
+        std::vector<std::string> fromInputs;
+        sources(v, fromKernels, fromInputs);
+        json.attributeArray("from_kernels", [&] {
+          for (int64_t k : fromKernels)
+            json.value(k);
+        });
+        json.attributeArray("from_inputs", [&] {
+          for (const std::string &name : fromInputs)
+            json.value(name);
+        });
+        json.objectEnd();
+      }
+    });
+  });
+  json.objectEnd();
   json.attributeEnd();
 
   json.attributeBegin("summary");

@@ -15,6 +15,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
 
@@ -79,9 +80,15 @@ cl::opt<bool> printWeights("print-weights",
                            cl::init(false), cl::cat(kilncCategory));
 cl::opt<std::string> fusionReport(
     "fusion-report",
-    cl::desc("Write the kernel partition as JSON: per kernel its kind, the "
-             "ONNX nodes it covers, FLOPs and bytes moved"),
+    cl::desc("Write the kernel partition: per kernel its kind, the ONNX nodes it covers, "
+             "FLOPs and bytes moved; as JSON, or as a picture of the kernel graph when the "
+             "file name ends in .html (a page with a table) or .svg"),
     cl::value_desc("file"), cl::cat(kilncCategory));
+cl::opt<std::string> profileTrace(
+    "profile-trace",
+    cl::desc("With an .html or .svg --fusion-report: a profile of this model "
+             "(kiln-run --profile) whose time per kernel the picture shows"),
+    cl::value_desc("trace.json"), cl::cat(kilncCategory));
 cl::opt<bool> noFusion("no-fusion",
                        cl::desc("Do not partition the graph into kernel "
                                 "groups (linalg fuses what it can)"),
@@ -230,11 +237,35 @@ int main(int argc, char **argv) {
         kiln::fusionReport(*module, pipeline, kiln::Stage::Imported);
     if (mlir::failed(report))
       return 1;
+    llvm::StringRef path(fusionReport);
+    bool html = path.ends_with_insensitive(".html") || path.ends_with_insensitive(".htm");
+    bool svg = path.ends_with_insensitive(".svg");
+    std::string text = *report;
+    if (html || svg) {
+      std::string trace;
+      if (!profileTrace.empty()) {
+        auto buffer = llvm::MemoryBuffer::getFile(profileTrace);
+        if (!buffer)
+          return fail("cannot read the profile trace '" + profileTrace +
+                      "': " + buffer.getError().message()),
+                 1;
+        trace = (*buffer)->getBuffer().str();
+      }
+      llvm::Expected<std::string> picture = kiln::fusionReportPicture(text, trace, html);
+      if (!picture)
+        return fail((profileTrace.empty() ? std::string("drawing the fusion report: ")
+                                          : "profile trace '" + profileTrace + "': ") +
+                    llvm::toString(picture.takeError())),
+               1;
+      text = std::move(*picture);
+    } else if (!profileTrace.empty()) {
+      return fail("--profile-trace draws times into an .html or .svg --fusion-report"), 1;
+    }
     std::string err;
     auto out = mlir::openOutputFile(fusionReport, &err);
     if (!out)
       return fail(err), 1;
-    out->os() << *report;
+    out->os() << text;
     out->keep();
   }
 

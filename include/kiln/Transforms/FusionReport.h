@@ -3,6 +3,7 @@
 #define KILN_TRANSFORMS_FUSIONREPORT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
 
 #include <map>
 #include <string>
@@ -18,6 +19,14 @@ namespace kiln {
 /// were given (`gpu_strategies`).
 std::string fusionReportJson(
     mlir::ModuleOp module, const std::map<int64_t, std::vector<std::string>> &gpuStrategies = {});
+
+/// Draws a fusion report (fusionReportJson's text) as an SVG picture of the
+/// kernel graph, or as an HTML page with that picture, a legend and a table
+/// of the kernels (`html`). `traceJson`, when not empty, is a profile trace
+/// of the same model (kiln-run --profile): each kernel then shows its time
+/// per run and share.
+llvm::Expected<std::string> fusionReportPicture(llvm::StringRef reportJson,
+                                                llvm::StringRef traceJson, bool html);
 
 /// FLOPs (a fused multiply-add counts two) and bytes moved (inputs read
 /// plus results written) of one kernel group, as the fusion report counts
