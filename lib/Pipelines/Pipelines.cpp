@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - Kiln's named pass pipelines -----------------------===//
 #include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Support/Progress.h"
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Codegen/Emulation/Passes.h"
@@ -370,6 +371,7 @@ void kiln::applyDebugOptions(PassManager &pm, const PipelineOptions &options) {
   }
   if (options.timing)
     pm.enableTiming();
+  progress::instrument(pm);
 }
 
 void kiln::registerCodegenDialects(DialectRegistry &registry) {

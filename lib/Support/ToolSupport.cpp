@@ -44,8 +44,13 @@ void kiln::printDiagnostic(StringRef tool, Diagnostic &diag) {
   if (!where.empty())
     os << where << ": ";
   os << diag.str() << "\n";
-  for (Diagnostic &note : diag.getNotes())
+  for (Diagnostic &note : diag.getNotes()) {
+    // MLIR attaches the failing op in full ("see current operation"): for
+    // an error on the module that is the whole model, thousands of lines.
+    if (StringRef(note.str()).starts_with("see current operation"))
+      continue;
     printDiagnostic(tool, note);
+  }
 }
 
 bool kiln::parseShape(StringRef text, SmallVectorImpl<int64_t> &dims) {

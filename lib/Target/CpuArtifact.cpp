@@ -1,5 +1,6 @@
 //===- CpuArtifact.cpp - ahead-of-time compilation for the host CPU ------===//
 #include "HostArtifact.h"
+#include "kiln/Support/Progress.h"
 #include "RawWeights.h"
 #include "kiln_runtime.h"
 
@@ -101,6 +102,7 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
   };
   if (options.timing)
     llvm::errs() << "===- LLVM (wall time) -===\n";
+  progress::stage("LLVM optimization");
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error e = optimize(&llvmModule))
     return module.emitError() << "LLVM optimization failed: " << llvm::toString(std::move(e));
@@ -130,6 +132,7 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
     llvm::ToolOutputFile out(objectPath, ec, llvm::sys::fs::OF_None);
     if (ec)
       return module.emitError() << "cannot write '" << objectPath << "': " << ec.message();
+    progress::stage("LLVM code generation");
     llvm::legacy::PassManager pm;
     if (machine->addPassesToEmitFile(pm, out.os(), nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
@@ -152,7 +155,12 @@ LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
   SmallVector<StringRef> args{ccPath, "-shared", "-o", out, obj};
   args.append(options.linkLibraries.begin(), options.linkLibraries.end());
   std::string linkErr;
-  int rc = llvm::sys::ExecuteAndWait(ccPath, args, std::nullopt, {}, 0, 0, &linkErr);
+  progress::stage("linking");
+  int rc;
+  {
+    progress::Pause quiet; // the linker may write to the terminal
+    rc = llvm::sys::ExecuteAndWait(ccPath, args, std::nullopt, {}, 0, 0, &linkErr);
+  }
   llvm::sys::fs::remove(objectPath);
   phase("link (cc)");
   if (rc != 0)

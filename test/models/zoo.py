@@ -523,6 +523,40 @@ def run_ptx(build, folder, timeout):
     return ("ok" if spills == 0 else "spills"), f"{kernels} kernels, spilled {spills} B max"
 
 
+class ProgressBar:
+    """A bar on the terminal's last line: cases done, the case and step at
+    hand, time so far and an estimate of what is left. Prints nothing when
+    stderr is not a terminal (CI logs keep one line per case)."""
+
+    def __init__(self, total, stream=sys.stderr):
+        self.total = total
+        self.stream = stream
+        self.on = stream.isatty()
+        self.start = time.time()
+        self.shown = False
+
+    def show(self, done, what, step):
+        if not self.on:
+            return
+        width = 24
+        filled = int(width * done / max(1, self.total))
+        elapsed = time.time() - self.start
+        left = ""
+        if done:
+            rest = elapsed / done * (self.total - done)
+            left = f", ~{rest:.0f} s left" if rest < 120 else f", ~{rest / 60:.0f} min left"
+        self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] "
+                          f"{done}/{self.total} {what}: {step} ({elapsed:.0f} s{left})")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self):
+        if self.on and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kiln-build", default=os.path.join(ROOT, "build"))
@@ -554,10 +588,12 @@ def main():
         cases += [("external_data", "-"), ("dynamic_axes", "-"), ("qdq", "-")]
     rows = []
     failed = False
-    for name, exporter in cases:
+    bar = ProgressBar(len(cases))
+    for index, (name, exporter) in enumerate(cases):
         key = f"{name}/{exporter}"
         row = {"model": name, "exporter": exporter}
         t0 = time.time()
+        bar.show(index, key, "exporting")
         try:
             if exporter == "-":
                 folder = export_special(name, args.cache, args.force)
@@ -566,20 +602,24 @@ def main():
             row["export"] = ("ok", "")
         except Exception as e:  # noqa: BLE001 - an exporter failure is a row
             row["export"] = ("export-failed", f"{type(e).__name__}: {str(e)[:200]}")
+            bar.clear()
             traceback.print_exc(limit=1)
             rows.append(row)
             print(f"{key}: export failed: {row['export'][1]}", flush=True)
             continue
         # QDQ: rounding ties may move a value by one quantization step.
         tol = (1e-3, 1e-4) if name != "qdq" else (1e-2, 2e-2)
+        bar.show(index, key, "CPU target")
         row["cpu"] = run_kiln(args.kiln_build, folder, False, args.timeout, tol)
         if name in ATTENTION and row["cpu"][0] == "ok":
             fused = attention_kernels(args.kiln_build, folder, args.timeout)
             if fused < ATTENTION[name]:
                 row["cpu"] = ("unfused", f"{fused} attention kernels, {ATTENTION[name]} expected")
         if not args.no_emulation:
+            bar.show(index, key, "GPU emulation")
             row["emulation"] = run_kiln(args.kiln_build, folder, True, args.timeout, tol)
         if not args.no_ptx:
+            bar.show(index, key, "PTX")
             row["ptx"] = run_ptx(args.kiln_build, folder, args.timeout)
         row["seconds"] = round(time.time() - t0, 1)
         results = [row[k][0] for k in ("cpu", "emulation", "ptx") if k in row]
@@ -589,12 +629,14 @@ def main():
             failed = True
         elif not ok and key not in KNOWN:
             failed = True
+        bar.clear()
         print(f"{key}: " + ", ".join(f"{k} {row[k][0]}" + (f" ({row[k][1]})" if row[k][0] not in
                                                           ("ok", "skip") else "")
                                      for k in ("cpu", "emulation", "ptx") if k in row)
               + f" [{row['seconds']} s]", flush=True)
         rows.append(row)
 
+    bar.clear()
     lines = ["| model | exporter | CPU | GPU emulation | PTX (sm_80, sm_90) |",
              "| --- | --- | --- | --- | --- |"]
     for r in rows:

@@ -1,6 +1,7 @@
 //===- kilnc.cpp - the Kiln compiler driver ------------------------------===//
 #include "kiln/Dialect/Kiln/KilnOps.h"
 #include "kiln/Import/OnnxImporter.h"
+#include "kiln/Support/Progress.h"
 #include "kiln/Support/ToolSupport.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/CpuJit.h"
@@ -16,8 +17,11 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
+
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -106,6 +110,10 @@ cl::opt<std::string> cpu("cpu",
                                  "machine) or sapphirerapids; loading it on a CPU without its "
                                  "extensions is an error"),
                         cl::init("host"), cl::cat(kilncCategory));
+cl::opt<bool> quiet("quiet",
+                    cl::desc("No status line (stage, pass, kernels, time) on the terminal "
+                             "during long compilations"),
+                    cl::init(false), cl::cat(kilncCategory));
 cl::opt<bool> timing("timing", cl::desc("Print the time of every pass and of LLVM's optimization, code generation and link (stderr)"),
                      cl::init(false), cl::cat(kilncCategory));
 cl::opt<uint64_t> maxTensorBytes(
@@ -148,11 +156,16 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // A status line on a terminal for compilations over a second; errors
+  // clear it before they print.
+  kiln::progress::Scope progressLine("kilnc", !quiet && ::isatty(2));
   mlir::MLIRContext ctx;
   mlir::ScopedDiagnosticHandler handler(&ctx, [](mlir::Diagnostic &diag) {
+    kiln::progress::clear();
     kiln::printDiagnostic("kilnc", diag);
     return mlir::success();
   });
+  kiln::progress::stage("importing " + std::string(llvm::sys::path::filename(inputPath)));
 
   kiln::ImportOptions options;
   options.maxTensorBytes = maxTensorBytes;
@@ -186,10 +199,12 @@ int main(int argc, char **argv) {
       kiln::importOnnxFile(ctx, inputPath, options);
   if (!module)
     return 1;
+  kiln::progress::stage("compiling");
 
   // Every choice that shapes the compilation, parsed and checked once.
   kiln::PipelineOptions pipeline;
   auto fail = [](const Twine &message) {
+    kiln::progress::clear();
     errs() << "kilnc: error: " << message << "\n";
     return 2;
   };
