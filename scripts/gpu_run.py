@@ -254,9 +254,10 @@ def attention_section(rt, bundle, entries, torch):
     return results, lines
 
 
-def models_section(rt, bundle, entries, torch, deadline):
+def models_section(rt, bundle, entries, torch, deadline, out):
     """Kiln's timing libraries (weights elided) against torch eager and
-    torch.compile on the same model and batch; median ms per batch."""
+    torch.compile on the same model and batch; median ms per batch; and a
+    profile of each (out/profiles/MODEL_bBATCH.json, Chrome traces)."""
     results = []
     lines = ["| model | batch | Kiln ms | Kiln CUDA graph ms | torch eager ms | torch.compile ms "
              "| Kiln (graph) / eager |", "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -264,6 +265,8 @@ def models_section(rt, bundle, entries, torch, deadline):
         import export_models
     except ImportError:
         export_models = None
+    profiles = os.path.join(out, "profiles")
+    os.makedirs(profiles, exist_ok=True)
     for e in entries:
         if e["group"] != "timing" or "library" not in e:
             continue
@@ -278,6 +281,11 @@ def models_section(rt, bundle, entries, torch, deadline):
                         model.set_cuda_graph(graph)
                         ms = sorted(model.benchmark(inputs, 30))
                         r[key] = ms[len(ms) // 2]
+                    # Every launch timed between CUDA events: the trace for
+                    # Perfetto and the kernels by time.
+                    model.set_cuda_graph(False)
+                    trace = os.path.join(profiles, f"{e['model']}_b{e['batch']}.json")
+                    r["profile"] = model.profile(inputs, 5, trace)
             except kiln_exec.KilnError as ex:
                 r["error"] = str(ex)[-300:]
         if torch is not None and export_models is not None and "error" not in r:
@@ -297,6 +305,10 @@ def models_section(rt, bundle, entries, torch, deadline):
         lines.append(f"| {e['model']} | {e['batch']} | {f('kiln_ms')} | {f('kiln_graph_ms')} | "
                      f"{f('eager_ms')} | {f('compile_ms')} | {ratio} |"
                      + (f" {r['error']}" if "error" in r else ""))
+    for r in results:
+        if "profile" in r:
+            # The top of each table: the kernels that take the most time.
+            lines += ["", "```"] + r["profile"].splitlines()[:12] + ["```"]
     return results, lines
 
 
@@ -397,7 +409,7 @@ def main():
         failed |= any(not r.get("ok", torch is None) for r in results)
         report.section("attention", results, lines)
     if "models" in only and time.time() < deadline:
-        results, lines = models_section(rt, bundle, entries, torch, deadline - 60)
+        results, lines = models_section(rt, bundle, entries, torch, deadline - 60, args.out)
         report.section("models", results, lines)
     sanitizer = shutil.which("compute-sanitizer")
     if "sanitizer" in only:

@@ -183,6 +183,8 @@ struct Exec {
   bool capturing = false;
   std::string error; // the first failure of the current run
   int launched = 0;
+  /// Set for a profiled run: a pair of events around every launch.
+  std::vector<std::pair<int32_t, std::pair<CUevent, CUevent>>> *launchEvents = nullptr;
 
   explicit Exec(Model *model) : model(model) {}
   Exec(const Exec &) = delete;
@@ -760,6 +762,82 @@ bool benchmark(Model *m, const void *const *inputs, void *const *outputs, int ru
   return ok;
 }
 
+bool profileRun(Model *m, const void *const *inputs, void *const *outputs,
+                std::vector<LaunchTime> &launches, std::string &error) {
+  if (!setCurrent(m, error))
+    return false;
+  Exec *e = acquire(m, error);
+  if (!e)
+    return false;
+  const Driver *d = m->d;
+  std::vector<std::pair<int32_t, std::pair<CUevent, CUevent>>> events;
+  bool ok = true;
+  for (size_t i = 0; ok && i < m->inputs.size(); ++i)
+    ok = e->check(d->cuMemcpyHtoDAsync(e->inputs[i], inputs[i], m->inputs[i].bytes, e->stream),
+                  "copying input " + std::to_string(i) + " to the device");
+  ok = ok && e->check(d->cuEventRecord(e->start, e->stream), "cuEventRecord");
+  if (ok) {
+    // Launch by launch (no CUDA graph), each between two events.
+    e->launchEvents = &events;
+    callEntry(e, e->inputs.data(), e->outputs.data());
+    e->launchEvents = nullptr;
+    ok = e->error.empty();
+  }
+  for (size_t i = 0; ok && i < m->outputs.size(); ++i)
+    ok = e->check(
+        d->cuMemcpyDtoHAsync(outputs[i], e->outputs[i], m->outputs[i].bytes, e->stream),
+        "copying output " + std::to_string(i) + " from the device");
+  ok = finish(e, error) && ok;
+  launches.clear();
+  for (auto &[kernel, pair] : events) {
+    float offset = 0, duration = 0;
+    if (ok)
+      ok = e->check(d->cuEventElapsedTime(&offset, e->start, pair.first), "cuEventElapsedTime") &&
+           e->check(d->cuEventElapsedTime(&duration, pair.first, pair.second),
+                    "cuEventElapsedTime");
+    launches.push_back({kernel, offset, duration});
+    d->cuEventDestroy(pair.first);
+    d->cuEventDestroy(pair.second);
+  }
+  if (!ok && error.empty())
+    error = e->error;
+  release(m, e);
+  return ok;
+}
+
+std::vector<std::string> kernelNames(const Model *m) {
+  std::vector<std::string> names;
+  for (const Kernel &k : m->kernels)
+    names.push_back(k.name);
+  return names;
+}
+
+std::string devicePeaks(double &gflops, double &gbytes) {
+  gflops = gbytes = 0;
+  std::string error;
+  const Device *dev = getDevice(error);
+  if (!dev)
+    return "GPU peaks unknown (" + error + ")";
+  auto attr = [&](int which) {
+    int v = 0;
+    return dev->d->cuDeviceGetAttribute(&v, which, dev->device) == CUDA_SUCCESS ? v : 0;
+  };
+  // CU_DEVICE_ATTRIBUTE_ MULTIPROCESSOR_COUNT, CLOCK_RATE (kHz),
+  // MEMORY_CLOCK_RATE (kHz), GLOBAL_MEMORY_BUS_WIDTH (bits).
+  int sms = attr(16), clockKHz = attr(13), memKHz = attr(36), busBits = attr(37);
+  // FP32 lanes per SM: 64 on sm_80 (and older), 128 on sm_86 and newer.
+  int lanes = dev->ccMajor * 10 + dev->ccMinor >= 86 ? 128 : 64;
+  gflops = 2.0 * sms * lanes * clockKHz * 1e-6;
+  gbytes = 2.0 * memKHz * 1e3 * (busBits / 8) * 1e-9;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "%s (sm_%d%d): %.0f GFLOP/s f32 on CUDA cores (%d SMs x %d lanes x %.2f GHz), "
+                "memory %.0f GB/s (%d-bit bus at %.2f GHz)",
+                dev->name.c_str(), dev->ccMajor, dev->ccMinor, gflops, sms, lanes,
+                clockKHz * 1e-6, gbytes, busBits, memKHz * 1e-6);
+  return text;
+}
+
 /// Device memory for callers (the Python package's device tensors): on the
 /// device and in the primary context that CUDA models run in.
 namespace {
@@ -899,10 +977,21 @@ void kiln_cuda_launch(void *handle, int32_t kernel, int64_t gx, int64_t gy, int6
       k.dynamicSharedLimit = smem;
     }
   }
+  CUevent before = nullptr, after = nullptr;
+  if (e->launchEvents && !e->capturing) {
+    if (!e->check(m->d->cuEventCreate(&before, 0), "cuEventCreate") ||
+        !e->check(m->d->cuEventCreate(&after, 0), "cuEventCreate"))
+      return;
+    e->launchEvents->push_back({kernel, {before, after}});
+    if (!e->check(m->d->cuEventRecord(before, e->stream), "cuEventRecord"))
+      return;
+  }
   if (!e->check(m->d->cuLaunchKernel(k.function, (unsigned)gx, (unsigned)gy, (unsigned)gz,
                                      (unsigned)bx, (unsigned)by, (unsigned)bz, (unsigned)smem,
                                      e->stream, params, nullptr),
                 what))
+    return;
+  if (after && !e->check(m->d->cuEventRecord(after, e->stream), "cuEventRecord"))
     return;
   e->launched++;
   if (m->syncEachKernel && !e->capturing)

@@ -42,6 +42,23 @@ bool runHost(Model *model, const void *const *inputs, void *const *outputs,
 bool runDevice(Model *model, const uint64_t *inputs, const uint64_t *outputs, void *stream,
                int64_t *checkResults, std::string &error);
 /// Event-timed runs after one warm-up; outputs hold the last run's results.
+/// One kernel launch of a profiled run: the kernel (index into the
+/// library's kernels), its start after the run's start and its duration,
+/// in milliseconds of CUDA events.
+struct LaunchTime {
+  int32_t kernel;
+  double startMs, durationMs;
+};
+/// Runs once on host buffers, launch by launch (no CUDA graph), timing
+/// every launch with a pair of CUDA events.
+bool profileRun(Model *model, const void *const *inputs, void *const *outputs,
+                std::vector<LaunchTime> &launches, std::string &error);
+/// The library's kernel names, by launch index.
+std::vector<std::string> kernelNames(const Model *model);
+/// The device's nominal f32 CUDA-core and memory peaks (0 when unknown),
+/// and how they were obtained.
+std::string devicePeaks(double &gflops, double &gbytes);
+
 bool benchmark(Model *model, const void *const *inputs, void *const *outputs, int runs,
                double *ms, std::string &error);
 

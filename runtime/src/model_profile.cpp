@@ -235,11 +235,27 @@ std::string summary(const std::string &model, const std::vector<KernelInfo> &ker
     double ns = std::max<double>(1, (double)r.ns / runs);
     double gflops = info.flops / ns, gbytes = info.bytes / ns;
     std::string nodes = info.nodes.size() > 60 ? info.nodes.substr(0, 57) + "..." : info.nodes;
-    std::snprintf(line, sizeof line, "  %-8s %-12s %9.3f %6.1f%% %9.2f %5.1f%% %8.2f %5.1f%%  %s\n",
-                  info.name.c_str(), info.kind.c_str(), r.ns / 1e6 / runs,
-                  kernelNs ? 100.0 * r.ns / kernelNs : 0.0, gflops,
-                  peaks.gflops > 0 ? 100 * gflops / peaks.gflops : 0.0, gbytes,
-                  peaks.gbytes > 0 ? 100 * gbytes / peaks.gbytes : 0.0, nodes.c_str());
+    // Kernels whose work is not known (GPU kernels by launch) show "-".
+    auto rate = [&](double v, double peak, bool known, char *text, char *share) {
+      if (!known) {
+        std::snprintf(text, 16, "-");
+        std::snprintf(share, 16, "-");
+        return;
+      }
+      std::snprintf(text, 16, "%.2f", v);
+      if (peak > 0)
+        std::snprintf(share, 16, "%.1f%%", 100 * v / peak);
+      else
+        std::snprintf(share, 16, "-");
+    };
+    char gf[16], gfShare[16], gb[16], gbShare[16];
+    rate(gflops, peaks.gflops, info.flops > 0 || info.bytes > 0, gf, gfShare);
+    rate(gbytes, peaks.gbytes, info.flops > 0 || info.bytes > 0, gb, gbShare);
+    std::string name = info.name.size() > 24 ? info.name.substr(0, 21) + "..." : info.name;
+    std::snprintf(line, sizeof line, "  %-8s %-12s %9.3f %6.1f%% %9s %6s %8s %6s  %s\n",
+                  name.c_str(), info.kind.c_str(), r.ns / 1e6 / runs,
+                  kernelNs ? 100.0 * r.ns / kernelNs : 0.0, gf, gfShare, gb, gbShare,
+                  nodes.c_str());
     out += line;
   }
   if (restNs) {

@@ -677,7 +677,32 @@ int kiln_model_profile(kiln_model *m, const void *const *inputs, void *const *ou
     return -1;
   kiln_profile::Recorder recorder;
   recorder.events.reserve((size_t)runs * (m->kernels.size() + 1));
-  for (int r = 0; r < runs; ++r) {
+  std::vector<kiln_profile::KernelInfo> gpuKernels;
+  if (m->cuda) {
+    // CUDA models: every launch between CUDA events; the kernels are the
+    // library's GPU kernels.
+    for (const std::string &n : kiln_cuda::kernelNames(m->cuda)) {
+      gpuKernels.emplace_back();
+      gpuKernels.back().name = n;
+      gpuKernels.back().kind = "gpu";
+    }
+    std::vector<kiln_cuda::LaunchTime> launches;
+    for (int r = 0; r < runs; ++r) {
+      std::string err;
+      int64_t begin = kiln_profile::now();
+      if (!kiln_cuda::profileRun(m->cuda, inputs, outputs, launches, err)) {
+        setError(err);
+        return -1;
+      }
+      int64_t end = kiln_profile::now();
+      recorder.events.push_back({kiln_profile::Event::kRun, begin, end});
+      for (const kiln_cuda::LaunchTime &l : launches) {
+        int64_t start = begin + (int64_t)(l.startMs * 1e6);
+        recorder.events.push_back({l.kernel, start, start + (int64_t)(l.durationMs * 1e6)});
+      }
+    }
+  }
+  for (int r = 0; !m->cuda && r < runs; ++r) {
     kiln_profile::setRecorder(&recorder);
     int64_t begin = kiln_profile::now();
     int status = kiln_model_run(m, inputs, outputs);
@@ -689,13 +714,17 @@ int kiln_model_profile(kiln_model *m, const void *const *inputs, void *const *ou
     recorder.events.push_back({kiln_profile::Event::kRun, begin, end});
   }
   int threads = m->cuda ? 1 : kiln_get_num_threads();
-  std::string name = m->name;
-  m->profileSummary = kiln_profile::summary(name, m->kernels, recorder.events, runs,
-                                            kiln_profile::cpuPeaks(threads));
+  // A library's name is its path: the file name is enough here.
+  std::string name = m->name.substr(m->name.find_last_of('/') + 1);
+  const std::vector<kiln_profile::KernelInfo> &kernels = m->cuda ? gpuKernels : m->kernels;
+  kiln_profile::Peaks peaks;
   if (m->cuda)
-    m->profileSummary += "  (CUDA model: whole runs are timed on the host, kernels are not)\n";
+    peaks.describe = kiln_cuda::devicePeaks(peaks.gflops, peaks.gbytes);
+  else
+    peaks = kiln_profile::cpuPeaks(threads);
+  m->profileSummary = kiln_profile::summary(name, kernels, recorder.events, runs, peaks);
   if (trace_path) {
-    std::string json = kiln_profile::traceJson(name, m->kernels, recorder.events, threads);
+    std::string json = kiln_profile::traceJson(name, kernels, recorder.events, threads);
     FILE *f = std::fopen(trace_path, "wb");
     bool ok = f && std::fwrite(json.data(), 1, json.size(), f) == json.size();
     if (f)

@@ -157,3 +157,32 @@ def test_kiln_run_profile(tmp_path):
                           str(tmp_path / "missing" / "t.json")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "cannot write the profile trace" in bad.stderr
+
+
+def test_cuda_model_profiles_every_launch_on_a_stand_in_driver(tmp_path):
+    """A CUDA model times each launch between CUDA events: on the stand-in
+    driver (test/Runtime/fake_libcuda.c, every event pair 0.5 ms apart) the
+    trace has one event per launch of each run, named by GPU kernel."""
+    import sys
+    from conftest import build_fake_driver
+    fake = build_fake_driver(tmp_path / "fake_libcuda.so")
+    trace = tmp_path / "gpu.json"
+    script = f"""
+import json, numpy as np, kiln
+m = kiln.compile({TINY_CNN!r}, target="cuda")
+x = np.zeros((1, 3, 32, 32), np.float32)
+m.run(None, {{"image": x}}, profile={str(trace)!r}, profile_runs=2)
+t = json.load(open({str(trace)!r}))
+runs = [e for e in t["traceEvents"] if e.get("cat") == "run"]
+launches = [e for e in t["traceEvents"] if e.get("cat") == "gpu"]
+assert len(runs) == 2, runs
+assert launches and len(launches) % 2 == 0, launches
+assert all(e["name"].startswith("main_kernel") and abs(e["dur"] - 500) < 1 for e in launches), launches
+assert ": 2 run(s)" in m.last_profile and "6 kernels timed" in m.last_profile, m.last_profile
+assert "main_kernel" in m.last_profile and "gpu" in m.last_profile, m.last_profile
+print("ok", len(launches) // 2)
+"""
+    env = dict(os.environ, KILN_CUDA_DRIVER=str(fake))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert p.returncode == 0 and "ok" in p.stdout, p.stdout + p.stderr

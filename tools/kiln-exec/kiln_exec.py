@@ -80,6 +80,8 @@ class Runtime:
             "kiln_model_run": (i32, [vp, vp, vp]),
             "kiln_model_run_device": (i32, [vp, vp, vp, vp]),
             "kiln_model_benchmark": (i32, [vp, vp, vp, i32, ctypes.POINTER(ctypes.c_double)]),
+            "kiln_model_profile": (i32, [vp, vp, vp, i32, ctypes.c_char_p]),
+            "kiln_model_profile_summary": (ctypes.c_char_p, [vp]),
             "kiln_cuda_device": (i32, []),
             "kiln_cuda_device_alloc": (i32, [ctypes.c_size_t, u64p]),
             "kiln_cuda_device_free": (i32, [ctypes.c_uint64]),
@@ -192,6 +194,19 @@ class Model:
         self.rt.check(self.rt.lib.kiln_model_benchmark(self.handle, ins, optr, runs, ms),
                       f"timing {os.path.basename(self.path)}")
         return list(ms)
+
+    def profile(self, arrays, runs, trace_path=None):
+        """Runs once untimed, then `runs` times with every kernel (CPU) or
+        launch (CUDA events) timed; writes the Chrome trace to `trace_path`
+        and returns the summary table."""
+        arrays = [_dense(a) for a in arrays]
+        ins = self._pointers(arrays)
+        outs = self.empty_outputs()
+        optr = (ctypes.c_void_p * max(len(outs), 1))(*[o.ctypes.data for o in outs])
+        path = os.fsencode(trace_path) if trace_path else None
+        self.rt.check(self.rt.lib.kiln_model_profile(self.handle, ins, optr, runs, path),
+                      f"profiling {os.path.basename(self.path)}")
+        return self.rt.lib.kiln_model_profile_summary(self.handle).decode(errors="replace")
 
     def set_cuda_graph(self, enable):
         self.rt.check(self.rt.lib.kiln_model_set_cuda_graph(self.handle, int(enable)),
