@@ -74,6 +74,15 @@ Value unaryBody(OpBuilder &b, Location loc, UnaryOp op, Value x) {
   case UnaryKind::Round: return math::RoundEvenOp::create(b, loc, x);
   case UnaryKind::Sin: return math::SinOp::create(b, loc, x);
   case UnaryKind::Cos: return math::CosOp::create(b, loc, x);
+  case UnaryKind::Tan: return math::TanOp::create(b, loc, x);
+  case UnaryKind::Asin: return math::AsinOp::create(b, loc, x);
+  case UnaryKind::Acos: return math::AcosOp::create(b, loc, x);
+  case UnaryKind::Atan: return math::AtanOp::create(b, loc, x);
+  case UnaryKind::Sinh: return math::SinhOp::create(b, loc, x);
+  case UnaryKind::Cosh: return math::CoshOp::create(b, loc, x);
+  case UnaryKind::Asinh: return math::AsinhOp::create(b, loc, x);
+  case UnaryKind::Acosh: return math::AcoshOp::create(b, loc, x);
+  case UnaryKind::Atanh: return math::AtanhOp::create(b, loc, x);
   case UnaryKind::Not:
     return arith::XOrIOp::create(b, loc, x, scalarConstant(b, loc, t, 1));
   case UnaryKind::Sign: {

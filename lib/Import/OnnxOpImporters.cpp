@@ -1619,7 +1619,11 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"Floor", U::Floor},     {"Ceil", U::Ceil},
         {"Round", U::Round},     {"Sin", U::Sin},
         {"Cos", U::Cos},         {"Not", U::Not},
-        {"Sign", U::Sign}};
+        {"Sign", U::Sign},       {"Tan", U::Tan},
+        {"Asin", U::Asin},       {"Acos", U::Acos},
+        {"Atan", U::Atan},       {"Sinh", U::Sinh},
+        {"Cosh", U::Cosh},       {"Asinh", U::Asinh},
+        {"Acosh", U::Acosh},     {"Atanh", U::Atanh}};
     for (auto [name, kind] : unaries)
       t[name] = oneOutput(unaryOp(kind));
     std::pair<const char *, B> binaries[] = {
@@ -1734,7 +1738,9 @@ int64_t kiln::detail::implementedOpVersion(StringRef op) {
   // Cast's saturate and round_mode, which only float8 targets use).
   static const llvm::StringMap<int64_t> newer = {
       {"AveragePool", 22}, {"Cast", 28}, {"Constant", 25}, {"ConstantOfShape", 25},
-      {"Conv", 22}, {"ConvTranspose", 22}, {"Cos", 22}, {"Sin", 22}, {"Dropout", 22},
+      {"Conv", 22}, {"ConvTranspose", 22}, {"Cos", 22}, {"Sin", 22}, {"Tan", 22}, {"Asin", 22},
+      {"Acos", 22}, {"Atan", 22}, {"Sinh", 22}, {"Cosh", 22}, {"Asinh", 22}, {"Acosh", 22},
+      {"Atanh", 22}, {"Dropout", 22},
       {"Einsum", 28}, {"Elu", 22}, {"Equal", 19}, {"Flatten", 25},
       {"GlobalAveragePool", 22}, {"GlobalMaxPool", 22}, {"HardSigmoid", 22},
       {"HardSwish", 22}, {"Identity", 25}, {"InstanceNormalization", 22}, {"MaxPool", 22},

@@ -200,6 +200,15 @@ static double applyUnary(UnaryKind kind, double x, double alpha, double beta) {
   case UnaryKind::Round: return std::nearbyint(x);
   case UnaryKind::Sin: return std::sin(x);
   case UnaryKind::Cos: return std::cos(x);
+  case UnaryKind::Tan: return std::tan(x);
+  case UnaryKind::Asin: return std::asin(x);
+  case UnaryKind::Acos: return std::acos(x);
+  case UnaryKind::Atan: return std::atan(x);
+  case UnaryKind::Sinh: return std::sinh(x);
+  case UnaryKind::Cosh: return std::cosh(x);
+  case UnaryKind::Asinh: return std::asinh(x);
+  case UnaryKind::Acosh: return std::acosh(x);
+  case UnaryKind::Atanh: return std::atanh(x);
   case UnaryKind::Not: return x == 0 ? 1.0 : 0.0;
   case UnaryKind::Sign: return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
   }

@@ -60,7 +60,16 @@ def Kiln_UnaryKind : Kiln_I32Enum<"UnaryKind", "pointwise function of one operan
   I32EnumAttrCase<"Sin", 19, "sin">,
   I32EnumAttrCase<"Cos", 20, "cos">,
   I32EnumAttrCase<"Not", 21, "not">,
-  I32EnumAttrCase<"Sign", 22, "sign">
+  I32EnumAttrCase<"Sign", 22, "sign">,
+  I32EnumAttrCase<"Tan", 23, "tan">,
+  I32EnumAttrCase<"Asin", 24, "asin">,
+  I32EnumAttrCase<"Acos", 25, "acos">,
+  I32EnumAttrCase<"Atan", 26, "atan">,
+  I32EnumAttrCase<"Sinh", 27, "sinh">,
+  I32EnumAttrCase<"Cosh", 28, "cosh">,
+  I32EnumAttrCase<"Asinh", 29, "asinh">,
+  I32EnumAttrCase<"Acosh", 30, "acosh">,
+  I32EnumAttrCase<"Atanh", 31, "atanh">
 ]>;
 def Kiln_UnaryKindAttr : EnumAttr<Kiln_Dialect, Kiln_UnaryKind, "unary_kind">;
 
