@@ -9,7 +9,9 @@
 #      requirements: requirements/demo.txt (numpy, onnx, onnxruntime) or
 #      requirements/test.txt (adds torch, transformers, pytest, ...) or
 #      requirements/bench.txt (adds IREE, the peer bench/bench_cpu.py
-#      measures against);
+#      measures against); for the tests also a second venv (.venv-serve)
+#      from requirements/serve.txt, the Python the Triton server of
+#      kiln.serve runs in (PyTriton needs numpy < 2);
 #   3. CMake configured into build/ (or $KILN_BUILD);
 #   4. the tools built.
 # Idempotent: on a machine where everything is in place it costs seconds.
@@ -28,6 +30,7 @@ trap 'echo "${0##*/}: error: command failed (exit $?): $BASH_COMMAND" >&2' ERR
 KILN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KILN_BUILD=${KILN_BUILD:-$KILN_ROOT/build}
 KILN_VENV=${KILN_VENV:-$KILN_ROOT/.venv}
+KILN_SERVE_VENV=${KILN_SERVE_VENV:-$KILN_VENV-serve}
 # Debian's interpreter: the venv is made from it (python3-venv), never from
 # whatever python3 comes first on PATH.
 KILN_BASE_PYTHON=${KILN_BASE_PYTHON:-/usr/bin/python3}
@@ -178,6 +181,37 @@ kiln_install_python() {
   echo "$sum" >"$KILN_VENV/.kiln-$profile"
 }
 
+# kiln_install_serve_python: the venv the Triton server of kiln.serve runs
+# in ($KILN_SERVE_VENV, default the project venv's path + "-serve"), from
+# requirements/serve.txt: PyTriton pins numpy < 2, which the project venv's
+# numpy 2 excludes (docs/serving.md). A stamp skips pip when nothing changed.
+kiln_install_serve_python() {
+  local req=$KILN_ROOT/requirements/serve.txt sum
+  sum=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ "$(cat "$KILN_SERVE_VENV/.kiln-serve" 2>/dev/null)" = "$sum" ]; then
+    kiln_step "serving venv: up to date ($KILN_SERVE_VENV)"
+    return
+  fi
+  if [ ! -x "$KILN_SERVE_VENV/bin/python" ]; then
+    kiln_step "creating $KILN_SERVE_VENV (the Triton server's Python, requirements/serve.txt)"
+    "$KILN_BASE_PYTHON" -m venv "$KILN_SERVE_VENV" ||
+      kiln_fail "'$KILN_BASE_PYTHON -m venv $KILN_SERVE_VENV' failed" \
+        "install Debian's venv module: apt-get install python3-venv"
+  fi
+  kiln_step "installing Python packages into $KILN_SERVE_VENV: requirements/serve.txt"
+  local log
+  log=$(mktemp)
+  if ! "$KILN_SERVE_VENV/bin/python" -m pip install --disable-pip-version-check \
+       --progress-bar off -r "$req" >"$log" 2>&1; then
+    tail -n 8 "$log" >&2
+    rm -f "$log"
+    kiln_fail "'$KILN_SERVE_VENV/bin/python -m pip install -r requirements/serve.txt' failed" \
+      "pip's last lines are above"
+  fi
+  rm -f "$log"
+  echo "$sum" >"$KILN_SERVE_VENV/.kiln-serve"
+}
+
 # CMake into $KILN_BUILD with the venv's interpreter for the Python module.
 # A build folder made with another LLVM, or a source tree elsewhere, is not
 # reused silently.
@@ -252,6 +286,7 @@ kiln_setup() {
   kiln_install_packages
   kiln_make_venv
   kiln_install_python "$profile"
+  [ "$profile" = test ] && kiln_install_serve_python
   kiln_use_venv
   kiln_configure
   kiln_build "${targets[@]}"

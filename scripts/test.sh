@@ -99,8 +99,8 @@ echo "== CUDA model libraries: built for every model; run on a real GPU when one
 echo "== GPU bundle: built, under 60 MiB, run by gpu-run.sh with no driver and on the stand-in driver"
 "$KILN_ROOT/test/gpu/check_gpu_bundle.sh" "$KILN_BUILD"
 
-echo "== Python package: API, DLPack, models, kiln-exec, ONNX's BackendTest runner (pytest)"
-PYTHONPATH="$KILN_BUILD/python" "$py" -m pytest -q -p no:cacheprovider -rs \
+echo "== Python package: API, DLPack, models, kiln-exec, ONNX's BackendTest runner, torch.compile, profiles, pictures, serving (pytest)"
+KILN_SERVE_PYTHON="$KILN_SERVE_VENV/bin/python" PYTHONPATH="$KILN_BUILD/python" "$py" -m pytest -q -p no:cacheprovider -rs \
   "$KILN_ROOT/test/python"
 # `pip install .` builds Kiln's libraries once more in its own folder
 # (build/pip): minutes the first time, so it is a separate, opt-in check.
