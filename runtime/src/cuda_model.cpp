@@ -679,22 +679,36 @@ void destroy(Model *m) { delete m; }
 
 void setGraph(Model *m, bool enable) { m->graph = enable; }
 
+/// Queues the copies of host inputs into the execution's device buffers.
+static bool upload(Exec *e, const void *const *inputs) {
+  Model *m = e->model;
+  for (size_t i = 0; i < m->inputs.size(); ++i)
+    if (!e->check(m->d->cuMemcpyHtoDAsync(e->inputs[i], inputs[i], m->inputs[i].bytes,
+                                          e->stream),
+                  "copying input " + std::to_string(i) + " to the device"))
+      return false;
+  return true;
+}
+
+/// Queues the copies of the execution's outputs into host buffers.
+static bool download(Exec *e, void *const *outputs) {
+  Model *m = e->model;
+  for (size_t i = 0; i < m->outputs.size(); ++i)
+    if (!e->check(m->d->cuMemcpyDtoHAsync(outputs[i], e->outputs[i], m->outputs[i].bytes,
+                                          e->stream),
+                  "copying output " + std::to_string(i) + " from the device"))
+      return false;
+  return true;
+}
+
 bool runHost(Model *m, const void *const *inputs, void *const *outputs, std::string &error) {
   if (!setCurrent(m, error))
     return false;
   Exec *e = acquire(m, error);
   if (!e)
     return false;
-  const Driver *d = m->d;
-  bool ok = true;
-  for (size_t i = 0; ok && i < m->inputs.size(); ++i)
-    ok = e->check(d->cuMemcpyHtoDAsync(e->inputs[i], inputs[i], m->inputs[i].bytes, e->stream),
-                  "copying input " + std::to_string(i) + " to the device");
-  ok = ok && enqueueRun(e, e->inputs.data(), e->outputs.data());
-  for (size_t i = 0; ok && i < m->outputs.size(); ++i)
-    ok = e->check(
-        d->cuMemcpyDtoHAsync(outputs[i], e->outputs[i], m->outputs[i].bytes, e->stream),
-        "copying output " + std::to_string(i) + " from the device");
+  bool ok = upload(e, inputs) && enqueueRun(e, e->inputs.data(), e->outputs.data()) &&
+            download(e, outputs);
   ok = finish(e, error);
   release(m, e);
   return ok;
@@ -739,11 +753,8 @@ bool benchmark(Model *m, const void *const *inputs, void *const *outputs, int ru
   if (!e)
     return false;
   const Driver *d = m->d;
-  bool ok = true;
-  for (size_t i = 0; ok && i < m->inputs.size(); ++i)
-    ok = e->check(d->cuMemcpyHtoDAsync(e->inputs[i], inputs[i], m->inputs[i].bytes, e->stream),
-                  "copying input " + std::to_string(i) + " to the device");
-  ok = ok && enqueueRun(e, e->inputs.data(), e->outputs.data()) && finish(e, error);
+  bool ok = upload(e, inputs) && enqueueRun(e, e->inputs.data(), e->outputs.data()) &&
+            finish(e, error);
   for (int k = 0; ok && k < runs; ++k) {
     ok = e->check(d->cuEventRecord(e->start, e->stream), "cuEventRecord") &&
          enqueueRun(e, e->inputs.data(), e->outputs.data()) &&
@@ -753,10 +764,7 @@ bool benchmark(Model *m, const void *const *inputs, void *const *outputs, int ru
     ok = ok && e->check(d->cuEventElapsedTime(&t, e->start, e->stop), "cuEventElapsedTime");
     ms[k] = t;
   }
-  for (size_t i = 0; ok && i < m->outputs.size(); ++i)
-    ok = e->check(
-        d->cuMemcpyDtoHAsync(outputs[i], e->outputs[i], m->outputs[i].bytes, e->stream),
-        "copying output " + std::to_string(i) + " from the device");
+  ok = ok && download(e, outputs);
   ok = finish(e, error) && ok;
   release(m, e);
   return ok;
@@ -771,11 +779,8 @@ bool profileRun(Model *m, const void *const *inputs, void *const *outputs,
     return false;
   const Driver *d = m->d;
   std::vector<std::pair<int32_t, std::pair<CUevent, CUevent>>> events;
-  bool ok = true;
-  for (size_t i = 0; ok && i < m->inputs.size(); ++i)
-    ok = e->check(d->cuMemcpyHtoDAsync(e->inputs[i], inputs[i], m->inputs[i].bytes, e->stream),
-                  "copying input " + std::to_string(i) + " to the device");
-  ok = ok && e->check(d->cuEventRecord(e->start, e->stream), "cuEventRecord");
+  bool ok = upload(e, inputs) &&
+            e->check(d->cuEventRecord(e->start, e->stream), "cuEventRecord");
   if (ok) {
     // Launch by launch (no CUDA graph), each between two events.
     e->launchEvents = &events;
@@ -783,10 +788,7 @@ bool profileRun(Model *m, const void *const *inputs, void *const *outputs,
     e->launchEvents = nullptr;
     ok = e->error.empty();
   }
-  for (size_t i = 0; ok && i < m->outputs.size(); ++i)
-    ok = e->check(
-        d->cuMemcpyDtoHAsync(outputs[i], e->outputs[i], m->outputs[i].bytes, e->stream),
-        "copying output " + std::to_string(i) + " from the device");
+  ok = ok && download(e, outputs);
   ok = finish(e, error) && ok;
   launches.clear();
   for (auto &[kernel, pair] : events) {
