@@ -112,6 +112,27 @@ ValueImporter binaryOp(BinaryKind kind) {
 
 /// Mod, whose fmod attribute picks C's fmod (the remainder takes the
 /// dividend's sign) over Python's % (the divisor's).
+/// BitwiseAnd/Or/Xor (18): the integer forms of kiln's and/or/xor.
+ValueImporter bitwiseOp(BinaryKind kind) {
+  return [kind](NodeContext &nc) -> FailureOr<Value> {
+    TRY(a, nc.requiredInput(0));
+    TRY(b, nc.requiredInput(1));
+    Type et = elementTypeOf(a);
+    if (!isa<IntegerType>(et) || et.isInteger(1))
+      return nc.error() << "expects integer inputs, got " << et;
+    return nc.binary(kind, a, b);
+  };
+}
+
+/// BitwiseNot (18): x xor all ones.
+FailureOr<Value> importBitwiseNot(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  Type et = elementTypeOf(x);
+  if (!isa<IntegerType>(et) || et.isInteger(1))
+    return nc.error() << "expects an integer input, got " << et;
+  return nc.binary(BinaryKind::Xor, x, nc.scalarConstant(et, -1));
+}
+
 FailureOr<Value> importMod(NodeContext &nc) {
   bool fmod = nc.attrInt("fmod", 0) != 0;
   return binaryOp(fmod ? BinaryKind::FMod : BinaryKind::Mod)(nc);
@@ -1637,6 +1658,8 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
       t[name] = oneOutput(binaryOp(kind));
     // Most ops have one output, which the importer returns.
     std::pair<const char *, ValueImporter> oneOutputOps[] = {
+        {"BitwiseAnd", bitwiseOp(B::And)}, {"BitwiseOr", bitwiseOp(B::Or)},
+        {"BitwiseXor", bitwiseOp(B::Xor)}, {"BitwiseNot", importBitwiseNot},
         {"Mean", importMean},
         {"Mod", importMod},
         {"Identity", importIdentity},
@@ -1737,7 +1760,8 @@ int64_t kiln::detail::implementedOpVersion(StringRef op) {
   // checked (Pad's "wrap" mode in 19, Resize's attributes in 18 and 19,
   // Cast's saturate and round_mode, which only float8 targets use).
   static const llvm::StringMap<int64_t> newer = {
-      {"AveragePool", 22}, {"Cast", 28}, {"Constant", 25}, {"ConstantOfShape", 25},
+      {"AveragePool", 22}, {"BitwiseAnd", 18}, {"BitwiseNot", 18}, {"BitwiseOr", 18},
+      {"BitwiseXor", 18}, {"Cast", 28}, {"Constant", 25}, {"ConstantOfShape", 25},
       {"Conv", 22}, {"ConvTranspose", 22}, {"Cos", 22}, {"Sin", 22}, {"Tan", 22}, {"Asin", 22},
       {"Acos", 22}, {"Atan", 22}, {"Sinh", 22}, {"Cosh", 22}, {"Asinh", 22}, {"Acosh", 22},
       {"Atanh", 22}, {"Dropout", 22},

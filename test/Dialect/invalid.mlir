@@ -136,16 +136,16 @@ func.func @binary_element_type_mismatch(%a: tensor<4xf32>, %b: tensor<4xf16>) ->
 
 // -----
 
-func.func @binary_logical_on_int(%a: tensor<4xi32>, %b: tensor<4xi32>) -> tensor<4xi32> {
-  // expected-error @+1 {{'kiln.binary' op 'and' expects i1 operands, got 'i32'}}
-  %0 = kiln.binary and %a, %b : tensor<4xi32>, tensor<4xi32> -> tensor<4xi32>
-  return %0 : tensor<4xi32>
+func.func @binary_and_on_float(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.binary' op 'and' expects integer operands, got 'f32'}}
+  %0 = kiln.binary and %a, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
 }
 
 // -----
 
 func.func @binary_xor_on_float(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{'kiln.binary' op 'xor' expects i1 operands, got 'f32'}}
+  // expected-error @+1 {{'kiln.binary' op 'xor' expects integer operands, got 'f32'}}
   %0 = kiln.binary xor %a, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }

@@ -324,9 +324,10 @@ static std::optional<int64_t> applyBinaryInt(BinaryKind kind, int64_t a,
   }
   case BinaryKind::Max: return isUnsigned ? (int64_t)std::max(ua, ub) : std::max(a, b);
   case BinaryKind::Min: return isUnsigned ? (int64_t)std::min(ua, ub) : std::min(a, b);
-  case BinaryKind::And: return (a != 0 && b != 0) ? 1 : 0;
-  case BinaryKind::Or: return (a != 0 || b != 0) ? 1 : 0;
-  case BinaryKind::Xor: return ((a != 0) != (b != 0)) ? 1 : 0;
+  // Bitwise; on i1 values (0 or 1, or -1 sign-extended) also the logical ops.
+  case BinaryKind::And: return a & b;
+  case BinaryKind::Or: return a | b;
+  case BinaryKind::Xor: return a ^ b;
   case BinaryKind::Eq: return a == b;
   case BinaryKind::Lt: return isUnsigned ? ua < ub : a < b;
   case BinaryKind::Le: return isUnsigned ? ua <= ub : a <= b;
@@ -520,9 +521,10 @@ LogicalResult BinaryOp::verify() {
     return emitOpError() << "operand element types differ: " << lt << " vs "
                          << rt;
   BinaryKind kind = getKind();
-  if (isLogical(kind) && !lt.isInteger(1))
+  // and/or/xor: logical on i1, bitwise on wider integers (the same ops).
+  if (isLogical(kind) && !isa<IntegerType>(lt))
     return emitOpError() << "'" << stringifyBinaryKind(kind)
-                         << "' expects i1 operands, got " << lt;
+                         << "' expects integer operands, got " << lt;
   if (!isLogical(kind) && kind != BinaryKind::Eq && lt.isInteger(1))
     return emitOpError() << "'" << stringifyBinaryKind(kind)
                          << "' does not apply to i1 operands";

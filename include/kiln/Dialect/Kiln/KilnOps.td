@@ -64,7 +64,8 @@ def Kiln_BinaryOp : Kiln_Op<"binary", [Pure, InferTypeOpAdaptor]> {
   let description = [{
     Applies `kind` elementwise after numpy-style broadcasting of the two
     operands. Both operands have the same element type. Comparisons
-    (`eq`, `lt`, `le`, `gt`, `ge`) produce `i1`; `and`, `or`, `xor` take `i1`.
+    (`eq`, `lt`, `le`, `gt`, `ge`) produce `i1`; `and`, `or`, `xor` take
+    integers (logical on `i1`, bitwise on wider ones).
     `mod` is the integer remainder with the sign of the divisor (Python's
     `%`); `fmod` has the sign of the dividend (C's `fmod`, also on floats).
 
