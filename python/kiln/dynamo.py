@@ -334,7 +334,6 @@ class _KilnGraph:
             collections.OrderedDict()
         self._warned: set = set()
         self._grad_warned = False
-        self.compiles = 0
         # A graph of static shapes compiles now, as torch.compile users expect;
         # one with symbolic sizes at its first call.
         if all(isinstance(v, torch.Tensor) and not isinstance(v, torch._subclasses.FakeTensor)
@@ -384,7 +383,6 @@ class _KilnGraph:
         module, dynamic = _specialize(self._gm, args, self._static)
         # Build-time runs (reference outputs, subgraph inputs) work on copies.
         example = [args[i].clone() for i in dynamic]
-        self.compiles += 1
         try:
             call = _KilnCall(module, example, self._opts)
         except (_Unsupported, KilnError) as e:
