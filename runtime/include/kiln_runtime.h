@@ -175,6 +175,19 @@ const char *kiln_last_error(void);
 int kiln_model_profile(kiln_model *model, const void *const *inputs,
                        void *const *outputs, int runs, const char *trace_path);
 const char *kiln_model_profile_summary(const kiln_model *model);
+/* GPU emulation's shared-memory checks. Always on: an access to shared
+ * memory that an asynchronous copy (cp.async) still writes is an error of
+ * the run. With kiln_emu_set_checks(1) (or KILN_EMU_CHECKS=1) the emulator
+ * also counts bank conflicts per shared-memory instruction and reports
+ * races (an access to shared memory another warp wrote, or a write to
+ * shared memory another warp read, with no barrier between).
+ * kiln_emu_report gives the findings since the last reset as JSON:
+ * {"checks", "hazards", "hazard_examples": [...], "instructions":
+ * [{"kernel", "op", "location", "executions", "wavefronts", "ideal"}]};
+ * the text stays valid until the next call. */
+int kiln_emu_set_checks(int on);
+const char *kiln_emu_report(void);
+void kiln_emu_report_reset(void);
 /* The kernels a CPU model's profile names (0: none recorded). */
 int kiln_model_num_kernels(const kiln_model *model);
 void kiln_profile_begin(int32_t kernel);

@@ -27,8 +27,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <sys/mman.h>
@@ -121,6 +124,49 @@ struct Warp {
   float frags[2][32][16];
   int32_t mmaKind[2][32];
   uint64_t mmaDone[2] = {0, 0};
+  // ldmatrix: each lane's row address (a byte address in shared memory),
+  // the four 32-bit registers each lane receives, and the generation they
+  // belong to.
+  uint64_t rowAddr[2][32];
+  uint32_t ldm[2][32][4];
+  uint64_t ldmDone[2] = {0, 0};
+};
+
+/// One cp.async in flight: `bytes` written at `dst` when its group is
+/// waited on, the first `srcBytes` read from `src`, the rest zero.
+struct AsyncCopy {
+  unsigned char *dst;
+  const unsigned char *src;
+  int32_t bytes, srcBytes;
+  uint64_t group; // the thread's commit count when the copy was issued
+};
+
+/// What the checker knows about one 4-byte word of shared memory: how many
+/// async copies to it are in flight, and the barrier interval (epoch) and
+/// warp of its last write and of its reads (-2: several warps).
+struct ShadowWord {
+  uint32_t pending;
+  uint32_t writeEpoch;
+  int32_t writeWarp;
+  uint32_t readEpoch;
+  int32_t readWarp;
+  uint8_t writeMask, readMask; // the word's bytes written (read) in those epochs
+};
+
+/// Bank-conflict figures of one shared-memory instruction (a site), summed
+/// over the warps that ran it: warp-wide executions, the wavefronts they
+/// took (one per 128-byte conflict-free access of the 32 banks) and the
+/// least that their bytes need.
+struct SiteStats {
+  uint64_t executions = 0, wavefronts = 0, ideal = 0;
+};
+
+/// The lanes of one warp at the n-th execution of a site.
+struct WarpAccess {
+  uint64_t addr[32];
+  int32_t bytes[32];
+  uint32_t lanes = 0; // bit mask
+  bool rows = false;  // ldmatrix: 8-row tiles of 16 bytes
 };
 
 struct Fiber {
@@ -132,6 +178,8 @@ struct Fiber {
 #endif
   FiberState state = FiberState::Ready;
   uint64_t parity = 0;
+  std::vector<AsyncCopy> pending; // cp.async not yet waited on
+  uint64_t committed = 0;         // cp.async groups committed
 };
 
 struct BlockRun;
@@ -140,6 +188,18 @@ thread_local Fiber *currentFiber = nullptr;
 
 std::mutex errorMutex;
 std::string pendingError;
+
+// Shared-memory checks (kiln_emu_set_checks): bank-conflict counts per
+// instruction and race detection, on top of the async-copy checks that
+// always run. Results accumulate until kiln_emu_report_reset.
+bool checksOn = [] {
+  const char *v = getenv("KILN_EMU_CHECKS");
+  return v && *v && strcmp(v, "0") != 0;
+}();
+std::mutex reportMutex;
+std::map<std::string, SiteStats> siteStats; // by site: "kernel\top\tlocation"
+uint64_t hazardCount = 0;
+std::vector<std::string> hazardExamples;
 
 void reportError(const std::string &message) {
   std::lock_guard<std::mutex> lock(errorMutex);
@@ -172,15 +232,245 @@ struct BlockRun {
   ucontext_t scheduler;
 #endif
 
+  // Shared-memory checking (kernels whose shared accesses are
+  // instrumented): the block's buffer, one shadow word per 4 bytes, the
+  // barrier interval, and the warp accesses not yet complete.
+  unsigned char *shared = nullptr;
+  int64_t sharedBytes = 0;
+  std::vector<ShadowWord> shadow;
+  uint32_t epoch = 1;
+  int64_t inFlight = 0; // cp.async copies issued and not yet waited on
+  struct AccessKey {
+    const char *site;
+    uint64_t warp, occurrence;
+    bool operator==(const AccessKey &o) const {
+      return site == o.site && warp == o.warp && occurrence == o.occurrence;
+    }
+  };
+  struct AccessKeyHash {
+    size_t operator()(const AccessKey &k) const {
+      return std::hash<const void *>()(k.site) ^ (k.warp * 0x9e3779b97f4a7c15ull) ^
+             (k.occurrence * 0xc2b2ae3d27d4eb4full);
+    }
+  };
+  std::unordered_map<AccessKey, WarpAccess, AccessKeyHash> accesses;
+  // How often each (site, thread) ran, which pairs the n-th execution of a
+  // site by one lane with the n-th by the other lanes of its warp.
+  std::unordered_map<const char *, std::vector<uint64_t>> occurrences;
+  std::map<std::string, SiteStats> localStats;
+
   ~BlockRun() {
     for (void *s : stacks)
       munmap(s, kStackBytes);
+  }
+
+  int32_t warpOf(const Fiber &f) const { return (int32_t)((&f - fibers.data()) / 32); }
+
+  /// The shadow words of bytes [addr, addr + bytes), or false (with an
+  /// error) when they are not in the block's shared memory.
+  bool wordRange(const char *site, uint64_t addr, int64_t bytes, const Fiber &f,
+                 size_t &first, size_t &last) {
+    uint64_t base = (uint64_t)(uintptr_t)shared;
+    if (!shared || addr < base || bytes <= 0 || addr + (uint64_t)bytes > base + sharedBytes) {
+      reportError("GPU emulation: " + describeSite(site) + ": thread " + threadName(f) +
+                  " accesses " + std::to_string(bytes) + " bytes outside the block's " +
+                  std::to_string(sharedBytes) + " bytes of shared memory");
+      return false;
+    }
+    first = (addr - base) / 4;
+    last = (addr - base + bytes - 1) / 4;
+    return true;
+  }
+
+  static std::string describeSite(const char *site) {
+    std::string s = site ? site : "?";
+    std::string kernel = s.substr(0, s.find('\t'));
+    size_t a = s.find('\t');
+    size_t b = a == std::string::npos ? a : s.find('\t', a + 1);
+    std::string op = a == std::string::npos ? "" : s.substr(a + 1, b - a - 1);
+    std::string where = b == std::string::npos ? "" : s.substr(b + 1);
+    return "kernel " + kernel + ", " + op + (where.empty() ? "" : " at " + where);
+  }
+
+  std::string threadName(const Fiber &f) const {
+    return std::to_string(&f - fibers.data()) + " of block " + blockName(f.ctx.bid);
+  }
+
+  void hazard(const std::string &message, bool fatal) {
+    {
+      std::lock_guard<std::mutex> lock(reportMutex);
+      ++hazardCount;
+      if (hazardExamples.size() < 20)
+        hazardExamples.push_back(message);
+    }
+    if (fatal)
+      reportError("GPU emulation: " + message);
+  }
+
+  /// A thread's read (write) of shared bytes: an error when an async copy
+  /// to them is in flight; with checks on, a race when another warp wrote
+  /// (read or wrote) them since the last barrier.
+  void access(const char *site, uint64_t addr, int64_t bytes, bool write, Fiber &f) {
+    size_t first, last;
+    if (!wordRange(site, addr, bytes, f, first, last))
+      return;
+    int32_t warp = warpOf(f);
+    uint64_t offset = addr - (uint64_t)(uintptr_t)shared;
+    for (size_t w = first; w <= last; ++w) {
+      ShadowWord &s = shadow[w];
+      // The bytes of this word that the access covers.
+      uint64_t lo = std::max<uint64_t>(offset, w * 4), hi = std::min<uint64_t>(offset + bytes, w * 4 + 4);
+      uint8_t mask = (uint8_t)(((1u << (hi - lo)) - 1) << (lo - w * 4));
+      if (s.pending) {
+        hazard(describeSite(site) + ": thread " + threadName(f) + (write ? " writes" : " reads") +
+                   " shared byte " + std::to_string(offset) +
+                   " while an asynchronous copy to it (cp.async) has not been waited on",
+               true);
+        return;
+      }
+      if (!checksOn)
+        continue;
+      if (s.writeEpoch == epoch && s.writeWarp != warp && (s.writeMask & mask)) {
+        hazard(describeSite(site) + ": thread " + threadName(f) + (write ? " writes" : " reads") +
+                   " shared byte " + std::to_string(offset) + " that " +
+                   (s.writeWarp == -2 ? std::string("other warps")
+                                      : "warp " + std::to_string(s.writeWarp)) +
+                   " wrote with no barrier between",
+               false);
+        return;
+      }
+      if (write && s.readEpoch == epoch && s.readWarp != warp && (s.readMask & mask)) {
+        hazard(describeSite(site) + ": thread " + threadName(f) + " writes shared byte " +
+                   std::to_string(offset) + " that " +
+                   (s.readWarp == -2 ? std::string("other warps") : "warp " + std::to_string(s.readWarp)) +
+                   " may still read (no barrier since)",
+               false);
+        return;
+      }
+      // Warps that write (read) other bytes of the word in one epoch make
+      // it a word of several warps (-2).
+      if (write) {
+        if (s.writeEpoch != epoch)
+          s.writeEpoch = epoch, s.writeWarp = warp, s.writeMask = mask;
+        else
+          s.writeWarp = s.writeWarp == warp ? warp : -2, s.writeMask |= mask;
+      } else if (s.readEpoch != epoch) {
+        s.readEpoch = epoch, s.readWarp = warp, s.readMask = mask;
+      } else {
+        s.readWarp = s.readWarp == warp ? warp : -2, s.readMask |= mask;
+      }
+    }
+  }
+
+  /// Records lane `lane` of warp `warp` at the n-th execution of `site`.
+  void record(const char *site, const Fiber &f, uint64_t addr, int32_t bytes, bool rows) {
+    size_t index = &f - fibers.data();
+    std::vector<uint64_t> &count = occurrences[site];
+    if (count.size() < fibers.size())
+      count.resize(fibers.size(), 0);
+    AccessKey key{site, index / 32, count[index]++};
+    WarpAccess &a = accesses[key];
+    a.addr[index % 32] = addr;
+    a.bytes[index % 32] = bytes;
+    a.lanes |= 1u << (index % 32);
+    a.rows = rows;
+    size_t lanes = std::min<size_t>(32, fibers.size() - index / 32 * 32);
+    if ((size_t)__builtin_popcount(a.lanes) == lanes) {
+      finish(site, a);
+      accesses.erase(key);
+    }
+  }
+
+  /// The wavefronts of one warp-wide access: lanes in phases (all 32 for
+  /// accesses of up to 4 bytes, 16 for 8 bytes, 8 for 16 bytes; ldmatrix:
+  /// each tile of 8 rows), each phase as many wavefronts as the most
+  /// distinct 4-byte words any one bank holds.
+  void finish(const char *site, const WarpAccess &a) {
+    SiteStats &st = localStats[site];
+    st.executions++;
+    int widest = 4;
+    for (int l = 0; l < 32; ++l)
+      if (a.lanes >> l & 1)
+        widest = std::max(widest, (int)a.bytes[l]);
+    int perPhase = a.rows ? 8 : widest <= 4 ? 32 : widest <= 8 ? 16 : 8;
+    for (int p0 = 0; p0 < 32; p0 += perPhase) {
+      std::vector<uint64_t> words[32];
+      uint64_t distinctBytes = 0;
+      bool any = false;
+      for (int l = p0; l < p0 + perPhase; ++l) {
+        if (!(a.lanes >> l & 1))
+          continue;
+        any = true;
+        int64_t n = std::max<int64_t>(1, (a.bytes[l] + 3) / 4);
+        for (int64_t w = 0; w < n; ++w) {
+          uint64_t word = a.addr[l] / 4 + w;
+          std::vector<uint64_t> &bank = words[word % 32];
+          if (std::find(bank.begin(), bank.end(), word) == bank.end()) {
+            bank.push_back(word);
+            distinctBytes += 4;
+          }
+        }
+      }
+      if (!any)
+        continue;
+      size_t most = 1;
+      for (auto &bank : words)
+        most = std::max(most, bank.size());
+      st.wavefronts += most;
+      st.ideal += std::max<uint64_t>(1, (distinctBytes + 127) / 128);
+    }
+  }
+
+  /// Completes the thread's copies of groups before `upTo`.
+  void complete(Fiber &f, uint64_t upTo) {
+    int32_t warp = warpOf(f);
+    size_t kept = 0;
+    for (size_t i = 0; i < f.pending.size(); ++i) {
+      AsyncCopy &c = f.pending[i];
+      if (c.group >= upTo) {
+        f.pending[kept++] = c;
+        continue;
+      }
+      memcpy(c.dst, c.src, (size_t)c.srcBytes);
+      memset(c.dst + c.srcBytes, 0, (size_t)(c.bytes - c.srcBytes));
+      size_t firstWord = (c.dst - shared) / 4, lastWord = (c.dst - shared + c.bytes - 1) / 4;
+      for (size_t w = firstWord; w <= lastWord; ++w) {
+        shadow[w].pending--;
+        shadow[w].writeEpoch = epoch;
+        shadow[w].writeWarp = warp;
+        shadow[w].writeMask = 0xf;
+      }
+      --inFlight;
+    }
+    f.pending.resize(kept);
+  }
+
+  /// Block end: incomplete warp accesses (lanes that branched around a
+  /// site) count with the lanes that ran; the figures go to the report.
+  void flushStats() {
+    for (auto &[key, a] : accesses)
+      finish(key.site, a);
+    accesses.clear();
+    occurrences.clear();
+    if (localStats.empty())
+      return;
+    std::lock_guard<std::mutex> lock(reportMutex);
+    for (auto &[site, st] : localStats) {
+      SiteStats &g = siteStats[site];
+      g.executions += st.executions;
+      g.wavefronts += st.wavefronts;
+      g.ideal += st.ideal;
+    }
+    localStats.clear();
   }
 
   static void fiberMain() {
     BlockRun *run = currentBlock;
     Fiber *f = currentFiber;
     run->thunk(run->slots, &f->ctx);
+    // Copies never waited on still land (nothing can read them).
+    if (!f->pending.empty())
+      run->complete(*f, UINT64_MAX);
     f->state = FiberState::Done;
 #ifdef KILN_EMU_FAST_SWITCH
     // Never resumed: the scheduler starts a fresh stack for the next block.
@@ -263,7 +553,16 @@ struct BlockRun {
     for (Warp &w : warps) {
       w.generation = 0;
       w.mmaDone[0] = w.mmaDone[1] = 0;
+      w.ldmDone[0] = w.ldmDone[1] = 0;
     }
+    for (Fiber &f : fibers) {
+      f.pending.clear();
+      f.committed = 0;
+    }
+    epoch = 1;
+    inFlight = 0;
+    if (!shadow.empty())
+      memset(shadow.data(), 0, shadow.size() * sizeof(ShadowWord));
     const int64_t *bid = fibers.front().ctx.bid;
     for (;;) {
       for (Fiber &f : fibers)
@@ -274,8 +573,10 @@ struct BlockRun {
         done += f.state == FiberState::Done;
         atBarrier += f.state == FiberState::AtBarrier;
       }
-      if (done == n)
+      if (done == n) {
+        flushStats();
         return true;
+      }
       bool released = false;
       for (size_t w = 0; w < warps.size(); ++w) {
         size_t lo = w * 32, hi = std::min(n, lo + 32);
@@ -309,6 +610,7 @@ struct BlockRun {
         }
         for (Fiber &f : fibers)
           f.state = FiberState::Ready;
+        ++epoch;
         continue;
       }
       reportError("GPU emulation: deadlock in block " + blockName(bid) + ": " +
@@ -370,10 +672,16 @@ void kiln_emu_launch(KernelThunk thunk, void *slots, int64_t staticSharedBytes,
   base.staticSharedOffset = staticOffset;
   base.shared = sharedBase;
   base.sharedBytes = sharedBytes;
+  // Bit 1: the kernel's shared-memory accesses call the checker (it then
+  // also has bit 0 and runs on fibers).
   bool synchronizes = flags & 1;
   BlockRun run;
   run.thunk = thunk;
   run.slots = slots;
+  run.shared = (unsigned char *)sharedBase;
+  run.sharedBytes = sharedBytes;
+  if ((flags & 2) && sharedBytes > 0)
+    run.shadow.resize((size_t)(sharedBytes + 3) / 4);
   if (synchronizes && !run.prepare((size_t)(bx * by * bz)))
     return;
   for (int64_t z = 0; z < gz; ++z)
@@ -562,6 +870,257 @@ void kiln_emu_mma(ThreadContext *ctx, int32_t kind, float *frag) {
     warp.mmaDone[parity] = gen + 1;
   }
   memcpy(frag + 12, warp.frags[parity][lane] + 12, sizeof(float) * 4);
+}
+
+static Fiber *checkedFiber(ThreadContext *ctx, const char *what) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber || !currentBlock) {
+    reportError(std::string("GPU emulation: a kernel with ") + what + " ran without fibers");
+    return nullptr;
+  }
+  return f;
+}
+
+/// A load (`write` 0) or store (1) of `bytes` at shared address `addr` by
+/// the thread, at instruction `site` ("kernel\top\tlocation").
+void kiln_emu_smem(ThreadContext *ctx, const char *site, int64_t addr, int32_t bytes,
+                   int32_t write) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  BlockRun *run = currentBlock;
+  if (f != currentFiber || !run || run->shadow.empty() || hasError())
+    return;
+  if (!checksOn && run->inFlight == 0)
+    return;
+  run->access(site, (uint64_t)addr, bytes, write != 0, *f);
+  if (checksOn)
+    run->record(site, *f, (uint64_t)addr, bytes, false);
+}
+
+/// cp.async of `bytes` (4, 8 or 16) from global `src` to shared `dst`:
+/// nothing reaches shared memory until a wait covers the copy's group;
+/// the first `srcBytes` come from `src`, the rest are zeros.
+void kiln_emu_cp_async(ThreadContext *ctx, const char *site, int64_t dst, int64_t src,
+                       int32_t bytes, int32_t srcBytes) {
+  Fiber *f = checkedFiber(ctx, "cp.async");
+  if (!f || hasError())
+    return;
+  BlockRun *run = currentBlock;
+  if (bytes != 4 && bytes != 8 && bytes != 16) {
+    reportError("GPU emulation: " + BlockRun::describeSite(site) + ": cp.async of " +
+                std::to_string(bytes) + " bytes (4, 8 or 16 are allowed)");
+    return;
+  }
+  if (srcBytes < 0 || srcBytes > bytes) {
+    reportError("GPU emulation: " + BlockRun::describeSite(site) + ": cp.async reads " +
+                std::to_string(srcBytes) + " of " + std::to_string(bytes) + " bytes");
+    return;
+  }
+  if ((dst % bytes) || (srcBytes && (src % bytes))) {
+    reportError("GPU emulation: " + BlockRun::describeSite(site) + ": cp.async of " +
+                std::to_string(bytes) + " bytes at a misaligned address");
+    return;
+  }
+  size_t first, last;
+  if (run->shadow.empty()) {
+    reportError("GPU emulation: " + BlockRun::describeSite(site) +
+                ": cp.async in a kernel without checked shared memory");
+    return;
+  }
+  if (!run->wordRange(site, (uint64_t)dst, bytes, *f, first, last))
+    return;
+  int32_t warp = run->warpOf(*f);
+  for (size_t w = first; w <= last; ++w) {
+    ShadowWord &sw = run->shadow[w];
+    if (sw.pending)
+      run->hazard(BlockRun::describeSite(site) + ": thread " + run->threadName(*f) +
+                      " starts a cp.async to shared byte " + std::to_string(w * 4) +
+                      " while another copy to it is in flight",
+                  true);
+    else if (checksOn && sw.readEpoch == run->epoch && sw.readWarp != warp && sw.readMask)
+      run->hazard(BlockRun::describeSite(site) + ": thread " + run->threadName(*f) +
+                      " starts a cp.async to shared byte " + std::to_string(w * 4) +
+                      " that other warps may still read (no barrier since)",
+                  false);
+    else if (checksOn && sw.writeEpoch == run->epoch && sw.writeWarp != warp)
+      run->hazard(BlockRun::describeSite(site) + ": thread " + run->threadName(*f) +
+                      " starts a cp.async to shared byte " + std::to_string(w * 4) +
+                      " that warp " + std::to_string(sw.writeWarp) +
+                      " wrote with no barrier between",
+                  false);
+    sw.pending++;
+  }
+  if (checksOn)
+    run->record(site, *f, (uint64_t)dst, bytes, true);
+  f->pending.push_back(AsyncCopy{(unsigned char *)(uintptr_t)dst,
+                                 (const unsigned char *)(uintptr_t)src, bytes, srcBytes,
+                                 f->committed});
+  run->inFlight++;
+}
+
+/// cp.async.commit_group: the thread's copies since the last commit form
+/// its next group.
+void kiln_emu_cp_async_commit(ThreadContext *ctx) {
+  Fiber *f = checkedFiber(ctx, "cp.async");
+  if (f)
+    f->committed++;
+}
+
+/// cp.async.wait_group n: every committed group of the thread but the
+/// newest `n` is complete (its copies land in shared memory now).
+void kiln_emu_cp_async_wait(ThreadContext *ctx, int32_t n) {
+  Fiber *f = checkedFiber(ctx, "cp.async");
+  if (!f || hasError())
+    return;
+  uint64_t upTo = f->committed > (uint64_t)std::max(n, 0) ? f->committed - std::max(n, 0) : 0;
+  currentBlock->complete(*f, upTo);
+}
+
+/// ldmatrix (.m8n8, .x1/.x2/.x4 = `tiles`, .trans for 16-bit elements) as
+/// a warp collective: lane 8i + r gives the address of row r of tile i
+/// (16 bytes); each lane receives one 32-bit register per tile in `out`:
+/// without .trans, 32-bit word (lane % 4) of row (lane / 4); with .trans,
+/// the 16-bit elements (lane / 4) of rows 2 (lane % 4) and 2 (lane % 4) + 1.
+void kiln_emu_ldmatrix(ThreadContext *ctx, const char *site, int64_t addr, int32_t tiles,
+                       int32_t trans, uint32_t *out) {
+  Fiber *f = checkedFiber(ctx, "ldmatrix");
+  if (!f)
+    return;
+  if (tiles != 1 && tiles != 2 && tiles != 4) {
+    reportError("GPU emulation: ldmatrix of " + std::to_string(tiles) + " tiles");
+    return;
+  }
+  BlockRun *run = currentBlock;
+  size_t index = f - run->fibers.data();
+  Warp &warp = run->warps[index / 32];
+  size_t lane = index % 32;
+  uint64_t gen = warp.generation;
+  uint64_t parity = gen & 1;
+  int32_t kind = 16 + tiles * 2 + (trans ? 1 : 0);
+  warp.rowAddr[parity][lane] = (uint64_t)addr;
+  warp.mmaKind[parity][lane] = kind;
+  f->state = FiberState::AtWarpSync;
+  run->yield(*f);
+  if (hasError())
+    return;
+  if (warp.ldmDone[parity] != gen + 1) {
+    size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
+    bool same = lanes == 32;
+    for (size_t i = 0; same && i < 32; ++i)
+      same = warp.mmaKind[parity][i] == kind;
+    if (!same) {
+      reportError("GPU emulation: in block " + blockName(f->ctx.bid) + ", warp " +
+                  std::to_string(index / 32) +
+                  " runs ldmatrix without all 32 lanes on the same shape (or with lanes at "
+                  "another warp collective)");
+      return;
+    }
+    Fiber *warpFibers = &run->fibers[index / 32 * 32];
+    for (int32_t t = 0; t < tiles; ++t) {
+      unsigned char rows[8][16];
+      WarpAccess a;
+      a.rows = true;
+      for (int r = 0; r < 8; ++r) {
+        uint64_t at = warp.rowAddr[parity][8 * t + r];
+        Fiber &owner = warpFibers[8 * t + r];
+        if (at % 16) {
+          reportError("GPU emulation: " + BlockRun::describeSite(site) +
+                      ": ldmatrix row address not 16-byte aligned (lane " +
+                      std::to_string(8 * t + r) + ")");
+          return;
+        }
+        if (!run->shadow.empty())
+          run->access(site, at, 16, false, owner);
+        if (hasError())
+          return;
+        memcpy(rows[r], (const void *)(uintptr_t)at, 16);
+        a.addr[r] = at;
+        a.bytes[r] = 16;
+        a.lanes |= 1u << r;
+      }
+      if (checksOn)
+        run->finish(site, a);
+      for (int l = 0; l < 32; ++l) {
+        uint32_t v;
+        if (!trans) {
+          memcpy(&v, rows[l / 4] + 4 * (l % 4), 4);
+        } else {
+          uint16_t lo, hi;
+          memcpy(&lo, rows[2 * (l % 4)] + 2 * (l / 4), 2);
+          memcpy(&hi, rows[2 * (l % 4) + 1] + 2 * (l / 4), 2);
+          v = (uint32_t)lo | ((uint32_t)hi << 16);
+        }
+        warp.ldm[parity][l][t] = v;
+      }
+    }
+    warp.ldmDone[parity] = gen + 1;
+  }
+  memcpy(out, warp.ldm[parity][lane], sizeof(uint32_t) * tiles);
+}
+
+/// Turns the shared-memory checks (bank conflicts, races) on or off;
+/// returns the previous setting.
+int kiln_emu_set_checks(int on) {
+  bool was = checksOn;
+  checksOn = on != 0;
+  return was;
+}
+
+static std::string jsonString(const std::string &s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      o += '\\', o += c;
+    else if (c == '\n')
+      o += "\\n";
+    else if (c == '\t')
+      o += "\\t";
+    else if ((unsigned char)c < 0x20)
+      o += ' ';
+    else
+      o += c;
+  }
+  return o + "\"";
+}
+
+/// The checks' findings since the last reset, as JSON: per instruction
+/// (kernel, op, location) its warp executions, wavefronts and the ideal
+/// wavefronts; the hazard count and the first hazards. The text stays
+/// valid until the next call.
+const char *kiln_emu_report(void) {
+  static std::string text;
+  std::lock_guard<std::mutex> lock(reportMutex);
+  text = "{\"checks\": " + std::string(checksOn ? "true" : "false") +
+         ", \"hazards\": " + std::to_string(hazardCount) + ", \"hazard_examples\": [";
+  for (size_t i = 0; i < hazardExamples.size(); ++i)
+    text += (i ? ", " : "") + jsonString(hazardExamples[i]);
+  text += "], \"instructions\": [";
+  bool first = true;
+  for (auto &[site, st] : siteStats) {
+    size_t a = site.find('\t');
+    size_t b = a == std::string::npos ? a : site.find('\t', a + 1);
+    text += std::string(first ? "" : ", ") + "{\"kernel\": " + jsonString(site.substr(0, a)) +
+            ", \"op\": " + jsonString(a == std::string::npos ? "" : site.substr(a + 1, b - a - 1)) +
+            ", \"location\": " + jsonString(b == std::string::npos ? "" : site.substr(b + 1)) +
+            ", \"executions\": " + std::to_string(st.executions) +
+            ", \"wavefronts\": " + std::to_string(st.wavefronts) +
+            ", \"ideal\": " + std::to_string(st.ideal) + "}";
+    first = false;
+  }
+  text += "]}";
+  return text.c_str();
+}
+
+/// The number of hazards found since the last reset.
+int64_t kiln_emu_hazards(void) {
+  std::lock_guard<std::mutex> lock(reportMutex);
+  return (int64_t)hazardCount;
+}
+
+void kiln_emu_report_reset(void) {
+  std::lock_guard<std::mutex> lock(reportMutex);
+  siteStats.clear();
+  hazardCount = 0;
+  hazardExamples.clear();
 }
 
 /// For programs that launch emulated kernels directly: prints a pending

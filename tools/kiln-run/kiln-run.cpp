@@ -19,6 +19,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
@@ -92,6 +93,93 @@ cl::opt<bool> freezeIntegerInputs(
     cl::cat(category));
 cl::opt<bool> printOutputs("print-outputs", cl::desc("Print the output values"),
                            cl::cat(category));
+cl::opt<bool> emuReport(
+    "report",
+    cl::desc("With --emulate: check shared memory (bank conflicts per instruction, races "
+             "between warps, reads of unfinished async copies) and print what was found"),
+    cl::cat(category));
+cl::opt<std::string> emuReportJson("report-json",
+                                   cl::desc("With --report: also write the findings as JSON"),
+                                   cl::value_desc("file"), cl::cat(category));
+
+/// The emulator's shared-memory findings as a table: per instruction its
+/// warp executions and the wavefronts they took against the fewest their
+/// bytes need (1.00x: no bank conflicts); then the hazards.
+int printEmulationReport() {
+  const char *text = kiln_emu_report();
+  if (!emuReportJson.empty()) {
+    std::error_code ec;
+    raw_fd_ostream os(emuReportJson, ec);
+    if (ec) {
+      errs() << "kiln-run: error: cannot write '" << emuReportJson << "': " << ec.message()
+             << "\n";
+      return 1;
+    }
+    os << text << "\n";
+  }
+  Expected<json::Value> parsed = json::parse(text);
+  if (!parsed) {
+    errs() << "kiln-run: error: the emulator's report is not JSON: "
+           << toString(parsed.takeError()) << "\n";
+    return 1;
+  }
+  const json::Object *root = parsed->getAsObject();
+  const json::Array *insts = root ? root->getArray("instructions") : nullptr;
+  // Per kernel the sums; then every instruction whose accesses took more
+  // wavefronts than their bytes need (bank conflicts), worst first.
+  struct Row {
+    std::string kernel, op, location;
+    int64_t executions = 0, wavefronts = 0, ideal = 0;
+  };
+  std::map<std::string, Row> kernels;
+  std::vector<Row> conflicted;
+  uint64_t total = 0, ideal = 0;
+  if (insts)
+    for (const json::Value &v : *insts) {
+      const json::Object *o = v.getAsObject();
+      if (!o)
+        continue;
+      Row r{o->getString("kernel").value_or("").str(), o->getString("op").value_or("").str(),
+            o->getString("location").value_or("").str(),
+            o->getInteger("executions").value_or(0), o->getInteger("wavefronts").value_or(0),
+            o->getInteger("ideal").value_or(0)};
+      Row &k = kernels[r.kernel];
+      k.kernel = r.kernel;
+      k.executions += r.executions, k.wavefronts += r.wavefronts, k.ideal += r.ideal;
+      total += r.wavefronts, ideal += r.ideal;
+      if (r.wavefronts > r.ideal)
+        conflicted.push_back(r);
+    }
+  auto ratio = [](int64_t w, int64_t i) { return i ? (double)w / i : 1.0; };
+  auto shortName = [](std::string s) {
+    return s.size() > 48 ? "..." + s.substr(s.size() - 45) : s;
+  };
+  outs() << "shared memory (GPU emulation): warp-wide accesses and the wavefronts they took\n";
+  outs() << format("  %-48s %12s %12s %9s\n", "kernel", "accesses", "wavefronts", "conflict");
+  for (auto &[name, k] : kernels)
+    outs() << format("  %-48s %12lld %12lld %8.2fx\n", shortName(name).c_str(),
+                     (long long)k.executions, (long long)k.wavefronts,
+                     ratio(k.wavefronts, k.ideal));
+  outs() << format("  total: %llu wavefronts, %llu without bank conflicts (%.2fx)\n",
+                   (unsigned long long)total, (unsigned long long)ideal, ratio(total, ideal));
+  std::sort(conflicted.begin(), conflicted.end(), [&](const Row &x, const Row &y) {
+    return x.wavefronts - x.ideal > y.wavefronts - y.ideal;
+  });
+  if (!conflicted.empty())
+    outs() << "  instructions with bank conflicts (--report-json lists every instruction):\n";
+  for (size_t i = 0; i < conflicted.size() && i < 10; ++i) {
+    const Row &r = conflicted[i];
+    outs() << format("    %-40s %-14s %8.2fx  %s\n", shortName(r.kernel).c_str(), r.op.c_str(),
+                     ratio(r.wavefronts, r.ideal), r.location.c_str());
+  }
+  int64_t hazards = root ? root->getInteger("hazards").value_or(0) : 0;
+  outs() << "hazards: " << hazards << "\n";
+  if (const json::Array *ex = root ? root->getArray("hazard_examples") : nullptr)
+    for (const json::Value &v : *ex)
+      if (auto s = v.getAsString())
+        outs() << "  " << *s << "\n";
+  return 0;
+}
 /// --threads T. libLLVM already registers a hidden option of that name, so
 /// this one is taken out of argv before LLVM's parser sees it.
 int takeThreadsOption(int &argc, char **argv) {
@@ -400,8 +488,16 @@ int main(int argc, char **argv) {
   }
   for (HostTensor &t : outputs)
     outPtrs.push_back(t.bytes.data());
+  if (emuReport && !emulate)
+    return fail("--report needs --emulate (it checks the emulated GPU kernels)");
+  if (emuReport) {
+    kiln_emu_set_checks(1);
+    kiln_emu_report_reset();
+  }
   if (Error err = runOnce(inPtrs, outPtrs))
     return fail("running the model failed: " + toString(std::move(err)));
+  if (emuReport && printEmulationReport() != 0)
+    return 1;
 
   int status = 0;
   if (!expected.empty()) {

@@ -12,7 +12,10 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/SymbolTable.h"
+
+#include "llvm/Support/raw_ostream.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_GPUEMULATION
@@ -63,13 +66,45 @@ int64_t bufferBytes(MemRefType t) {
 struct KernelInfo {
   std::string suffix;
   int64_t staticSharedBytes = 0;
-  int64_t flags = 0; // bit 0: synchronizes (barriers, warp collectives)
+  // bit 0: synchronizes (barriers, warp collectives); bit 1: its shared
+  // memory accesses call the runtime's checker.
+  int64_t flags = 0;
 };
+
+/// The memref a shared-memory access goes through, or null.
+Value sharedAccessMemref(Operation *op) {
+  Value m;
+  if (auto o = dyn_cast<memref::LoadOp>(op))
+    m = o.getMemRef();
+  else if (auto o = dyn_cast<memref::StoreOp>(op))
+    m = o.getMemRef();
+  else if (auto o = dyn_cast<vector::LoadOp>(op))
+    m = o.getBase();
+  else if (auto o = dyn_cast<vector::StoreOp>(op))
+    m = o.getBase();
+  else
+    return Value();
+  auto t = dyn_cast<MemRefType>(m.getType());
+  return t && isWorkgroup(t.getMemorySpace()) ? m : Value();
+}
+
+/// The kernel's flags (KernelInfo::flags), from its ops.
+int64_t kernelFlags(Operation *kernel) {
+  int64_t flags = 0;
+  kernel->walk([&](Operation *op) {
+    if (isa<gpu::BarrierOp, gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
+      flags |= 1;
+    if (isa<nvgpu::DeviceAsyncCopyOp, nvgpu::LdMatrixOp>(op) || sharedAccessMemref(op))
+      flags |= 3;
+  });
+  return flags;
+}
 
 struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> {
   using GpuEmulationBase::GpuEmulationBase;
   ModuleOp module;
   Type ptrType, i64Type, i32Type, indexType;
+  int64_t siteCounter = 0;
 
   func::FuncOp runtimeFunc(StringRef name, FunctionType type) {
     if (auto f = module.lookupSymbol<func::FuncOp>(name))
@@ -140,6 +175,151 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
     op.getShuffleResult().replaceAllUsesWith(result);
     op.getValid().replaceAllUsesWith(valid);
     op.erase();
+    return success();
+  }
+
+  /// The byte address (i64) of element `indices` of `mem`.
+  Value elementAddress(OpBuilder &b, Location loc, Value mem, ValueRange indices) {
+    auto type = cast<MemRefType>(mem.getType());
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, mem);
+    Value linear = meta.getOffset();
+    for (auto [i, idx] : llvm::enumerate(indices))
+      linear = arith::AddIOp::create(b, loc, linear,
+                                     arith::MulIOp::create(b, loc, idx, meta.getStrides()[i]));
+    int64_t bytes = (type.getElementTypeBitWidth() + 7) / 8;
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, mem);
+    Value addr = arith::AddIOp::create(
+        b, loc, base,
+        arith::MulIOp::create(b, loc, linear, arith::ConstantIndexOp::create(b, loc, bytes)));
+    return arith::IndexCastOp::create(b, loc, i64Type, addr);
+  }
+
+  /// A constant string naming the instruction for the checker's reports:
+  /// "kernel\top #N\tlocation", N numbering the instructions.
+  Value siteString(OpBuilder &b, Location loc, StringRef kernel, StringRef opName,
+                   Location where) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << kernel << "\t" << opName << " #" << siteCounter << "\t";
+    if (auto f = dyn_cast<FileLineColLoc>(where))
+      os << f.getFilename().getValue() << ":" << f.getLine() << ":" << f.getColumn();
+    else if (auto n = dyn_cast<NameLoc>(where))
+      os << n.getName().getValue();
+    else if (auto fused = dyn_cast<FusedLoc>(where); fused && !fused.getLocations().empty())
+      where.print(os);
+    text.push_back('\0');
+    std::string name = "kiln_emu_site_" + std::to_string(siteCounter++);
+    return LLVM::createGlobalString(loc, b, name, text, LLVM::Linkage::Internal);
+  }
+
+  /// A shared-memory load or store: the checker sees it first.
+  void checkSharedAccess(Operation *op, Value ctx, StringRef kernel) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value mem;
+    ValueRange indices;
+    int64_t bytes;
+    bool write;
+    auto elemBytes = [](Type t) -> int64_t {
+      if (auto v = dyn_cast<VectorType>(t))
+        return v.getNumElements() * ((v.getElementTypeBitWidth() + 7) / 8);
+      return (t.getIntOrFloatBitWidth() + 7) / 8;
+    };
+    if (auto o = dyn_cast<memref::LoadOp>(op)) {
+      mem = o.getMemRef(), indices = o.getIndices(), write = false;
+      bytes = elemBytes(o.getType());
+    } else if (auto o = dyn_cast<memref::StoreOp>(op)) {
+      mem = o.getMemRef(), indices = o.getIndices(), write = true;
+      bytes = elemBytes(o.getValueToStore().getType());
+    } else if (auto o = dyn_cast<vector::LoadOp>(op)) {
+      mem = o.getBase(), indices = o.getIndices(), write = false;
+      bytes = elemBytes(o.getVectorType());
+    } else {
+      auto st = cast<vector::StoreOp>(op);
+      mem = st.getBase(), indices = st.getIndices(), write = true;
+      bytes = elemBytes(st.getVectorType());
+    }
+    auto fn = runtimeFunc("kiln_emu_smem",
+                          FunctionType::get(b.getContext(),
+                                            {ptrType, ptrType, i64Type, i32Type, i32Type}, {}));
+    Value site = siteString(b, loc, kernel, write ? "store" : "load", loc);
+    Value addr = elementAddress(b, loc, mem, indices);
+    func::CallOp::create(b, loc, fn,
+                         ValueRange{ctx, site, addr,
+                                    arith::ConstantIntOp::create(b, loc, i32Type, bytes),
+                                    arith::ConstantIntOp::create(b, loc, i32Type, write)});
+  }
+
+  /// nvgpu.device_async_copy: the runtime holds the copy until its group
+  /// is waited on. Tokens only order the ops; they have no value here.
+  LogicalResult lowerAsyncCopy(nvgpu::DeviceAsyncCopyOp op, Value ctx, StringRef kernel) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto srcType = cast<MemRefType>(op.getSrc().getType());
+    int64_t elemBytes = (srcType.getElementTypeBitWidth() + 7) / 8;
+    int64_t n = op.getDstElements().getZExtValue();
+    Value dst = elementAddress(b, loc, op.getDst(), op.getDstIndices());
+    Value src = elementAddress(b, loc, op.getSrc(), op.getSrcIndices());
+    Value srcBytes;
+    if (Value e = op.getSrcElements())
+      srcBytes = arith::IndexCastOp::create(
+          b, loc, i32Type,
+          arith::MulIOp::create(b, loc, e, arith::ConstantIndexOp::create(b, loc, elemBytes)));
+    else
+      srcBytes = arith::ConstantIntOp::create(b, loc, i32Type, n * elemBytes);
+    auto fn = runtimeFunc(
+        "kiln_emu_cp_async",
+        FunctionType::get(b.getContext(), {ptrType, ptrType, i64Type, i64Type, i32Type, i32Type},
+                          {}));
+    Value site = siteString(b, loc, kernel, "cp.async", loc);
+    func::CallOp::create(b, loc, fn,
+                         ValueRange{ctx, site, dst, src,
+                                    arith::ConstantIntOp::create(b, loc, i32Type, n * elemBytes),
+                                    srcBytes});
+    op.getAsyncToken().dropAllUses();
+    return success();
+  }
+
+  /// nvgpu.ldmatrix as the runtime's warp collective: the lane's row
+  /// address in, one 32-bit register per tile out, reassembled into the
+  /// op's vector (tiles x (32 / element bits)).
+  LogicalResult lowerLdMatrix(nvgpu::LdMatrixOp op, Value ctx, Value buffer, StringRef kernel) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto resType = cast<VectorType>(op.getRes().getType());
+    Type et = resType.getElementType();
+    unsigned bits = et.getIntOrFloatBitWidth();
+    if (resType.getRank() != 2 || (bits != 16 && bits != 32) ||
+        resType.getShape()[1] != 32 / bits)
+      return op.emitOpError("GPU emulation runs ldmatrix with 16- or 32-bit elements, not ")
+             << resType;
+    int32_t tiles = op.getNumTiles();
+    Value addr = elementAddress(b, loc, op.getSrcMemref(), op.getIndices());
+    auto fn = runtimeFunc("kiln_emu_ldmatrix",
+                          FunctionType::get(b.getContext(),
+                                            {ptrType, ptrType, i64Type, i32Type, i32Type, ptrType},
+                                            {}));
+    Value site = siteString(b, loc, kernel, "ldmatrix", loc);
+    func::CallOp::create(b, loc, fn,
+                         ValueRange{ctx, site, addr,
+                                    arith::ConstantIntOp::create(b, loc, i32Type, tiles),
+                                    arith::ConstantIntOp::create(b, loc, i32Type,
+                                                                 op.getTranspose() ? 1 : 0),
+                                    buffer});
+    SmallVector<Value> elems;
+    for (int32_t t = 0; t < tiles; ++t) {
+      Value a = LLVM::GEPOp::create(b, loc, ptrType, i32Type, buffer, ArrayRef<LLVM::GEPArg>{t});
+      Value word = LLVM::LoadOp::create(b, loc, i32Type, a);
+      if (bits == 32) {
+        elems.push_back(arith::BitcastOp::create(b, loc, et, word));
+        continue;
+      }
+      Value pair = LLVM::BitcastOp::create(b, loc, VectorType::get({2}, et), word);
+      for (int64_t e = 0; e < 2; ++e)
+        elems.push_back(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{e}));
+    }
+    op.getRes().replaceAllUsesWith(
+        vector::FromElementsOp::create(b, loc, resType, elems).getResult());
     return success();
   }
 
@@ -228,6 +408,14 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
     Value ctxArg = entry.insertArgument(0u, ptrType, loc);
     Value shared = entry.insertArgument(1u, sharedType, loc);
 
+    // Shared-memory loads and stores, found while their types still say so.
+    SmallVector<Operation *> sharedAccesses;
+    func.walk([&](Operation *op) {
+      if (sharedAccessMemref(op))
+        sharedAccesses.push_back(op);
+    });
+    info.flags = kernelFlags(func);
+
     // Strip memory spaces everywhere in the body.
     func.walk([&](Operation *op) {
       for (Value r : op->getResults())
@@ -310,8 +498,11 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
       }
     }
 
-    bool synchronizes = false;
+    for (Operation *op : sharedAccesses)
+      checkSharedAccess(op, ctxArg, info.suffix);
+
     Value mmaBuffer; // one per kernel, in the entry block (not per loop trip)
+    Value ldmBuffer;
     ops.clear();
     func.walk([&](Operation *op) { ops.push_back(op); });
     for (Operation *op : ops) {
@@ -340,12 +531,31 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
       } else if (isa<gpu::BarrierOp>(op)) {
         auto fn = runtimeFunc("kiln_emu_barrier", FunctionType::get(ctx, {ptrType}, {}));
         func::CallOp::create(ob, l, fn, ValueRange{ctxArg});
-        synchronizes = true;
       } else if (auto o = dyn_cast<gpu::ShuffleOp>(op)) {
         if (failed(lowerShuffle(o, ctxArg)))
           return failure();
-        synchronizes = true;
         continue;
+      } else if (auto o = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
+        if (failed(lowerAsyncCopy(o, ctxArg, info.suffix)))
+          return failure();
+      } else if (isa<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+        auto fn = runtimeFunc("kiln_emu_cp_async_commit", FunctionType::get(ctx, {ptrType}, {}));
+        func::CallOp::create(ob, l, fn, ValueRange{ctxArg});
+        op->getResult(0).dropAllUses();
+      } else if (auto o = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
+        auto fn = runtimeFunc("kiln_emu_cp_async_wait",
+                              FunctionType::get(ctx, {ptrType, i32Type}, {}));
+        int32_t n = o.getNumGroups() ? (int32_t)*o.getNumGroups() : 0;
+        func::CallOp::create(ob, l, fn,
+                             ValueRange{ctxArg, arith::ConstantIntOp::create(ob, l, i32Type, n)});
+      } else if (auto o = dyn_cast<nvgpu::LdMatrixOp>(op)) {
+        if (!ldmBuffer) {
+          OpBuilder eb(&entry, entry.begin());
+          Value n = LLVM::ConstantOp::create(eb, loc, i64Type, eb.getI64IntegerAttr(4));
+          ldmBuffer = LLVM::AllocaOp::create(eb, loc, ptrType, i32Type, n, 16);
+        }
+        if (failed(lowerLdMatrix(o, ctxArg, ldmBuffer, info.suffix)))
+          return failure();
       } else if (auto o = dyn_cast<nvgpu::MmaSyncOp>(op)) {
         if (!mmaBuffer) {
           OpBuilder eb(&entry, entry.begin());
@@ -354,7 +564,6 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
         }
         if (failed(lowerMmaSync(o, ctxArg, mmaBuffer)))
           return failure();
-        synchronizes = true;
         continue;
       } else if (auto o = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
         o.replaceAllUsesWith(shared);
@@ -368,7 +577,6 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
       }
       op->erase();
     }
-    info.flags = synchronizes ? 1 : 0;
     return info;
   }
 
@@ -386,9 +594,8 @@ struct GpuEmulationPass : public kiln::impl::GpuEmulationBase<GpuEmulationPass> 
       add(cast<MemRefType>(a.getType()));
     SymbolTable kernelSymbols(gpuModule);
     DenseSet<StringAttr> seen;
+    info.flags = kernelFlags(kernel);
     kernel.walk([&](Operation *op) {
-      if (isa<gpu::BarrierOp, gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
-        info.flags |= 1;
       auto get = dyn_cast<memref::GetGlobalOp>(op);
       if (!get)
         return;

@@ -101,6 +101,11 @@ struct Contraction {
   IndexFn aIndex; // (batch, m, k)
   IndexFn bIndex; // (batch, k, n)
   IndexFn cIndex; // (batch, m, n)
+  /// Which GEMM coordinate of A (1: m, 2: k) and of B (1: k, 2: n) is the
+  /// operand's last, contiguous dimension (0: neither), and that
+  /// dimension's extent: what asynchronous tile copies need.
+  int aContig = 0, bContig = 0;
+  int64_t aContigExtent = 0, bContigExtent = 0;
 };
 
 static Value cst(OpBuilder &b, Location loc, int64_t v) {
@@ -189,6 +194,16 @@ static std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
   c.aIndex = make(maps[0], m, k);
   c.bIndex = make(maps[1], k, n);
   c.cIndex = make(maps[2], m, n);
+  auto contig = [&](AffineMap map, unsigned row, unsigned col) {
+    if (map.getNumResults() == 0)
+      return 0;
+    unsigned last = map.getDimPosition(map.getNumResults() - 1);
+    return last == row ? 1 : last == col ? 2 : 0;
+  };
+  c.aContig = contig(maps[0], m, k);
+  c.bContig = contig(maps[1], k, n);
+  c.aContigExtent = cast<MemRefType>(c.a.getType()).getShape().back();
+  c.bContigExtent = cast<MemRefType>(c.b.getType()).getShape().back();
   return c;
 }
 
@@ -487,6 +502,8 @@ struct KernelBuilder {
   /// 64x64x16 tile of 8 warps. In emulation the same thread/accumulator layout is computed
   /// with scalar multiply-adds.
   bool mma = false;
+  /// The cp.async pipelined tensor-core kernel (stages > 2).
+  bool pipe = false;
   Value shA, shB;
   /// Producers folded into the loaders, by the buffer they write.
   llvm::DenseMap<Value, linalg::GenericOp> producers;
@@ -605,6 +622,10 @@ struct KernelBuilder {
     b.setInsertionPoint(blocks.getBody()->getTerminator());
     computeBlockOrigin(b, blocks);
     allocateBuffers(b);
+    if (pipe) {
+      buildPipelined(b, sharedSpace(b.getContext()));
+      return;
+    }
     emitFirstPhase(b);
     emitKLoop(b);
     emitLastPhase(b);
@@ -642,7 +663,14 @@ struct KernelBuilder {
     n0 = mulC(b, loc, bx, t.bn);
   }
 
-  /// Shared tiles (two buffers per operand) and the accumulators.
+  Attribute sharedSpace(MLIRContext *ctx) const {
+    if (emulation)
+      return Attribute();
+    return gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  }
+
+  /// Shared tiles (two buffers per operand; the pipelined kernel makes its
+  /// own) and the accumulators.
   void allocateBuffers(OpBuilder &b) {
     MLIRContext *ctx = b.getContext();
     Attribute shared, priv;
@@ -657,8 +685,10 @@ struct KernelBuilder {
     auto shBType = MemRefType::get({2, t.bk, t.bn}, se, AffineMap(), shared);
     auto accType = MemRefType::get({t.threads(), t.tm, t.tn}, b.getF32Type(),
                                    AffineMap(), priv);
-    shA = memref::AllocaOp::create(b, loc, shAType);
-    shB = memref::AllocaOp::create(b, loc, shBType);
+    if (!pipe) {
+      shA = memref::AllocaOp::create(b, loc, shAType);
+      shB = memref::AllocaOp::create(b, loc, shBType);
+    }
     acc = memref::AllocaOp::create(b, loc, accType);
     numK = llvm::divideCeil(c.k, t.bk);
     zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
@@ -752,6 +782,8 @@ struct KernelBuilder {
   /// tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
   /// warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
   std::pair<Value, Value> owned(OpBuilder &b, Value tid, int64_t i, int64_t j) const {
+    if (pipe)
+      return pipeOwned(b, tid, i, j);
     if (!mma) {
       auto [ty, tx] = threadCoords(b, tid);
       return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
@@ -783,6 +815,13 @@ struct KernelBuilder {
   /// first K tile.
   void emitFirstPhase(OpBuilder &b) const {
     phase(b, [&](OpBuilder &b, Value tid) {
+      emitAccInit(b, tid);
+      storeTile(b, tid, cst(b, loc, 0), loadTile(b, tid, cst(b, loc, 0)));
+    });
+  }
+
+  /// This thread's accumulators start at a scalar, the bias or C.
+  void emitAccInit(OpBuilder &b, Value tid) const {
       for (int64_t i = 0; i < t.tm; ++i)
         for (int64_t j = 0; j < t.tn; ++j) {
           Value init = initScalar;
@@ -803,8 +842,6 @@ struct KernelBuilder {
           }
           setAcc(b, init, tid, i, j);
         }
-      storeTile(b, tid, cst(b, loc, 0), loadTile(b, tid, cst(b, loc, 0)));
-    });
   }
 
   /// One phase per K tile: prefetch the next tile into registers, compute
@@ -991,6 +1028,301 @@ struct KernelBuilder {
     return c;
   }
 
+  //===--------------------------------------------------------------------===//
+  // The pipelined tensor-core kernel (sm_80+): operand tiles copied with
+  // cp.async straight from global into a ring of `stages` shared buffers
+  // (f32, as the operands are), fragments read with ldmatrix where k is the
+  // tile's contiguous dimension, converted to the mma precision in
+  // registers. 8 warps as 2 x 4 warp tiles of (BM/2) x (BN/4).
+  //===--------------------------------------------------------------------===//
+
+  /// One operand's tile in shared memory: [stages][rows][cols], cols being
+  /// the operand's contiguous dimension in global memory, copied in chunks
+  /// of `chunk` elements (16 or 4 bytes). Chunks of 4 elements are
+  /// XOR-swizzled within each row so that both the copies and the
+  /// fragment reads (8 rows at one column for ldmatrix; 4 rows x 8 columns
+  /// for scalar reads when k runs along rows) hit 32 distinct banks.
+  struct PipeOperand {
+    Value mem;
+    const IndexFn *index = nullptr;
+    bool isA = true;
+    bool kContig = false;      // cols are k
+    int64_t rows = 0, cols = 0;
+    int64_t chunk = 4;
+    Value sh;
+  };
+  PipeOperand pa, pb;
+  int64_t stages = 3;
+
+  /// The physical column of element (r, col) of a tile row.
+  Value swizzle(OpBuilder &b, const PipeOperand &o, Value r, Value col) const {
+    Value chunkIdx = divC(b, loc, col, 4);
+    Value within = remC(b, loc, col, 4);
+    Value key = o.kContig ? remC(b, loc, r, 8) : mulC(b, loc, remC(b, loc, r, 4), 2);
+    Value sw = arith::XOrIOp::create(b, loc, chunkIdx, key);
+    return add(b, loc, mulC(b, loc, sw, 4), within);
+  }
+
+  void setupPipeOperands(OpBuilder &b, Attribute shared) {
+    pa.mem = c.a, pa.index = &c.aIndex, pa.isA = true, pa.kContig = c.aContig == 2;
+    pa.rows = pa.kContig ? t.bm : t.bk, pa.cols = pa.kContig ? t.bk : t.bm;
+    pa.chunk = c.aContigExtent % 4 == 0 ? 4 : 1;
+    pb.mem = c.b, pb.index = &c.bIndex, pb.isA = false, pb.kContig = c.bContig == 1;
+    pb.rows = pb.kContig ? t.bn : t.bk, pb.cols = pb.kContig ? t.bk : t.bn;
+    pb.chunk = c.bContigExtent % 4 == 0 ? 4 : 1;
+    for (PipeOperand *o : {&pa, &pb})
+      o->sh = memref::AllocaOp::create(
+          b, loc, MemRefType::get({stages, o->rows, o->cols}, b.getF32Type(), AffineMap(), shared));
+  }
+
+  /// This thread's cp.async copies of K tile `kt` into ring slot
+  /// `kt % stages`, committed as one group, then a wait until at most
+  /// stages - 2 groups are in flight. Past the last K tile the group is
+  /// empty, which keeps one group per K tile. Chunks past the operand's
+  /// edges are zero-filled (source size 0) from a clamped address.
+  void issueTileCopies(OpBuilder &b, Value tid, Value kt, std::optional<int64_t> known) const {
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    auto commitAndWait = [&](OpBuilder &b, ValueRange tokens) {
+      Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(stages - 2));
+    };
+    auto copies = [&](OpBuilder &b) {
+      SmallVector<Value> tokens;
+      Value k0 = mulC(b, loc, kt, t.bk);
+      Value slot = remC(b, loc, kt, stages);
+      for (const PipeOperand *o : {&pa, &pb}) {
+        int64_t perRow = o->cols / o->chunk;
+        int64_t total = o->rows * perRow;
+        int64_t otherExtent = o->isA ? c.m : c.n;
+        Value otherOrigin = o->isA ? m0 : n0;
+        for (int64_t e = 0; e < total / t.threads(); ++e) {
+          Value l = add(b, loc, tid, cst(b, loc, e * t.threads()));
+          Value r = divC(b, loc, l, perRow);
+          Value col = mulC(b, loc, remC(b, loc, l, perRow), o->chunk);
+          // GEMM coordinates of the chunk's first element: k, and m (A) or n (B).
+          Value kk = add(b, loc, k0, o->kContig ? col : r);
+          Value other = add(b, loc, otherOrigin, o->kContig ? r : col);
+          auto ult = [&](Value v, int64_t bound) {
+            return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v, cst(b, loc, bound));
+          };
+          Value ok = arith::AndIOp::create(b, loc, ult(kk, c.k), ult(other, otherExtent));
+          Value zeroIdx = cst(b, loc, 0);
+          Value kc = arith::SelectOp::create(b, loc, ok, kk, zeroIdx);
+          Value oc = arith::SelectOp::create(b, loc, ok, other, zeroIdx);
+          SmallVector<Value> src = o->isA ? (*o->index)(b, loc, batch, oc, kc)
+                                          : (*o->index)(b, loc, batch, kc, oc);
+          Value n = arith::SelectOp::create(b, loc, ok, cst(b, loc, o->chunk), zeroIdx);
+          auto copy = nvgpu::DeviceAsyncCopyOp::create(
+              b, loc, tokenType, o->sh, ValueRange{slot, r, swizzle(b, *o, r, col)}, o->mem, src,
+              b.getIndexAttr(o->chunk), n,
+              /*bypassL1=*/o->chunk == 4 ? b.getUnitAttr() : UnitAttr());
+          tokens.push_back(copy.getAsyncToken());
+        }
+      }
+      commitAndWait(b, tokens);
+    };
+    if (known) {
+      if (*known < numK)
+        copies(b);
+      else
+        commitAndWait(b, ValueRange{});
+      return;
+    }
+    Value inK =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kt, cst(b, loc, numK));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{}, inK, /*withElse=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(branch.thenBlock()->getTerminator());
+    copies(b);
+    b.setInsertionPoint(branch.elseBlock()->getTerminator());
+    commitAndWait(b, ValueRange{});
+  }
+
+  /// Element (row, col) of the GEMM tile of an operand (A: m, k; B: k, n)
+  /// in ring slot `slot`, as f32.
+  Value pipeAt(OpBuilder &b, const PipeOperand &o, Value slot, Value gr, Value gc) const {
+    // gr, gc: A (m, k) or B (k, n).
+    Value r, col;
+    if (o.isA) {
+      r = o.kContig ? gr : gc;
+      col = o.kContig ? gc : gr;
+    } else {
+      r = o.kContig ? gc : gr;
+      col = o.kContig ? gr : gc;
+    }
+    return memref::LoadOp::create(b, loc, o.sh, ValueRange{slot, r, swizzle(b, o, r, col)});
+  }
+
+  /// ldmatrix of `tiles` 8x4 f32 tiles of a k-contiguous operand: lane
+  /// 8q + i gives row `rowOf(q) + i`, column `colOf(q)` (multiples of 4).
+  SmallVector<Value> pipeLdMatrix(OpBuilder &b, const PipeOperand &o, Value slot, Value lane,
+                                  int64_t tiles, function_ref<Value(Value)> rowBase,
+                                  function_ref<Value(Value)> colBase) const {
+    Value q = remC(b, loc, divC(b, loc, lane, 8), tiles);
+    Value r = add(b, loc, rowBase(q), remC(b, loc, lane, 8));
+    Value col = colBase(q);
+    auto type = VectorType::get({tiles, 1}, b.getF32Type());
+    Value v = nvgpu::LdMatrixOp::create(b, loc, type, o.sh,
+                                        ValueRange{slot, r, swizzle(b, o, r, col)},
+                                        /*transpose=*/false, (uint32_t)tiles);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < tiles; ++i)
+      out.push_back(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i, 0}));
+    return out;
+  }
+
+  Value toMma(OpBuilder &b, Value v) const {
+    switch (precision) {
+    case Precision::TF32:
+      return roundMantissa(b, loc, v, 13);
+    case Precision::FP16:
+      return arith::TruncFOp::create(b, loc, b.getF16Type(), v);
+    case Precision::BF16:
+      return arith::TruncFOp::create(b, loc, b.getBF16Type(), v);
+    case Precision::FP32:
+      break;
+    }
+    return v;
+  }
+
+  /// The K tile in ring slot `slot` on tensor cores, accumulated into
+  /// `accs` (mTiles x nTiles x 4, in owned() order). For f16/bf16 the k
+  /// order inside each m16n8k16 step is permuted the same way in A and B
+  /// (logical 2t, 2t+1 are physical t, t+4; 2t+8, 2t+9 are t+8, t+12), so
+  /// that every fragment register pairs two elements that ldmatrix of f32
+  /// tiles delivers to the same lane.
+  SmallVector<Value> pipeMma(OpBuilder &b, Value tid, Value slot, ValueRange accs) const {
+    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+    Value g = divC(b, loc, lane, 4), tg = remC(b, loc, lane, 4);
+    int64_t mTiles = t.bm / 32, nTiles = t.bn / 32;
+    Value mw = mulC(b, loc, divC(b, loc, warp, 4), t.bm / 2);
+    Value nw = mulC(b, loc, remC(b, loc, warp, 4), t.bn / 4);
+    bool tf32 = precision == Precision::TF32;
+    int64_t kStep = tf32 ? 8 : 16;
+    Type et = tf32 ? b.getF32Type()
+                   : precision == Precision::FP16 ? (Type)b.getF16Type() : (Type)b.getBF16Type();
+    SmallVector<Value> cur(accs.begin(), accs.end());
+    auto plus = [&](Value v, int64_t x) { return add(b, loc, v, cst(b, loc, x)); };
+    for (int64_t kb = 0; kb < t.bk; kb += kStep) {
+      // Per m tile: A values [row g / g+8][physical k t, t+4, (t+8, t+12)].
+      SmallVector<SmallVector<Value>> aFr(mTiles), bFr(nTiles);
+      for (int64_t i = 0; i < mTiles; ++i) {
+        Value rowBase = add(b, loc, mw, cst(b, loc, 16 * i));
+        // vals[h][x]: row g + 8h, physical k offset x (0: t, 1: t+4, 2: t+8, 3: t+12).
+        Value vals[2][4];
+        int64_t halves = tf32 ? 1 : 2;
+        for (int64_t hk = 0; hk < halves; ++hk) {
+          if (pa.kContig) {
+            auto v = pipeLdMatrix(
+                b, pa, slot, lane, 4,
+                [&](Value q) { return add(b, loc, rowBase, mulC(b, loc, remC(b, loc, q, 2), 8)); },
+                [&](Value q) {
+                  return add(b, loc, cst(b, loc, kb + 8 * hk), mulC(b, loc, divC(b, loc, q, 2), 4));
+                });
+            // tiles: (rows 0-7, k 0-3), (8-15, 0-3), (0-7, 4-7), (8-15, 4-7).
+            vals[0][2 * hk] = v[0], vals[1][2 * hk] = v[1];
+            vals[0][2 * hk + 1] = v[2], vals[1][2 * hk + 1] = v[3];
+          } else {
+            for (int64_t h = 0; h < 2; ++h)
+              for (int64_t x = 0; x < 2; ++x)
+                vals[h][2 * hk + x] =
+                    pipeAt(b, pa, slot, add(b, loc, rowBase, plus(g, 8 * h)),
+                           plus(tg, kb + 8 * hk + 4 * x));
+          }
+        }
+        if (tf32) {
+          // a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4).
+          aFr[i] = {vals[0][0], vals[1][0], vals[0][1], vals[1][1]};
+        } else {
+          // Rows g, g+8, g, g+8; each a pair (k t, t+4) then (t+8, t+12).
+          aFr[i] = {vals[0][0], vals[0][1], vals[1][0], vals[1][1],
+                    vals[0][2], vals[0][3], vals[1][2], vals[1][3]};
+        }
+        for (Value &v : aFr[i])
+          v = toMma(b, v);
+      }
+      for (int64_t j = 0; j < nTiles; ++j) {
+        Value colBase = add(b, loc, nw, cst(b, loc, 8 * j));
+        int64_t ks = tf32 ? 2 : 4; // physical k offsets t + 4x
+        SmallVector<Value> vals;
+        if (pb.kContig) {
+          vals = pipeLdMatrix(
+              b, pb, slot, lane, ks, [&](Value) { return colBase; },
+              [&](Value q) { return add(b, loc, cst(b, loc, kb), mulC(b, loc, q, 4)); });
+        } else {
+          for (int64_t x = 0; x < ks; ++x)
+            vals.push_back(pipeAt(b, pb, slot, plus(tg, kb + 4 * x), add(b, loc, colBase, g)));
+        }
+        for (Value &v : vals)
+          v = toMma(b, v);
+        bFr[j] = vals;
+      }
+      auto aType = VectorType::get({4, tf32 ? 1 : 2}, et);
+      auto bType = VectorType::get({2, tf32 ? 1 : 2}, et);
+      auto cType = VectorType::get({2, 2}, b.getF32Type());
+      for (int64_t i = 0; i < mTiles; ++i) {
+        Value aFrag = vector::FromElementsOp::create(b, loc, aType, aFr[i]);
+        for (int64_t j = 0; j < nTiles; ++j) {
+          Value bFrag = vector::FromElementsOp::create(b, loc, bType, bFr[j]);
+          int64_t base = i * nTiles * 4 + j * 4;
+          Value cFrag = vector::FromElementsOp::create(
+              b, loc, cType, ValueRange{cur[base], cur[base + 1], cur[base + 2], cur[base + 3]});
+          Value d = nvgpu::MmaSyncOp::create(b, loc, aFrag, bFrag, cFrag,
+                                             ArrayRef<int64_t>{16, 8, kStep}, tf32);
+          for (int64_t r = 0; r < 4; ++r)
+            cur[base + r] = vector::ExtractOp::create(b, loc, d, ArrayRef<int64_t>{r / 2, r % 2});
+        }
+      }
+    }
+    return cur;
+  }
+
+  /// Accumulator (i, j) of the pipelined kernel: mma tile (i, j / 4),
+  /// register j % 4, in the warp tile of warp (warp / 4, warp % 4).
+  std::pair<Value, Value> pipeOwned(OpBuilder &b, Value tid, int64_t i, int64_t j) const {
+    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
+    Value g = divC(b, loc, lane, 4), tg = remC(b, loc, lane, 4);
+    int64_t r = j % 4;
+    Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 4), t.bm / 2),
+                    add(b, loc, g, cst(b, loc, 16 * i + 8 * (r / 2))));
+    Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 4), t.bn / 4),
+                    add(b, loc, mulC(b, loc, tg, 2), cst(b, loc, 8 * (j / 4) + r % 2)));
+    return std::make_pair(row, col);
+  }
+
+  /// The pipelined kernel: phase 1 starts the accumulators and the copies
+  /// of the first stages - 1 K tiles; each K phase computes tile kt (its
+  /// group waited on at the end of the phase before, then the barrier),
+  /// starts the copies of tile kt + stages - 1 into the slot tile kt - 1
+  /// used (free: every warp passed the barrier after reading it), and
+  /// waits for tile kt + 1's group; then the epilogue.
+  void buildPipelined(OpBuilder &b, Attribute shared) {
+    setupPipeOperands(b, shared);
+    phase(b, [&](OpBuilder &b, Value tid) {
+      emitAccInit(b, tid);
+      for (int64_t s = 0; s + 1 < stages; ++s)
+        issueTileCopies(b, tid, cst(b, loc, s), s);
+    });
+    {
+      auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, numK), cst(b, loc, 1));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(kLoop.getBody()->getTerminator());
+      Value kt = kLoop.getInductionVar();
+      phase(b, [&](OpBuilder &b, Value tid) {
+        SmallVector<Value> accs;
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            accs.push_back(accAt(b, tid, i, j));
+        SmallVector<Value> res = pipeMma(b, tid, remC(b, loc, kt, stages), accs);
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            setAcc(b, res[i * t.tn + j], tid, i, j);
+        issueTileCopies(b, tid, add(b, loc, kt, cst(b, loc, stages - 1)), std::nullopt);
+      });
+    }
+    emitLastPhase(b);
+  }
+
   /// The epilogue's loop values for the result element at `idx` of C: the
   /// element's position in the reshape the epilogue reads, through the
   /// inverse of its read permutation.
@@ -1126,14 +1458,15 @@ static std::optional<Contraction> matchContraction(Operation *op, std::string &w
   return c;
 }
 
-static TiledPlan planTiled(const Contraction &c) {
+static TiledPlan planTiled(const Contraction &c, bool foldProducers) {
   TiledPlan plan{c};
   plan.epi = findEpilogue(c);
   plan.kernelAt = plan.epi ? plan.epi->op.getOperation() : c.op;
   plan.init = accInit(c, plan.kernelAt);
   // Data-movement producers of the operands (and of theirs) fold into
-  // the loaders, outermost first.
-  if (isa<linalg::Conv2DNchwFchwOp>(c.op))
+  // the loaders, outermost first. Asynchronous copies read the operands'
+  // memory as it is, so the pipelined kernel folds none.
+  if (isa<linalg::Conv2DNchwFchwOp>(c.op) || !foldProducers)
     return plan;
   llvm::DenseSet<Value> seen;
   SmallVector<std::pair<Value, Operation *>> work{{c.a, c.op}, {c.b, c.op}};
@@ -1150,6 +1483,20 @@ static TiledPlan planTiled(const Contraction &c) {
   return plan;
 }
 
+/// The cp.async pipelined tensor-core kernel: more than two stages.
+static bool isPipelined(kiln::StrategyAttr strategy) {
+  return strategy.getTensorCores() && strategy.getStages() > 2;
+}
+
+/// Whether the pipelined kernel applies: reduced precision, a matmul-like
+/// contraction (not a convolution's implicit GEMM, whose window operand is
+/// no dense tile) whose operands both keep an M, N or K coordinate in their
+/// contiguous dimension, and M, N >= 64, K >= 16.
+static bool pipelineFits(const Contraction &c, Precision precision) {
+  return precision != Precision::FP32 && !isa<linalg::Conv2DNchwFchwOp>(c.op) && c.aContig &&
+         c.bContig && c.m >= 64 && c.n >= 64 && c.k >= 16;
+}
+
 static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emulation) {
   Contraction &c = plan.c;
   ArrayRef<int64_t> tile = strategy.getTile(), micro = strategy.getMicroTile();
@@ -1158,6 +1505,13 @@ static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emul
                    plan.init.bcastDims, emulation, strategy.getPrecision()};
   // bf16 mma.sync reaches NVVM through kiln-gpu-lower-bf16-mma-sync.
   kb.mma = strategy.getTensorCores();
+  if (isPipelined(strategy)) {
+    // Phase-by-phase emulation has no asynchronous copies: the same tiles
+    // with scalar multiply-adds.
+    kb.pipe = !emulation;
+    kb.mma = !emulation;
+    kb.stages = strategy.getStages();
+  }
   for (Producer &prod : plan.folded)
     kb.producers[prod.buffer] = prod.op;
   OpBuilder b(plan.kernelAt);
@@ -1195,7 +1549,7 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
                                         : ": " + why);
         return signalPassFailure();
       }
-      TiledPlan plan = planTiled(*c);
+      TiledPlan plan = planTiled(*c, !isPipelined(strategy));
       LLVM_DEBUG(llvm::dbgs() << "tiled contraction at " << op->getLoc() << ": "
                               << strategy.getNote() << (plan.epi ? ", epilogue fused" : "")
                               << ", " << plan.folded.size() << " producer(s) folded\n");
@@ -1215,11 +1569,28 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   std::optional<Contraction> c = matchContraction(op, why);
   if (!c)
     return std::nullopt;
-  TiledPlan plan = planTiled(*c);
+  bool pipelined = pipelineFits(*c, precision);
+  TiledPlan plan = planTiled(*c, !pipelined);
   TileChoice tiles = chooseTiles(c->m, c->n, c->k, precision);
+  int64_t stages = 2;
+  if (pipelined) {
+    // 128 x 128 (or 64 where M or N is smaller) x 32 block tiles of 8 warps,
+    // each a (BM/2) x (BN/4) warp tile of m16n8 mma tiles; 3 stages.
+    tiles.bm = c->m >= 128 ? 128 : 64;
+    tiles.bn = c->n >= 128 ? 128 : 64;
+    tiles.bk = 32;
+    tiles.tm = tiles.bm / 32;
+    tiles.tn = tiles.bn / 32 * 4;
+    tiles.tensorCores = true;
+    stages = 3;
+  }
   std::string note;
   llvm::raw_string_ostream os(note);
   os << "m=" << c->m << " n=" << c->n << " k=" << c->k;
+  if (pipelined)
+    os << "; cp.async " << stages << "-stage pipeline, "
+       << (c->aContig == 2 ? "ldmatrix" : "swizzled loads") << " for A, "
+       << (c->bContig == 1 ? "ldmatrix" : "swizzled loads") << " for B";
   if (precision != Precision::FP32 && !tiles.tensorCores)
     os << "; no tensor cores: they need 64x64x16 tiles (M, N >= 64, K >= 16)";
   MLIRContext *ctx = op->getContext();
@@ -1228,7 +1599,7 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   // of (BM/TM) x (BN/TN) threads.
   choice.strategy = StrategyAttr::get(
       ctx, StrategyKind::TiledContraction, {tiles.bm, tiles.bn, tiles.bk}, {tiles.tm, tiles.tn},
-      (tiles.bm / tiles.tm) * (tiles.bn / tiles.tn), /*stages=*/2, precision, tiles.tensorCores,
+      (tiles.bm / tiles.tm) * (tiles.bn / tiles.tn), stages, precision, tiles.tensorCores,
       note);
   if (plan.epi)
     choice.fused.push_back(plan.epi->op);

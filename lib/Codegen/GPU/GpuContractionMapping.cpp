@@ -94,11 +94,28 @@ struct GpuContractionMappingPass
 
     OpBuilder b(blocks);
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+    // Up to 48 KiB the buffers are static shared memory (workgroup
+    // attributions); above, where static shared memory ends, they are
+    // views at 16-byte aligned offsets of the launch's dynamic shared
+    // memory, which the runtime opts the kernel in to.
     SmallVector<Type> sharedTypes;
-    for (memref::AllocaOp a : shared)
+    SmallVector<int64_t> offsets;
+    int64_t sharedBytes = 0;
+    for (memref::AllocaOp a : shared) {
       sharedTypes.push_back(a.getType());
+      sharedBytes = (sharedBytes + 15) / 16 * 16;
+      offsets.push_back(sharedBytes);
+      sharedBytes += a.getType().getNumElements() *
+                     ((a.getType().getElementTypeBitWidth() + 7) / 8);
+    }
+    bool dynamicShared = sharedBytes > 48 * 1024;
+    Value dynamicBytes;
+    if (dynamicShared) {
+      dynamicBytes = arith::ConstantIntOp::create(b, loc, b.getI32Type(), sharedBytes);
+      sharedTypes.clear();
+    }
     auto launch = gpu::LaunchOp::create(b, loc, idx(grid[0]), idx(grid[1]), idx(grid[2]),
-                                        idx(threads), idx(1), idx(1), nullptr, nullptr,
+                                        idx(threads), idx(1), idx(1), dynamicBytes, nullptr,
                                         ValueRange{}, sharedTypes);
     if (auto attr = blocks->getAttr(kiln::kStrategyAttr))
       launch->setAttr(kiln::kStrategyAttr, attr);
@@ -113,9 +130,22 @@ struct GpuContractionMappingPass
       Value v = id == gpu::MappingId::DimX ? bid.x : id == gpu::MappingId::DimY ? bid.y : bid.z;
       blocks.getInductionVar(d).replaceAllUsesWith(v);
     }
-    for (auto [a, arg] : llvm::zip(shared, launch.getWorkgroupAttributions())) {
-      a.getResult().replaceAllUsesWith(arg);
-      a->erase();
+    if (dynamicShared) {
+      OpBuilder vb(&body, body.begin());
+      auto wg = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+      Value raw = gpu::DynamicSharedMemoryOp::create(
+          vb, loc, MemRefType::get({ShapedType::kDynamic}, vb.getI8Type(), AffineMap(), wg));
+      for (auto [a, offset] : llvm::zip(shared, offsets)) {
+        Value off = arith::ConstantIndexOp::create(vb, loc, offset);
+        Value view = memref::ViewOp::create(vb, loc, a.getType(), raw, off, ValueRange{});
+        a.getResult().replaceAllUsesWith(view);
+        a->erase();
+      }
+    } else {
+      for (auto [a, arg] : llvm::zip(shared, launch.getWorkgroupAttributions())) {
+        a.getResult().replaceAllUsesWith(arg);
+        a->erase();
+      }
     }
 
     b.setInsertionPointToStart(&body);

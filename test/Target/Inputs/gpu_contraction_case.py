@@ -97,6 +97,29 @@ def main():
                                    pads=[pad] * 4, dilations=[dil] * 2),
                   helper.make_node("Relu", ["y"], ["out"])]
         ref = np.maximum(conv_ref(r(x), r(w), stride, pad, dil) + b[None, :, None, None], 0)
+    elif case in ("mm_pipe", "mm_k16"):
+        # Shapes for the pipelined tensor-core kernel: M and N not multiples
+        # of its 128 x 128 tiles, K of three 32-wide tiles (or half of one).
+        m, k, n = (200, 96, 150) if case == "mm_pipe" else (128, 16, 128)
+        x, w, b = rnd(m, k), rnd(k, n), rnd(n)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
+                  helper.make_node("Add", ["y", "b"], ["z"]),
+                  helper.make_node("Relu", ["z"], ["out"])]
+        ref = np.maximum(r(x) @ r(w) + b, 0)
+    elif case == "gemm_pipe_t":
+        # Both operands transposed (A read M-contiguous, B K-contiguous),
+        # contiguous extents 130 and 50: not multiples of 4 floats.
+        m, k, n = 130, 50, 70
+        x, w, b = rnd(k, m), rnd(n, k), rnd(n)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transA=1, transB=1)]
+        ref = r(x).T @ r(w).T + b
+    elif case == "bmm_pipe":
+        x, w = rnd(2, 3, 70, 40), rnd(2, 3, 40, 66)
+        inits += [numpy_helper.from_array(w, "w")]
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["out"])]
+        ref = r(x) @ r(w)
     else:
         raise SystemExit(f"unknown case {case}")
     write_case(args.out, case, nodes, inits, x, [("out", ref)])
