@@ -828,6 +828,24 @@ static void mmaTile(float (*frags)[16], int32_t kind) {
   }
 }
 
+/// After a warp collective's release: whether all 32 lanes of the warp of
+/// fiber `index` asked for the same `kind` of collective (else a run error
+/// naming `what`).
+static bool warpAgrees(BlockRun *run, Fiber *f, size_t index, uint64_t parity, int32_t kind,
+                       const char *what) {
+  Warp &warp = run->warps[index / 32];
+  size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
+  bool same = lanes == 32;
+  for (size_t i = 0; same && i < 32; ++i)
+    same = warp.mmaKind[parity][i] == kind;
+  if (!same)
+    reportError("GPU emulation: in block " + blockName(f->ctx.bid) + ", warp " +
+                std::to_string(index / 32) + " runs " + what +
+                " without all 32 lanes on the same " + (kind < 16 ? "mma shape" : "shape") +
+                " (or with lanes at another warp collective)");
+  return same;
+}
+
 /// nvgpu.mma.sync as a warp collective: `frag` holds the lane's 16 floats
 /// (see mmaTile); on return frag[12..15] is the lane's D fragment. Every
 /// lane of a full warp must take part with the same kind.
@@ -855,17 +873,8 @@ void kiln_emu_mma(ThreadContext *ctx, int32_t kind, float *frag) {
     return;
   if (warp.mmaDone[parity] != gen + 1) {
     // The first lane to resume after the warp's release computes the tile.
-    size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
-    bool same = lanes == 32;
-    for (size_t i = 0; same && i < 32; ++i)
-      same = warp.mmaKind[parity][i] == kind;
-    if (!same) {
-      reportError("GPU emulation: in block " + blockName(f->ctx.bid) + ", warp " +
-                  std::to_string(index / 32) +
-                  " runs mma.sync without all 32 lanes on the same mma shape "
-                  "(or with lanes at another warp collective)");
+    if (!warpAgrees(run, f, index, parity, kind, "mma.sync"))
       return;
-    }
     mmaTile(warp.frags[parity], kind);
     warp.mmaDone[parity] = gen + 1;
   }
@@ -1003,17 +1012,8 @@ void kiln_emu_ldmatrix(ThreadContext *ctx, const char *site, int64_t addr, int32
   if (hasError())
     return;
   if (warp.ldmDone[parity] != gen + 1) {
-    size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
-    bool same = lanes == 32;
-    for (size_t i = 0; same && i < 32; ++i)
-      same = warp.mmaKind[parity][i] == kind;
-    if (!same) {
-      reportError("GPU emulation: in block " + blockName(f->ctx.bid) + ", warp " +
-                  std::to_string(index / 32) +
-                  " runs ldmatrix without all 32 lanes on the same shape (or with lanes at "
-                  "another warp collective)");
+    if (!warpAgrees(run, f, index, parity, kind, "ldmatrix"))
       return;
-    }
     Fiber *warpFibers = &run->fibers[index / 32 * 32];
     for (int32_t t = 0; t < tiles; ++t) {
       unsigned char rows[8][16];

@@ -65,9 +65,13 @@ def main():
     r = lambda a: round_to(a, args.precision).astype(np.float64)
     nodes, inits = [], []
     case = args.case
-    if case in ("matmul_relu", "matmul_skinny_n"):
+    if case in ("matmul_relu", "matmul_skinny_n", "mm_pipe", "mm_k16"):
         # [M, K] x [K, N] + bias, relu: the bias-add and relu are the epilogue.
-        m, k, n = (100, 72, 130) if case == "matmul_relu" else (300, 40, 5)
+        # mm_pipe and mm_k16 are shapes for the pipelined tensor-core kernel:
+        # M and N not multiples of its 128 x 128 tiles, K of three 32-wide
+        # tiles (or half of one).
+        m, k, n = {"matmul_relu": (100, 72, 130), "matmul_skinny_n": (300, 40, 5),
+                   "mm_pipe": (200, 96, 150), "mm_k16": (128, 16, 128)}[case]
         x, w, b = rnd(m, k), rnd(k, n), rnd(n)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
@@ -97,16 +101,6 @@ def main():
                                    pads=[pad] * 4, dilations=[dil] * 2),
                   helper.make_node("Relu", ["y"], ["out"])]
         ref = np.maximum(conv_ref(r(x), r(w), stride, pad, dil) + b[None, :, None, None], 0)
-    elif case in ("mm_pipe", "mm_k16"):
-        # Shapes for the pipelined tensor-core kernel: M and N not multiples
-        # of its 128 x 128 tiles, K of three 32-wide tiles (or half of one).
-        m, k, n = (200, 96, 150) if case == "mm_pipe" else (128, 16, 128)
-        x, w, b = rnd(m, k), rnd(k, n), rnd(n)
-        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
-        nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
-                  helper.make_node("Add", ["y", "b"], ["z"]),
-                  helper.make_node("Relu", ["z"], ["out"])]
-        ref = np.maximum(r(x) @ r(w) + b, 0)
     elif case == "gemm_pipe_t":
         # Both operands transposed (A read M-contiguous, B K-contiguous),
         # contiguous extents 130 and 50: not multiples of 4 floats.
