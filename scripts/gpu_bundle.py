@@ -62,6 +62,7 @@ import run_node_tests  # noqa: E402  (graph_inputs, needs_constant_inputs)
 # The kernel kind a lit test's emulation checks exercise, by test file.
 KINDS = {
     "gpu-matmul": "contraction",
+    "gpu-pipelined": "contraction",
     "gpu-transformer-contractions": "contraction",
     "gpu-direct-conv": "direct",
     "gpu-fold-padding-e2e": "padded-window",

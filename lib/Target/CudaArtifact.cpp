@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Target/CudaArtifact.h"
 #include "HostArtifact.h"
+#include "Ptxas.h"
 #include "RawWeights.h"
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -509,6 +510,8 @@ FailureOr<std::optional<std::string>> assembleCubin(ModuleOp module, StringRef p
 }
 
 } // namespace
+
+std::optional<std::string> kiln::findPtxasTool() { return findPtxas(); }
 
 void kiln::useDefaultCudaToolkit() {
   if (!getenv("CUDA_HOME") && !getenv("CUDA_ROOT") && !getenv("CUDA_PATH") &&

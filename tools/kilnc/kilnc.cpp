@@ -256,6 +256,15 @@ int main(int argc, char **argv) {
     bool html = path.ends_with_insensitive(".html") || path.ends_with_insensitive(".htm");
     bool svg = path.ends_with_insensitive(".svg");
     std::string text = *report;
+    if (pipeline.target == kiln::Target::CUDA && !pipeline.emulation) {
+      // Per kernel a roofline time on --gpu-arch; the GPU kernels' ptxas
+      // resources and occupancy.
+      mlir::FailureOr<std::string> withGpu =
+          kiln::addGpuCostsToFusionReport(*module, pipeline, text);
+      if (mlir::failed(withGpu))
+        return 1;
+      text = std::move(*withGpu);
+    }
     if (html || svg) {
       std::string trace;
       if (!profileTrace.empty()) {

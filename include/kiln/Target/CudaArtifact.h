@@ -38,6 +38,18 @@ mlir::LogicalResult emitCudaArtifact(mlir::ModuleOp module, CpuArtifact kind,
                                      llvm::StringRef outputPath,
                                      const CudaArtifactOptions &options);
 
+/// The GPU side of a fusion report (kilnc --fusion-report with the CUDA
+/// target). `report` is fusionReport's JSON for `module` (the imported
+/// model, copied here); returned with, per kernel, a roofline estimate of
+/// its time on the architecture's peaks ("gpu": roofline_ns, bound) and,
+/// for the whole model, "gpu": the architecture and its peaks, every GPU
+/// kernel with its launch shape and ptxas -v resources (registers, spills,
+/// shared memory), occupancy, and the summed roofline time. Without ptxas
+/// the resources are left out and said to be.
+mlir::FailureOr<std::string> addGpuCostsToFusionReport(mlir::ModuleOp module,
+                                                       const PipelineOptions &options,
+                                                       llvm::StringRef report);
+
 } // namespace kiln
 
 #endif // KILN_TARGET_CUDAARTIFACT_H
