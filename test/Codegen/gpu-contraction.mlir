@@ -44,19 +44,19 @@
 
 // fp16, bf16 and tf32: the matmul (M, N >= 64, K >= 16, operands with a
 // contiguous GEMM coordinate) takes the pipelined tensor-core kernel:
-// 128 x 64 x 32 tiles copied with cp.async into three f32 stages, A's
-// fragments (k-contiguous) read with ldmatrix, B's (n-contiguous) with
-// swizzled loads, per warp (64 x 16 warp tiles) and K step four m16n8 mma
-// tiles in each of the two n8 columns.
+// 64 x 64 x 32 tiles (128-wide ones would give two blocks) copied with
+// cp.async into three f32 stages, A's fragments (k-contiguous) read with
+// ldmatrix, B's (n-contiguous) with swizzled loads, per warp (32 x 16 warp
+// tiles) and K step two m16n8 mma tiles in each of the two n8 columns.
 // FP16-LABEL: func.func @matmul_relu
-// FP16:         nvgpu.device_async_copy {{.*}} : memref<128x96xf32> to memref<3x128x32xf32, #gpu.address_space<workgroup>>
+// FP16:         nvgpu.device_async_copy {{.*}} : memref<128x96xf32> to memref<3x64x32xf32, #gpu.address_space<workgroup>>
 // FP16:         nvgpu.device_async_copy {{.*}} : memref<96x80xf32> to memref<3x32x64xf32, #gpu.address_space<workgroup>>
 // FP16:         nvgpu.device_async_create_group
 // FP16:         nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
-// FP16:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x128x32xf32, #gpu.address_space<workgroup>> -> vector<4x1xf32>
+// FP16:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x64x32xf32, #gpu.address_space<workgroup>> -> vector<4x1xf32>
 // FP16:         arith.truncf %{{.*}} : f32 to f16
 // FP16:         vector.from_elements {{.*}} : vector<4x2xf16>
-// FP16-COUNT-8: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// FP16-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // FP16:         arith.maximumf
 // FP16-LABEL: func.func @conv
 // FP16-NOT:     nvgpu.mma.sync
@@ -67,14 +67,14 @@
 // BF16:         nvgpu.device_async_copy
 // BF16:         arith.truncf %{{.*}} : f32 to bf16
 // BF16:         vector.from_elements {{.*}} : vector<4x2xbf16>
-// BF16-COUNT-8: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// BF16-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // BF16:         arith.maximumf
 // BF16-LABEL: func.func @conv
 // BF16-NOT:     nvgpu.mma.sync
 // BF16:         arith.extf %{{.*}} : bf16 to f32
 // BF16:         math.fma
 // TF32-LABEL: func.func @matmul_relu
-// TF32-COUNT-8: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+// TF32-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
 
 // Phase-by-phase emulation has no asynchronous copies: the pipelined
 // kernel's tiles with scalar fmas, double-buffered f32 shared tiles.
@@ -85,9 +85,9 @@
 // In emulation, every buffer is in the default memory space and bf16
 // rounding is integer arithmetic on the f32 bits.
 // EMU-LABEL:  func.func @matmul_relu
-// EMU:          memref.alloca() : memref<2x32x129xf32>
+// EMU:          memref.alloca() : memref<2x32x65xf32>
 // EMU:          memref.alloca() : memref<2x32x64xf32>
-// EMU:          memref.alloca() : memref<256x4x8xf32>
+// EMU:          memref.alloca() : memref<256x2x8xf32>
 // EMU:          arith.bitcast %{{.*}} : f32 to i32
 // EMU:          arith.andi %{{.*}}, %c-65536_i32
 

@@ -14,7 +14,7 @@
 // CHECK: linalg.generic
 // CHECK-SAME: kiln_gpu.strategy = #kiln_gpu.strategy<kind = fused
 // FP16-LABEL: func.func @matmul_relu
-// FP16: linalg.matmul {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction, tile = [128, 64, 32], micro_tile = [4, 8], threads = 256, stages = 3, precision = fp16, tensor_cores = true, note = "m=128 n=80 k=96; cp.async 3-stage pipeline, ldmatrix for A, swizzled loads for B">}
+// FP16: linalg.matmul {kiln_gpu.strategy = #kiln_gpu.strategy<kind = tiled_contraction, tile = [64, 64, 32], micro_tile = [2, 8], threads = 256, stages = 3, precision = fp16, tensor_cores = true, note = "m=128 n=80 k=96; cp.async 3-stage pipeline, ldmatrix for A, swizzled loads for B; 64x64 tiles: larger ones give 2 blocks">}
 // BADPREC: for the --precision option: Cannot find option named 'fp8'!
 // BADPREC: failed to add `kiln-gpu-select-strategy` with options `precision=fp8`
 func.func @matmul_relu(%a: memref<128x96xf32>, %b: memref<96x80xf32>, %out: memref<128x80xf32>) {

@@ -751,18 +751,32 @@ struct KernelBuilder {
       vals.push_back(loadElement(b, tid, e, c.b, c.bIndex, k0, c.k, t.bk, n0, c.n, t.bn));
     return vals;
   }
-  /// Registers -> shared buffer `buf`.
+  /// Registers -> shared buffer `buf`. Threads past the tile's last
+  /// element (whose loads repeat it) store nothing: two warps writing one
+  /// word between barriers is a race, even of the same value.
   void storeTile(OpBuilder &b, Value tid, Value buf, ValueRange vals) const {
-    for (int64_t e = 0; e < aPer; ++e) {
-      Value l = linear(b, tid, e, t.bm * t.bk);
-      memref::StoreOp::create(b, loc, vals[e], shA,
-                              ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
-    }
-    for (int64_t e = 0; e < bPer; ++e) {
-      Value l = linear(b, tid, e, t.bk * t.bn);
-      memref::StoreOp::create(b, loc, vals[aPer + e], shB,
-                              ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
-    }
+    auto guarded = [&](int64_t e, int64_t total, function_ref<void(OpBuilder &, Value)> store) {
+      Value l = linear(b, tid, e, total);
+      if ((e + 1) * t.threads() <= total)
+        return store(b, l);
+      Value mine = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         add(b, loc, tid, cst(b, loc, e * t.threads())),
+                                         cst(b, loc, total));
+      auto branch = scf::IfOp::create(b, loc, TypeRange{}, mine, /*withElse=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(branch.thenBlock()->getTerminator());
+      store(b, l);
+    };
+    for (int64_t e = 0; e < aPer; ++e)
+      guarded(e, t.bm * t.bk, [&](OpBuilder &b, Value l) {
+        memref::StoreOp::create(b, loc, vals[e], shA,
+                                ValueRange{buf, remC(b, loc, l, t.bk), divC(b, loc, l, t.bk)});
+      });
+    for (int64_t e = 0; e < bPer; ++e)
+      guarded(e, t.bk * t.bn, [&](OpBuilder &b, Value l) {
+        memref::StoreOp::create(b, loc, vals[aPer + e], shB,
+                                ValueRange{buf, divC(b, loc, l, t.bn), remC(b, loc, l, t.bn)});
+      });
   }
   /// Thread (ty, tx) owns rows ty + i*threadsM and columns tx + j*threadsN
   /// of the block tile: neighbouring threads read neighbouring columns of
@@ -1573,11 +1587,29 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   TiledPlan plan = planTiled(*c, !pipelined);
   TileChoice tiles = chooseTiles(c->m, c->n, c->k, precision);
   int64_t stages = 2;
+  int64_t wideBlocks = 0;
   if (pipelined) {
     // 128 x 128 (or 64 where M or N is smaller) x 32 block tiles of 8 warps,
-    // each a (BM/2) x (BN/4) warp tile of m16n8 mma tiles; 3 stages.
+    // each a (BM/2) x (BN/4) warp tile of m16n8 mma tiles; 3 stages. A grid
+    // of fewer blocks than an A100 has SMs (108) leaves SMs idle: the
+    // longer side of the tile halves to 64 while that is so.
+    int64_t batchTotal = 1;
+    for (int64_t s : c->batch)
+      batchTotal *= s;
+    auto blocksFor = [&](int64_t bm, int64_t bn) {
+      return batchTotal * llvm::divideCeil(c->m, bm) * llvm::divideCeil(c->n, bn);
+    };
     tiles.bm = c->m >= 128 ? 128 : 64;
     tiles.bn = c->n >= 128 ? 128 : 64;
+    wideBlocks = blocksFor(tiles.bm, tiles.bn);
+    while (blocksFor(tiles.bm, tiles.bn) < 108 && (tiles.bm > 64 || tiles.bn > 64)) {
+      if (tiles.bm >= tiles.bn)
+        tiles.bm = 64;
+      else
+        tiles.bn = 64;
+    }
+    if (blocksFor(tiles.bm, tiles.bn) == wideBlocks)
+      wideBlocks = 0;
     tiles.bk = 32;
     tiles.tm = tiles.bm / 32;
     tiles.tn = tiles.bn / 32 * 4;
@@ -1591,6 +1623,9 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
     os << "; cp.async " << stages << "-stage pipeline, "
        << (c->aContig == 2 ? "ldmatrix" : "swizzled loads") << " for A, "
        << (c->bContig == 1 ? "ldmatrix" : "swizzled loads") << " for B";
+  if (wideBlocks)
+    os << "; " << tiles.bm << "x" << tiles.bn << " tiles: larger ones give " << wideBlocks
+       << " blocks";
   if (precision != Precision::FP32 && !tiles.tensorCores)
     os << "; no tensor cores: they need 64x64x16 tiles (M, N >= 64, K >= 16)";
   MLIRContext *ctx = op->getContext();

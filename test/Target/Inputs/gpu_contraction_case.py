@@ -65,13 +65,15 @@ def main():
     r = lambda a: round_to(a, args.precision).astype(np.float64)
     nodes, inits = [], []
     case = args.case
-    if case in ("matmul_relu", "matmul_skinny_n", "mm_pipe", "mm_k16"):
+    if case in ("matmul_relu", "matmul_skinny_n", "mm_pipe", "mm_k16", "mm_wide"):
         # [M, K] x [K, N] + bias, relu: the bias-add and relu are the epilogue.
         # mm_pipe and mm_k16 are shapes for the pipelined tensor-core kernel:
-        # M and N not multiples of its 128 x 128 tiles, K of three 32-wide
-        # tiles (or half of one).
+        # M and N not multiples of its tiles, K of three 32-wide tiles (or
+        # half of one); mm_wide is large enough for 128 x 128 tiles (110
+        # blocks of them).
         m, k, n = {"matmul_relu": (100, 72, 130), "matmul_skinny_n": (300, 40, 5),
-                   "mm_pipe": (200, 96, 150), "mm_k16": (128, 16, 128)}[case]
+                   "mm_pipe": (200, 96, 150), "mm_k16": (128, 16, 128),
+                   "mm_wide": (1400, 40, 1240)}[case]
         x, w, b = rnd(m, k), rnd(k, n), rnd(n)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
