@@ -27,6 +27,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/Debug.h"
 
 #include <functional>
@@ -504,6 +505,12 @@ struct KernelBuilder {
   bool mma = false;
   /// The cp.async pipelined tensor-core kernel (stages > 2).
   bool pipe = false;
+  /// Split-K (pipelined kernel): blocks of `splits` K ranges write partial
+  /// sums to a workspace that a second kernel adds up with the epilogue.
+  int64_t splits = 1;
+  Value kSplit;      // the block's K range (split-K)
+  Value ktBase;      // its first K tile
+  Value ktCount;     // and how many it has
   Value shA, shB;
   /// Producers folded into the loaders, by the buffer they write.
   llvm::DenseMap<Value, linalg::GenericOp> producers;
@@ -617,7 +624,22 @@ struct KernelBuilder {
   /// first K tile, runs one phase per K tile, then the epilogue.
   void build(OpBuilder &b, Location l) {
     loc = l;
+    if (splits > 1) {
+      int64_t batchTotal = 1;
+      for (int64_t v : c.batch)
+        batchTotal *= v;
+      workspace = memref::AllocOp::create(
+          b, loc, MemRefType::get({splits, batchTotal, c.m, c.n}, b.getF32Type()));
+    }
     scf::ForallOp blocks = createBlockLoop(b);
+    // Split-K's second kernel after the first is built.
+    llvm::scope_exit reduceAfter([&] {
+      if (splits == 1)
+        return;
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointAfter(blocks);
+      buildSplitReduction(b);
+    });
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(blocks.getBody()->getTerminator());
     computeBlockOrigin(b, blocks);
@@ -642,8 +664,9 @@ struct KernelBuilder {
                                     gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimY),
                                     gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)});
     auto blocks = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(batchTotal), b.getIndexAttr(gridY),
-                                       b.getIndexAttr(gridX)},
+        b, loc,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(batchTotal * splits), b.getIndexAttr(gridY),
+                               b.getIndexAttr(gridX)},
         ValueRange{}, blockMap);
     kiln::setStrategy(blocks, strategy);
     return blocks;
@@ -653,6 +676,11 @@ struct KernelBuilder {
   void computeBlockOrigin(OpBuilder &b, scf::ForallOp blocks) {
     Value bz = blocks.getInductionVar(0), by = blocks.getInductionVar(1),
           bx = blocks.getInductionVar(2);
+    if (splits > 1) {
+      // z = batch * splits + split.
+      kSplit = remC(b, loc, bz, splits);
+      bz = divC(b, loc, bz, splits);
+    }
     batch.clear();
     Value rest = bz;
     for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
@@ -1102,7 +1130,8 @@ struct KernelBuilder {
     };
     auto copies = [&](OpBuilder &b) {
       SmallVector<Value> tokens;
-      Value k0 = mulC(b, loc, kt, t.bk);
+      // kt counts the block's own K tiles (its K range with split-K).
+      Value k0 = mulC(b, loc, ktBase ? add(b, loc, ktBase, kt) : kt, t.bk);
       Value slot = remC(b, loc, kt, stages);
       for (const PipeOperand *o : {&pa, &pb}) {
         int64_t perRow = o->cols / o->chunk;
@@ -1135,15 +1164,15 @@ struct KernelBuilder {
       }
       commitAndWait(b, tokens);
     };
-    if (known) {
+    if (known && !ktCount) {
       if (*known < numK)
         copies(b);
       else
         commitAndWait(b, ValueRange{});
       return;
     }
-    Value inK =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kt, cst(b, loc, numK));
+    Value inK = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kt,
+                                      ktCount ? ktCount : cst(b, loc, numK));
     auto branch = scf::IfOp::create(b, loc, TypeRange{}, inK, /*withElse=*/true);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(branch.thenBlock()->getTerminator());
@@ -1312,13 +1341,28 @@ struct KernelBuilder {
   /// waits for tile kt + 1's group; then the epilogue.
   void buildPipelined(OpBuilder &b, Attribute shared) {
     setupPipeOperands(b, shared);
+    if (splits > 1) {
+      // This block's K tiles: [split * per, min(numK, (split + 1) * per)).
+      int64_t per = llvm::divideCeil(numK, splits);
+      ktBase = mulC(b, loc, kSplit, per);
+      ktCount = arith::MinUIOp::create(
+          b, loc, cst(b, loc, per),
+          arith::SubIOp::create(b, loc, cst(b, loc, numK), ktBase));
+    }
     phase(b, [&](OpBuilder &b, Value tid) {
-      emitAccInit(b, tid);
+      if (splits > 1) {
+        for (int64_t i = 0; i < t.tm; ++i)
+          for (int64_t j = 0; j < t.tn; ++j)
+            setAcc(b, zero, tid, i, j);
+      } else {
+        emitAccInit(b, tid);
+      }
       for (int64_t s = 0; s + 1 < stages; ++s)
         issueTileCopies(b, tid, cst(b, loc, s), s);
     });
     {
-      auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, numK), cst(b, loc, 1));
+      auto kLoop = scf::ForOp::create(b, loc, cst(b, loc, 0),
+                                      ktCount ? ktCount : cst(b, loc, numK), cst(b, loc, 1));
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPoint(kLoop.getBody()->getTerminator());
       Value kt = kLoop.getInductionVar();
@@ -1334,7 +1378,108 @@ struct KernelBuilder {
         issueTileCopies(b, tid, add(b, loc, kt, cst(b, loc, stages - 1)), std::nullopt);
       });
     }
-    emitLastPhase(b);
+    if (splits == 1) {
+      emitLastPhase(b);
+      return;
+    }
+    // Partial sums to the workspace [split][batch][M][N].
+    phase(b, [&](OpBuilder &b, Value tid) {
+      Value flatBatch = flatBatchIndex(b);
+      for (int64_t i = 0; i < t.tm; ++i)
+        for (int64_t j = 0; j < t.tn; ++j) {
+          auto [row, col] = owned(b, tid, i, j);
+          Value gm = add(b, loc, m0, row);
+          Value gn = add(b, loc, n0, col);
+          Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
+          OpBuilder::InsertionGuard g(b);
+          if (ok) {
+            auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
+            b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+          }
+          memref::StoreOp::create(b, loc, accAt(b, tid, i, j), workspace,
+                                  ValueRange{kSplit, flatBatch, gm, gn});
+        }
+    });
+  }
+
+  Value workspace; // split-K partial sums [splits][batch][M][N]
+
+  /// The block's batch coordinates as one index (row-major).
+  Value flatBatchIndex(OpBuilder &b) const {
+    Value flat = cst(b, loc, 0);
+    for (auto [i, v] : llvm::enumerate(batch))
+      flat = add(b, loc, mulC(b, loc, flat, c.batch[i]), v);
+    return flat;
+  }
+
+  /// The start of output element (gm, gn) of the block's batch: the scalar,
+  /// the bias or C (as emitAccInit).
+  Value initAt(OpBuilder &b, Value gm, Value gn) const {
+    if (initScalar)
+      return initScalar;
+    SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+    if (!bcastInput)
+      return memref::LoadOp::create(b, loc, c.c, idx);
+    SmallVector<Value> in;
+    for (auto [d, v] : llvm::enumerate(idx))
+      if (!llvm::is_contained(bcastDims, int64_t(d)))
+        in.push_back(v);
+    return memref::LoadOp::create(b, loc, bcastInput, in);
+  }
+
+  /// Split-K's second kernel: a thread per output element adds its start
+  /// and the partial sums of every K range, then runs the epilogue.
+  void buildSplitReduction(OpBuilder &b) {
+    MLIRContext *ctx = b.getContext();
+    int64_t batchTotal = 1;
+    for (int64_t v : c.batch)
+      batchTotal *= v;
+    int64_t total = batchTotal * c.m * c.n, threads = 256;
+    auto blocks = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(llvm::divideCeil(total, threads))},
+        ValueRange{}, b.getArrayAttr({gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)}));
+    kiln::setStrategy(blocks, strategy);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    auto loop = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)}, ValueRange{},
+        b.getArrayAttr({gpu::GPUThreadMappingAttr::get(ctx, gpu::MappingId::DimX)}));
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value e = add(b, loc, mulC(b, loc, blocks.getInductionVar(0), threads),
+                  loop.getInductionVar(0));
+    if (total % threads) {
+      Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, e, cst(b, loc, total));
+      auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
+      b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+    }
+    Value gn = remC(b, loc, e, c.n);
+    Value gm = remC(b, loc, divC(b, loc, e, c.n), c.m);
+    Value flat = divC(b, loc, e, c.m * c.n);
+    batch.clear();
+    Value rest = flat;
+    for (int64_t i = c.batch.size() - 1; i >= 0; --i) {
+      batch.insert(batch.begin(), remC(b, loc, rest, c.batch[i]));
+      rest = divC(b, loc, rest, c.batch[i]);
+    }
+    Value sum = initAt(b, gm, gn);
+    for (int64_t sIdx = 0; sIdx < splits; ++sIdx)
+      sum = arith::AddFOp::create(
+          b, loc, sum,
+          memref::LoadOp::create(b, loc, workspace, ValueRange{cst(b, loc, sIdx), flat, gm, gn}));
+    storeResult(b, sum, gm, gn);
+  }
+
+  /// The result `v` of output element (gm, gn) of the current batch: to C,
+  /// or through the epilogue to its output.
+  void storeResult(OpBuilder &b, Value v, Value gm, Value gn) {
+    SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
+    if (!epi) {
+      memref::StoreOp::create(b, loc, v, c.c, idx);
+      return;
+    }
+    SmallVector<Value> loops = epilogueLoops(b, loc, idx);
+    memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, loops),
+                            epi->op.getDpsInitOperand(0)->get(), loops);
   }
 
   /// The epilogue's loop values for the result element at `idx` of C: the
@@ -1525,6 +1670,8 @@ static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emul
     kb.pipe = !emulation;
     kb.mma = !emulation;
     kb.stages = strategy.getStages();
+    if (kb.pipe && tile.size() == 4)
+      kb.splits = tile[3];
   }
   for (Producer &prod : plan.folded)
     kb.producers[prod.buffer] = prod.op;
@@ -1557,7 +1704,9 @@ struct GpuContractionPass : kiln::impl::GpuContractionBase<GpuContractionPass> {
       auto strategy = kiln::getStrategy(op);
       std::string why;
       std::optional<Contraction> c = matchContraction(op, why);
-      if (!c || strategy.getTile().size() != 3 || strategy.getMicroTile().size() != 2) {
+      size_t tileRank = strategy.getTile().size();
+      if (!c || (tileRank != 3 && !(tileRank == 4 && isPipelined(strategy))) ||
+          strategy.getMicroTile().size() != 2) {
         op->emitError() << "the tiled contraction strategy chosen for this op does not apply"
                         << (why.empty() ? std::string(" (tile parameters missing)")
                                         : ": " + why);
@@ -1587,7 +1736,7 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   TiledPlan plan = planTiled(*c, !pipelined);
   TileChoice tiles = chooseTiles(c->m, c->n, c->k, precision);
   int64_t stages = 2;
-  int64_t wideBlocks = 0;
+  int64_t wideBlocks = 0, splitK = 1;
   if (pipelined) {
     // 128 x 128 (or 64 where M or N is smaller) x 32 block tiles of 8 warps,
     // each a (BM/2) x (BN/4) warp tile of m16n8 mma tiles; 3 stages. A grid
@@ -1611,6 +1760,17 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
     if (blocksFor(tiles.bm, tiles.bn) == wideBlocks)
       wideBlocks = 0;
     tiles.bk = 32;
+    // Still under half the SMs with a long K: split K into ranges that
+    // blocks of their own sum, up to 16 (each at least 4 K tiles), and add
+    // the partial sums in a second kernel.
+    int64_t blocks = blocksFor(tiles.bm, tiles.bn), numK = llvm::divideCeil(c->k, 32);
+    if (2 * blocks <= 108 && numK >= 8) {
+      splitK = std::min<int64_t>({108 / blocks, numK / 4, 16});
+      int64_t per = llvm::divideCeil(numK, splitK);
+      splitK = llvm::divideCeil(numK, per);
+      if (splitK < 2)
+        splitK = 1;
+    }
     tiles.tm = tiles.bm / 32;
     tiles.tn = tiles.bn / 32 * 4;
     tiles.tensorCores = true;
@@ -1626,14 +1786,19 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   if (wideBlocks)
     os << "; " << tiles.bm << "x" << tiles.bn << " tiles: larger ones give " << wideBlocks
        << " blocks";
+  if (splitK > 1)
+    os << "; split-K " << splitK << ": partial sums added by a second kernel";
   if (precision != Precision::FP32 && !tiles.tensorCores)
     os << "; no tensor cores: they need 64x64x16 tiles (M, N >= 64, K >= 16)";
   MLIRContext *ctx = op->getContext();
   TiledContractionChoice choice;
   // Two shared-memory buffers per operand (double buffering), one block
   // of (BM/TM) x (BN/TN) threads.
+  SmallVector<int64_t> tileShape{tiles.bm, tiles.bn, tiles.bk};
+  if (splitK > 1)
+    tileShape.push_back(splitK); // the K ranges of split-K
   choice.strategy = StrategyAttr::get(
-      ctx, StrategyKind::TiledContraction, {tiles.bm, tiles.bn, tiles.bk}, {tiles.tm, tiles.tn},
+      ctx, StrategyKind::TiledContraction, tileShape, {tiles.tm, tiles.tn},
       (tiles.bm / tiles.tm) * (tiles.bn / tiles.tn), stages, precision, tiles.tensorCores,
       note);
   if (plan.epi)

@@ -65,15 +65,15 @@ def main():
     r = lambda a: round_to(a, args.precision).astype(np.float64)
     nodes, inits = [], []
     case = args.case
-    if case in ("matmul_relu", "matmul_skinny_n", "mm_pipe", "mm_k16", "mm_wide"):
+    if case in ("matmul_relu", "matmul_skinny_n", "mm_pipe", "mm_k16", "mm_wide", "mm_splitk"):
         # [M, K] x [K, N] + bias, relu: the bias-add and relu are the epilogue.
         # mm_pipe and mm_k16 are shapes for the pipelined tensor-core kernel:
         # M and N not multiples of its tiles, K of three 32-wide tiles (or
         # half of one); mm_wide is large enough for 128 x 128 tiles (110
-        # blocks of them).
+        # blocks of them); mm_splitk has 8 blocks and 32 K tiles (split-K).
         m, k, n = {"matmul_relu": (100, 72, 130), "matmul_skinny_n": (300, 40, 5),
                    "mm_pipe": (200, 96, 150), "mm_k16": (128, 16, 128),
-                   "mm_wide": (1400, 40, 1240)}[case]
+                   "mm_wide": (1400, 40, 1240), "mm_splitk": (128, 1024, 200)}[case]
         x, w, b = rnd(m, k), rnd(k, n), rnd(n)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         nodes += [helper.make_node("MatMul", ["x", "w"], ["y"]),
@@ -111,6 +111,19 @@ def main():
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transA=1, transB=1)]
         ref = r(x).T @ r(w).T + b
+    elif case == "gemm_splitk":
+        # Gemm with transB and a bias (the accumulator's start): two blocks,
+        # 64 K tiles in 16 ranges.
+        m, k, n = 64, 2048, 96
+        x, w, b = rnd(m, k), rnd(n, k), rnd(n)
+        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transB=1)]
+        ref = r(x) @ r(w).T + b
+    elif case == "bmm_splitk":
+        x, w = rnd(2, 3, 70, 512), rnd(2, 3, 512, 66)
+        inits += [numpy_helper.from_array(w, "w")]
+        nodes += [helper.make_node("MatMul", ["x", "w"], ["out"])]
+        ref = r(x) @ r(w)
     elif case == "bmm_pipe":
         x, w = rnd(2, 3, 70, 40), rnd(2, 3, 40, 66)
         inits += [numpy_helper.from_array(w, "w")]
