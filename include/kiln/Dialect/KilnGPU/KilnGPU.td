@@ -73,7 +73,11 @@ def KilnGPU_StrategyAttr : AttrDef<KilnGPU_Dialect, "Strategy"> {
     - `tiled_contraction`: block tiles `tile` = [BM, BN, BK] in shared
       memory, `micro_tile` = [TM, TN] accumulators per thread, `threads`
       per block, `stages` shared-memory buffers per operand, operands
-      rounded to `precision`, `tensor_cores` for mma.sync;
+      rounded to `precision`, `tensor_cores` for mma.sync. With
+      `tensor_cores` and more than two `stages` the kernel is the
+      cp.async pipeline (stages of f32 tiles, ldmatrix, 8 warps of
+      (BM/2) x (BN/4)), and a fourth `tile` entry is its split-K: K in
+      that many ranges, summed by a second kernel;
     - `direct_contraction`: one thread per output element of the group;
     - `row_kernel`: one launch per reduction kernel group, a block (or
       warp) of `threads` per row;
