@@ -58,8 +58,7 @@ struct TileConfig {
 /// with 4x4 micro-tiles (16 accumulators, 8 operand registers per k step).
 /// A skinny side (< 16) takes its whole extent in one block and gives the
 /// threads to the other side, so that few rows do not idle most threads.
-/// Tensor cores (mma.sync) compute the 64x64x16 tile of 8 warps at reduced
-/// precision.
+/// (Tensor cores take the pipelined kernel's tiles, chooseTiledContraction.)
 kiln::TileChoice kiln::chooseTiles(int64_t m, int64_t n, int64_t k,
                                              Precision precision) {
   auto pow2Ceil = [](int64_t v) { return (int64_t)llvm::PowerOf2Ceil(v); };
@@ -81,8 +80,7 @@ kiln::TileChoice kiln::chooseTiles(int64_t m, int64_t n, int64_t k,
     c.tm = std::max<int64_t>(1, c.bm / 16);
     c.tn = std::max<int64_t>(1, c.bn / 16);
   }
-  c.tensorCores = precision != Precision::FP32 && c.bm == 64 && c.bn == 64 && c.bk == 16 &&
-                  c.tm == 4 && c.tn == 4;
+  c.tensorCores = false;
   return c;
 }
 
@@ -253,6 +251,11 @@ static std::optional<Contraction> matchConv(linalg::Conv2DNchwFchwOp conv) {
   c.cIndex = [=](OpBuilder &b, Location loc, ValueRange batch, Value f, Value p) {
     return SmallVector<Value>{batch[0], f, divC(b, loc, p, ow), remC(b, loc, p, ow)};
   };
+  // The filter row of output channel f is contiguous over all of K (C x
+  // KH x KW); the input window is gathered element by element.
+  c.aContig = 2;
+  c.aContigExtent = c.k;
+  c.bContig = 0;
   (void)kc;
   return c;
 }
@@ -499,10 +502,6 @@ struct KernelBuilder {
   SmallVector<int64_t> bcastDims;
   bool emulation;
   Precision precision;
-  /// Tensor cores (mma.sync): reduced precision (tf32, fp16, bf16) and the
-  /// 64x64x16 tile of 8 warps. In emulation the same thread/accumulator layout is computed
-  /// with scalar multiply-adds.
-  bool mma = false;
   /// The cp.async pipelined tensor-core kernel (stages > 2).
   bool pipe = false;
   /// Split-K (pipelined kernel): blocks of `splits` K ranges write partial
@@ -818,25 +817,12 @@ struct KernelBuilder {
   Value colOf(OpBuilder &b, Value tx, int64_t j) const {
     return add(b, loc, tx, cst(b, loc, j * t.threadsN()));
   }
-  /// The tile position of accumulator (i, j) of thread `tid`. With tensor
-  /// cores, 8 warps cover the 64x64 tile as 4 x 2 warp tiles of 16 x 32,
-  /// each four m16n8 mma tiles; accumulator (i, j) is register c_j of mma
-  /// tile i, at row g + 8*(j/2) and column 8*i + 2*(lane%4) + j%2 of the
-  /// warp tile (g = lane/4), the PTX ISA's accumulator fragment layout.
+  /// The tile position of accumulator (i, j) of thread `tid`.
   std::pair<Value, Value> owned(OpBuilder &b, Value tid, int64_t i, int64_t j) const {
     if (pipe)
       return pipeOwned(b, tid, i, j);
-    if (!mma) {
-      auto [ty, tx] = threadCoords(b, tid);
-      return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
-    }
-    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
-    Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
-    Value row = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16),
-                    add(b, loc, g, cst(b, loc, 8 * (j / 2))));
-    Value col = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32),
-                    add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, 8 * i + j % 2)));
-    return std::make_pair(row, col);
+    auto [ty, tx] = threadCoords(b, tid);
+    return std::make_pair(rowOf(b, ty, i), colOf(b, tx, j));
   }
   /// One phase: a loop over the block's threads, a barrier after it.
   void phase(OpBuilder &b, function_ref<void(OpBuilder &, Value)> body) const {
@@ -926,10 +912,7 @@ struct KernelBuilder {
       for (int64_t j = 0; j < t.tn; ++j)
         accs.push_back(accAt(b, tid, i, j));
     SmallVector<Value> res;
-    if (mma) {
-      res = emulation ? ownedDotProducts(b, loc, tid, cur, accs)
-                      : mmaSync(b, loc, tid, cur, accs);
-    } else {
+    {
       auto inner = scf::ForOp::create(
           b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
           [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
@@ -979,97 +962,6 @@ struct KernelBuilder {
     });
   }
 
-  /// Each accumulator plus the dot product of its row of A and column of B
-  /// over the K tile in buffer `cur`.
-  SmallVector<Value> ownedDotProducts(OpBuilder &b, Location loc, Value tid, Value cur,
-                                      ValueRange accs) const {
-    SmallVector<std::pair<Value, Value>> pos;
-    for (int64_t i = 0; i < t.tm; ++i)
-      for (int64_t j = 0; j < t.tn; ++j)
-        pos.push_back(owned(b, tid, i, j));
-    auto loop = scf::ForOp::create(
-        b, loc, cst(b, loc, 0), cst(b, loc, t.bk), cst(b, loc, 1), accs,
-        [&](OpBuilder &b, Location loc, Value kk, ValueRange iter) {
-          SmallVector<Value> out;
-          for (auto [n, p] : llvm::enumerate(pos)) {
-            Value a = fromShared(b, loc, memref::LoadOp::create(b, loc, shA,
-                                                                ValueRange{cur, kk, p.first}));
-            Value v = fromShared(b, loc, memref::LoadOp::create(b, loc, shB,
-                                                                ValueRange{cur, kk, p.second}));
-            out.push_back(math::FmaOp::create(b, loc, a, v, iter[n]));
-          }
-          scf::YieldOp::create(b, loc, out);
-        });
-    return SmallVector<Value>(loop.getResults());
-  }
-
-  /// The K tile in buffer `cur` on tensor cores: per warp, four m16n8
-  /// mma.sync tiles (k16 for fp16/bf16, two k8 steps for tf32), operand
-  /// fragments read from shared memory in the PTX ISA's fragment layout,
-  /// which is the same for .f16 and .bf16.
-  SmallVector<Value> mmaSync(OpBuilder &b, Location loc, Value tid, Value cur,
-                             ValueRange accs) const {
-    Value warp = divC(b, loc, tid, 32), lane = remC(b, loc, tid, 32);
-    Value g = divC(b, loc, lane, 4), tig = remC(b, loc, lane, 4);
-    Value rowBase = add(b, loc, mulC(b, loc, divC(b, loc, warp, 2), 16), g);
-    Value colBase = add(b, loc, mulC(b, loc, remC(b, loc, warp, 2), 32), g);
-    bool tf32 = precision == Precision::TF32;
-    Type et = cast<MemRefType>(shA.getType()).getElementType();
-    Type f32 = b.getF32Type();
-    // A(m, k) and B(k, n) of the tile, both stored k-major.
-    auto aAt = [&](int64_t dm, Value k) {
-      return memref::LoadOp::create(b, loc, shA,
-                                    ValueRange{cur, k, add(b, loc, rowBase, cst(b, loc, dm))});
-    };
-    auto bAt = [&](Value k, int64_t dn) {
-      return memref::LoadOp::create(b, loc, shB,
-                                    ValueRange{cur, k, add(b, loc, colBase, cst(b, loc, dn))});
-    };
-    SmallVector<Value> c(accs.begin(), accs.end());
-    int64_t kStep = tf32 ? 8 : 16;
-    for (int64_t k0 = 0; k0 < t.bk; k0 += kStep) {
-      SmallVector<Value> aVals, bRegs;
-      if (tf32) {
-        // a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4).
-        Value k = add(b, loc, tig, cst(b, loc, k0));
-        Value k4 = add(b, loc, tig, cst(b, loc, k0 + 4));
-        aVals = {aAt(0, k), aAt(8, k), aAt(0, k4), aAt(8, k4)};
-      } else {
-        // a0..a7: rows g, g+8, g, g+8; columns 2t+{0,1}, then 2t+8+{0,1}.
-        for (int64_t r = 0; r < 4; ++r)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value k = add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * (r / 2) + e));
-            aVals.push_back(aAt(8 * (r % 2), k));
-          }
-      }
-      auto aType = VectorType::get({4, tf32 ? 1 : 2}, et);
-      Value aFrag = vector::FromElementsOp::create(b, loc, aType, aVals);
-      for (int64_t i = 0; i < 4; ++i) {
-        SmallVector<Value> bVals;
-        if (tf32) {
-          bVals = {bAt(add(b, loc, tig, cst(b, loc, k0)), 8 * i),
-                   bAt(add(b, loc, tig, cst(b, loc, k0 + 4)), 8 * i)};
-        } else {
-          // b0..b3: k = 2t+{0,1}, then 2t+8+{0,1}; column g.
-          for (int64_t r = 0; r < 2; ++r)
-            for (int64_t e = 0; e < 2; ++e)
-              bVals.push_back(bAt(add(b, loc, mulC(b, loc, tig, 2), cst(b, loc, k0 + 8 * r + e)),
-                                  8 * i));
-        }
-        auto bType = VectorType::get({2, tf32 ? 1 : 2}, et);
-        Value bFrag = vector::FromElementsOp::create(b, loc, bType, bVals);
-        auto cType = VectorType::get({2, 2}, f32);
-        Value cFrag = vector::FromElementsOp::create(
-            b, loc, cType, ValueRange{c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]});
-        Value d = nvgpu::MmaSyncOp::create(b, loc, aFrag, bFrag, cFrag,
-                                           ArrayRef<int64_t>{16, 8, kStep}, tf32);
-        for (int64_t r = 0; r < 4; ++r)
-          c[4 * i + r] = vector::ExtractOp::create(b, loc, d, ArrayRef<int64_t>{r / 2, r % 2});
-      }
-    }
-    return c;
-  }
-
   //===--------------------------------------------------------------------===//
   // The pipelined tensor-core kernel (sm_80+): operand tiles copied with
   // cp.async straight from global into a ring of `stages` shared buffers
@@ -1106,12 +998,14 @@ struct KernelBuilder {
   }
 
   void setupPipeOperands(OpBuilder &b, Attribute shared) {
+    // An operand with no GEMM coordinate contiguous (a convolution's input
+    // window, a batch dimension last) is gathered an element per copy.
     pa.mem = c.a, pa.index = &c.aIndex, pa.isA = true, pa.kContig = c.aContig == 2;
     pa.rows = pa.kContig ? t.bm : t.bk, pa.cols = pa.kContig ? t.bk : t.bm;
-    pa.chunk = c.aContigExtent % 4 == 0 ? 4 : 1;
+    pa.chunk = c.aContig && c.aContigExtent % 4 == 0 ? 4 : 1;
     pb.mem = c.b, pb.index = &c.bIndex, pb.isA = false, pb.kContig = c.bContig == 1;
     pb.rows = pb.kContig ? t.bn : t.bk, pb.cols = pb.kContig ? t.bk : t.bn;
-    pb.chunk = c.bContigExtent % 4 == 0 ? 4 : 1;
+    pb.chunk = c.bContig && c.bContigExtent % 4 == 0 ? 4 : 1;
     for (PipeOperand *o : {&pa, &pb})
       o->sh = memref::AllocaOp::create(
           b, loc, MemRefType::get({stages, o->rows, o->cols}, b.getF32Type(), AffineMap(), shared));
@@ -1647,13 +1541,12 @@ static bool isPipelined(kiln::StrategyAttr strategy) {
   return strategy.getTensorCores() && strategy.getStages() > 2;
 }
 
-/// Whether the pipelined kernel applies: reduced precision, a matmul-like
-/// contraction (not a convolution's implicit GEMM, whose window operand is
-/// no dense tile) whose operands both keep an M, N or K coordinate in their
-/// contiguous dimension, and M, N >= 64, K >= 16.
+/// Whether the pipelined kernel applies: reduced precision and M, N >= 64,
+/// K >= 16. Operands with a contiguous GEMM coordinate are copied 16 bytes
+/// at a time, the others (a convolution's input windows) an element at a
+/// time.
 static bool pipelineFits(const Contraction &c, Precision precision) {
-  return precision != Precision::FP32 && !isa<linalg::Conv2DNchwFchwOp>(c.op) && c.aContig &&
-         c.bContig && c.m >= 64 && c.n >= 64 && c.k >= 16;
+  return precision != Precision::FP32 && c.m >= 64 && c.n >= 64 && c.k >= 16;
 }
 
 static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emulation) {
@@ -1662,13 +1555,12 @@ static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emul
   TileConfig tiles{tile[0], tile[1], tile[2], micro[0], micro[1]};
   KernelBuilder kb{c, tiles, strategy, plan.epi, plan.init.scalar, plan.init.bcastInput,
                    plan.init.bcastDims, emulation, strategy.getPrecision()};
-  // bf16 mma.sync reaches NVVM through kiln-gpu-lower-bf16-mma-sync.
-  kb.mma = strategy.getTensorCores();
+  // Tensor cores: the pipelined kernel (bf16 mma.sync reaches NVVM through
+  // kiln-gpu-lower-bf16-mma-sync).
   if (isPipelined(strategy)) {
     // Phase-by-phase emulation has no asynchronous copies: the same tiles
     // with scalar multiply-adds.
     kb.pipe = !emulation;
-    kb.mma = !emulation;
     kb.stages = strategy.getStages();
     if (kb.pipe && tile.size() == 4)
       kb.splits = tile[3];
@@ -1745,8 +1637,8 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
     int64_t batchTotal = 1;
     for (int64_t s : c->batch)
       batchTotal *= s;
-    auto blocksFor = [&](int64_t bm, int64_t bn) {
-      return batchTotal * llvm::divideCeil(c->m, bm) * llvm::divideCeil(c->n, bn);
+    auto blocksFor = [&](int64_t bm, int64_t bn) -> int64_t {
+      return batchTotal * (int64_t)llvm::divideCeil(c->m, bm) * (int64_t)llvm::divideCeil(c->n, bn);
     };
     tiles.bm = c->m >= 128 ? 128 : 64;
     tiles.bn = c->n >= 128 ? 128 : 64;
@@ -1763,7 +1655,7 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
     // Still under half the SMs with a long K: split K into ranges that
     // blocks of their own sum, up to 16 (each at least 4 K tiles), and add
     // the partial sums in a second kernel.
-    int64_t blocks = blocksFor(tiles.bm, tiles.bn), numK = llvm::divideCeil(c->k, 32);
+    int64_t blocks = blocksFor(tiles.bm, tiles.bn), numK = (int64_t)llvm::divideCeil(c->k, 32);
     if (2 * blocks <= 108 && numK >= 8) {
       splitK = std::min<int64_t>({108 / blocks, numK / 4, 16});
       int64_t per = llvm::divideCeil(numK, splitK);
@@ -1782,7 +1674,8 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   if (pipelined)
     os << "; cp.async " << stages << "-stage pipeline, "
        << (c->aContig == 2 ? "ldmatrix" : "swizzled loads") << " for A, "
-       << (c->bContig == 1 ? "ldmatrix" : "swizzled loads") << " for B";
+       << (c->bContig == 1 ? "ldmatrix" : "swizzled loads") << " for B"
+       << (c->aContig && c->bContig ? "" : ", gathered element by element");
   if (wideBlocks)
     os << "; " << tiles.bm << "x" << tiles.bn << " tiles: larger ones give " << wideBlocks
        << " blocks";

@@ -92,11 +92,14 @@ def main():
         inits += [numpy_helper.from_array(w, "w")]
         nodes += [helper.make_node("MatMul", ["x", "w"], ["out"])]
         ref = r(x) @ r(w)
-    elif case in ("conv_relu", "conv_dilated"):
-        if case == "conv_relu":
-            shape, f, ks, stride, pad, dil = (2, 5, 17, 17), 24, 3, 2, 1, 1
-        else:
-            shape, f, ks, stride, pad, dil = (1, 7, 20, 19), 70, 3, 1, 0, 2
+    elif case in ("conv_relu", "conv_dilated", "conv_pipe", "conv_1x1"):
+        # conv_pipe (padded 3x3) and conv_1x1 have 64 or more output
+        # channels: the pipelined kernel, input windows gathered.
+        shape, f, ks, stride, pad, dil = {
+            "conv_relu": ((2, 5, 17, 17), 24, 3, 2, 1, 1),
+            "conv_dilated": ((1, 7, 20, 19), 70, 3, 1, 0, 2),
+            "conv_pipe": ((2, 16, 14, 14), 64, 3, 1, 1, 1),
+            "conv_1x1": ((2, 40, 9, 11), 96, 1, 1, 0, 1)}[case]
         x, w, b = rnd(*shape), rnd(f, shape[1], ks, ks), rnd(f)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         nodes += [helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[stride] * 2,
