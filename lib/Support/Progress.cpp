@@ -29,7 +29,7 @@ struct State {
   long passes = 0;
   int paused = 0;
   int kernels = -1;
-  std::chrono::steady_clock::time_point begin;
+  std::chrono::steady_clock::time_point begin, first; // start; first draw
 };
 
 std::atomic<bool> running{false};
@@ -95,13 +95,13 @@ void start(llvm::StringRef tool, bool enable, double delaySeconds) {
     s.tool = tool.str();
     s.stopping = false;
     s.begin = std::chrono::steady_clock::now();
+    s.first = s.begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(delaySeconds));
   }
-  s.thread = std::thread([delaySeconds] {
+  s.thread = std::thread([] {
     State &s = state();
     std::unique_lock<std::mutex> lock(s.mutex);
-    auto first = s.begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(delaySeconds));
-    if (s.wake.wait_until(lock, first, [&] { return s.stopping; }))
+    if (s.wake.wait_until(lock, s.first, [&] { return s.stopping; }))
       return;
     while (!s.stopping) {
       if (!s.paused)
@@ -161,6 +161,9 @@ void stage(llvm::StringRef name) {
   std::lock_guard<std::mutex> lock(s.mutex);
   s.stage = name.str();
   s.pass.clear();
+  // A new stage shows at once (once the line is due), not at the next tick.
+  if (!s.paused && std::chrono::steady_clock::now() >= s.first)
+    draw(s);
 }
 
 void kernels(int count) {
