@@ -935,30 +935,30 @@ struct KernelBuilder {
         setAcc(b, res[i * t.tn + j], tid, i, j);
   }
 
+  /// For each accumulator of thread `tid` inside the operand's edges:
+  /// `store` with its value and output row and column (guarded).
+  void forEachOutput(OpBuilder &b, Value tid,
+                     function_ref<void(OpBuilder &, Value, Value, Value)> store) const {
+    for (int64_t i = 0; i < t.tm; ++i)
+      for (int64_t j = 0; j < t.tn; ++j) {
+        auto [row, col] = owned(b, tid, i, j);
+        Value gm = add(b, loc, m0, row);
+        Value gn = add(b, loc, n0, col);
+        Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
+        OpBuilder::InsertionGuard g(b);
+        if (ok) {
+          auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
+          b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+        }
+        store(b, accAt(b, tid, i, j), gm, gn);
+      }
+  }
+
   /// Last phase: the epilogue in registers, then one store per output.
   void emitLastPhase(OpBuilder &b) {
     phase(b, [&](OpBuilder &b, Value tid) {
-      for (int64_t i = 0; i < t.tm; ++i)
-        for (int64_t j = 0; j < t.tn; ++j) {
-          auto [row, col] = owned(b, tid, i, j);
-          Value gm = add(b, loc, m0, row);
-          Value gn = add(b, loc, n0, col);
-          Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
-          OpBuilder::InsertionGuard g(b);
-          if (ok) {
-            auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
-            b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
-          }
-          Value v = accAt(b, tid, i, j);
-          SmallVector<Value> idx = c.cIndex(b, loc, batch, gm, gn);
-          if (!epi) {
-            memref::StoreOp::create(b, loc, v, c.c, idx);
-            continue;
-          }
-          SmallVector<Value> loops = epilogueLoops(b, loc, idx);
-          memref::StoreOp::create(b, loc, emitEpilogue(b, loc, v, loops),
-                                  epi->op.getDpsInitOperand(0)->get(), loops);
-        }
+      forEachOutput(b, tid,
+                    [&](OpBuilder &b, Value v, Value gm, Value gn) { storeResult(b, v, gm, gn); });
     });
   }
 
@@ -1279,20 +1279,9 @@ struct KernelBuilder {
     // Partial sums to the workspace [split][batch][M][N].
     phase(b, [&](OpBuilder &b, Value tid) {
       Value flatBatch = flatBatchIndex(b);
-      for (int64_t i = 0; i < t.tm; ++i)
-        for (int64_t j = 0; j < t.tn; ++j) {
-          auto [row, col] = owned(b, tid, i, j);
-          Value gm = add(b, loc, m0, row);
-          Value gn = add(b, loc, n0, col);
-          Value ok = both(b, inBounds(b, gm, c.m, t.bm), inBounds(b, gn, c.n, t.bn));
-          OpBuilder::InsertionGuard g(b);
-          if (ok) {
-            auto guardIf = scf::IfOp::create(b, loc, TypeRange{}, ok, false);
-            b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
-          }
-          memref::StoreOp::create(b, loc, accAt(b, tid, i, j), workspace,
-                                  ValueRange{kSplit, flatBatch, gm, gn});
-        }
+      forEachOutput(b, tid, [&](OpBuilder &b, Value v, Value gm, Value gn) {
+        memref::StoreOp::create(b, loc, v, workspace, ValueRange{kSplit, flatBatch, gm, gn});
+      });
     });
   }
 

@@ -80,13 +80,21 @@ def main():
                   helper.make_node("Add", ["y", "b"], ["z"]),
                   helper.make_node("Relu", ["z"], ["out"])]
         ref = np.maximum(r(x) @ r(w) + b, 0)
-    elif case == "gemm_skinny_m":
-        # Gemm with transB: M = 3 rows, the weights read transposed.
-        m, k, n = 3, 200, 50
-        x, w, b = rnd(m, k), rnd(n, k), rnd(n)
+    elif case in ("gemm_skinny_m", "gemm_pipe_t", "gemm_splitk"):
+        # Gemm with a bias and the weights read transposed (transB):
+        # gemm_skinny_m has M = 3 rows; gemm_pipe_t has A transposed too (A
+        # read M-contiguous, B K-contiguous, contiguous extents 130 and 50:
+        # not multiples of 4 floats); gemm_splitk two blocks of 64 x 64 and
+        # 64 K tiles in 16 ranges (the bias starts the sums).
+        m, k, n = {"gemm_skinny_m": (3, 200, 50), "gemm_pipe_t": (130, 50, 70),
+                   "gemm_splitk": (64, 2048, 96)}[case]
+        trans_a = case == "gemm_pipe_t"
+        x = rnd(k, m) if trans_a else rnd(m, k)
+        w, b = rnd(n, k), rnd(n)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
-        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transB=1)]
-        ref = r(x) @ r(w).T + b
+        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transB=1,
+                                   **({"transA": 1} if trans_a else {}))]
+        ref = (r(x).T if trans_a else r(x)) @ r(w).T + b
     elif case == "batch_matmul":
         x, w = rnd(2, 3, 33, 20), rnd(2, 3, 20, 47)
         inits += [numpy_helper.from_array(w, "w")]
@@ -106,22 +114,6 @@ def main():
                                    pads=[pad] * 4, dilations=[dil] * 2),
                   helper.make_node("Relu", ["y"], ["out"])]
         ref = np.maximum(conv_ref(r(x), r(w), stride, pad, dil) + b[None, :, None, None], 0)
-    elif case == "gemm_pipe_t":
-        # Both operands transposed (A read M-contiguous, B K-contiguous),
-        # contiguous extents 130 and 50: not multiples of 4 floats.
-        m, k, n = 130, 50, 70
-        x, w, b = rnd(k, m), rnd(n, k), rnd(n)
-        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
-        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transA=1, transB=1)]
-        ref = r(x).T @ r(w).T + b
-    elif case == "gemm_splitk":
-        # Gemm with transB and a bias (the accumulator's start): two blocks,
-        # 64 K tiles in 16 ranges.
-        m, k, n = 64, 2048, 96
-        x, w, b = rnd(m, k), rnd(n, k), rnd(n)
-        inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
-        nodes += [helper.make_node("Gemm", ["x", "w", "b"], ["out"], transB=1)]
-        ref = r(x) @ r(w).T + b
     elif case == "bmm_splitk":
         x, w = rnd(2, 3, 70, 512), rnd(2, 3, 512, 66)
         inits += [numpy_helper.from_array(w, "w")]
