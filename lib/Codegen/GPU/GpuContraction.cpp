@@ -1530,12 +1530,13 @@ static bool isPipelined(kiln::StrategyAttr strategy) {
   return strategy.getTensorCores() && strategy.getStages() > 2;
 }
 
-/// Whether the pipelined kernel applies: reduced precision and M, N >= 64,
-/// K >= 16. Operands with a contiguous GEMM coordinate are copied 16 bytes
-/// at a time, the others (a convolution's input windows) an element at a
-/// time.
+/// Whether the pipelined kernel applies: reduced precision and M, N >= 32,
+/// K >= 16 (its smallest tile is 64 x 64: at M or N of 32 half of it idles,
+/// and the tensor cores still outrun CUDA-core FMAs several times).
+/// Operands with a contiguous GEMM coordinate are copied 16 bytes at a
+/// time, the others (a convolution's input windows) an element at a time.
 static bool pipelineFits(const Contraction &c, Precision precision) {
-  return precision != Precision::FP32 && c.m >= 64 && c.n >= 64 && c.k >= 16;
+  return precision != Precision::FP32 && c.m >= 32 && c.n >= 32 && c.k >= 16;
 }
 
 static void rewriteTiled(TiledPlan &plan, kiln::StrategyAttr strategy, bool emulation) {
@@ -1671,7 +1672,7 @@ kiln::chooseTiledContraction(Operation *op, Precision precision, std::string &wh
   if (splitK > 1)
     os << "; split-K " << splitK << ": partial sums added by a second kernel";
   if (precision != Precision::FP32 && !tiles.tensorCores)
-    os << "; no tensor cores: they need 64x64x16 tiles (M, N >= 64, K >= 16)";
+    os << "; no tensor cores: they need M, N >= 32 and K >= 16";
   MLIRContext *ctx = op->getContext();
   TiledContractionChoice choice;
   // Two shared-memory buffers per operand (double buffering), one block
