@@ -7,7 +7,7 @@
 // CHECK-NOT:     memref.alloc(
 // CHECK-NOT:     memref.expand_shape
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 1, 2) {
-// CHECK:           memref.alloca() : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<2x16x66xf32, #gpu.address_space<workgroup>>
 // CHECK:           scf.forall (%{{.*}}) in (256) {
 // CHECK:             arith.divui %{{.*}}, %c24
 // CHECK:             arith.remui %{{.*}}, %c24

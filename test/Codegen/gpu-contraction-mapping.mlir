@@ -5,7 +5,7 @@
 // with gpu.thread_id x and followed by a barrier (none after the last),
 // and each thread keeps a 4x4 accumulator array of its own.
 // CHECK-LABEL: func.func @matmul
-// CHECK:         gpu.launch blocks(%[[BX:.*]], %[[BY:.*]], %{{.*}}) in (%{{.*}} = %c3{{.*}}, %{{.*}} = %c2{{.*}}, %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c256{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) workgroup(%[[SA:.*]] : memref<2x16x65xf32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<2x16x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:         gpu.launch blocks(%[[BX:.*]], %[[BY:.*]], %{{.*}}) in (%{{.*}} = %c3{{.*}}, %{{.*}} = %c2{{.*}}, %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c256{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) workgroup(%[[SA:.*]] : memref<2x16x66xf32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<2x16x64xf32, #gpu.address_space<workgroup>>)
 // CHECK:           %[[TID:.*]] = gpu.thread_id x
 // CHECK:           %[[ACC:.*]] = memref.alloca() : memref<4x4xf32>
 // CHECK:           arith.muli %[[BY]], %c64

@@ -12,13 +12,13 @@
 // CHECK-LABEL: func.func @matmul_relu
 // CHECK-NOT:     memref.alloc(
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 2, 2) {
-// CHECK:           memref.alloca() : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<2x16x66xf32, #gpu.address_space<workgroup>>
 // CHECK:           memref.alloca() : memref<2x16x64xf32, #gpu.address_space<workgroup>>
 // CHECK:           memref.alloca() : memref<256x4x4xf32, #gpu.address_space<private>>
 // Phase 1: accumulators, then the first K tile into buffer 0.
 // CHECK:           scf.forall (%{{.*}}) in (256) {
 // CHECK:             memref.load %arg0
-// CHECK:             memref.store %{{.*}}, %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : memref<2x16x66xf32, #gpu.address_space<workgroup>>
 // CHECK:           } {mapping = [#gpu.thread<x>]}
 // One phase per K tile: prefetch the next tile, compute, fill the other buffer.
 // CHECK:           scf.for %[[KT:.*]] = %{{.*}} to %c6 step
@@ -26,7 +26,7 @@
 // CHECK:               scf.if %{{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32) {
 // CHECK:               arith.remui %[[KT]], %c2
 // CHECK:               scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32,
-// CHECK:                 memref.load %{{.*}} : memref<2x16x65xf32, #gpu.address_space<workgroup>>
+// CHECK:                 memref.load %{{.*}} : memref<2x16x66xf32, #gpu.address_space<workgroup>>
 // CHECK:                 memref.load %{{.*}} : memref<2x16x64xf32, #gpu.address_space<workgroup>>
 // CHECK:                 math.fma
 // CHECK:               scf.if %{{.*}} {
@@ -113,7 +113,7 @@ func.func @matmul_relu(%a: memref<128x96xf32>, %b: memref<96x80xf32>, %out: memr
 // CHECK-LABEL: func.func @conv
 // CHECK-NOT:     memref.alloc(
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 1, 1) {
-// CHECK:           memref.alloca() : memref<2x16x17xf32, #gpu.address_space<workgroup>>
+// CHECK:           memref.alloca() : memref<2x16x18xf32, #gpu.address_space<workgroup>>
 // CHECK:           memref.alloca() : memref<2x16x64xf32, #gpu.address_space<workgroup>>
 // CHECK:           memref.alloca() : memref<256x1x4xf32, #gpu.address_space<private>>
 // CHECK:           scf.forall

@@ -31,6 +31,7 @@
 #include "llvm/Support/Debug.h"
 
 #include <functional>
+#include <set>
 
 #define DEBUG_TYPE "kiln-gpu-contraction"
 
@@ -696,6 +697,26 @@ struct KernelBuilder {
     return gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   }
 
+  /// The padding of A's shared rows: the fewest columns (1 to 32) for
+  /// which a warp's transposing store (lane l: k = l % BK, m = l / BK)
+  /// touches each 4-byte bank with one word at most.
+  int64_t aPadding(Type elem) const {
+    int64_t bytes = (elem.getIntOrFloatBitWidth() + 7) / 8;
+    int64_t lanes = std::min<int64_t>(32, t.threads());
+    for (int64_t pad = 1; pad <= 32; ++pad) {
+      std::vector<std::set<int64_t>> banks(32);
+      bool clean = true;
+      for (int64_t l = 0; l < lanes && clean; ++l) {
+        int64_t word = ((l % t.bk) * (t.bm + pad) + l / t.bk) * bytes / 4;
+        banks[word % 32].insert(word);
+        clean = banks[word % 32].size() == 1;
+      }
+      if (clean)
+        return pad;
+    }
+    return 1;
+  }
+
   /// Shared tiles (two buffers per operand; the pipelined kernel makes its
   /// own) and the accumulators.
   void allocateBuffers(OpBuilder &b) {
@@ -706,9 +727,9 @@ struct KernelBuilder {
       priv = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Private);
     }
     se = sharedElementType(ctx);
-    // A is stored k-major with one column of padding, so that the
-    // transposing store from k-contiguous global rows avoids bank conflicts.
-    auto shAType = MemRefType::get({2, t.bk, t.bm + 1}, se, AffineMap(), shared);
+    // A is stored k-major with columns of padding, so that the transposing
+    // store from k-contiguous global rows avoids bank conflicts.
+    auto shAType = MemRefType::get({2, t.bk, t.bm + aPadding(se)}, se, AffineMap(), shared);
     auto shBType = MemRefType::get({2, t.bk, t.bn}, se, AffineMap(), shared);
     auto accType = MemRefType::get({t.threads(), t.tm, t.tn}, b.getF32Type(),
                                    AffineMap(), priv);
