@@ -99,7 +99,7 @@ cl::opt<bool> emuReport(
              "between warps, reads of unfinished async copies) and print what was found"),
     cl::cat(category));
 cl::opt<std::string> emuReportJson("report-json",
-                                   cl::desc("With --report: also write the findings as JSON"),
+                                   cl::desc("--report, and its findings as JSON to this file"),
                                    cl::value_desc("file"), cl::cat(category));
 
 /// The emulator's shared-memory findings as a table: per instruction its
@@ -488,6 +488,8 @@ int main(int argc, char **argv) {
   }
   for (HostTensor &t : outputs)
     outPtrs.push_back(t.bytes.data());
+  if (!emuReportJson.empty())
+    emuReport = true; // --report-json implies --report
   if (emuReport && !emulate)
     return fail("--report needs --emulate (it checks the emulated GPU kernels)");
   if (emuReport) {
