@@ -10,7 +10,10 @@
 // kiln-gpu-mark-padding (before the strategies) decides which buffers
 // qualify and gives their fill a form no strategy takes, a tagged store
 // loop; kiln-gpu-fold-padding (after them) replaces every load of P by a
-// predicated load of X and removes the fill, the copy and P. Both halves
+// predicated load of X, and every one-element asynchronous copy from P
+// (the pipelined contraction's window gathers; zero pads only) by a copy
+// from X whose source size is 0 outside it, and removes the fill, the copy
+// and P. Both halves
 // check the same structure, so the second is correct on its own and the
 // first only chooses. They share that check, hence one file.
 //
@@ -18,6 +21,7 @@
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Codegen/GPU/Passes.h"
 
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -35,11 +39,13 @@ namespace {
 constexpr StringLiteral kFillTag = "kiln.padding_fill";
 
 /// Whether `op` or an op nested in it may write or free memory rooted at
-/// `root`. Ops of unknown effect count as writing everything; a barrier
-/// only orders accesses.
+/// `root`. Ops of unknown effect count as writing everything; a barrier and
+/// the commit and wait of asynchronous copies only order accesses (the
+/// copies' writes are their own effects).
 bool mayWrite(Operation *op, Value root) {
   WalkResult r = op->walk([&](Operation *inner) {
-    if (isa<gpu::BarrierOp>(inner) || isMemoryEffectFree(inner))
+    if (isa<gpu::BarrierOp, nvgpu::DeviceAsyncCreateGroupOp, nvgpu::DeviceAsyncWaitOp>(inner) ||
+        isMemoryEffectFree(inner))
       return WalkResult::advance();
     auto iface = dyn_cast<MemoryEffectOpInterface>(inner);
     if (!iface)
@@ -312,6 +318,11 @@ struct GpuFoldPaddingPass : kiln::impl::GpuFoldPaddingBase<GpuFoldPaddingPass> {
               return UseKind::Fill;
             if (isa<memref::LoadOp>(use.getOwner()) && top != loop.getOperation())
               return UseKind::Read;
+            // cp.async zero-fills what it does not read: zero pads only.
+            if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(use.getOwner()))
+              if (&use == &copy.getSrcMutable() && copy.getDstElements().getZExtValue() == 1 &&
+                  pad.getValue().isZero() && top != loop.getOperation())
+                return UseKind::Read;
             return UseKind::Other;
           });
       if (p)
@@ -325,12 +336,15 @@ struct GpuFoldPaddingPass : kiln::impl::GpuFoldPaddingBase<GpuFoldPaddingPass> {
     Value x = p.copy.getSource();
     ArrayRef<int64_t> shape = p.alloc.getType().getShape();
     for (OpOperand *read : p.reads) {
-      auto load = cast<memref::LoadOp>(read->getOwner());
-      OpBuilder b(load);
-      Location loc = load.getLoc();
+      Operation *reader = read->getOwner();
+      auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(reader);
+      OpBuilder b(reader);
+      Location loc = reader->getLoc();
       Value inside;
       SmallVector<Value> idx;
-      for (auto [d, i] : llvm::enumerate(load.getIndices())) {
+      ValueRange indices = copy ? copy.getSrcIndices()
+                                : cast<memref::LoadOp>(reader).getIndices();
+      for (auto [d, i] : llvm::enumerate(indices)) {
         if (p.low[d] == 0 && p.size[d] == shape[d]) {
           idx.push_back(i);
           continue;
@@ -346,6 +360,21 @@ struct GpuFoldPaddingPass : kiln::impl::GpuFoldPaddingBase<GpuFoldPaddingPass> {
             b, loc, ok, j, arith::ConstantIndexOp::create(b, loc, 0)));
         inside = inside ? arith::AndIOp::create(b, loc, inside, ok).getResult() : ok;
       }
+      if (copy) {
+        // One element read from X inside, none (a zero) outside.
+        Value n = copy.getSrcElements() ? copy.getSrcElements()
+                                        : arith::ConstantIndexOp::create(b, loc, 1).getResult();
+        if (inside)
+          n = arith::SelectOp::create(b, loc, inside, n,
+                                      arith::ConstantIndexOp::create(b, loc, 0));
+        auto folded = nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, copy.getAsyncToken().getType(), copy.getDst(), copy.getDstIndices(), x, idx,
+            copy.getDstElementsAttr(), n, copy.getBypassL1Attr());
+        copy.getAsyncToken().replaceAllUsesWith(folded.getAsyncToken());
+        copy.erase();
+        continue;
+      }
+      auto load = cast<memref::LoadOp>(reader);
       Value v = memref::LoadOp::create(b, loc, x, idx);
       if (inside)
         v = arith::SelectOp::create(b, loc, inside, v,
