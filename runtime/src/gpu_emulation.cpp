@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -201,16 +202,18 @@ std::map<std::string, SiteStats> siteStats; // by site: "kernel\top\tlocation"
 uint64_t hazardCount = 0;
 std::vector<std::string> hazardExamples;
 
+// Whether pendingError is set: read on every emulated shared-memory access
+// and collective, so an atomic rather than the mutex.
+std::atomic<bool> errorPending{false};
+
 void reportError(const std::string &message) {
   std::lock_guard<std::mutex> lock(errorMutex);
   if (pendingError.empty())
     pendingError = message;
+  errorPending.store(true, std::memory_order_release);
 }
 
-bool hasError() {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  return !pendingError.empty();
-}
+bool hasError() { return errorPending.load(std::memory_order_acquire); }
 
 std::string blockName(const int64_t bid[3]) {
   return "(" + std::to_string(bid[0]) + ", " + std::to_string(bid[1]) + ", " +
@@ -238,6 +241,7 @@ struct BlockRun {
   unsigned char *shared = nullptr;
   int64_t sharedBytes = 0;
   std::vector<ShadowWord> shadow;
+  bool shadowDirty = false; // written since the last reset
   uint32_t epoch = 1;
   int64_t inFlight = 0; // cp.async copies issued and not yet waited on
   struct AccessKey {
@@ -311,6 +315,7 @@ struct BlockRun {
   /// to them is in flight; with checks on, a race when another warp wrote
   /// (read or wrote) them since the last barrier.
   void access(const char *site, uint64_t addr, int64_t bytes, bool write, Fiber &f) {
+    shadowDirty = true;
     size_t first, last;
     if (!wordRange(site, addr, bytes, f, first, last))
       return;
@@ -561,8 +566,10 @@ struct BlockRun {
     }
     epoch = 1;
     inFlight = 0;
-    if (!shadow.empty())
+    if (shadowDirty) {
       memset(shadow.data(), 0, shadow.size() * sizeof(ShadowWord));
+      shadowDirty = false;
+    }
     const int64_t *bid = fibers.front().ctx.bid;
     for (;;) {
       for (Fiber &f : fibers)
@@ -637,6 +644,7 @@ std::string kilnEmuTakeError() {
   std::lock_guard<std::mutex> lock(errorMutex);
   std::string e;
   e.swap(pendingError);
+  errorPending.store(false, std::memory_order_release);
   return e;
 }
 
@@ -894,11 +902,13 @@ static Fiber *checkedFiber(ThreadContext *ctx, const char *what) {
 /// the thread, at instruction `site` ("kernel\top\tlocation").
 void kiln_emu_smem(ThreadContext *ctx, const char *site, int64_t addr, int32_t bytes,
                    int32_t write) {
-  Fiber *f = reinterpret_cast<Fiber *>(ctx);
   BlockRun *run = currentBlock;
-  if (f != currentFiber || !run || run->shadow.empty() || hasError())
+  // Without the checks only copies in flight matter: the common case
+  // returns here.
+  if (!run || (!checksOn && run->inFlight == 0))
     return;
-  if (!checksOn && run->inFlight == 0)
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber || run->shadow.empty() || hasError())
     return;
   run->access(site, (uint64_t)addr, bytes, write != 0, *f);
   if (checksOn)
@@ -937,6 +947,7 @@ void kiln_emu_cp_async(ThreadContext *ctx, const char *site, int64_t dst, int64_
   }
   if (!run->wordRange(site, (uint64_t)dst, bytes, *f, first, last))
     return;
+  run->shadowDirty = true;
   int32_t warp = run->warpOf(*f);
   for (size_t w = first; w <= last; ++w) {
     ShadowWord &sw = run->shadow[w];
