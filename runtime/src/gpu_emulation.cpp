@@ -725,13 +725,45 @@ void kiln_emu_launch(KernelThunk thunk, void *slots, int64_t staticSharedBytes,
       }
 }
 
+static Fiber *checkedFiber(ThreadContext *ctx, const char *what) {
+  Fiber *f = reinterpret_cast<Fiber *>(ctx);
+  if (f != currentFiber || !currentBlock) {
+    reportError(std::string("GPU emulation: a kernel with ") + what + " ran without fibers");
+    return nullptr;
+  }
+  return f;
+}
+
+/// A lane at a warp collective: its warp, lane, and the generation (and
+/// its parity) of the collective, whose double-buffered slots it uses.
+struct WarpArrival {
+  BlockRun *run;
+  size_t index, lane;
+  Warp &warp;
+  uint64_t gen, parity;
+};
+
+WarpArrival arriving(Fiber *f) {
+  BlockRun *run = currentBlock;
+  size_t index = f - run->fibers.data();
+  Warp &warp = run->warps[index / 32];
+  return WarpArrival{run, index, index % 32, warp, warp.generation, warp.generation & 1};
+}
+
+/// After the lane left its operands in the warp's slots: records which
+/// collective it is at (`kind`: -1 a shuffle, 0-2 an mma.sync shape, 16+
+/// an ldmatrix shape) and waits until the scheduler releases the warp.
+void waitForWarp(Fiber *f, const WarpArrival &a, int32_t kind) {
+  a.warp.mmaKind[a.parity][a.lane] = kind;
+  f->state = FiberState::AtWarpSync;
+  a.run->yield(*f);
+}
+
 /// gpu.barrier: waits until every thread of the block arrives.
 void kiln_emu_barrier(ThreadContext *ctx) {
-  Fiber *f = reinterpret_cast<Fiber *>(ctx);
-  if (f != currentFiber) {
-    reportError("GPU emulation: a kernel with a barrier ran without fibers");
+  Fiber *f = checkedFiber(ctx, "a barrier");
+  if (!f)
     return;
-  }
   f->state = FiberState::AtBarrier;
   currentBlock->yield(*f);
 }
@@ -741,20 +773,13 @@ void kiln_emu_barrier(ThreadContext *ctx) {
 /// Returns the value in the low 32 bits and the validity in bit 32.
 int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
                          int32_t width, int32_t mode) {
-  Fiber *f = reinterpret_cast<Fiber *>(ctx);
-  if (f != currentFiber) {
-    reportError("GPU emulation: a kernel with a warp shuffle ran without fibers");
+  Fiber *f = checkedFiber(ctx, "a warp shuffle");
+  if (!f)
     return value;
-  }
-  BlockRun *run = currentBlock;
-  size_t index = f - run->fibers.data();
-  Warp &warp = run->warps[index / 32];
-  int64_t lane = (int64_t)(index % 32);
-  uint64_t parity = warp.generation & 1;
-  warp.values[parity][lane] = (uint32_t)value;
-  warp.mmaKind[parity][lane] = -1; // a shuffle, not an mma
-  f->state = FiberState::AtWarpSync;
-  run->yield(*f);
+  WarpArrival a = arriving(f);
+  a.warp.values[a.parity][a.lane] = (uint32_t)value;
+  waitForWarp(f, a, -1);
+  int64_t lane = (int64_t)a.lane;
   int64_t clamp = mode == 1 ? 32 - width : width - 1;
   int64_t j;
   bool valid;
@@ -764,10 +789,10 @@ int64_t kiln_emu_shuffle(ThreadContext *ctx, int32_t value, int32_t offset,
   case 2: j = lane + offset; valid = j <= clamp; break;
   default: j = offset & 31; valid = j <= clamp; break;
   }
-  size_t lanes = std::min<size_t>(32, run->fibers.size() - index / 32 * 32);
+  size_t lanes = std::min<size_t>(32, a.run->fibers.size() - a.index / 32 * 32);
   if (!valid || j < 0 || j >= (int64_t)lanes)
     j = lane;
-  uint32_t result = warp.values[parity][j];
+  uint32_t result = a.warp.values[a.parity][j];
   return (int64_t)result | ((int64_t)valid << 32);
 }
 
@@ -858,44 +883,27 @@ static bool warpAgrees(BlockRun *run, Fiber *f, size_t index, uint64_t parity, i
 /// (see mmaTile); on return frag[12..15] is the lane's D fragment. Every
 /// lane of a full warp must take part with the same kind.
 void kiln_emu_mma(ThreadContext *ctx, int32_t kind, float *frag) {
-  Fiber *f = reinterpret_cast<Fiber *>(ctx);
-  if (f != currentFiber) {
-    reportError("GPU emulation: a kernel with mma.sync ran without fibers");
+  Fiber *f = checkedFiber(ctx, "mma.sync");
+  if (!f)
     return;
-  }
   if (kind < 0 || kind > 2) {
     reportError("GPU emulation: unknown mma.sync kind " + std::to_string(kind));
     return;
   }
-  BlockRun *run = currentBlock;
-  size_t index = f - run->fibers.data();
-  Warp &warp = run->warps[index / 32];
-  size_t lane = index % 32;
-  uint64_t gen = warp.generation;
-  uint64_t parity = gen & 1;
-  memcpy(warp.frags[parity][lane], frag, sizeof(float) * 16);
-  warp.mmaKind[parity][lane] = kind;
-  f->state = FiberState::AtWarpSync;
-  run->yield(*f);
+  WarpArrival a = arriving(f);
+  Warp &warp = a.warp;
+  memcpy(warp.frags[a.parity][a.lane], frag, sizeof(float) * 16);
+  waitForWarp(f, a, kind);
   if (hasError())
     return;
-  if (warp.mmaDone[parity] != gen + 1) {
+  if (warp.mmaDone[a.parity] != a.gen + 1) {
     // The first lane to resume after the warp's release computes the tile.
-    if (!warpAgrees(run, f, index, parity, kind, "mma.sync"))
+    if (!warpAgrees(a.run, f, a.index, a.parity, kind, "mma.sync"))
       return;
-    mmaTile(warp.frags[parity], kind);
-    warp.mmaDone[parity] = gen + 1;
+    mmaTile(warp.frags[a.parity], kind);
+    warp.mmaDone[a.parity] = a.gen + 1;
   }
-  memcpy(frag + 12, warp.frags[parity][lane] + 12, sizeof(float) * 4);
-}
-
-static Fiber *checkedFiber(ThreadContext *ctx, const char *what) {
-  Fiber *f = reinterpret_cast<Fiber *>(ctx);
-  if (f != currentFiber || !currentBlock) {
-    reportError(std::string("GPU emulation: a kernel with ") + what + " ran without fibers");
-    return nullptr;
-  }
-  return f;
+  memcpy(frag + 12, warp.frags[a.parity][a.lane] + 12, sizeof(float) * 4);
 }
 
 /// A load (`write` 0) or store (1) of `bytes` at shared address `addr` by
@@ -1009,17 +1017,14 @@ void kiln_emu_ldmatrix(ThreadContext *ctx, const char *site, int64_t addr, int32
     reportError("GPU emulation: ldmatrix of " + std::to_string(tiles) + " tiles");
     return;
   }
-  BlockRun *run = currentBlock;
-  size_t index = f - run->fibers.data();
-  Warp &warp = run->warps[index / 32];
-  size_t lane = index % 32;
-  uint64_t gen = warp.generation;
-  uint64_t parity = gen & 1;
+  WarpArrival a = arriving(f);
+  BlockRun *run = a.run;
+  Warp &warp = a.warp;
+  size_t index = a.index, lane = a.lane;
+  uint64_t gen = a.gen, parity = a.parity;
   int32_t kind = 16 + tiles * 2 + (trans ? 1 : 0);
   warp.rowAddr[parity][lane] = (uint64_t)addr;
-  warp.mmaKind[parity][lane] = kind;
-  f->state = FiberState::AtWarpSync;
-  run->yield(*f);
+  waitForWarp(f, a, kind);
   if (hasError())
     return;
   if (warp.ldmDone[parity] != gen + 1) {
