@@ -170,13 +170,20 @@ void kiln::buildCpuLinalgToLLVMPipeline(OpPassManager &pm, bool gpuEmulation,
   // CPU strategy: convolutions as contractions; contractions tiled into
   // register blocks computed with vector ops; every other reduction's
   // innermost loop over contiguous memory so that LLVM vectorizes it.
-  pm.addNestedPass<func::FuncOp>(createConvToIm2col());
+  kiln::ConvToIm2colOptions im2col;
+  im2col.runtimeConvs = true;
+  pm.addNestedPass<func::FuncOp>(createConvToIm2col(im2col));
   pm.addNestedPass<func::FuncOp>(createCpuFastMath());
   pm.addNestedPass<func::FuncOp>(createCpuTileAndVectorize());
   pm.addNestedPass<func::FuncOp>(createCpuParallelize());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCpuLoopOrder());
   addBufferization(pm);
+  // Convolutions become runtime calls while a padded input is still its
+  // own buffer, so that the call reads the input in place.
+  kiln::CpuContractionToCallOptions convs;
+  convs.convsOnly = true;
+  pm.addPass(createCpuContractionToCall(convs));
   addHostLoweringToLLVM(pm, /*threadEmulation=*/false, /*gemmCalls=*/true);
 }
 

@@ -122,6 +122,23 @@ void kiln_cpu_sgemm(int64_t batch, int64_t M, int64_t N, int64_t K, const float 
                     int64_t c_stride_n, int64_t a_panel_rows, int64_t b_panel_cols);
 /* The panel sizes of this CPU's microkernel: A rows and B columns. */
 void kiln_cpu_sgemm_panels(int64_t *rows, int64_t *cols);
+/* Called by compiled code for f32 2-D convolutions (one group):
+ * out[n][f][oh][ow] += sum over c < C, kh < KH, kw < KW of
+ * in[n][c][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW] * w[f][c][kh][kw],
+ * zero outside the H x W input (so PT, PL and any bottom/right padding
+ * are read, not stored). Every operand is addressed with element strides.
+ * With w_panel_rows > 0 the filter is instead the compiler's packing of
+ * w as an F x (C*KH*KW) matrix in panels of that many rows (as for
+ * kiln_cpu_sgemm's A) and its strides are ignored. An implicit GEMM: the im2col
+ * matrix is gathered panel by panel, never stored. */
+void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
+                     int64_t KW, int64_t OH, int64_t OW, int64_t SH, int64_t SW, int64_t DH,
+                     int64_t DW, int64_t PT, int64_t PL, const float *in, int64_t in_stride_n,
+                     int64_t in_stride_c, int64_t in_stride_h, int64_t in_stride_w,
+                     const float *w, int64_t w_stride_f, int64_t w_stride_c,
+                     int64_t w_stride_h, int64_t w_stride_w, float *out,
+                     int64_t out_stride_n, int64_t out_stride_f, int64_t out_stride_h,
+                     int64_t out_stride_w, int64_t w_panel_rows);
 /* Called by compiled code for f32 depthwise convolutions over an input
  * already padded: out[n][c][oh][ow] += sum over kh < KH, kw < KW of
  * in[n][c][oh*SH + kh*DH][ow*SW + kw*DW] * w[c][kh][kw], each operand

@@ -36,12 +36,14 @@ namespace {
 constexpr int kMaxMR = 12, kMaxNR = 32;
 
 /// One microkernel: C[0:rows, 0:cols] (row stride ldc, unit column stride)
-/// += packed A panel (kc x MR) * packed B panel (kc x NR).
-using Microkernel = void (*)(int64_t kc, const float *a, const float *b, float *c,
+/// += packed A panel (kc x MR) * packed B panel (kc x NR). The x86 ones
+/// compute only the rows they store (a tail of fewer than MR rows is
+/// cheaper), all NR columns.
+using KernelFn = void (*)(int64_t kc, const float *a, const float *b, float *c,
                              int64_t ldc, int rows, int cols);
 
 struct KernelInfo {
-  Microkernel fn;
+  KernelFn fn;
   const char *name;
   int mr, nr;
   int64_t mc, kc, nc; // cache blocks
@@ -61,25 +63,28 @@ void kernelPortable(int64_t kc, const float *a, const float *b, float *c, int64_
 }
 
 #ifdef KILN_GEMM_X86
-__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a,
-                                                     const float *b, float *c, int64_t ldc,
-                                                     int rows, int cols) {
+/// The AVX2 tile of R <= 6 rows (A panels are 6 wide whatever R is): a
+/// tail of fewer rows costs its rows only, not a whole tile.
+template <int R>
+__attribute__((target("avx2,fma"))) void tileAvx2(int64_t kc, const float *a, const float *b,
+                                                  float *c, int64_t ldc, int cols) {
   constexpr int MR = 6;
-  __m256 acc[MR][2];
+  __m256 acc[R][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < R; ++r)
     acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k, a += MR, b += 16) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
-    for (int r = 0; r < MR; ++r) {
+    for (int r = 0; r < R; ++r) {
       __m256 av = _mm256_broadcast_ss(a + r);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
   }
   if (cols == 16) {
-    for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
       float *row = c + r * ldc;
       _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
       _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
@@ -87,7 +92,7 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a,
     return;
   }
   alignas(32) float tile[16];
-  for (int r = 0; r < rows; ++r) {
+  for (int r = 0; r < R; ++r) {
     _mm256_store_ps(tile, acc[r][0]);
     _mm256_store_ps(tile + 8, acc[r][1]);
     for (int j = 0; j < cols; ++j)
@@ -95,18 +100,32 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a,
   }
 }
 
-__attribute__((target("avx512f,fma"))) void kernelAvx512(int64_t kc, const float *a,
-                                                          const float *b, float *c,
-                                                          int64_t ldc, int rows, int cols) {
+void kernelAvx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
+                int cols) {
+  switch (rows) {
+  case 1: return tileAvx2<1>(kc, a, b, c, ldc, cols);
+  case 2: return tileAvx2<2>(kc, a, b, c, ldc, cols);
+  case 3: return tileAvx2<3>(kc, a, b, c, ldc, cols);
+  case 4: return tileAvx2<4>(kc, a, b, c, ldc, cols);
+  case 5: return tileAvx2<5>(kc, a, b, c, ldc, cols);
+  default: return tileAvx2<6>(kc, a, b, c, ldc, cols);
+  }
+}
+
+/// The AVX-512 tile of R <= 12 rows (A panels are 12 wide whatever R is).
+template <int R>
+__attribute__((target("avx512f,fma"))) void tileAvx512(int64_t kc, const float *a,
+                                                       const float *b, float *c, int64_t ldc,
+                                                       int cols) {
   constexpr int MR = 12;
-  __m512 acc[MR][2];
+  __m512 acc[R][2];
 #pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < R; ++r)
     acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k, a += MR, b += 32) {
     __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
+    for (int r = 0; r < R; ++r) {
       __m512 av = _mm512_set1_ps(a[r]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
@@ -116,12 +135,31 @@ __attribute__((target("avx512f,fma"))) void kernelAvx512(int64_t kc, const float
   __mmask16 m1 = cols >= 32   ? (__mmask16)0xFFFF
                  : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1)
                              : (__mmask16)0;
-  for (int r = 0; r < rows; ++r) {
+#pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) {
     float *row = c + r * ldc;
     _mm512_mask_storeu_ps(row, m0,
                           _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), acc[r][0]));
     _mm512_mask_storeu_ps(row + 16, m1,
                           _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), acc[r][1]));
+  }
+}
+
+void kernelAvx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
+                  int cols) {
+  switch (rows) {
+  case 1: return tileAvx512<1>(kc, a, b, c, ldc, cols);
+  case 2: return tileAvx512<2>(kc, a, b, c, ldc, cols);
+  case 3: return tileAvx512<3>(kc, a, b, c, ldc, cols);
+  case 4: return tileAvx512<4>(kc, a, b, c, ldc, cols);
+  case 5: return tileAvx512<5>(kc, a, b, c, ldc, cols);
+  case 6: return tileAvx512<6>(kc, a, b, c, ldc, cols);
+  case 7: return tileAvx512<7>(kc, a, b, c, ldc, cols);
+  case 8: return tileAvx512<8>(kc, a, b, c, ldc, cols);
+  case 9: return tileAvx512<9>(kc, a, b, c, ldc, cols);
+  case 10: return tileAvx512<10>(kc, a, b, c, ldc, cols);
+  case 11: return tileAvx512<11>(kc, a, b, c, ldc, cols);
+  default: return tileAvx512<12>(kc, a, b, c, ldc, cols);
   }
 }
 #endif
@@ -371,6 +409,14 @@ void kiln_cpu::packColumns(int64_t K, int64_t N, const float *B, int64_t bsk, in
 }
 
 int kiln_cpu::sgemmRows() { return kernel().mr; }
+
+const kiln_cpu::Microkernel &kiln_cpu::microkernel() {
+  static const Microkernel info = [] {
+    const KernelInfo &ki = kernel();
+    return Microkernel{ki.fn, ki.mr, ki.nr, std::string(ki.name) == "avx512"};
+  }();
+  return info;
+}
 
 extern "C" const char *kiln_cpu_sgemm_kernel(void) { return kernel().name; }
 

@@ -39,6 +39,20 @@ void packColumns(int64_t K, int64_t N, const float *B, int64_t b_stride_k, int64
 /// The microkernel's rows: tiles of A are best a multiple of it.
 int sgemmRows();
 
+/// The microkernel itself, for kernels that pack their own operands (the
+/// convolutions): C[0:rows, 0:cols] (rows `ldc` apart, unit column stride)
+/// += a packed A panel (kc x mr, k-major) * a packed B panel (kc x nr).
+/// Only rows x cols are stored (the x86 kernels compute only those rows;
+/// all nr columns).
+using MicrokernelFn = void (*)(int64_t kc, const float *a, const float *b, float *c,
+                               int64_t ldc, int rows, int cols);
+struct Microkernel {
+  MicrokernelFn fn;
+  int mr, nr;
+  bool avx512; // the CPU runs AVX-512F (the packing may use it too)
+};
+const Microkernel &microkernel();
+
 } // namespace kiln_cpu
 
 #endif

@@ -1,4 +1,5 @@
 //===- ConvToIm2col.cpp - 2-D convolution as im2col + contraction --------===//
+#include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
 
@@ -16,7 +17,9 @@ using namespace mlir;
 namespace {
 
 struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
-  using OpRewritePattern::OpRewritePattern;
+  Conv2DToIm2col(MLIRContext *ctx, bool runtimeConvs)
+      : OpRewritePattern(ctx), runtimeConvs(runtimeConvs) {}
+  bool runtimeConvs;
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp conv,
                                 PatternRewriter &rewriter) const override {
     if (!conv.hasPureTensorSemantics())
@@ -43,6 +46,8 @@ struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     Value columns;
     bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
                      inType.getDimSize(2) == oh && inType.getDimSize(3) == ow;
+    if (runtimeConvs && !pointwise && kiln::matchCpuConv(conv))
+      return rewriter.notifyMatchFailure(conv, "left to the runtime's implicit GEMM");
     if (pointwise) {
       columns = tensor::CollapseShapeOp::create(
           rewriter, loc, RankedTensorType::get({n, c, p}, et), input,
@@ -102,9 +107,10 @@ struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
 };
 
 struct ConvToIm2colPass : public kiln::impl::ConvToIm2colBase<ConvToIm2colPass> {
+  using ConvToIm2colBase::ConvToIm2colBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DToIm2col>(&getContext());
+    patterns.add<Conv2DToIm2col>(&getContext(), runtimeConvs);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -1,4 +1,5 @@
 //===- CpuLoopOrder.cpp - contiguous innermost loops for reductions ------===//
+#include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -65,6 +66,9 @@ struct CpuLoopOrderPass : public kiln::impl::CpuLoopOrderBase<CpuLoopOrderPass> 
     getOperation().walk([&](linalg::LinalgOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
+      // A convolution the runtime runs keeps its named form for the call.
+      if (kiln::matchCpuConv(op))
+        continue;
       SmallVector<unsigned> order = innermostOutputOrder(op);
       if (order.empty())
         continue;

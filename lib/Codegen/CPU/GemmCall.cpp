@@ -2,6 +2,7 @@
 #include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 #include "kiln/Dialect/Kiln/KilnOps.h"
+#include "kiln/Codegen/Common/Padding.h"
 #include "kiln/Codegen/Common/Passes.h"
 #include "kiln/Transforms/WeightData.h"
 #include "kiln_runtime.h"
@@ -23,6 +24,7 @@ using namespace mlir;
 
 static constexpr const char *kGemmFunction = "kiln_cpu_sgemm";
 static constexpr const char *kDepthwiseFunction = "kiln_cpu_depthwise_conv2d";
+static constexpr const char *kConvFunction = "kiln_cpu_conv2d";
 
 /// Whether every operand is a static f32 shape of its map's rank.
 static bool staticF32Operands(linalg::LinalgOp op) {
@@ -114,8 +116,15 @@ static std::optional<DepthwiseLoops> analyzeDepthwise(linalg::LinalgOp op) {
 
 bool kiln::matchCpuDepthwise(linalg::LinalgOp op) { return analyzeDepthwise(op).has_value(); }
 
+bool kiln::matchCpuConv(linalg::LinalgOp op) {
+  auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation());
+  if (!conv || !staticF32Operands(op) || op.hasIndexSemantics())
+    return false;
+  return iterations(op.getStaticLoopRanges()) >= kiln::kCpuGemmMinWork;
+}
+
 bool kiln::isCpuRuntimeCall(linalg::LinalgOp op) {
-  return matchCpuGemm(op).has_value() || matchCpuDepthwise(op);
+  return matchCpuGemm(op).has_value() || matchCpuDepthwise(op) || matchCpuConv(op);
 }
 
 std::optional<kiln::CpuGemmLoops> kiln::matchCpuGemm(linalg::LinalgOp op,
@@ -174,13 +183,21 @@ struct CpuContractionToCallPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, kiln::CpuGemmLoops>> gemms;
     SmallVector<std::pair<linalg::LinalgOp, DepthwiseLoops>> depthwise;
+    SmallVector<linalg::Conv2DNchwFchwOp> convs;
     module.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureBufferSemantics())
         return;
+      if (convsOnly) {
+        if (kiln::matchCpuConv(op))
+          convs.push_back(cast<linalg::Conv2DNchwFchwOp>(op.getOperation()));
+        return;
+      }
       if (auto loops = kiln::matchCpuGemm(op, minWork))
         gemms.push_back({op, *loops});
       else if (auto loops = analyzeDepthwise(op))
         depthwise.push_back({op, *loops});
+      else if (kiln::matchCpuConv(op))
+        convs.push_back(cast<linalg::Conv2DNchwFchwOp>(op.getOperation()));
     });
     // The microkernel's panels: packing constant operands at compile time
     // in them saves packing them in every run.
@@ -195,6 +212,8 @@ struct CpuContractionToCallPass
       rewrite(op, loops, declare(module, kGemmFunction, 18));
     for (auto [op, loops] : depthwise)
       rewriteDepthwise(op, loops, declare(module, kDepthwiseFunction, 24));
+    for (linalg::Conv2DNchwFchwOp op : convs)
+      rewriteConv(op, declare(module, kConvFunction, 31));
   }
 
   /// The runtime function `name` taking `numArgs` index values.
@@ -247,16 +266,15 @@ struct CpuContractionToCallPass
     op->erase();
   }
 
-  /// If `operand` views a constant f32 global with a static layout and does
-  /// not change along the batch loop: a new constant global holding it as
-  /// panels of `width` along `outer` (A's rows, B's columns), each over all
-  /// of `inner` (k), zero-padded; its memref.get_global is returned.
-  Value packConstant(OpBuilder &b, linalg::LinalgOp op, OpOperand &operand, int64_t batch,
-                     int64_t outer, int64_t inner, int64_t outerSize, int64_t innerSize,
-                     int64_t width) {
+  /// If `view` is a view of a constant f32 global with a static layout: a
+  /// new constant global holding it as panels of `width` along its
+  /// dimensions `outerDims` (A's rows, B's columns), each over all of
+  /// `innerDims` (k, row-major when several), zero-padded; its
+  /// memref.get_global is returned. An empty `outerDims` means size 1.
+  Value packConstant(OpBuilder &b, Location loc, Value view, ArrayRef<unsigned> outerDims,
+                     ArrayRef<unsigned> innerDims, int64_t width) {
     if (width <= 0)
       return {};
-    Value view = operand.get();
     auto getGlobal = kiln::rootBuffer(view).getDefiningOp<memref::GetGlobalOp>();
     auto type = dyn_cast<MemRefType>(view.getType());
     if (!getGlobal || !type)
@@ -276,31 +294,41 @@ struct CpuContractionToCallPass
     if (failed(type.getStridesAndOffset(strides, offset)) ||
         ShapedType::isDynamic(offset) || llvm::any_of(strides, ShapedType::isDynamic))
       return {};
-    AffineMap map = op.getMatchingIndexingMap(&operand);
-    auto strideOf = [&](int64_t loop) -> int64_t {
-      std::optional<unsigned> dim = dimensionWalking(map, loop);
-      return dim ? strides[*dim] : 0;
+    // Element offsets of every outer and every inner index.
+    auto offsets = [&](ArrayRef<unsigned> dims) {
+      SmallVector<int64_t> out{0};
+      for (unsigned d : dims) {
+        SmallVector<int64_t> next;
+        for (int64_t o : out)
+          for (int64_t i = 0; i < type.getDimSize(d); ++i)
+            next.push_back(o + i * strides[d]);
+        out = std::move(next);
+      }
+      return out;
     };
-    if (strideOf(batch) != 0)
-      return {};
-    int64_t so = strideOf(outer), si = strideOf(inner);
+    SmallVector<int64_t> outer = offsets(outerDims), inner = offsets(innerDims);
+    int64_t outerSize = outer.size(), innerSize = inner.size();
     int64_t panels = (outerSize + width - 1) / width;
     int64_t total = panels * width * innerSize;
     const float *data = reinterpret_cast<const float *>(bytes->data());
     int64_t count = init.getNumElements();
 
-    ModuleOp module = op->getParentOfType<ModuleOp>();
-    std::string key = (global.getSymName() + "/" + std::to_string(offset) + "/" +
-                       std::to_string(so) + "/" + std::to_string(si) + "/" +
-                       std::to_string(outerSize) + "x" + std::to_string(innerSize) + "/" +
-                       std::to_string(width))
-                          .str();
+    ModuleOp module = getGlobal->getParentOfType<ModuleOp>();
+    std::string key = (global.getSymName() + "/" + std::to_string(offset)).str();
+    for (int64_t s : strides)
+      key += "/" + std::to_string(s);
+    key += "/" + std::to_string(outerSize) + "x" + std::to_string(innerSize) + "/" +
+           std::to_string(width);
+    for (unsigned d : outerDims)
+      key += "/o" + std::to_string(d);
+    for (unsigned d : innerDims)
+      key += "/i" + std::to_string(d);
     memref::GlobalOp packed = packedGlobals.lookup(key);
     if (!packed) {
       std::vector<float> out(total, 0.0f);
       for (int64_t o = 0; o < outerSize; ++o)
         for (int64_t k = 0; k < innerSize; ++k) {
-          int64_t at = offset + o * so + k * si;
+          int64_t at = offset + outer[o] + inner[k];
           if (at < 0 || at >= count)
             return {}; // a layout that leaves the buffer: not ours to read
           out[(o / width) * innerSize * width + k * width + o % width] = data[at];
@@ -320,7 +348,130 @@ struct CpuContractionToCallPass
       SymbolTable(module).insert(packed); // unique name
       packedGlobals[key] = packed;
     }
-    return memref::GetGlobalOp::create(b, op.getLoc(), packed.getType(), packed.getSymName());
+    return memref::GetGlobalOp::create(b, loc, packed.getType(), packed.getSymName());
+  }
+
+  /// A GEMM operand that is constant along the batch loop, packed as panels
+  /// of `width` along loop `outer` over loop `inner` (packConstant).
+  Value packOperand(OpBuilder &b, linalg::LinalgOp op, OpOperand &operand, int64_t batch,
+                    int64_t outer, int64_t inner, int64_t width) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (dimensionWalking(map, batch))
+      return {};
+    std::optional<unsigned> o = dimensionWalking(map, outer), i = dimensionWalking(map, inner);
+    // Every dimension of the operand is walked by exactly the outer or the
+    // inner loop (a plain 2-D view, transposed or not).
+    auto type = cast<MemRefType>(operand.get().getType());
+    for (unsigned d = 0; d < type.getRank(); ++d)
+      if ((!o || d != *o) && (!i || d != *i) && type.getDimSize(d) != 1)
+        return {};
+    if (!i || (o && *o == *i) || map.getNumResults() != type.getRank() ||
+        !map.getResult(*i).isFunctionOfDim(inner) ||
+        (o && !isa<AffineDimExpr>(map.getResult(*o))) || !isa<AffineDimExpr>(map.getResult(*i)))
+      return {};
+    SmallVector<unsigned> outerDims;
+    if (o)
+      outerDims.push_back(*o);
+    return packConstant(b, op.getLoc(), operand.get(), outerDims, {*i}, width);
+  }
+
+  void rewriteConv(linalg::Conv2DNchwFchwOp conv, func::FuncOp callee) {
+    OpBuilder b(conv);
+    Location loc = conv.getLoc();
+    auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+    Value input = conv.getDpsInputs()[0], filter = conv.getDpsInputs()[1];
+    Value output = conv.getDpsInits()[0];
+    auto inType = cast<MemRefType>(input.getType());
+    auto fType = cast<MemRefType>(filter.getType());
+    auto outType = cast<MemRefType>(output.getType());
+    auto strides = llvm::to_vector(conv.getStrides().getValues<int64_t>());
+    auto dilations = llvm::to_vector(conv.getDilations().getValues<int64_t>());
+    // A zero-padded copy of the input is read in place: the call gets the
+    // unpadded input and the top and left pads.
+    int64_t pads[2] = {0, 0};
+    std::optional<kiln::PaddedBuffer> padded = zeroPadded(conv);
+    if (padded) {
+      input = padded->copy.getSource();
+      inType = cast<MemRefType>(input.getType());
+      pads[0] = padded->low[2];
+      pads[1] = padded->low[3];
+    }
+    SmallVector<Value> sizes;
+    for (int64_t v : {inType.getDimSize(0), inType.getDimSize(1), inType.getDimSize(2),
+                      inType.getDimSize(3), fType.getDimSize(0), fType.getDimSize(2),
+                      fType.getDimSize(3), outType.getDimSize(2), outType.getDimSize(3),
+                      strides[0], strides[1], dilations[0], dilations[1], pads[0], pads[1]})
+      sizes.push_back(constant(v));
+    // Operands by address and the strides of their four dimensions; the
+    // filter as panels of F rows over (c, kh, kw) when it is a constant.
+    auto addBuffer = [&](Value memref, SmallVectorImpl<Value> &args) {
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+      Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
+      args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
+      for (Value stride : meta.getStrides())
+        args.push_back(stride);
+    };
+    SmallVector<Value> outArgs, filterArgs, inArgs;
+    addBuffer(output, outArgs);
+    Value packed = packConstant(b, loc, filter, {0}, {1, 2, 3}, aPanel);
+    if (packed) {
+      filterArgs.push_back(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, packed));
+      for (int i = 0; i < 4; ++i)
+        filterArgs.push_back(constant(0));
+    } else {
+      addBuffer(filter, filterArgs);
+    }
+    addBuffer(input, inArgs);
+    SmallVector<Value> args(sizes);
+    llvm::append_range(args, inArgs);
+    llvm::append_range(args, filterArgs);
+    llvm::append_range(args, outArgs);
+    args.push_back(constant(packed ? aPanel : 0));
+    auto call = func::CallOp::create(b, loc, callee, args);
+    kiln::copyKernelTag(conv, call);
+    LLVM_DEBUG(llvm::dbgs() << "runtime convolution call at " << loc
+                            << (padded ? " (padding read in place)" : "") << "\n");
+    conv->erase();
+    if (padded) {
+      memref::SubViewOp view = padded->interior;
+      padded->copy.erase();
+      view.erase();
+      padded->fill->erase();
+      padded->alloc.erase();
+    }
+  }
+
+  /// The zero-padded copy `conv` reads as its input, when nothing else
+  /// reads it and only its image dimensions are padded.
+  std::optional<kiln::PaddedBuffer> zeroPadded(linalg::Conv2DNchwFchwOp conv) {
+    OpOperand *in = conv.getDpsInputOperand(0);
+    auto alloc = in->get().getDefiningOp<memref::AllocOp>();
+    if (!alloc)
+      return std::nullopt;
+    Value buffer = alloc.getResult();
+    std::optional<kiln::PaddedBuffer> p =
+        kiln::matchPadded(alloc, [&](OpOperand &use, Operation *top) {
+          if (&use == in)
+            return kiln::UseKind::Read;
+          if (use.getOwner() == top)
+            if (FloatAttr v = kiln::linalgFillValue(top, buffer))
+              if (v.getValue().isPosZero())
+                return kiln::UseKind::Fill;
+          return kiln::UseKind::Other;
+        });
+    if (!p || p->low[0] != 0 || p->low[1] != 0 ||
+        p->size[0] != alloc.getType().getDimSize(0) ||
+        p->size[1] != alloc.getType().getDimSize(1))
+      return std::nullopt;
+    // Deallocations come later; none may be there already.
+    if (!llvm::hasSingleElement(p->interior->getUses()) ||
+        llvm::any_of(alloc->getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
+      return std::nullopt;
+    // The convolution writes none of X.
+    if (kiln::rootBuffer(conv.getDpsInits()[0]) == kiln::rootBuffer(p->copy.getSource()))
+      return std::nullopt;
+    return p;
   }
 
   void rewrite(linalg::LinalgOp op, const kiln::CpuGemmLoops &loops, func::FuncOp callee) {
@@ -337,10 +488,10 @@ struct CpuContractionToCallPass
       args.push_back(constant(sizes[i]));
     }
     // A constant operand shared by the batch goes in as panels packed now.
-    Value packedA = packConstant(b, op, *op.getDpsInputOperand(0), loops.batch, loops.m,
-                                 loops.k, sizes[1], sizes[3], aPanel);
-    Value packedB = packConstant(b, op, *op.getDpsInputOperand(1), loops.batch, loops.n,
-                                 loops.k, sizes[2], sizes[3], bPanel);
+    Value packedA =
+        packOperand(b, op, *op.getDpsInputOperand(0), loops.batch, loops.m, loops.k, aPanel);
+    Value packedB =
+        packOperand(b, op, *op.getDpsInputOperand(1), loops.batch, loops.n, loops.k, bPanel);
     auto addPacked = [&](Value packed) {
       args.push_back(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, packed));
       for (int i = 0; i < 3; ++i)

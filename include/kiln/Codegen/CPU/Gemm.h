@@ -30,7 +30,13 @@ std::optional<CpuGemmLoops> matchCpuGemm(mlir::linalg::LinalgOp op,
 /// which runs as a call to kiln_cpu_depthwise_conv2d.
 bool matchCpuDepthwise(mlir::linalg::LinalgOp op);
 
-/// Either of the two: the op becomes a runtime call, which parallelizes
+/// Whether `op` is an f32 `linalg.conv_2d_nchw_fchw` with static sizes and
+/// at least kCpuGemmMinWork multiply-adds, which runs as a call to
+/// kiln_cpu_conv2d (an implicit GEMM: no im2col copy). On tensors or on
+/// buffers alike.
+bool matchCpuConv(mlir::linalg::LinalgOp op);
+
+/// Any of the three: the op becomes a runtime call, which parallelizes
 /// itself.
 bool isCpuRuntimeCall(mlir::linalg::LinalgOp op);
 

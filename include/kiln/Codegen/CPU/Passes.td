@@ -12,7 +12,16 @@ def ConvToIm2col : Pass<"kiln-cpu-conv-to-im2col", "mlir::func::FuncOp"> {
     [F, C*KH*KW]. The contraction's innermost loop then runs over contiguous
     output pixels, which vectorizes; the convolution's own innermost loop
     runs over the kernel width, which does not.
+
+    With `runtime-convs`, the f32 convolutions that the runtime's implicit
+    GEMM runs (kiln_cpu_conv2d, see kiln-cpu-contraction-to-call) stay
+    convolutions; 1x1 stride-1 ones still become a contraction on the input
+    as it is.
   }];
+  let options = [
+    Option<"runtimeConvs", "runtime-convs", "bool", /*default=*/"false",
+           "leave the convolutions kiln_cpu_conv2d runs as they are">
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
@@ -124,6 +133,17 @@ def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"
     rows, B: `b-panel` columns, each over all of K), so that runs read the
     weights as they are instead of packing them every time. 0 asks the
     runtime for this CPU's panels; -1 packs nothing.
+
+    An f32 `linalg.conv_2d_nchw_fchw` becomes a call to kiln_cpu_conv2d,
+    the runtime's implicit GEMM, with the filter packed as A. When its
+    input is a zero-padded copy P of a buffer X (an allocation filled with
+    0 whose interior receives a copy of X, read by nothing else, with X
+    unchanged until the convolution), the call reads X with the pads
+    instead and the fill, the copy and P go. That structure exists only
+    before buffers are planned into one arena: the CPU pipeline runs this
+    pass with `convs-only` right after bufferization, and once more after
+    the plan for everything else. The call's operands are extracted output
+    first, input last, so that the plan keeps X live up to the call.
   }];
   let options = [
     Option<"aPanelOption", "a-panel", "int64_t", /*default=*/"0",
@@ -131,7 +151,9 @@ def CpuContractionToCall : Pass<"kiln-cpu-contraction-to-call", "mlir::ModuleOp"
     Option<"bPanelOption", "b-panel", "int64_t", /*default=*/"0",
            "columns of B's prepacked panels (0: the runtime's, -1: none)">,
     Option<"minWork", "min-work", "int64_t", /*default=*/"4096",
-           "multiply-adds below which a contraction keeps its inline register blocks">
+           "multiply-adds below which a contraction keeps its inline register blocks">,
+    Option<"convsOnly", "convs-only", "bool", /*default=*/"false",
+           "rewrite the convolutions only (run right after bufferization, so that a padded copy of the input can still be read in place)">
   ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];

@@ -1,0 +1,98 @@
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-contraction-to-call="a-panel=4 convs-only=1" -canonicalize | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-contraction-to-call="a-panel=4" -canonicalize | FileCheck %s --check-prefix=ALL
+
+// f32 convolutions become calls to the runtime's implicit GEMM:
+// N, C, H, W, F, KH, KW, OH, OW, strides, dilations, top and left pads,
+// then the input's address and strides (n, c, h, w), the filter's (here
+// packed: panels of 4 filters over (c, kh, kw), zero strides), the
+// output's, and the panel width. The operands are extracted output first,
+// input last.
+
+// A zero-padded copy of the input, read only by the convolution: the call
+// reads the input in place with pads (1, 2) (the bottom and right pads are
+// read as zeros past the input), and the fill, the copy and the padded
+// buffer go.
+// CHECK-LABEL: func.func @padded
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.map
+// CHECK-NOT: memref.copy
+// CHECK: %[[OUT:.+]] = memref.extract_aligned_pointer_as_index %arg1
+// CHECK: %[[W:.+]] = memref.get_global @filter_panels : memref<48xf32>
+// CHECK: %[[WP:.+]] = memref.extract_aligned_pointer_as_index %[[W]]
+// CHECK: %[[IN:.+]] = memref.extract_aligned_pointer_as_index %arg0
+// CHECK: call @kiln_cpu_conv2d(%c1, %c2, %c12, %c10, %c3, %c2, %c3, %c12, %c10, %c1, %c1, %c1, %c1, %c1, %c2, %[[IN]], %c240, %c120, %c10, %c1, %[[WP]], %c0, %c0, %c0, %c0, %[[OUT]], %c360, %c120, %c10, %c1, %c4)
+// Panels of 4 filters over k = (c, kh, kw), k-major: (filter f, k) is
+// 100 f + k; filters 0-2 and a zero row: 0 100 200 0, 1 101 201 0, ...
+// CHECK: filter_panels: "0x40000000000000000000C84200004843000000000000803F0000CA420000494300000000000000400000CC4200004A43
+memref.global "private" constant @filter : memref<3x2x2x3xf32> = dense<[[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], [[6.0, 7.0, 8.0], [9.0, 10.0, 11.0]]], [[[100.0, 101.0, 102.0], [103.0, 104.0, 105.0]], [[106.0, 107.0, 108.0], [109.0, 110.0, 111.0]]], [[[200.0, 201.0, 202.0], [203.0, 204.0, 205.0]], [[206.0, 207.0, 208.0], [209.0, 210.0, 211.0]]]]>
+func.func @padded(%x: memref<1x2x12x10xf32>, %out: memref<1x3x12x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @filter : memref<3x2x2x3xf32>
+  %p = memref.alloc() : memref<1x2x13x12xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x13x12xf32>)
+  %interior = memref.subview %p[0, 0, 1, 2] [1, 2, 12, 10] [1, 1, 1, 1] : memref<1x2x13x12xf32> to memref<1x2x12x10xf32, strided<[312, 156, 12, 1], offset: 14>>
+  memref.copy %x, %interior : memref<1x2x12x10xf32> to memref<1x2x12x10xf32, strided<[312, 156, 12, 1], offset: 14>>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%p, %w : memref<1x2x13x12xf32>, memref<3x2x2x3xf32>) outs(%out : memref<1x3x12x10xf32>)
+  return
+}
+
+// -----
+
+// Padded with 1, not 0: the call reads the padded buffer with no pads.
+// CHECK-LABEL: func.func @padded_with_one
+// CHECK: linalg.fill
+// CHECK: memref.copy
+// CHECK: call @kiln_cpu_conv2d(%c1, %c4, %c10, %c10, %c3, %c3, %c3, %c8, %c8, %c1, %c1, %c1, %c1, %c0, %c0,
+func.func @padded_with_one(%x: memref<1x4x8x8xf32>, %w: memref<3x4x3x3xf32>, %out: memref<1x3x8x8xf32>) {
+  %one = arith.constant 1.0 : f32
+  %p = memref.alloc() : memref<1x4x10x10xf32>
+  linalg.fill ins(%one : f32) outs(%p : memref<1x4x10x10xf32>)
+  %interior = memref.subview %p[0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1] : memref<1x4x10x10xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  memref.copy %x, %interior : memref<1x4x8x8xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%p, %w : memref<1x4x10x10xf32>, memref<3x4x3x3xf32>) outs(%out : memref<1x3x8x8xf32>)
+  return
+}
+
+// -----
+
+// The padded buffer has another reader: kept, and the convolution reads it
+// as it is. A filter that is not a constant goes in with its strides
+// (panel width 0); stride 2 and dilation 2 go in as they are.
+// CHECK-LABEL: func.func @shared
+// CHECK: memref.copy
+// CHECK: call @kiln_cpu_conv2d(%c1, %c8, %c10, %c10, %c8, %c3, %c3, %c3, %c3, %c2, %c2, %c2, %c2, %c0, %c0, %{{.*}}, %c800, %c100, %c10, %c1, %{{.*}}, %c72, %c9, %c3, %c1, %{{.*}}, %c72, %c9, %c3, %c1, %c0)
+// CHECK: linalg.generic
+func.func @shared(%x: memref<1x8x8x8xf32>, %w: memref<8x8x3x3xf32>, %out: memref<1x8x3x3xf32>, %sum: memref<1x8x10x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<1x8x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x8x10x10xf32>)
+  %interior = memref.subview %p[0, 0, 1, 1] [1, 8, 8, 8] [1, 1, 1, 1] : memref<1x8x10x10xf32> to memref<1x8x8x8xf32, strided<[800, 100, 10, 1], offset: 11>>
+  memref.copy %x, %interior : memref<1x8x8x8xf32> to memref<1x8x8x8xf32, strided<[800, 100, 10, 1], offset: 11>>
+  linalg.conv_2d_nchw_fchw {dilations = dense<2> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%p, %w : memref<1x8x10x10xf32>, memref<8x8x3x3xf32>) outs(%out : memref<1x8x3x3xf32>)
+  linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%p : memref<1x8x10x10xf32>) outs(%sum : memref<1x8x10x10xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// With convs-only, matmuls wait for the second run; f16 convolutions and
+// tiny ones are never calls.
+// CHECK-LABEL: func.func @others
+// CHECK: linalg.matmul
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} memref<1x8x10x10xf16>
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} memref<1x1x3x3xf32>
+// ALL-LABEL: func.func @others
+// ALL: call @kiln_cpu_sgemm
+// ALL: linalg.conv_2d_nchw_fchw {{.*}} memref<1x8x10x10xf16>
+// ALL: linalg.conv_2d_nchw_fchw {{.*}} memref<1x1x3x3xf32>
+func.func @others(%a: memref<64x96xf32>, %b: memref<96x128xf32>, %c: memref<64x128xf32>,
+                  %hx: memref<1x4x12x12xf16>, %hw: memref<8x4x3x3xf16>, %ho: memref<1x8x10x10xf16>,
+                  %tx: memref<1x1x5x5xf32>, %tw: memref<1x1x3x3xf32>, %to: memref<1x1x3x3xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x96xf32>, memref<96x128xf32>) outs(%c : memref<64x128xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%hx, %hw : memref<1x4x12x12xf16>, memref<8x4x3x3xf16>) outs(%ho : memref<1x8x10x10xf16>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%tx, %tw : memref<1x1x5x5xf32>, memref<1x1x3x3xf32>) outs(%to : memref<1x1x3x3xf32>)
+  return
+}

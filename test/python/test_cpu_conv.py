@@ -1,0 +1,96 @@
+"""The CPU target's convolutions (kiln_cpu_conv2d, an implicit GEMM that
+reads zero padding in place) against a direct NumPy convolution in double
+precision on random data: windows from 1x1 to 7x7, strides, dilations,
+symmetric and asymmetric pads (also larger than the window reach), a batch
+of images, no bias, and a convolution inside a residual block (pad, conv,
+bias, ReLU, add) whose input stays live after the convolution reads it."""
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import kiln
+
+
+def reference(x, w, b, strides, pads, dilations):
+    """out[n, f, oh, ow] = b[f] + sum x_padded[n, c, oh*s + kh*d, ...] w[f, c, kh, kw]."""
+    x = x.astype(np.float64)
+    w = w.astype(np.float64)
+    pt, pl, pb, pr = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    n, _, hp, wp = xp.shape
+    f, _, kh, kw = w.shape
+    oh = (hp - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+    ow = (wp - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+    out = np.zeros((n, f, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dilations[0], j * dilations[1]
+            win = xp[:, :, r0:r0 + (oh - 1) * strides[0] + 1:strides[0],
+                     c0:c0 + (ow - 1) * strides[1] + 1:strides[1]]
+            out += np.einsum("nchw,fc->nfhw", win, w[:, :, i, j])
+    if b is not None:
+        out += b.astype(np.float64)[None, :, None, None]
+    return out
+
+
+def conv_model(x_shape, w, b, strides, pads, dilations, relu_residual=False):
+    out_shape = reference(np.zeros(x_shape, np.float32), w, b, strides, pads, dilations).shape
+    inits = [numpy_helper.from_array(w, "w")]
+    ins = ["x", "w"]
+    if b is not None:
+        inits.append(numpy_helper.from_array(b, "b"))
+        ins.append("b")
+    nodes = [helper.make_node("Conv", ins, ["y"], strides=list(strides), pads=list(pads),
+                              dilations=list(dilations))]
+    out = "y"
+    if relu_residual:
+        # y = relu(conv(x) + b) + x: the input is read again after the
+        # convolution.
+        nodes += [helper.make_node("Relu", ["y"], ["r"]),
+                  helper.make_node("Add", ["r", "x"], ["z"])]
+        out = "z"
+    graph = helper.make_graph(nodes, "conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+CASES = [
+    # (N, C, H, W), (F, KH, KW), strides, pads (t, l, b, r), dilations, bias
+    ((1, 16, 20, 20), (24, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), True),
+    ((2, 3, 33, 29), (16, 7, 7), (2, 2), (3, 3, 3, 3), (1, 1), True),
+    ((1, 8, 15, 17), (20, 3, 3), (2, 1), (0, 2, 1, 0), (1, 1), False),
+    ((1, 6, 12, 12), (13, 3, 3), (1, 1), (2, 2, 2, 2), (2, 2), True),
+    ((1, 12, 9, 11), (40, 1, 5), (1, 3), (0, 4, 0, 4), (1, 1), True),
+    ((1, 32, 7, 7), (64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), True),
+    ((1, 16, 14, 14), (32, 1, 1), (2, 2), (0, 0, 0, 0), (1, 1), False),
+    ((1, 4, 6, 6), (12, 3, 3), (1, 1), (4, 5, 4, 5), (1, 1), True),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_conv_matches_reference(case):
+    x_shape, (f, kh, kw), strides, pads, dilations, bias = case
+    rng = np.random.default_rng(sum(x_shape) * 31 + f)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((f, x_shape[1], kh, kw)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32) if bias else None
+    (y,) = kiln.compile(conv_model(x_shape, w, b, strides, pads, dilations)).run(None, {"x": x})
+    expected = reference(x, w, b, strides, pads, dilations)
+    assert y.shape == expected.shape
+    scale = np.abs(expected).max()
+    assert np.abs(y - expected).max() <= 1e-5 * scale
+
+
+def test_residual_block_reads_input_after_convolution():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 16, 24, 24)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    model = conv_model(x.shape, w, b, (1, 1), (1, 1, 1, 1), (1, 1), relu_residual=True)
+    (z,) = kiln.compile(model).run(None, {"x": x})
+    expected = np.maximum(reference(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1)), 0) + x
+    assert np.abs(z - expected).max() <= 1e-5 * np.abs(expected).max()
