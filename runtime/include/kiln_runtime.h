@@ -129,8 +129,17 @@ void kiln_cpu_sgemm_panels(int64_t *rows, int64_t *cols);
  * are read, not stored). Every operand is addressed with element strides.
  * With w_panel_rows > 0 the filter is instead the compiler's packing of
  * w as an F x (C*KH*KW) matrix in panels of that many rows (as for
- * kiln_cpu_sgemm's A) and its strides are ignored. An implicit GEMM: the im2col
- * matrix is gathered panel by panel, never stored. */
+ * kiln_cpu_sgemm's A) and its strides are ignored. An implicit GEMM: the
+ * im2col matrix is gathered panel by panel, never stored.
+ * The epilogue, applied as the output is stored:
+ * out = clamp(start + conv + bias[f * bias_stride] + res[n][f][oh][ow], lo, hi)
+ * where start is out's own value with KILN_CONV_ACCUMULATE and 0 without
+ * (out is then only written), bias and res are left out when NULL (res
+ * addressed with element strides; it must not overlap out), and the clamp
+ * (NaN propagating) applies with KILN_CONV_CLAMP. */
+#define KILN_CONV_ACCUMULATE 1
+#define KILN_CONV_CLAMP 2
+
 void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int64_t KH,
                      int64_t KW, int64_t OH, int64_t OW, int64_t SH, int64_t SW, int64_t DH,
                      int64_t DW, int64_t PT, int64_t PL, const float *in, int64_t in_stride_n,
@@ -138,7 +147,10 @@ void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int6
                      const float *w, int64_t w_stride_f, int64_t w_stride_c,
                      int64_t w_stride_h, int64_t w_stride_w, float *out,
                      int64_t out_stride_n, int64_t out_stride_f, int64_t out_stride_h,
-                     int64_t out_stride_w, int64_t w_panel_rows);
+                     int64_t out_stride_w, int64_t w_panel_rows, const float *bias,
+                     int64_t bias_stride, const float *res, int64_t res_stride_n,
+                     int64_t res_stride_f, int64_t res_stride_h, int64_t res_stride_w,
+                     float lo, float hi, int64_t flags);
 /* Called by compiled code for f32 depthwise convolutions over an input
  * already padded: out[n][c][oh][ow] += sum over kh < KH, kw < KW of
  * in[n][c][oh*SH + kh*DH][ow*SW + kw*DW] * w[c][kh][kw], each operand

@@ -11,6 +11,9 @@
 // first. A is the filter, packed by the compiler into the microkernel's
 // row panels (or packed here per block when it is not a constant).
 //
+// The bias, a residual and a clamp (ReLU, ReLU6, Clip) are applied as the
+// last slice of K is stored, so the output is written once.
+//
 // Work is split into blocks of (image, rows of F, columns of OH*OW) on the
 // runtime's thread pool, as for kiln_cpu_sgemm.
 //
@@ -45,6 +48,14 @@ struct Conv {
   int64_t mBlocks, nBlocks;
   bool aPacked;          // w is in the microkernel's row panels over all of K
   bool outPlane;         // out's (oh, ow) plane is contiguous
+  // The epilogue: out = clamp((accumulate ? out : 0) + conv + bias[f] +
+  // res[n][f][oh][ow], lo, hi), each part when present.
+  bool accumulate, clamp, resPlane;
+  const float *bias;
+  int64_t bs;
+  const float *res;
+  int64_t rsn, rsf, rsh, rsw;
+  float lo, hi;
   // Per k = (c, kh, kw): the input offset of the channel, and the window
   // offsets kh*DH, kw*DW; the filter offset of (c, kh, kw) when unpacked.
   std::vector<int64_t> kChannel, kFilter;
@@ -207,19 +218,46 @@ void runBlock(const Conv &p, int64_t block) {
         const float *apanel = p.aPacked ? p.w + ((m0 / mk.mr) + ip) * p.K * mk.mr + k0 * mk.mr
                                         : ap.data() + ip * mk.mr * kc;
         float *c = C + ip * mk.mr * p.osf;
-        if (p.outPlane) {
-          mk.fn(kc, apanel, bp.data(), c + (n0 + j0) * p.osw, p.osf, mr, nc);
+        // The epilogue comes with the last slice of K; the first slice
+        // stores rather than adds unless the output holds a start value.
+        kiln_cpu::TileEpilogue e;
+        e.load = k0 > 0 || p.accumulate;
+        bool last = k0 + kc == p.K;
+        int64_t f = m0 + ip * mk.mr;
+        if (last) {
+          e.bias = p.bias ? p.bias + f * p.bs : nullptr;
+          e.clamp = p.clamp, e.lo = p.lo, e.hi = p.hi;
+        }
+        bool residual = last && p.res;
+        bool plain = e.load && !e.bias && !residual && !e.clamp;
+        if (p.outPlane && (!residual || p.resPlane) && (!e.bias || p.bs == 1)) {
+          if (residual) {
+            e.res = p.res + img * p.rsn + f * p.rsf + (n0 + j0);
+            e.ldr = p.rsf;
+          }
+          mk.fn(kc, apanel, bp.data(), c + (n0 + j0) * p.osw, p.osf, mr, nc,
+                plain ? nullptr : &e);
           continue;
         }
-        // An output whose (oh, ow) plane is not one stride: the tile goes
-        // through a local buffer.
+        // An output (or residual) whose (oh, ow) plane is not one stride:
+        // the tile goes through a local buffer.
         std::fill(tile, tile + mr * mk.nr, 0.0f);
-        mk.fn(kc, apanel, bp.data(), tile, mk.nr, mr, nc);
+        mk.fn(kc, apanel, bp.data(), tile, mk.nr, mr, nc, nullptr);
         for (int j = 0; j < nc; ++j) {
-          int64_t pos = n0 + j0 + j;
-          float *o = c + (pos / p.OW) * p.osh + (pos % p.OW) * p.osw;
-          for (int r = 0; r < mr; ++r)
-            o[r * p.osf] += tile[r * mk.nr + j];
+          int64_t pos = n0 + j0 + j, oh = pos / p.OW, ow = pos % p.OW;
+          float *o = c + oh * p.osh + ow * p.osw;
+          for (int r = 0; r < mr; ++r) {
+            float v = tile[r * mk.nr + j] + (e.load ? o[r * p.osf] : 0.0f);
+            if (e.bias)
+              v += e.bias[r * p.bs];
+            if (residual)
+              v += p.res[img * p.rsn + (f + r) * p.rsf + oh * p.rsh + ow * p.rsw];
+            if (e.clamp) {
+              v = v < e.lo ? e.lo : v; // NaN stays NaN
+              v = v > e.hi ? e.hi : v;
+            }
+            o[r * p.osf] = v;
+          }
         }
       }
     }
@@ -244,7 +282,10 @@ extern "C" void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int6
                                 const float *in, int64_t isn, int64_t isc, int64_t ish,
                                 int64_t isw, const float *w, int64_t wsf, int64_t wsc,
                                 int64_t wsh, int64_t wsw, float *out, int64_t osn,
-                                int64_t osf, int64_t osh, int64_t osw, int64_t aPanel) {
+                                int64_t osf, int64_t osh, int64_t osw, int64_t aPanel,
+                                const float *bias, int64_t bs, const float *res, int64_t rsn,
+                                int64_t rsf, int64_t rsh, int64_t rsw, float lo, float hi,
+                                int64_t flags) {
   if (N <= 0 || C <= 0 || F <= 0 || KH <= 0 || KW <= 0 || OH <= 0 || OW <= 0)
     return;
   kiln_cpu_profile::Scope profile(
@@ -263,6 +304,12 @@ extern "C" void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int6
   p.out = out, p.osn = osn, p.osf = osf, p.osh = osh, p.osw = osw;
   p.K = C * KH * KW, p.P = OH * OW;
   p.outPlane = osw == 1 && osh == OW;
+  p.accumulate = flags & KILN_CONV_ACCUMULATE;
+  p.clamp = flags & KILN_CONV_CLAMP;
+  p.lo = lo, p.hi = hi;
+  p.bias = bias, p.bs = bs;
+  p.res = res, p.rsn = rsn, p.rsf = rsf, p.rsh = rsh, p.rsw = rsw;
+  p.resPlane = rsw == 1 && rsh == OW;
   p.kChannel.resize(p.K), p.kFilter.resize(p.K), p.kRow.resize(p.K), p.kCol.resize(p.K);
   for (int64_t c = 0, k = 0; c < C; ++c)
     for (int64_t kh = 0; kh < KH; ++kh)

@@ -39,8 +39,22 @@ constexpr int kMaxMR = 12, kMaxNR = 32;
 /// += packed A panel (kc x MR) * packed B panel (kc x NR). The x86 ones
 /// compute only the rows they store (a tail of fewer than MR rows is
 /// cheaper), all NR columns.
-using KernelFn = void (*)(int64_t kc, const float *a, const float *b, float *c,
-                             int64_t ldc, int rows, int cols);
+using kiln_cpu::TileEpilogue;
+using KernelFn = kiln_cpu::MicrokernelFn;
+
+/// The epilogue of one value (scalar kernels and tails).
+inline float epilogueValue(const TileEpilogue &e, float c, float v, int r, int j) {
+  v += e.load ? c : 0.0f;
+  if (e.bias)
+    v += e.bias[r];
+  if (e.res)
+    v += e.res[r * e.ldr + j];
+  if (e.clamp) {
+    v = v < e.lo ? e.lo : v; // NaN stays NaN
+    v = v > e.hi ? e.hi : v;
+  }
+  return v;
+}
 
 struct KernelInfo {
   KernelFn fn;
@@ -51,15 +65,17 @@ struct KernelInfo {
 
 template <int MR, int NR>
 void kernelPortable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                    int rows, int cols) {
+                    int rows, int cols, const TileEpilogue *e) {
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
     for (int r = 0; r < MR; ++r)
       for (int j = 0; j < NR; ++j)
         acc[r][j] += a[r] * b[j];
   for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < cols; ++j)
-      c[r * ldc + j] += acc[r][j];
+    for (int j = 0; j < cols; ++j) {
+      float &out = c[r * ldc + j];
+      out = e ? epilogueValue(*e, out, acc[r][j], r, j) : out + acc[r][j];
+    }
 }
 
 #ifdef KILN_GEMM_X86
@@ -67,7 +83,8 @@ void kernelPortable(int64_t kc, const float *a, const float *b, float *c, int64_
 /// tail of fewer rows costs its rows only, not a whole tile.
 template <int R>
 __attribute__((target("avx2,fma"))) void tileAvx2(int64_t kc, const float *a, const float *b,
-                                                  float *c, int64_t ldc, int cols) {
+                                                  float *c, int64_t ldc, int cols,
+                                                  const TileEpilogue *e) {
   constexpr int MR = 6;
   __m256 acc[R][2];
 #pragma GCC unroll 6
@@ -82,7 +99,7 @@ __attribute__((target("avx2,fma"))) void tileAvx2(int64_t kc, const float *a, co
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  if (cols == 16) {
+  if (cols == 16 && !e) {
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       float *row = c + r * ldc;
@@ -95,20 +112,22 @@ __attribute__((target("avx2,fma"))) void tileAvx2(int64_t kc, const float *a, co
   for (int r = 0; r < R; ++r) {
     _mm256_store_ps(tile, acc[r][0]);
     _mm256_store_ps(tile + 8, acc[r][1]);
-    for (int j = 0; j < cols; ++j)
-      c[r * ldc + j] += tile[j];
+    for (int j = 0; j < cols; ++j) {
+      float &out = c[r * ldc + j];
+      out = e ? epilogueValue(*e, out, tile[j], r, j) : out + tile[j];
+    }
   }
 }
 
 void kernelAvx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
-                int cols) {
+                int cols, const TileEpilogue *e) {
   switch (rows) {
-  case 1: return tileAvx2<1>(kc, a, b, c, ldc, cols);
-  case 2: return tileAvx2<2>(kc, a, b, c, ldc, cols);
-  case 3: return tileAvx2<3>(kc, a, b, c, ldc, cols);
-  case 4: return tileAvx2<4>(kc, a, b, c, ldc, cols);
-  case 5: return tileAvx2<5>(kc, a, b, c, ldc, cols);
-  default: return tileAvx2<6>(kc, a, b, c, ldc, cols);
+  case 1: return tileAvx2<1>(kc, a, b, c, ldc, cols, e);
+  case 2: return tileAvx2<2>(kc, a, b, c, ldc, cols, e);
+  case 3: return tileAvx2<3>(kc, a, b, c, ldc, cols, e);
+  case 4: return tileAvx2<4>(kc, a, b, c, ldc, cols, e);
+  case 5: return tileAvx2<5>(kc, a, b, c, ldc, cols, e);
+  default: return tileAvx2<6>(kc, a, b, c, ldc, cols, e);
   }
 }
 
@@ -116,7 +135,7 @@ void kernelAvx2(int64_t kc, const float *a, const float *b, float *c, int64_t ld
 template <int R>
 __attribute__((target("avx512f,fma"))) void tileAvx512(int64_t kc, const float *a,
                                                        const float *b, float *c, int64_t ldc,
-                                                       int cols) {
+                                                       int cols, const TileEpilogue *e) {
   constexpr int MR = 12;
   __m512 acc[R][2];
 #pragma GCC unroll 12
@@ -135,31 +154,61 @@ __attribute__((target("avx512f,fma"))) void tileAvx512(int64_t kc, const float *
   __mmask16 m1 = cols >= 32   ? (__mmask16)0xFFFF
                  : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1)
                              : (__mmask16)0;
+  if (!e) {
 #pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      float *row = c + r * ldc;
+      _mm512_mask_storeu_ps(row, m0,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), acc[r][0]));
+      _mm512_mask_storeu_ps(row + 16, m1,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), acc[r][1]));
+    }
+    return;
+  }
+  // max_ps / min_ps return their second operand when either is NaN: with
+  // the value second, NaN propagates as arith.maximumf / minimumf do.
+  __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
   for (int r = 0; r < R; ++r) {
     float *row = c + r * ldc;
-    _mm512_mask_storeu_ps(row, m0,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), acc[r][0]));
-    _mm512_mask_storeu_ps(row + 16, m1,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), acc[r][1]));
+    __m512 v0 = acc[r][0], v1 = acc[r][1];
+    if (e->load) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+    if (e->bias) {
+      __m512 bv = _mm512_set1_ps(e->bias[r]);
+      v0 = _mm512_add_ps(v0, bv);
+      v1 = _mm512_add_ps(v1, bv);
+    }
+    if (e->res) {
+      const float *rr = e->res + r * e->ldr;
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, rr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, rr + 16));
+    }
+    if (e->clamp) {
+      v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, v0));
+      v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, v1));
+    }
+    _mm512_mask_storeu_ps(row, m0, v0);
+    _mm512_mask_storeu_ps(row + 16, m1, v1);
   }
 }
 
 void kernelAvx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int rows,
-                  int cols) {
+                  int cols, const TileEpilogue *e) {
   switch (rows) {
-  case 1: return tileAvx512<1>(kc, a, b, c, ldc, cols);
-  case 2: return tileAvx512<2>(kc, a, b, c, ldc, cols);
-  case 3: return tileAvx512<3>(kc, a, b, c, ldc, cols);
-  case 4: return tileAvx512<4>(kc, a, b, c, ldc, cols);
-  case 5: return tileAvx512<5>(kc, a, b, c, ldc, cols);
-  case 6: return tileAvx512<6>(kc, a, b, c, ldc, cols);
-  case 7: return tileAvx512<7>(kc, a, b, c, ldc, cols);
-  case 8: return tileAvx512<8>(kc, a, b, c, ldc, cols);
-  case 9: return tileAvx512<9>(kc, a, b, c, ldc, cols);
-  case 10: return tileAvx512<10>(kc, a, b, c, ldc, cols);
-  case 11: return tileAvx512<11>(kc, a, b, c, ldc, cols);
-  default: return tileAvx512<12>(kc, a, b, c, ldc, cols);
+  case 1: return tileAvx512<1>(kc, a, b, c, ldc, cols, e);
+  case 2: return tileAvx512<2>(kc, a, b, c, ldc, cols, e);
+  case 3: return tileAvx512<3>(kc, a, b, c, ldc, cols, e);
+  case 4: return tileAvx512<4>(kc, a, b, c, ldc, cols, e);
+  case 5: return tileAvx512<5>(kc, a, b, c, ldc, cols, e);
+  case 6: return tileAvx512<6>(kc, a, b, c, ldc, cols, e);
+  case 7: return tileAvx512<7>(kc, a, b, c, ldc, cols, e);
+  case 8: return tileAvx512<8>(kc, a, b, c, ldc, cols, e);
+  case 9: return tileAvx512<9>(kc, a, b, c, ldc, cols, e);
+  case 10: return tileAvx512<10>(kc, a, b, c, ldc, cols, e);
+  case 11: return tileAvx512<11>(kc, a, b, c, ldc, cols, e);
+  default: return tileAvx512<12>(kc, a, b, c, ldc, cols, e);
   }
 }
 #endif
@@ -275,13 +324,13 @@ void runBlock(const Problem &p, int64_t block) {
                                    : ap.data() + ip * ki.mr * kc;
         float *c = C + ip * ki.mr * p.csm + jp * ki.nr * p.csn;
         if (direct) {
-          ki.fn(kc, apanel, bpanel, c, p.csm, mr, nc);
+          ki.fn(kc, apanel, bpanel, c, p.csm, mr, nc, nullptr);
           continue;
         }
         // A C whose columns are not contiguous: the tile goes through a
         // local buffer.
         std::fill(tile, tile + mr * ki.nr, 0.0f);
-        ki.fn(kc, apanel, bpanel, tile, ki.nr, mr, nc);
+        ki.fn(kc, apanel, bpanel, tile, ki.nr, mr, nc, nullptr);
         for (int r = 0; r < mr; ++r)
           for (int j = 0; j < nc; ++j)
             c[r * p.csm + j * p.csn] += tile[r * ki.nr + j];

@@ -44,8 +44,21 @@ int sgemmRows();
 /// += a packed A panel (kc x mr, k-major) * a packed B panel (kc x nr).
 /// Only rows x cols are stored (the x86 kernels compute only those rows;
 /// all nr columns).
+/// What a tile's store does besides adding the product: with `e` null,
+/// C += A B. Otherwise C = clamp((load ? C : 0) + A B + bias[r] +
+/// res[r][j], lo, hi), each part only when present (bias per row, res
+/// rows `ldr` apart); the clamp propagates NaN like arith.maximumf and
+/// minimumf.
+struct TileEpilogue {
+  bool load = true;
+  const float *bias = nullptr;
+  const float *res = nullptr;
+  int64_t ldr = 0;
+  bool clamp = false;
+  float lo = 0, hi = 0;
+};
 using MicrokernelFn = void (*)(int64_t kc, const float *a, const float *b, float *c,
-                               int64_t ldc, int rows, int cols);
+                               int64_t ldc, int rows, int cols, const TileEpilogue *e);
 struct Microkernel {
   MicrokernelFn fn;
   int mr, nr;

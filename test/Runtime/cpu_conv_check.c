@@ -20,7 +20,14 @@ typedef struct {
                  microkernel's rows / columns, > 0 that width */
 } Case;
 
-static double check(Case c, int threads) {
+/* The epilogue variants every case runs with: accumulate into the output
+ * or not, a bias (strided or not), a residual (laid out like the output,
+ * or spread), a clamp. */
+typedef struct {
+  int accumulate, bias, residual, clamp;
+} Epilogue;
+
+static double check(Case c, Epilogue ep, int threads) {
   long long OH = (c.H + c.PT + c.PB - (c.KH - 1) * c.DH - 1) / c.SH + 1;
   long long OW = (c.W + c.PL + c.PR - (c.KW - 1) * c.DW - 1) / c.SW + 1;
   long long step = c.spread ? 2 : 1;
@@ -37,6 +44,15 @@ static double check(Case c, int threads) {
   for (long long i = 0; i < c.N * isn; ++i) in[i] = randf();
   for (long long i = 0; i < c.F * wsf; ++i) w[i] = randf();
   for (long long i = 0; i < c.N * osn; ++i) out[i] = out0[i] = randf();
+  /* Bias: F values (every other one when bias == 2); residual: like the
+   * output, or with its columns 3 apart (residual == 2). */
+  long long bs = ep.bias == 2 ? 2 : 1;
+  float *bias = malloc(sizeof(float) * c.F * 2);
+  for (long long i = 0; i < c.F * 2; ++i) bias[i] = randf();
+  long long rsw = ep.residual == 2 ? 3 : 1, rsh = OW * rsw, rsf = OH * rsh, rsn = c.F * rsf;
+  float *res = malloc(sizeof(float) * c.N * rsn);
+  for (long long i = 0; i < c.N * rsn; ++i) res[i] = randf();
+  float lo = -0.25f, hi = 0.5f;
   int64_t rows, cols;
   kiln_cpu_sgemm_panels(&rows, &cols);
   long long width = c.panel == -1 ? rows : c.panel == -2 ? cols : c.panel;
@@ -53,14 +69,25 @@ static double check(Case c, int threads) {
   kiln_set_num_threads(threads);
   kiln_cpu_conv2d(c.N, c.C, c.H, c.W, c.F, c.KH, c.KW, OH, OW, c.SH, c.SW, c.DH, c.DW, c.PT,
                   c.PL, in, isn, isc, ish, isw, filter, wsf, c.KH * c.KW, c.KW, 1, out, osn,
-                  osf, osh, osw, width);
+                  osf, osh, osw, width, ep.bias ? bias : NULL, bs, ep.residual ? res : NULL,
+                  rsn, rsf, rsh, rsw, lo, hi,
+                  (ep.accumulate ? KILN_CONV_ACCUMULATE : 0) | (ep.clamp ? KILN_CONV_CLAMP : 0));
   double worst = 0;
   for (long long n = 0; n < c.N; ++n)
     for (long long f = 0; f < c.F; ++f)
       for (long long oh = 0; oh < OH; ++oh)
         for (long long ow = 0; ow < OW; ++ow) {
           long long o = n * osn + f * osf + oh * osh + ow * osw;
-          double sum = out0[o], mag = fabs(sum);
+          double sum = ep.accumulate ? out0[o] : 0, mag = fabs(sum);
+          if (ep.bias) {
+            sum += bias[f * bs];
+            mag += fabs(bias[f * bs]);
+          }
+          if (ep.residual) {
+            double r = res[n * rsn + f * rsf + oh * rsh + ow * rsw];
+            sum += r;
+            mag += fabs(r);
+          }
           for (long long ch = 0; ch < c.C; ++ch)
             for (long long kh = 0; kh < c.KH; ++kh)
               for (long long kw = 0; kw < c.KW; ++kw) {
@@ -72,6 +99,12 @@ static double check(Case c, int threads) {
                 sum += p;
                 mag += fabs(p);
               }
+          /* The clamp moves values no further apart, so the clamped
+           * result is within rounding of the clamped sum. */
+          if (ep.clamp) {
+            sum = sum < lo ? lo : sum > hi ? hi : sum;
+            if (!(out[o] >= lo && out[o] <= hi)) worst = 1;
+          }
           double err = fabs(out[o] - sum) / (mag + 1e-30);
           if (err > worst) worst = err;
         }
@@ -84,7 +117,7 @@ static double check(Case c, int threads) {
           int written = i < OH * osh && i % 2 == 0;
           if (!written && out[o] != out0[o]) worst = 1;
         }
-  free(in); free(w); free(out); free(out0); free(panels);
+  free(in); free(w); free(out); free(out0); free(panels); free(bias); free(res);
   return worst;
 }
 
@@ -108,18 +141,28 @@ int main(void) {
       {1, 40, 9, 9, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 8},
       {1, 300, 3, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, -2},
   };
+  Epilogue epilogues[] = {
+      {1, 0, 0, 0}, /* out += conv */
+      {0, 1, 0, 1}, /* out = clamp(conv + bias) */
+      {0, 2, 1, 0}, /* out = conv + strided bias + residual */
+      {1, 1, 2, 1}, /* all of it, a spread residual */
+  };
   int n = sizeof(cases) / sizeof(cases[0]), failures = 0;
+  int ne = sizeof(epilogues) / sizeof(epilogues[0]);
   double worst = 0;
   for (int threads = 1; threads <= 3; ++threads)
-    for (int i = 0; i < n; ++i) {
-      double err = check(cases[i], threads);
-      if (err > worst) worst = err;
-      if (err > 1e-5) {
-        printf("FAIL: case %d with %d threads: relative error %g\n", i, threads, err);
-        ++failures;
+    for (int i = 0; i < n; ++i)
+      for (int e = 0; e < ne; ++e) {
+        double err = check(cases[i], epilogues[e], threads);
+        if (err > worst) worst = err;
+        if (err > 1e-5) {
+          printf("FAIL: case %d, epilogue %d with %d threads: relative error %g\n", i, e,
+                 threads, err);
+          ++failures;
+        }
       }
-    }
   if (!failures)
-    printf("OK: %d convolutions x 3 thread counts, largest relative error %.1e\n", n, worst);
+    printf("OK: %d convolutions x %d epilogues x 3 thread counts, largest relative error %.1e\n",
+           n, ne, worst);
   return failures != 0;
 }

@@ -94,3 +94,44 @@ def test_residual_block_reads_input_after_convolution():
     (z,) = kiln.compile(model).run(None, {"x": x})
     expected = np.maximum(reference(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1)), 0) + x
     assert np.abs(z - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+def block_model(x_shape, w, b, tail):
+    """conv(x) + b, then `tail`: 'add_relu' (+ x, ReLU: fused into the
+    convolution's store) or 'clip' (Clip to [0, 6])."""
+    f = w.shape[0]
+    out_shape = (x_shape[0], f, x_shape[2], x_shape[3])
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+    if tail == "add_relu":
+        nodes += [helper.make_node("Add", ["y", "x"], ["s"]), helper.make_node("Relu", ["s"], ["z"])]
+    else:
+        inits += [numpy_helper.from_array(np.float32(0), "lo"),
+                  numpy_helper.from_array(np.float32(6), "hi")]
+        nodes += [helper.make_node("Clip", ["y", "lo", "hi"], ["z"])]
+    graph = helper.make_graph(nodes, "block",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, out_shape)],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("tail", ["add_relu", "clip"])
+def test_fused_epilogue_with_nan(tail):
+    """Bias, residual and clamp applied in the convolution's store; a NaN in
+    the input reaches exactly the outputs whose windows (or residual) see
+    it, as NaN, like maximumf / minimumf."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 16, 12, 12)).astype(np.float32)
+    x[0, 3, 5, 7] = np.nan
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    (z,) = kiln.compile(block_model(x.shape, w, b, tail)).run(None, {"x": x})
+    y = reference(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1))
+    with np.errstate(invalid="ignore"):
+        expected = np.maximum(y + x, 0) if tail == "add_relu" else np.clip(y, 0, 6)
+    nan = np.isnan(expected)
+    assert nan.any() and (np.isnan(z) == nan).all()
+    assert np.abs(z[~nan] - expected[~nan]).max() <= 1e-5 * np.abs(expected[~nan]).max()

@@ -10,8 +10,12 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Debug.h"
+
+#include <cmath>
+#include <limits>
 
 #define DEBUG_TYPE "kiln-cpu-contraction-to-call"
 
@@ -213,7 +217,7 @@ struct CpuContractionToCallPass
     for (auto [op, loops] : depthwise)
       rewriteDepthwise(op, loops, declare(module, kDepthwiseFunction, 24));
     for (linalg::Conv2DNchwFchwOp op : convs)
-      rewriteConv(op, declare(module, kConvFunction, 31));
+      rewriteConv(op, declareConv(module));
   }
 
   /// The runtime function `name` taking `numArgs` index values.
@@ -224,6 +228,24 @@ struct CpuContractionToCallPass
     b.setInsertionPointToEnd(module.getBody());
     SmallVector<Type> args(numArgs, b.getIndexType());
     auto f = func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(args, {}));
+    f.setPrivate();
+    return f;
+  }
+
+  /// kiln_cpu_conv2d: 30 index values, the filter's panel width, the bias
+  /// and residual addresses and strides, the clamp bounds (f32) and the
+  /// flags.
+  func::FuncOp declareConv(ModuleOp module) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(kConvFunction))
+      return f;
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    SmallVector<Type> args(38, b.getIndexType());
+    args.push_back(b.getF32Type());
+    args.push_back(b.getF32Type());
+    args.push_back(b.getIndexType());
+    auto f = func::FuncOp::create(b, module.getLoc(), kConvFunction,
+                                  b.getFunctionType(args, {}));
     f.setPrivate();
     return f;
   }
@@ -412,8 +434,28 @@ struct CpuContractionToCallPass
       for (Value stride : meta.getStrides())
         args.push_back(stride);
     };
-    SmallVector<Value> outArgs, filterArgs, inArgs;
-    addBuffer(output, outArgs);
+    // The output's start value (a per-filter bias or zeros) and what the
+    // next op does to it (a residual, a clamp) go into the call's store.
+    ConvEpilogue epi = convEpilogue(conv, input);
+    Value dest = epi.apply ? epi.apply.getDpsInits()[0] : output;
+    SmallVector<Value> outArgs, filterArgs, inArgs, epiArgs;
+    addBuffer(dest, outArgs);
+    Value none = constant(0);
+    if (epi.bias) {
+      SmallVector<Value> biasArgs;
+      addBuffer(epi.bias, biasArgs);
+      llvm::append_range(epiArgs, biasArgs);
+    } else {
+      epiArgs.append({none, none});
+    }
+    if (epi.residual)
+      addBuffer(epi.residual, epiArgs);
+    else
+      epiArgs.append({none, none, none, none, none});
+    epiArgs.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.lo)));
+    epiArgs.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.hi)));
+    epiArgs.push_back(constant((epi.init ? 0 : KILN_CONV_ACCUMULATE) |
+                               (epi.clamp ? KILN_CONV_CLAMP : 0)));
     Value packed = packConstant(b, loc, filter, {0}, {1, 2, 3}, aPanel);
     if (packed) {
       filterArgs.push_back(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, packed));
@@ -428,11 +470,23 @@ struct CpuContractionToCallPass
     llvm::append_range(args, filterArgs);
     llvm::append_range(args, outArgs);
     args.push_back(constant(packed ? aPanel : 0));
+    llvm::append_range(args, epiArgs);
     auto call = func::CallOp::create(b, loc, callee, args);
     kiln::copyKernelTag(conv, call);
     LLVM_DEBUG(llvm::dbgs() << "runtime convolution call at " << loc
-                            << (padded ? " (padding read in place)" : "") << "\n");
+                            << (padded ? " (padding read in place)" : "")
+                            << (epi.init ? " (start value fused)" : "")
+                            << (epi.apply ? " (epilogue fused)" : "") << "\n");
     conv->erase();
+    if (epi.init)
+      epi.init->erase();
+    if (epi.apply) {
+      epi.apply->erase();
+      // The convolution's own buffer is now unused.
+      if (auto alloc = output.getDefiningOp<memref::AllocOp>())
+        if (alloc->use_empty())
+          alloc->erase();
+    }
     if (padded) {
       memref::SubViewOp view = padded->interior;
       padded->copy.erase();
@@ -440,6 +494,148 @@ struct CpuContractionToCallPass
       padded->fill->erase();
       padded->alloc.erase();
     }
+  }
+
+  struct ConvEpilogue {
+    Operation *init = nullptr;   // fill or bias broadcast of the output, fused
+    Value bias;                  // per-filter start value, when a broadcast
+    linalg::GenericOp apply;     // the elementwise op folded into the store
+    Value residual;
+    bool clamp = false;
+    float lo = -std::numeric_limits<float>::infinity();
+    float hi = std::numeric_limits<float>::infinity();
+  };
+
+  /// What the call can do as it stores the output O of `conv` (reading
+  /// `input`): O's start value when the op right before writes all of it
+  /// with zeros or a per-filter broadcast and nothing else reads O before
+  /// the convolution; and, when the op right after is an elementwise
+  /// linalg.generic whose only use of O is as an input and which computes
+  /// clamp(O + R) (R, a residual of the same shape, and the clamp
+  /// optional; maximumf and minimumf with constants) into a buffer Y, that
+  /// op: the call then writes Y directly. Y may be O; R and Y may not share
+  /// a buffer, nor Y and the convolution's input.
+  ConvEpilogue convEpilogue(linalg::Conv2DNchwFchwOp conv, Value input) {
+    ConvEpilogue epi;
+    Value out = conv.getDpsInits()[0];
+    auto outType = cast<MemRefType>(out.getType());
+    auto nextEffectful = [](Operation *op) {
+      op = op->getNextNode();
+      while (op && isMemoryEffectFree(op) && op->getNumRegions() == 0)
+        op = op->getNextNode();
+      return op;
+    };
+    // O's users: the start value (the last op before the convolution that
+    // uses O, with nothing in between that may write O), the convolution,
+    // the epilogue, and nothing else (deallocations come later).
+    Operation *before = nullptr;
+    for (Operation *op = conv->getPrevNode(); op && !before; op = op->getPrevNode()) {
+      if (llvm::is_contained(op->getOperands(), out))
+        before = op;
+      else if (kiln::mayWrite(op, kiln::rootBuffer(out)))
+        return epi;
+    }
+    Operation *after = nextEffectful(conv);
+    // Later users read the final value: only when the epilogue writes it
+    // back into O (checked below).
+    bool laterUsers = false;
+    for (Operation *user : out.getUsers()) {
+      if (user == conv || user == before || user == after)
+        continue;
+      if (!after || user->getBlock() != conv->getBlock() || !after->isBeforeInBlock(user))
+        return epi;
+      laterUsers = true;
+    }
+    if (before) {
+      if (FloatAttr v = kiln::linalgFillValue(before, out)) {
+        if (v.getValue().isPosZero())
+          epi.init = before;
+      } else if (auto bcast = dyn_cast<linalg::BroadcastOp>(before)) {
+        auto biasType = dyn_cast<MemRefType>(bcast.getInput().getType());
+        if (bcast.getInit() == out && biasType && biasType.getRank() == 1 &&
+            biasType.getElementType().isF32() &&
+            llvm::equal(bcast.getDimensions(), ArrayRef<int64_t>{0, 2, 3}) &&
+            kiln::rootBuffer(bcast.getInput()) != kiln::rootBuffer(out)) {
+          epi.init = before;
+          epi.bias = bcast.getInput();
+        }
+      }
+    }
+    auto generic = dyn_cast_or_null<linalg::GenericOp>(after);
+    if (!epi.init || !generic || !generic.hasPureBufferSemantics() ||
+        generic.getNumDpsInits() != 1 || generic.getNumDpsInputs() > 2 ||
+        generic.getNumReductionLoops() != 0 || generic.hasIndexSemantics())
+      return epi;
+    for (AffineMap map : generic.getIndexingMapsArray())
+      if (!map.isIdentity() || map.getNumDims() != 4)
+        return epi;
+    Value y = generic.getDpsInits()[0];
+    if (laterUsers && y != out)
+      return epi;
+    if (cast<MemRefType>(y.getType()).getShape() != outType.getShape() ||
+        !cast<MemRefType>(y.getType()).getElementType().isF32())
+      return epi;
+    Block &body = generic.getRegion().front();
+    BlockArgument acc, res;
+    Value residual;
+    for (OpOperand *operand : generic.getDpsInputOperands()) {
+      BlockArgument arg = body.getArgument(operand->getOperandNumber());
+      if (operand->get() == out && !acc)
+        acc = arg;
+      else if (!residual)
+        residual = operand->get(), res = arg;
+      else
+        return epi;
+    }
+    if (!acc || !body.getArgument(generic.getNumDpsInputs()).use_empty())
+      return epi;
+    if (residual && (cast<MemRefType>(residual.getType()).getShape() != outType.getShape() ||
+                     kiln::rootBuffer(residual) == kiln::rootBuffer(y) ||
+                     kiln::rootBuffer(residual) == kiln::rootBuffer(out)))
+      return epi;
+    if (kiln::rootBuffer(y) == kiln::rootBuffer(input) ||
+        (epi.bias && kiln::rootBuffer(y) == kiln::rootBuffer(epi.bias)))
+      return epi;
+    // The body: a chain from O's value through an optional addf of R, then
+    // maximumf / minimumf with constants, to the yield.
+    Value chain = acc;
+    bool added = false, clamped = false;
+    float lo = epi.lo, hi = epi.hi;
+    for (Operation &op : body.without_terminator()) {
+      if (isa<arith::ConstantOp>(op))
+        continue;
+      if (op.getNumOperands() != 2 || op.getNumResults() != 1)
+        return epi;
+      Value a = op.getOperand(0), b2 = op.getOperand(1);
+      Value other = a == chain ? b2 : b2 == chain ? a : Value();
+      if (!other || (a == chain && b2 == chain))
+        return epi;
+      if (isa<arith::AddFOp>(op) && res && other == res && !added && !clamped) {
+        added = true;
+      } else if (FloatAttr c = kiln::constantFloat(other);
+                 c && isa<arith::MaximumFOp, arith::MinimumFOp>(op)) {
+        float v = c.getValue().convertToFloat();
+        if (std::isnan(v))
+          return epi;
+        clamped = true;
+        if (isa<arith::MaximumFOp>(op))
+          lo = std::max(lo, v), hi = std::max(hi, v);
+        else
+          lo = std::min(lo, v), hi = std::min(hi, v);
+      } else {
+        return epi;
+      }
+      chain = op.getResult(0);
+      if (!chain.hasOneUse())
+        return epi;
+    }
+    if (body.getTerminator()->getOperand(0) != chain || (residual && !added))
+      return epi;
+    epi.apply = generic;
+    epi.residual = residual;
+    epi.clamp = clamped;
+    epi.lo = lo, epi.hi = hi;
+    return epi;
   }
 
   /// The zero-padded copy `conv` reads as its input, when nothing else
