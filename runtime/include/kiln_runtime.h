@@ -151,18 +151,26 @@ void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int64_t F, int6
                      int64_t bias_stride, const float *res, int64_t res_stride_n,
                      int64_t res_stride_f, int64_t res_stride_h, int64_t res_stride_w,
                      float lo, float hi, int64_t flags);
-/* Called by compiled code for f32 depthwise convolutions over an input
- * already padded: out[n][c][oh][ow] += sum over kh < KH, kw < KW of
- * in[n][c][oh*SH + kh*DH][ow*SW + kw*DW] * w[c][kh][kw], each operand
- * addressed with element strides. One (n, c) plane per task on the
- * thread pool. */
+/* Called by compiled code for f32 depthwise convolutions:
+ * out[n][c][oh][ow] = clamp(start + bias[c * bias_stride] + res[n][c][oh][ow]
+ *   + sum over kh < KH, kw < KW of in[n][c][ih][iw] * w[c][kh][kw], lo, hi)
+ * with ih = oh*SH - PT + kh*DH, iw = ow*SW - PL + kw*DW and taps outside the
+ * H x W input left out (zero padding read in place). start is out's own
+ * value with KILN_CONV_ACCUMULATE, else 0; bias and res are left out when
+ * NULL (res must not overlap out), the clamp (NaN propagating) applies
+ * with KILN_CONV_CLAMP. Every operand is addressed with element strides.
+ * One (n, c) plane per task on the thread pool. */
 void kiln_cpu_depthwise_conv2d(int64_t N, int64_t C, int64_t OH, int64_t OW, int64_t KH,
                                int64_t KW, int64_t SH, int64_t SW, int64_t DH, int64_t DW,
                                const float *in, int64_t in_stride_n, int64_t in_stride_c,
                                int64_t in_stride_h, int64_t in_stride_w, const float *w,
                                int64_t w_stride_c, int64_t w_stride_h, int64_t w_stride_w,
                                float *out, int64_t out_stride_n, int64_t out_stride_c,
-                               int64_t out_stride_h, int64_t out_stride_w);
+                               int64_t out_stride_h, int64_t out_stride_w, int64_t H, int64_t W,
+                               int64_t PT, int64_t PL, const float *bias, int64_t bias_stride,
+                               const float *res, int64_t res_stride_n, int64_t res_stride_c,
+                               int64_t res_stride_h, int64_t res_stride_w, float lo, float hi,
+                               int64_t flags);
 /* Called by compiled code for fused f32 attention (kiln.attention):
  * out[b][h][i][:] = softmax_j(Q[b][h][i] . K[b][g][j] * scale + mask[b][h][i][j]) V[b][g][j][:]
  * with g = h / (H / Hkv) (grouped-query heads), every operand addressed

@@ -48,6 +48,7 @@ struct Conv {
   int64_t mBlocks, nBlocks;
   bool aPacked;          // w is in the microkernel's row panels over all of K
   bool outPlane;         // out's (oh, ow) plane is contiguous
+  bool flat;             // 1x1, stride 1, no pads, a contiguous input plane
   // The epilogue: out = clamp((accumulate ? out : 0) + conv + bias[f] +
   // res[n][f][oh][ow], lo, hi), each part when present.
   bool accumulate, clamp, resPlane;
@@ -138,6 +139,15 @@ __attribute__((target("avx512f"))) void packRowAvx512(const Conv &p, const float
 /// the input).
 void packPanel(const Conv &p, const float *img, int64_t k0, int64_t kc, int64_t p0, int cols,
                int nr, bool avx512, float *out) {
+  if (p.flat) {
+    // A 1x1, stride-1, unpadded window over a contiguous plane: position p
+    // is input element p of each channel.
+    for (int64_t k = k0; k < k0 + kc; ++k, out += nr) {
+      std::memcpy(out, img + p.kChannel[k] + p0, sizeof(float) * cols);
+      std::memset(out + cols, 0, sizeof(float) * (nr - cols));
+    }
+    return;
+  }
   Segment segs[64];
   int count = 0;
   for (int j = 0; j < cols;) {
@@ -304,6 +314,8 @@ extern "C" void kiln_cpu_conv2d(int64_t N, int64_t C, int64_t H, int64_t W, int6
   p.out = out, p.osn = osn, p.osf = osf, p.osh = osh, p.osw = osw;
   p.K = C * KH * KW, p.P = OH * OW;
   p.outPlane = osw == 1 && osh == OW;
+  p.flat = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && H == OH &&
+           W == OW && isw == 1 && ish == W;
   p.accumulate = flags & KILN_CONV_ACCUMULATE;
   p.clamp = flags & KILN_CONV_CLAMP;
   p.lo = lo, p.hi = hi;

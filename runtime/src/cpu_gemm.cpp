@@ -28,6 +28,11 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+// GCC 12 reports the undefined first operand inside _mm512_max_ps and
+// _mm512_min_ps as maybe uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define KILN_GEMM_X86 1
 #endif
 

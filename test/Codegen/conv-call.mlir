@@ -170,3 +170,48 @@ func.func @not_epilogue(%x: memref<1x16x8x8xf32>, %w: memref<16x16x3x3xf32>, %r:
   }
   return
 }
+
+// -----
+
+// A depthwise convolution (grouped, one channel per group) gets the same:
+// its zero-padded input read in place (extent 8 x 8, pads 1 and 1), the
+// per-channel bias broadcast (a linalg.generic) as its start value, and
+// the clamp to [0, 6] after it in the store (flags 2).
+// CHECK-LABEL: func.func @depthwise
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: memref.copy
+// CHECK-NOT: linalg.generic
+// CHECK: call @kiln_cpu_depthwise_conv2d(%c1, %c32, %c8, %c8, %c3, %c3, %c1, %c1, %c1, %c1, %{{.*}}, %c2048, %c64, %c8, %c1, %{{.*}}, %c9, %c3, %c1, %{{.*}}, %c2048, %c64, %c8, %c1, %c8, %c8, %c1, %c1, %{{.*}}, %c1, %c0, %c0, %c0, %c0, %c0, %{{.*}}, %{{.*}}, %c2)
+// CHECK-NOT: linalg.generic
+#dwin = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, c, oh + kh, ow + kw)>
+#dwfl = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (g, f, c, kh, kw)>
+#dwout = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, f, oh, ow)>
+#bias = affine_map<(a, b, c, d, e) -> (b, c)>
+#id5 = affine_map<(a, b, c, d, e) -> (a, b, c, d, e)>
+func.func @depthwise(%x: memref<1x32x1x8x8xf32>, %w: memref<32x1x1x3x3xf32>, %bias: memref<32x1xf32>) -> memref<1x32x1x8x8xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %c6 = arith.constant 6.0 : f32
+  %o = memref.alloc() : memref<1x32x1x8x8xf32>
+  linalg.generic {indexing_maps = [#bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%bias : memref<32x1xf32>) outs(%o : memref<1x32x1x8x8xf32>) {
+  ^bb0(%b: f32, %out: f32):
+    linalg.yield %b : f32
+  }
+  %p = memref.alloc() : memref<1x32x1x10x10xf32>
+  linalg.fill ins(%c0 : f32) outs(%p : memref<1x32x1x10x10xf32>)
+  %interior = memref.subview %p[0, 0, 0, 1, 1] [1, 32, 1, 8, 8] [1, 1, 1, 1, 1] : memref<1x32x1x10x10xf32> to memref<1x32x1x8x8xf32, strided<[3200, 100, 100, 10, 1], offset: 11>>
+  memref.copy %x, %interior : memref<1x32x1x8x8xf32> to memref<1x32x1x8x8xf32, strided<[3200, 100, 100, 10, 1], offset: 11>>
+  linalg.generic {indexing_maps = [#dwin, #dwfl, #dwout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%p, %w : memref<1x32x1x10x10xf32>, memref<32x1x1x3x3xf32>) outs(%o : memref<1x32x1x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%o : memref<1x32x1x8x8xf32>) outs(%o : memref<1x32x1x8x8xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %lo = arith.maximumf %a, %c0 : f32
+    %hi = arith.minimumf %lo, %c6 : f32
+    linalg.yield %hi : f32
+  }
+  return %o : memref<1x32x1x8x8xf32>
+}

@@ -44,10 +44,12 @@ func.func @strided_view(%a: memref<64x96xf32, strided<[200, 1], offset: 8>>, %b:
 // A depthwise convolution (grouped, one input and one output channel per
 // group), stride 2: N, C, OH, OW, KH, KW, strides, dilations, then the
 // input's address and strides along (n, channel, row, column), the
-// filter's along (channel, kh, kw) and the output's.
+// filter's along (channel, kh, kw) and the output's, the input's extent
+// and pads (57 x 57, none), and the epilogue (no bias, no residual, no
+// clamp: flags 1, add to the output).
 // CHECK-LABEL: func.func @depthwise
 // CHECK-NOT: linalg.generic
-// CHECK: call @kiln_cpu_depthwise_conv2d(%c1, %c32, %c28, %c28, %c3, %c3, %c2, %c2, %c1, %c1, %{{.*}}, %c103968, %c3249, %c57, %c1, %{{.*}}, %c9, %c3, %c1, %{{.*}}, %c25088, %c784, %c28, %c1)
+// CHECK: call @kiln_cpu_depthwise_conv2d(%c1, %c32, %c28, %c28, %c3, %c3, %c2, %c2, %c1, %c1, %{{.*}}, %c103968, %c3249, %c57, %c1, %{{.*}}, %c9, %c3, %c1, %{{.*}}, %c25088, %c784, %c28, %c1, %c57, %c57, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %{{.*}}, %{{.*}}, %c1)
 #dwin = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, c, oh * 2 + kh, ow * 2 + kw)>
 #dwfl = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (g, f, c, kh, kw)>
 #dwout = affine_map<(n, g, f, oh, ow, c, kh, kw) -> (n, g, f, oh, ow)>

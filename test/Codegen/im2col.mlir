@@ -35,8 +35,8 @@ func.func @conv1x1(%x: tensor<1x3x5x5xf32>, %w: tensor<4x3x1x1xf32>, %init: tens
 // -----
 
 // With runtime-convs, an f32 convolution large enough for the runtime's
-// implicit GEMM stays a convolution; small ones (above) and 1x1 stride-1
-// ones still become contractions.
+// implicit GEMM stays a convolution; small ones (above, the 1x1 one too)
+// still become contractions.
 // CHECK-LABEL: func.func @conv_runtime
 // CHECK: tensor<1x8x3x3x16x16xf32>
 // RUNTIME-LABEL: func.func @conv3x3_stride2

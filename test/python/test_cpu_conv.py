@@ -135,3 +135,52 @@ def test_fused_epilogue_with_nan(tail):
     nan = np.isnan(expected)
     assert nan.any() and (np.isnan(z) == nan).all()
     assert np.abs(z[~nan] - expected[~nan]).max() <= 1e-5 * np.abs(expected[~nan]).max()
+
+
+DEPTHWISE = [
+    # (N, C, H, W), (KH, KW), strides, pads (t, l, b, r), dilations, tail
+    ((1, 32, 20, 20), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), "clip"),
+    ((2, 24, 17, 15), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), "clip"),
+    ((1, 16, 12, 30), (5, 5), (1, 2), (2, 1, 3, 2), (1, 1), "none"),
+    ((1, 8, 14, 14), (3, 3), (1, 1), (2, 2, 2, 2), (2, 2), "add"),
+]
+
+
+@pytest.mark.parametrize("case", DEPTHWISE, ids=[f"dw{i}" for i in range(len(DEPTHWISE))])
+def test_depthwise_matches_reference(case):
+    """Depthwise convolutions (group = channels) read their padding in place
+    and apply bias and ReLU6 (Clip) or a residual in the store."""
+    x_shape, (kh, kw), strides, pads, dilations, tail = case
+    c = x_shape[1]
+    rng = np.random.default_rng(c * 7 + kh)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    x[0, 1, 2, 3] = np.nan
+    w = rng.standard_normal((c, 1, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    y = np.concatenate([reference(x[:, i:i + 1], w[i:i + 1], b[i:i + 1], strides, pads,
+                                  dilations) for i in range(c)], axis=1)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=list(strides),
+                              pads=list(pads), dilations=list(dilations), group=c)]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+    out = "y"
+    with np.errstate(invalid="ignore"):
+        if tail == "clip":
+            inits += [numpy_helper.from_array(np.float32(0), "lo"),
+                      numpy_helper.from_array(np.float32(6), "hi")]
+            nodes.append(helper.make_node("Clip", ["y", "lo", "hi"], ["z"]))
+            out, expected = "z", np.clip(y, 0, 6)
+        elif tail == "add":
+            nodes.append(helper.make_node("Add", ["y", "x"], ["z"]))
+            out, expected = "z", y + x
+        else:
+            expected = y
+    graph = helper.make_graph(nodes, "dw",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT,
+                                                             expected.shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    (z,) = kiln.compile(model.SerializeToString()).run(None, {"x": x})
+    nan = np.isnan(expected)
+    assert nan.any() and (np.isnan(z) == nan).all()
+    assert np.abs(z[~nan] - expected[~nan]).max() <= 1e-5 * np.abs(expected[~nan]).max()

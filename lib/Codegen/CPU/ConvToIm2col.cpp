@@ -46,7 +46,7 @@ struct Conv2DToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     Value columns;
     bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
                      inType.getDimSize(2) == oh && inType.getDimSize(3) == ow;
-    if (runtimeConvs && !pointwise && kiln::matchCpuConv(conv))
+    if (runtimeConvs && kiln::matchCpuConv(conv))
       return rewriter.notifyMatchFailure(conv, "left to the runtime's implicit GEMM");
     if (pointwise) {
       columns = tensor::CollapseShapeOp::create(

@@ -183,6 +183,18 @@ struct CpuContractionToCallPass
   int64_t aPanel = 0, bPanel = 0;
   llvm::StringMap<memref::GlobalOp> packedGlobals;
 
+  /// What a convolution call does as it stores its output (convEpilogue).
+  struct ConvEpilogue {
+    Operation *init = nullptr;   // fill or bias broadcast of the output, fused
+    Value bias;                  // per-filter start value, when a broadcast
+    unsigned biasDim = 0;        // the bias dimension along the channels
+    linalg::GenericOp apply;     // the elementwise op folded into the store
+    Value residual;
+    bool clamp = false;
+    float lo = -std::numeric_limits<float>::infinity();
+    float hi = std::numeric_limits<float>::infinity();
+  };
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, kiln::CpuGemmLoops>> gemms;
@@ -194,6 +206,8 @@ struct CpuContractionToCallPass
       if (convsOnly) {
         if (kiln::matchCpuConv(op))
           convs.push_back(cast<linalg::Conv2DNchwFchwOp>(op.getOperation()));
+        else if (auto loops = analyzeDepthwise(op))
+          depthwise.push_back({op, *loops});
         return;
       }
       if (auto loops = kiln::matchCpuGemm(op, minWork))
@@ -215,9 +229,9 @@ struct CpuContractionToCallPass
     for (auto [op, loops] : gemms)
       rewrite(op, loops, declare(module, kGemmFunction, 18));
     for (auto [op, loops] : depthwise)
-      rewriteDepthwise(op, loops, declare(module, kDepthwiseFunction, 24));
+      rewriteDepthwise(op, loops, declareWithEpilogue(module, kDepthwiseFunction, 35));
     for (linalg::Conv2DNchwFchwOp op : convs)
-      rewriteConv(op, declareConv(module));
+      rewriteConv(op, declareWithEpilogue(module, kConvFunction, 38));
   }
 
   /// The runtime function `name` taking `numArgs` index values.
@@ -232,20 +246,19 @@ struct CpuContractionToCallPass
     return f;
   }
 
-  /// kiln_cpu_conv2d: 30 index values, the filter's panel width, the bias
-  /// and residual addresses and strides, the clamp bounds (f32) and the
-  /// flags.
-  func::FuncOp declareConv(ModuleOp module) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(kConvFunction))
+  /// A convolution function of the runtime: `numIndex` index values (the
+  /// sizes, the operands, the bias and residual addresses and strides),
+  /// then the clamp bounds (f32) and the flags.
+  func::FuncOp declareWithEpilogue(ModuleOp module, StringRef name, unsigned numIndex) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
       return f;
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
-    SmallVector<Type> args(38, b.getIndexType());
+    SmallVector<Type> args(numIndex, b.getIndexType());
     args.push_back(b.getF32Type());
     args.push_back(b.getF32Type());
     args.push_back(b.getIndexType());
-    auto f = func::FuncOp::create(b, module.getLoc(), kConvFunction,
-                                  b.getFunctionType(args, {}));
+    auto f = func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(args, {}));
     f.setPrivate();
     return f;
   }
@@ -255,38 +268,82 @@ struct CpuContractionToCallPass
   /// loop it does not walk, or -1 in `order`).
   void addOperand(OpBuilder &b, Location loc, linalg::LinalgOp op, OpOperand &operand,
                   ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
+    addBufferAlong(b, loc, operand.get(), op.getMatchingIndexingMap(&operand), order, args);
+  }
+
+  /// The same for `memref` indexed by `map`.
+  void addBufferAlong(OpBuilder &b, Location loc, Value memref, AffineMap map,
+                      ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-    Value memref = operand.get();
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
     Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
     args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
-    AffineMap map = op.getMatchingIndexingMap(&operand);
     for (int64_t loop : order) {
       std::optional<unsigned> dim = dimensionWalking(map, loop);
       args.push_back(dim ? meta.getStrides()[*dim] : Value(constant(0)));
     }
   }
 
+
   void rewriteDepthwise(linalg::LinalgOp op, const DepthwiseLoops &l, func::FuncOp callee) {
     OpBuilder b(op);
     Location loc = op.getLoc();
+    auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    OpOperand *inOperand = op.getDpsInputOperand(0);
+    AffineMap inMap = op.getMatchingIndexingMap(inOperand);
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    Value input = inOperand->get();
+    std::optional<unsigned> rowDim = dimensionWalking(inMap, l.oh),
+                            colDim = dimensionWalking(inMap, l.ow);
+    std::optional<unsigned> channelDim = dimensionWalking(outMap, l.channel);
+    // A zero-padded copy of the input is read in place.
+    int64_t pads[2] = {0, 0};
+    std::optional<kiln::PaddedBuffer> padded;
+    if (rowDim && colDim && *rowDim != *colDim)
+      padded = zeroPadded(op, inOperand, {*rowDim, *colDim});
+    if (padded) {
+      input = padded->copy.getSource();
+      pads[0] = padded->low[*rowDim];
+      pads[1] = padded->low[*colDim];
+    }
+    auto inType = cast<MemRefType>(input.getType());
+    int64_t H = rowDim ? inType.getDimSize(*rowDim) : 1, W = colDim ? inType.getDimSize(*colDim) : 1;
     SmallVector<Value> args;
     for (int64_t v : {l.batch < 0 ? 1 : ranges[l.batch], ranges[l.channel], ranges[l.oh],
                       ranges[l.ow], ranges[l.kh], ranges[l.kw], l.sh, l.sw, l.dh, l.dw})
-      args.push_back(arith::ConstantIndexOp::create(b, loc, v));
-    // The input's image strides are per row and column of the input; the
-    // window arithmetic (stride, dilation) is the runtime's.
-    addOperand(b, loc, op, *op.getDpsInputOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
-    addOperand(b, loc, op, *op.getDpsInputOperand(1), {l.channel, l.kh, l.kw}, args);
-    addOperand(b, loc, op, *op.getDpsInitOperand(0), {l.batch, l.channel, l.oh, l.ow}, args);
+      args.push_back(constant(v));
+    ConvEpilogue epi;
+    if (channelDim)
+      epi = convEpilogue(op, input, *channelDim);
+    Value output = op.getDpsInits()[0];
+    Value dest = epi.apply ? epi.apply.getDpsInits()[0] : output;
+    // Operands extracted output first, input last (the buffer plan keeps
+    // the input live up to the call); the window arithmetic (stride,
+    // dilation, pads) is the runtime's.
+    SmallVector<Value> inArgs, wArgs, outArgs, epiArgs;
+    addBufferAlong(b, loc, dest, outMap, {l.batch, l.channel, l.oh, l.ow}, outArgs);
+    addOperand(b, loc, op, *op.getDpsInputOperand(1), {l.channel, l.kh, l.kw}, wArgs);
+    addEpilogueArgs(b, loc, epi, outMap, {l.batch, l.channel, l.oh, l.ow}, epiArgs);
+    addBufferAlong(b, loc, input, inMap, {l.batch, l.channel, l.oh, l.ow}, inArgs);
+    llvm::append_range(args, inArgs);
+    llvm::append_range(args, wArgs);
+    llvm::append_range(args, outArgs);
+    for (int64_t v : {H, W, pads[0], pads[1]})
+      args.push_back(constant(v));
+    llvm::append_range(args, epiArgs);
     auto call = func::CallOp::create(b, loc, callee, args);
     kiln::copyKernelTag(op, call);
     LLVM_DEBUG(llvm::dbgs() << "runtime depthwise call for " << op->getName() << " at " << loc
-                            << "\n");
+                            << (padded ? " (padding read in place)" : "")
+                            << (epi.init ? " (start value fused)" : "")
+                            << (epi.apply ? " (epilogue fused)" : "") << "\n");
     op->erase();
+    finishEpilogue(epi, output);
+    eraseFolded(padded);
   }
+
 
   /// If `view` is a view of a constant f32 global with a static layout: a
   /// new constant global holding it as panels of `width` along its
@@ -436,26 +493,12 @@ struct CpuContractionToCallPass
     };
     // The output's start value (a per-filter bias or zeros) and what the
     // next op does to it (a residual, a clamp) go into the call's store.
-    ConvEpilogue epi = convEpilogue(conv, input);
+    ConvEpilogue epi = convEpilogue(conv, input, /*channelDim=*/1);
     Value dest = epi.apply ? epi.apply.getDpsInits()[0] : output;
     SmallVector<Value> outArgs, filterArgs, inArgs, epiArgs;
     addBuffer(dest, outArgs);
-    Value none = constant(0);
-    if (epi.bias) {
-      SmallVector<Value> biasArgs;
-      addBuffer(epi.bias, biasArgs);
-      llvm::append_range(epiArgs, biasArgs);
-    } else {
-      epiArgs.append({none, none});
-    }
-    if (epi.residual)
-      addBuffer(epi.residual, epiArgs);
-    else
-      epiArgs.append({none, none, none, none, none});
-    epiArgs.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.lo)));
-    epiArgs.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.hi)));
-    epiArgs.push_back(constant((epi.init ? 0 : KILN_CONV_ACCUMULATE) |
-                               (epi.clamp ? KILN_CONV_CLAMP : 0)));
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(4, b.getContext());
+    addEpilogueArgs(b, loc, epi, identity, {0, 1, 2, 3}, epiArgs);
     Value packed = packConstant(b, loc, filter, {0}, {1, 2, 3}, aPanel);
     if (packed) {
       filterArgs.push_back(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, packed));
@@ -478,33 +521,112 @@ struct CpuContractionToCallPass
                             << (epi.init ? " (start value fused)" : "")
                             << (epi.apply ? " (epilogue fused)" : "") << "\n");
     conv->erase();
+    finishEpilogue(epi, output);
+    eraseFolded(padded);
+  }
+
+  /// The epilogue's call arguments: the bias address and its stride along
+  /// the channel, the residual's address and strides along `order` (the
+  /// output's loops, as `outMap` indexes them), the clamp bounds, the
+  /// flags.
+  void addEpilogueArgs(OpBuilder &b, Location loc, const ConvEpilogue &epi, AffineMap outMap,
+                       ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
+    auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+    if (epi.bias) {
+      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, epi.bias);
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, epi.bias);
+      Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
+      args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
+      args.push_back(meta.getStrides()[epi.biasDim]);
+    } else {
+      args.append({constant(0), constant(0)});
+    }
+    if (epi.residual)
+      addBufferAlong(b, loc, epi.residual, outMap, order, args);
+    else
+      for (int i = 0; i < 5; ++i)
+        args.push_back(constant(0));
+    args.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.lo)));
+    args.push_back(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(epi.hi)));
+    args.push_back(constant((epi.init ? 0 : KILN_CONV_ACCUMULATE) |
+                            (epi.clamp ? KILN_CONV_CLAMP : 0)));
+  }
+
+  /// Removes what the call took over: the start value's op, the epilogue
+  /// op, and the op's own output buffer once unused.
+  void finishEpilogue(const ConvEpilogue &epi, Value output) {
     if (epi.init)
       epi.init->erase();
     if (epi.apply) {
       epi.apply->erase();
-      // The convolution's own buffer is now unused.
       if (auto alloc = output.getDefiningOp<memref::AllocOp>())
         if (alloc->use_empty())
           alloc->erase();
     }
-    if (padded) {
-      memref::SubViewOp view = padded->interior;
-      padded->copy.erase();
-      view.erase();
-      padded->fill->erase();
-      padded->alloc.erase();
-    }
   }
 
-  struct ConvEpilogue {
-    Operation *init = nullptr;   // fill or bias broadcast of the output, fused
-    Value bias;                  // per-filter start value, when a broadcast
-    linalg::GenericOp apply;     // the elementwise op folded into the store
-    Value residual;
-    bool clamp = false;
-    float lo = -std::numeric_limits<float>::infinity();
-    float hi = std::numeric_limits<float>::infinity();
-  };
+  /// Removes a padded copy that the call reads in place.
+  void eraseFolded(std::optional<kiln::PaddedBuffer> &padded) {
+    if (!padded)
+      return;
+    memref::SubViewOp view = padded->interior;
+    padded->copy.erase();
+    view.erase();
+    padded->fill->erase();
+    padded->alloc.erase();
+  }
+
+
+  /// When `op` writes all of `out` with values that vary along output
+  /// dimension `channelDim` only (linalg.broadcast, or a linalg.generic
+  /// that yields its one input, read through a projection): that input
+  /// and its dimension along the channels.
+  std::optional<std::pair<Value, unsigned>> channelBroadcast(Operation *op, Value out,
+                                                             unsigned channelDim) {
+    auto outType = cast<MemRefType>(out.getType());
+    Value input;
+    SmallVector<unsigned> outDimOf; // output dimension of each input dimension
+    if (auto bcast = dyn_cast<linalg::BroadcastOp>(op)) {
+      if (bcast.getInit() != out)
+        return std::nullopt;
+      input = bcast.getInput();
+      for (unsigned d = 0; d < outType.getRank(); ++d)
+        if (!llvm::is_contained(bcast.getDimensions(), (int64_t)d))
+          outDimOf.push_back(d);
+    } else if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+          generic.getDpsInits()[0] != out || generic.getNumReductionLoops() != 0 ||
+          !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0)).isIdentity())
+        return std::nullopt;
+      Block &body = generic.getRegion().front();
+      if (body.getTerminator()->getOperand(0) != body.getArgument(0) ||
+          !llvm::hasSingleElement(body))
+        return std::nullopt;
+      AffineMap map = generic.getMatchingIndexingMap(generic.getDpsInputOperand(0));
+      if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+        return std::nullopt;
+      input = generic.getDpsInputs()[0];
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        outDimOf.push_back(map.getDimPosition(i));
+    } else {
+      return std::nullopt;
+    }
+    auto inType = dyn_cast<MemRefType>(input.getType());
+    if (!inType || !inType.getElementType().isF32() || !inType.hasStaticShape() ||
+        inType.getRank() != (int64_t)outDimOf.size() ||
+        kiln::rootBuffer(input) == kiln::rootBuffer(out))
+      return std::nullopt;
+    std::optional<unsigned> channel;
+    for (auto [i, d] : llvm::enumerate(outDimOf)) {
+      if (d == channelDim)
+        channel = i;
+      else if (outType.getDimSize(d) != 1)
+        return std::nullopt;
+    }
+    if (!channel)
+      return std::nullopt;
+    return std::make_pair(input, *channel);
+  }
 
   /// What the call can do as it stores the output O of `conv` (reading
   /// `input`): O's start value when the op right before writes all of it
@@ -515,7 +637,7 @@ struct CpuContractionToCallPass
   /// optional; maximumf and minimumf with constants) into a buffer Y, that
   /// op: the call then writes Y directly. Y may be O; R and Y may not share
   /// a buffer, nor Y and the convolution's input.
-  ConvEpilogue convEpilogue(linalg::Conv2DNchwFchwOp conv, Value input) {
+  ConvEpilogue convEpilogue(linalg::LinalgOp conv, Value input, unsigned channelDim) {
     ConvEpilogue epi;
     Value out = conv.getDpsInits()[0];
     auto outType = cast<MemRefType>(out.getType());
@@ -550,15 +672,11 @@ struct CpuContractionToCallPass
       if (FloatAttr v = kiln::linalgFillValue(before, out)) {
         if (v.getValue().isPosZero())
           epi.init = before;
-      } else if (auto bcast = dyn_cast<linalg::BroadcastOp>(before)) {
-        auto biasType = dyn_cast<MemRefType>(bcast.getInput().getType());
-        if (bcast.getInit() == out && biasType && biasType.getRank() == 1 &&
-            biasType.getElementType().isF32() &&
-            llvm::equal(bcast.getDimensions(), ArrayRef<int64_t>{0, 2, 3}) &&
-            kiln::rootBuffer(bcast.getInput()) != kiln::rootBuffer(out)) {
-          epi.init = before;
-          epi.bias = bcast.getInput();
-        }
+      } else if (std::optional<std::pair<Value, unsigned>> bias =
+                     channelBroadcast(before, out, channelDim)) {
+        epi.init = before;
+        epi.bias = bias->first;
+        epi.biasDim = bias->second;
       }
     }
     auto generic = dyn_cast_or_null<linalg::GenericOp>(after);
@@ -567,7 +685,7 @@ struct CpuContractionToCallPass
         generic.getNumReductionLoops() != 0 || generic.hasIndexSemantics())
       return epi;
     for (AffineMap map : generic.getIndexingMapsArray())
-      if (!map.isIdentity() || map.getNumDims() != 4)
+      if (!map.isIdentity() || map.getNumDims() != outType.getRank())
         return epi;
     Value y = generic.getDpsInits()[0];
     if (laterUsers && y != out)
@@ -641,7 +759,13 @@ struct CpuContractionToCallPass
   /// The zero-padded copy `conv` reads as its input, when nothing else
   /// reads it and only its image dimensions are padded.
   std::optional<kiln::PaddedBuffer> zeroPadded(linalg::Conv2DNchwFchwOp conv) {
-    OpOperand *in = conv.getDpsInputOperand(0);
+    return zeroPadded(conv, conv.getDpsInputOperand(0), {2, 3});
+  }
+
+  /// The zero-padded copy that `in` of `op` reads, when nothing else reads
+  /// it and only its dimensions `imageDims` are padded.
+  std::optional<kiln::PaddedBuffer> zeroPadded(linalg::LinalgOp op, OpOperand *in,
+                                               ArrayRef<unsigned> imageDims) {
     auto alloc = in->get().getDefiningOp<memref::AllocOp>();
     if (!alloc)
       return std::nullopt;
@@ -656,16 +780,18 @@ struct CpuContractionToCallPass
                 return kiln::UseKind::Fill;
           return kiln::UseKind::Other;
         });
-    if (!p || p->low[0] != 0 || p->low[1] != 0 ||
-        p->size[0] != alloc.getType().getDimSize(0) ||
-        p->size[1] != alloc.getType().getDimSize(1))
+    if (!p)
       return std::nullopt;
+    for (unsigned d = 0; d < alloc.getType().getRank(); ++d)
+      if (!llvm::is_contained(imageDims, d) &&
+          (p->low[d] != 0 || p->size[d] != alloc.getType().getDimSize(d)))
+        return std::nullopt;
     // Deallocations come later; none may be there already.
     if (!llvm::hasSingleElement(p->interior->getUses()) ||
         llvm::any_of(alloc->getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
       return std::nullopt;
-    // The convolution writes none of X.
-    if (kiln::rootBuffer(conv.getDpsInits()[0]) == kiln::rootBuffer(p->copy.getSource()))
+    // The op writes none of X.
+    if (kiln::rootBuffer(op.getDpsInits()[0]) == kiln::rootBuffer(p->copy.getSource()))
       return std::nullopt;
     return p;
   }

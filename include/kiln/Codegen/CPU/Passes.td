@@ -14,9 +14,8 @@ def ConvToIm2col : Pass<"kiln-cpu-conv-to-im2col", "mlir::func::FuncOp"> {
     runs over the kernel width, which does not.
 
     With `runtime-convs`, the f32 convolutions that the runtime's implicit
-    GEMM runs (kiln_cpu_conv2d, see kiln-cpu-contraction-to-call) stay
-    convolutions; 1x1 stride-1 ones still become a contraction on the input
-    as it is.
+    GEMM runs (kiln_cpu_conv2d, see kiln-cpu-contraction-to-call), 1x1
+    ones included, stay convolutions.
   }];
   let options = [
     Option<"runtimeConvs", "runtime-convs", "bool", /*default=*/"false",
