@@ -78,11 +78,12 @@ inline void validColumns(int64_t iw0, int64_t sw, int64_t W, int len, int &lo, i
 }
 
 #ifdef KILN_CONV_X86
-/// One panel row with AVX-512: each segment is a masked load (stride 1) or
-/// a masked gather (other strides) into the lanes of its columns; lanes of
+/// One panel row with AVX-512: each segment is a masked load (stride 1),
+/// two pairs of masked loads and permutes (stride 2) or a masked gather
+/// (other strides) into the lanes of its columns; lanes of
 /// no segment and positions outside the input stay zero. Masked-off lanes
 /// are never read, so the loads may start before or end after the row.
-__attribute__((target("avx512f"))) void packRowAvx512(const Conv &p, const float *channel,
+__attribute__((target("avx512f,bmi2"))) void packRowAvx512(const Conv &p, const float *channel,
                                                        const Segment *segs, int count,
                                                        int32_t kr, int32_t kcol, int width,
                                                        float *out) {
@@ -108,6 +109,26 @@ __attribute__((target("avx512f"))) void packRowAvx512(const Conv &p, const float
     if (contiguous) {
       lo = _mm512_mask_loadu_ps(lo, (__mmask16)mask, (const void *)base);
       hi = _mm512_mask_loadu_ps(hi, (__mmask16)(mask >> 16), (const void *)(base + 64));
+    } else if (step == 2) {
+      // Stride 2: lanes 0-15 are the even elements of base[0:32), lanes
+      // 16-31 of base[32:64); each pair of masked loads keeps only the
+      // elements of this segment's lanes, and one permute takes the even
+      // ones.
+      const __m512i even =
+          _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+      uint64_t source = _pdep_u64(mask, 0x5555555555555555ull); // lane j: bit 2j
+      const float *f = (const float *)base;
+      if (mask & 0xFFFF) {
+        __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)source, f), even,
+                                          _mm512_maskz_loadu_ps((__mmask16)(source >> 16), f + 16));
+        lo = _mm512_mask_mov_ps(lo, (__mmask16)mask, v);
+      }
+      if (mask >> 16) {
+        __m512 v = _mm512_permutex2var_ps(
+            _mm512_maskz_loadu_ps((__mmask16)(source >> 32), f + 32), even,
+            _mm512_maskz_loadu_ps((__mmask16)(source >> 48), f + 48));
+        hi = _mm512_mask_mov_ps(hi, (__mmask16)(mask >> 16), v);
+      }
     } else if (gatherable) {
       __m512i idx = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int32_t)step));
       lo = _mm512_mask_i32gather_ps(lo, (__mmask16)mask, idx, (const void *)base, 4);

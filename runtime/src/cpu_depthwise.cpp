@@ -119,20 +119,33 @@ KILN_ROW_CLONES void plane(const Depthwise &p, int64_t n, int64_t c, float *__re
 /// permute. Lanes whose tap falls outside the input are masked off: they
 /// are neither read nor added (the pads are zeros).
 __attribute__((target("avx512f"))) void planeAvx512(const Depthwise &p, int64_t n, int64_t c,
-                                                      float *__restrict row) {
-  (void)row;
+                                                      std::vector<uint32_t> &masks) {
   const float *in = p.in + n * p.isn + c * p.isc;
   const float *w = p.w + c * p.wsc;
   float *out = p.out + n * p.osn + c * p.osc;
   const float *res = p.res ? p.res + n * p.rsn + c * p.rsc : nullptr;
   __m512 start = _mm512_set1_ps(p.bias ? p.bias[c * p.bs] : 0.0f);
   __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
-  int64_t OW = p.OW;
+  int64_t OW = p.OW, vectors = (OW + 15) / 16;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  // Which lanes of each 16-wide output vector each column tap kw reads
+  // inside the input (and, for stride 2, which source elements): the same
+  // for every row, so computed once per plane.
+  masks.resize(vectors * p.KW * 2);
+  for (int64_t v = 0; v < vectors; ++v)
+    for (int64_t kw = 0; kw < p.KW; ++kw) {
+      int64_t j0 = v * 16, left = std::min<int64_t>(OW - j0, 16), a, b;
+      validColumns(j0 * p.SW + kw * p.DW - p.PL, p.SW, p.W, left, a, b);
+      uint32_t lanes = b > a ? ((1u << b) - 1) & ~((1u << a) - 1) : 0, source = 0;
+      for (int64_t j = a; j < b; ++j)
+        source |= 1u << (2 * j); // element 2j of s[0:32), for stride 2
+      masks[(v * p.KW + kw) * 2] = lanes;
+      masks[(v * p.KW + kw) * 2 + 1] = source;
+    }
   for (int64_t oh = 0; oh < p.OH; ++oh) {
     float *o = out + oh * p.osh;
-    for (int64_t j0 = 0; j0 < OW; j0 += 16) {
-      int64_t left = std::min<int64_t>(OW - j0, 16);
+    for (int64_t v = 0; v < vectors; ++v) {
+      int64_t j0 = v * 16, left = std::min<int64_t>(OW - j0, 16);
       __mmask16 m = (__mmask16)((1u << left) - 1);
       __m512 acc = p.accumulate ? _mm512_add_ps(start, _mm512_maskz_loadu_ps(m, o + j0)) : start;
       for (int64_t kh = 0; kh < p.KH; ++kh) {
@@ -140,27 +153,21 @@ __attribute__((target("avx512f"))) void planeAvx512(const Depthwise &p, int64_t 
         if (ih < 0 || ih >= p.H)
           continue;
         const float *src = in + ih * p.ish;
-        for (int64_t kw = 0; kw < p.KW; ++kw) {
-          int64_t iw0 = j0 * p.SW + kw * p.DW - p.PL, a, b;
-          validColumns(iw0, p.SW, p.W, left, a, b);
-          if (b <= a)
+        const uint32_t *mk = &masks[v * p.KW * 2];
+        for (int64_t kw = 0; kw < p.KW; ++kw, mk += 2) {
+          if (!mk[0])
             continue;
           __m512 wv = _mm512_set1_ps(w[kh * p.wsh + kw * p.wsw]);
           // Lane j reads s[j * SW]; masked-off lanes are not read, so s may
           // point before the row.
-          const float *s = (const float *)((intptr_t)src + iw0 * 4);
-          uint32_t lanes = ((1u << b) - 1) & ~((1u << a) - 1);
+          const float *s =
+              (const float *)((intptr_t)src + (j0 * p.SW + kw * p.DW - p.PL) * 4);
           __m512 x;
-          if (p.SW == 1) {
-            x = _mm512_maskz_loadu_ps((__mmask16)lanes, s);
-          } else {
-            // Source elements 2j of s[0:32) for the lanes kept.
-            uint64_t src2 = 0;
-            for (int64_t j = a; j < b; ++j)
-              src2 |= uint64_t(1) << (2 * j);
-            x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)src2, s), even,
-                                       _mm512_maskz_loadu_ps((__mmask16)(src2 >> 16), s + 16));
-          }
+          if (p.SW == 1)
+            x = _mm512_maskz_loadu_ps((__mmask16)mk[0], s);
+          else
+            x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)mk[1], s), even,
+                                       _mm512_maskz_loadu_ps((__mmask16)(mk[1] >> 16), s + 16));
           acc = _mm512_fmadd_ps(wv, x, acc);
         }
       }
@@ -187,8 +194,9 @@ void planes(void *ctx, int64_t begin, int64_t end) {
   }();
   if (avx512 && p.osw == 1 && p.isw == 1 && (p.SW == 1 || p.SW == 2) &&
       (!p.res || p.rsw == 1)) {
+    thread_local std::vector<uint32_t> masks;
     for (int64_t index = begin; index < end; ++index)
-      planeAvx512(p, index / p.C, index % p.C, row.data());
+      planeAvx512(p, index / p.C, index % p.C, masks);
     return;
   }
 #endif

@@ -114,6 +114,7 @@ __attribute__((target("avx2,fma"))) void tileAvx2(int64_t kc, const float *a, co
     return;
   }
   alignas(32) float tile[16];
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     _mm256_store_ps(tile, acc[r][0]);
     _mm256_store_ps(tile + 8, acc[r][1]);
@@ -172,7 +173,9 @@ __attribute__((target("avx512f,fma"))) void tileAvx512(int64_t kc, const float *
   }
   // max_ps / min_ps return their second operand when either is NaN: with
   // the value second, NaN propagates as arith.maximumf / minimumf do.
+  // Unrolled like the product, so that acc stays in registers.
   __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     float *row = c + r * ldc;
     __m512 v0 = acc[r][0], v1 = acc[r][1];
@@ -467,7 +470,11 @@ int kiln_cpu::sgemmRows() { return kernel().mr; }
 const kiln_cpu::Microkernel &kiln_cpu::microkernel() {
   static const Microkernel info = [] {
     const KernelInfo &ki = kernel();
-    return Microkernel{ki.fn, ki.mr, ki.nr, std::string(ki.name) == "avx512"};
+    bool avx512 = std::string(ki.name) == "avx512";
+#ifdef KILN_GEMM_X86
+    avx512 = avx512 && __builtin_cpu_supports("bmi2");
+#endif
+    return Microkernel{ki.fn, ki.mr, ki.nr, avx512};
   }();
   return info;
 }

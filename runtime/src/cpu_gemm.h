@@ -62,7 +62,7 @@ using MicrokernelFn = void (*)(int64_t kc, const float *a, const float *b, float
 struct Microkernel {
   MicrokernelFn fn;
   int mr, nr;
-  bool avx512; // the CPU runs AVX-512F (the packing may use it too)
+  bool avx512; // the CPU runs AVX-512F and BMI2 (the packing may use them too)
 };
 const Microkernel &microkernel();
 

@@ -2,6 +2,8 @@
 #include "kiln/Codegen/CPU/Gemm.h"
 #include "kiln/Codegen/CPU/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
@@ -18,6 +20,41 @@ namespace kiln {
 using namespace mlir;
 
 namespace {
+
+/// Whether `op` is a runtime convolution (implicit GEMM or depthwise).
+bool isRuntimeConv(Operation *op) {
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  return linalgOp && (kiln::matchCpuConv(linalgOp) || kiln::matchCpuDepthwise(linalgOp));
+}
+
+/// Whether `op` is what a runtime convolution's call takes into its store
+/// (kiln-cpu-contraction-to-call): the fill or broadcast that gives the
+/// convolution's output its start value, or an elementwise op on the
+/// convolution's result made of adds, maxima and minima. Those stay whole
+/// ops next to the convolution; the call runs them on the thread pool.
+bool foldsIntoRuntimeConv(linalg::LinalgOp op) {
+  if (op->getNumResults() != 1)
+    return false;
+  if (isa<linalg::FillOp, linalg::BroadcastOp>(op.getOperation()) ||
+      (isa<linalg::GenericOp>(op.getOperation()) && op.getNumDpsInputs() == 1 &&
+       op.getNumReductionLoops() == 0 &&
+       op.getBlock()->getTerminator()->getOperand(0) == op.getBlock()->getArgument(0))) {
+    for (OpOperand &use : op->getResult(0).getUses())
+      if (isRuntimeConv(use.getOwner()) &&
+          cast<linalg::LinalgOp>(use.getOwner()).isDpsInit(&use))
+        return true;
+    return false;
+  }
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || generic.getNumReductionLoops() != 0 || generic.getNumDpsInputs() > 2 ||
+      !llvm::any_of(generic.getDpsInputs(),
+                    [](Value v) { return isRuntimeConv(v.getDefiningOp()); }))
+    return false;
+  for (Operation &inner : generic.getRegion().front().without_terminator())
+    if (!isa<arith::ConstantOp, arith::AddFOp, arith::MaximumFOp, arith::MinimumFOp>(inner))
+      return false;
+  return true;
+}
 
 struct CpuParallelizePass : public kiln::impl::CpuParallelizeBase<CpuParallelizePass> {
   using CpuParallelizeBase::CpuParallelizeBase;
@@ -57,7 +94,7 @@ struct CpuParallelizePass : public kiln::impl::CpuParallelizeBase<CpuParallelize
   /// parallelizes itself.
   SmallVector<OpFoldResult> tileSizes(linalg::LinalgOp op, OpBuilder &b) {
     if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 || op->getNumResults() == 0 ||
-        kiln::isCpuRuntimeCall(op))
+        kiln::isCpuRuntimeCall(op) || foldsIntoRuntimeConv(op))
       return {};
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))
