@@ -142,40 +142,63 @@ __attribute__((target("avx512f"))) void planeAvx512(const Depthwise &p, int64_t 
       masks[(v * p.KW + kw) * 2] = lanes;
       masks[(v * p.KW + kw) * 2 + 1] = source;
     }
+  // A plain pointer: `masks` is thread-local, and each access through it
+  // would look the thread's copy up again.
+  const uint32_t *table = masks.data();
+  // Up to 4 vectors of an output row at a time, each with its own
+  // accumulator: a single vector's taps would be one chain of dependent
+  // multiply-adds.
+  constexpr int kChunk = 4;
   for (int64_t oh = 0; oh < p.OH; ++oh) {
     float *o = out + oh * p.osh;
-    for (int64_t v = 0; v < vectors; ++v) {
-      int64_t j0 = v * 16, left = std::min<int64_t>(OW - j0, 16);
-      __mmask16 m = (__mmask16)((1u << left) - 1);
-      __m512 acc = p.accumulate ? _mm512_add_ps(start, _mm512_maskz_loadu_ps(m, o + j0)) : start;
+    for (int64_t v0 = 0; v0 < vectors; v0 += kChunk) {
+      int nv = (int)std::min<int64_t>(kChunk, vectors - v0);
+      __m512 acc[kChunk];
+      __mmask16 m[kChunk];
+#pragma GCC unroll 4
+      for (int i = 0; i < kChunk; ++i) {
+        int64_t j0 = (v0 + i) * 16;
+        m[i] = i < nv ? (__mmask16)((1u << std::min<int64_t>(OW - j0, 16)) - 1) : 0;
+        acc[i] = p.accumulate ? _mm512_add_ps(start, _mm512_maskz_loadu_ps(m[i], o + j0)) : start;
+      }
       for (int64_t kh = 0; kh < p.KH; ++kh) {
         int64_t ih = oh * p.SH - p.PT + kh * p.DH;
         if (ih < 0 || ih >= p.H)
           continue;
         const float *src = in + ih * p.ish;
-        const uint32_t *mk = &masks[v * p.KW * 2];
-        for (int64_t kw = 0; kw < p.KW; ++kw, mk += 2) {
-          if (!mk[0])
-            continue;
+        for (int64_t kw = 0; kw < p.KW; ++kw) {
           __m512 wv = _mm512_set1_ps(w[kh * p.wsh + kw * p.wsw]);
-          // Lane j reads s[j * SW]; masked-off lanes are not read, so s may
-          // point before the row.
-          const float *s =
-              (const float *)((intptr_t)src + (j0 * p.SW + kw * p.DW - p.PL) * 4);
-          __m512 x;
-          if (p.SW == 1)
-            x = _mm512_maskz_loadu_ps((__mmask16)mk[0], s);
-          else
-            x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)mk[1], s), even,
-                                       _mm512_maskz_loadu_ps((__mmask16)(mk[1] >> 16), s + 16));
-          acc = _mm512_fmadd_ps(wv, x, acc);
+          const uint32_t *mk = table + (v0 * p.KW + kw) * 2;
+#pragma GCC unroll 4
+          for (int i = 0; i < kChunk; ++i, mk += p.KW * 2) {
+            if (i >= nv)
+              break;
+            // Lane j reads s[j * SW]; masked-off lanes are not read, so s
+            // may point before the row.
+            const float *s = (const float *)((intptr_t)src +
+                                             ((v0 + i) * 16 * p.SW + kw * p.DW - p.PL) * 4);
+            __m512 x;
+            if (p.SW == 1)
+              x = _mm512_maskz_loadu_ps((__mmask16)mk[0], s);
+            else
+              x = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)mk[1], s), even,
+                                         _mm512_maskz_loadu_ps((__mmask16)(mk[1] >> 16), s + 16));
+            acc[i] = _mm512_fmadd_ps(wv, x, acc[i]);
+          }
         }
       }
-      if (res)
-        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res + oh * p.rsh + j0));
-      if (p.clamp)
-        acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc)); // NaN kept: value second
-      _mm512_mask_storeu_ps(o + j0, m, acc);
+#pragma GCC unroll 4
+      for (int i = 0; i < kChunk; ++i) {
+        if (i >= nv)
+          break;
+        int64_t j0 = (v0 + i) * 16;
+        __m512 v = acc[i];
+        if (res)
+          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[i], res + oh * p.rsh + j0));
+        if (p.clamp)
+          v = _mm512_min_ps(hi, _mm512_max_ps(lo, v)); // NaN kept: value second
+        _mm512_mask_storeu_ps(o + j0, m[i], v);
+      }
     }
   }
 }
