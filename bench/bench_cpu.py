@@ -11,7 +11,8 @@ each. Then MatMul 1024^3 in GFLOP/s for the three, against the nominal f32
 peak of one core (FMA units x vector lanes x 2 x the clock /proc/cpuinfo
 reports) times the threads.
 
-Models are folders with model.onnx and test_data_set_0/input_*.pb, looked
+Models are folders with model.onnx and test_data_set_0/input_*.pb (seeded
+random inputs are made for a model without them), looked
 up by name in --models (test/models/export_models.py writes resnet18,
 resnet50, mobilenet_v2, encoder, bert_base there) and then in
 ~/.cache/kiln/zoo (test/models/zoo.py: gpt2_legacy, bert_legacy, ...).
@@ -162,6 +163,48 @@ def find_model(name, models):
     return None
 
 
+def with_test_data(name, model_dir, tmp):
+    """`model_dir` when it has test_data_set_0; otherwise a folder in `tmp`
+    with a link to its model and one set of seeded random inputs for the
+    model's declared shapes (symbolic dimensions 1; integer inputs in
+    [0, 100), e.g. token ids), with onnxruntime's outputs."""
+    if os.path.isdir(os.path.join(model_dir, "test_data_set_0")):
+        return model_dir
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    d = os.path.join(tmp, name + "_data")
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    src = os.path.join(model_dir, "model.onnx")
+    os.symlink(src, os.path.join(d, "model.onnx"))
+    if os.path.exists(src + ".data"):
+        os.symlink(src + ".data", os.path.join(d, "model.onnx.data"))
+    sess = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feed = {}
+    for i, inp in enumerate(sess.get_inputs()):
+        shape = [s if isinstance(s, int) and s > 0 else 1 for s in inp.shape]
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(
+            onnx.helper.np_dtype_to_tensor_dtype(np.dtype(ort_numpy_type(inp.type))))
+        x = (rng.integers(0, 100, shape) if np.issubdtype(dtype, np.integer)
+             else rng.standard_normal(shape)).astype(dtype)
+        feed[inp.name] = x
+        with open(os.path.join(d, "test_data_set_0", f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x, inp.name).SerializeToString())
+    for i, (out, y) in enumerate(zip(sess.get_outputs(), sess.run(None, feed))):
+        with open(os.path.join(d, "test_data_set_0", f"output_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(np.asarray(y), out.name).SerializeToString())
+    return d
+
+
+def ort_numpy_type(t):
+    """numpy type name of an onnxruntime type string like 'tensor(float)'."""
+    inner = t[len("tensor("):-1]
+    return {"float": "float32", "double": "float64", "float16": "float16", "int64": "int64",
+            "int32": "int32", "int8": "int8", "uint8": "uint8", "bool": "bool"}[inner]
+
+
 def matmul_model(tmp, n):
     import numpy as np
     import onnx
@@ -251,6 +294,7 @@ def main():
             print(f"missing: {', '.join(missing)}; run test/models/export_models.py "
                   "(or test/models/zoo.py) first", file=sys.stderr)
             return 1
+        jobs = [(n, with_test_data(n, d, tmp)) for n, d in jobs]
         if not args.no_matmul:
             jobs.append(("matmul 1024^3", matmul_model(tmp, 1024)))
         rows, compiles = [], []
