@@ -77,6 +77,20 @@ inline void validColumns(int64_t iw0, int64_t sw, int64_t W, int len, int &lo, i
   hi = iw0 >= W ? 0 : (int)std::min<int64_t>(len, (W - iw0 + sw - 1) / sw);
 }
 
+/// Where segment `seg` reads for the tap at window offsets (kr, kcol) of a
+/// channel: its input row, the input column of its first position, and
+/// its columns inside the input [a, b); false when none is.
+inline bool segmentSpan(const Conv &p, const float *channel, const Segment &seg, int32_t kr,
+                        int32_t kcol, const float *&row, int64_t &iw0, int &a, int &b) {
+  int64_t ih = seg.oh * p.SH - p.PT + kr;
+  if (ih < 0 || ih >= p.H)
+    return false;
+  iw0 = seg.ow0 * p.SW - p.PL + kcol;
+  validColumns(iw0, p.SW, p.W, seg.len, a, b);
+  row = channel + ih * p.ish;
+  return b > a;
+}
+
 #ifdef KILN_CONV_X86
 /// One panel row with AVX-512: each segment is a masked load (stride 1),
 /// two pairs of masked loads and permutes (stride 2) or a masked gather
@@ -94,17 +108,13 @@ __attribute__((target("avx512f,bmi2"))) void packRowAvx512(const Conv &p, const 
   bool gatherable = step > 0 && step * 32 < (int64_t(1) << 30);
   for (int s = 0; s < count; ++s) {
     const Segment &seg = segs[s];
-    int64_t ih = seg.oh * p.SH - p.PT + kr;
-    if (ih < 0 || ih >= p.H)
-      continue;
-    int64_t iw0 = seg.ow0 * p.SW - p.PL + kcol;
+    const float *row;
+    int64_t iw0;
     int a, b;
-    validColumns(iw0, p.SW, p.W, seg.len, a, b);
-    if (b <= a)
+    if (!segmentSpan(p, channel, seg, kr, kcol, row, iw0, a, b))
       continue;
     uint32_t mask = (uint32_t)((((uint64_t)1 << b) - 1) & ~(((uint64_t)1 << a) - 1)) << seg.j;
     // Lane j reads base[j * step]: base is where lane 0 would read.
-    const float *row = channel + ih * p.ish;
     intptr_t base = (intptr_t)(row + iw0 * p.isw) - (intptr_t)seg.j * step * 4;
     if (contiguous) {
       lo = _mm512_mask_loadu_ps(lo, (__mmask16)mask, (const void *)base);
@@ -189,13 +199,11 @@ void packPanel(const Conv &p, const float *img, int64_t k0, int64_t kc, int64_t 
     std::memset(out, 0, sizeof(float) * nr);
     for (int s = 0; s < count; ++s) {
       const Segment &seg = segs[s];
-      int64_t ih = seg.oh * p.SH - p.PT + kr;
-      if (ih < 0 || ih >= p.H)
-        continue;
-      int64_t iw0 = seg.ow0 * p.SW - p.PL + kcol;
+      const float *row;
+      int64_t iw0;
       int lo, hi;
-      validColumns(iw0, p.SW, p.W, seg.len, lo, hi);
-      const float *row = channel + ih * p.ish;
+      if (!segmentSpan(p, channel, seg, kr, kcol, row, iw0, lo, hi))
+        continue;
       for (int j = lo; j < hi; ++j)
         out[seg.j + j] = row[(iw0 + (int64_t)j * p.SW) * p.isw];
     }

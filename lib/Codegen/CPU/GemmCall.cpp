@@ -234,13 +234,16 @@ struct CpuContractionToCallPass
       rewriteConv(op, declareWithEpilogue(module, kConvFunction, 38));
   }
 
-  /// The runtime function `name` taking `numArgs` index values.
-  func::FuncOp declare(ModuleOp module, StringRef name, unsigned numArgs) {
+  /// The runtime function `name` taking `numArgs` index values, then
+  /// `tail` if given.
+  func::FuncOp declare(ModuleOp module, StringRef name, unsigned numArgs,
+                       ArrayRef<Type> tail = {}) {
     if (auto f = module.lookupSymbol<func::FuncOp>(name))
       return f;
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     SmallVector<Type> args(numArgs, b.getIndexType());
+    llvm::append_range(args, tail);
     auto f = func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(args, {}));
     f.setPrivate();
     return f;
@@ -250,17 +253,8 @@ struct CpuContractionToCallPass
   /// sizes, the operands, the bias and residual addresses and strides),
   /// then the clamp bounds (f32) and the flags.
   func::FuncOp declareWithEpilogue(ModuleOp module, StringRef name, unsigned numIndex) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    SmallVector<Type> args(numIndex, b.getIndexType());
-    args.push_back(b.getF32Type());
-    args.push_back(b.getF32Type());
-    args.push_back(b.getIndexType());
-    auto f = func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(args, {}));
-    f.setPrivate();
-    return f;
+    Builder b(module.getContext());
+    return declare(module, name, numIndex, {b.getF32Type(), b.getF32Type(), b.getIndexType()});
   }
 
   /// Appends the address of `operand`'s buffer (its aligned pointer plus
