@@ -249,7 +249,7 @@ void runBlock(const Conv &p, int64_t block) {
     int64_t kc = std::min(p.kc, p.K - k0);
     if (!p.aPacked)
       packFilter(p, m0, rows, k0, kc, mk.mr, ap.data());
-    for (int64_t j0 = 0; j0 < cols; j0 += mk.nr) {
+    for (int64_t j0 = 0, jp = 0; j0 < cols; j0 += mk.nr, ++jp) {
       int nc = (int)std::min<int64_t>(mk.nr, cols - j0);
       packPanel(p, image, k0, kc, n0 + j0, nc, mk.nr, mk.avx512, bp.data());
       for (int64_t ip = 0; ip < rowPanels; ++ip) {
@@ -257,6 +257,16 @@ void runBlock(const Conv &p, int64_t block) {
         const float *apanel = p.aPacked ? p.w + ((m0 / mk.mr) + ip) * p.K * mk.mr + k0 * mk.mr
                                         : ap.data() + ip * mk.mr * kc;
         float *c = C + ip * mk.mr * p.osf;
+#ifdef KILN_CONV_X86
+        // The next filter panel of this slice is kc x MR floats a whole
+        // panel (K x MR) away: asked for now, while this one computes, so
+        // that a filter streaming from memory overlaps the arithmetic.
+        if (p.aPacked && jp == 0 && ip + 1 < rowPanels) {
+          const char *next = (const char *)(apanel + p.K * mk.mr);
+          for (int64_t off = 0; off < kc * mk.mr * 4; off += 64)
+            _mm_prefetch(next + off, _MM_HINT_T1);
+        }
+#endif
         // The epilogue comes with the last slice of K; the first slice
         // stores rather than adds unless the output holds a start value.
         kiln_cpu::TileEpilogue e;
