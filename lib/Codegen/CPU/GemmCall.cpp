@@ -265,14 +265,23 @@ struct CpuContractionToCallPass
     addBufferAlong(b, loc, operand.get(), op.getMatchingIndexingMap(&operand), order, args);
   }
 
+  /// Appends the address of `memref`'s first element (its aligned pointer
+  /// plus offset) and returns its strided metadata.
+  memref::ExtractStridedMetadataOp addAddress(OpBuilder &b, Location loc, Value memref,
+                                              SmallVectorImpl<Value> &args) {
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(),
+                                              arith::ConstantIndexOp::create(b, loc, 4));
+    args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
+    return meta;
+  }
+
   /// The same for `memref` indexed by `map`.
   void addBufferAlong(OpBuilder &b, Location loc, Value memref, AffineMap map,
                       ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
-    args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
+    auto meta = addAddress(b, loc, memref, args);
     for (int64_t loop : order) {
       std::optional<unsigned> dim = dimensionWalking(map, loop);
       args.push_back(dim ? meta.getStrides()[*dim] : Value(constant(0)));
@@ -478,12 +487,7 @@ struct CpuContractionToCallPass
     // Operands by address and the strides of their four dimensions; the
     // filter as panels of F rows over (c, kh, kw) when it is a constant.
     auto addBuffer = [&](Value memref, SmallVectorImpl<Value> &args) {
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-      Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
-      args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
-      for (Value stride : meta.getStrides())
-        args.push_back(stride);
+      llvm::append_range(args, addAddress(b, loc, memref, args).getStrides());
     };
     // The output's start value (a per-filter bias or zeros) and what the
     // next op does to it (a residual, a clamp) go into the call's store.
@@ -527,11 +531,7 @@ struct CpuContractionToCallPass
                        ArrayRef<int64_t> order, SmallVectorImpl<Value> &args) {
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
     if (epi.bias) {
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, epi.bias);
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, epi.bias);
-      Value offsetBytes = arith::MulIOp::create(b, loc, meta.getOffset(), constant(4));
-      args.push_back(arith::AddIOp::create(b, loc, base, offsetBytes));
-      args.push_back(meta.getStrides()[epi.biasDim]);
+      args.push_back(addAddress(b, loc, epi.bias, args).getStrides()[epi.biasDim]);
     } else {
       args.append({constant(0), constant(0)});
     }
