@@ -18,6 +18,57 @@ using namespace kiln;
 
 namespace {
 
+/// The elements of a row-major constant (`bytes`, `width` bytes each, of
+/// shape `inShape`) at the positions of `outShape`: output index i takes
+/// input element sum_d (offset[d] + i[d] * step[d]) * stride[d], where
+/// `dimOf` names the input dim each output dim walks (a permutation for
+/// transposes, the identity for slices).
+std::vector<char> copyElements(ArrayRef<char> bytes, int64_t width, ArrayRef<int64_t> inShape,
+                               ArrayRef<int64_t> outShape, ArrayRef<int64_t> dimOf,
+                               ArrayRef<int64_t> offset, ArrayRef<int64_t> step) {
+  int64_t rank = inShape.size(), outN = 1;
+  for (int64_t d : outShape)
+    outN *= d;
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+  std::vector<char> out(outN * width);
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t i = 0; i < outN; ++i) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      src += (offset[d] + index[d] * step[d]) * inStrides[dimOf[d]];
+    std::memcpy(&out[i * width], &bytes[src * width], width);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < outShape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/// Replaces `op` (one result, of input `input`, a constant) by a constant
+/// of its result's elements, copied out as copyElements says.
+LogicalResult foldByCopy(PatternRewriter &rewriter, Operation *op, Value input,
+                         ArrayRef<int64_t> dimOf, ArrayRef<int64_t> offset,
+                         ArrayRef<int64_t> step, StringRef blobSuffix) {
+  auto bytes = readConstantBytes(input);
+  if (!bytes)
+    return rewriter.notifyMatchFailure(op, "input is not a dense constant");
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t n = inType.getNumElements();
+  if (n == 0 || outType.getNumElements() == 0 || (int64_t)bytes->size() % n != 0)
+    return failure();
+  std::vector<char> out = copyElements(*bytes, bytes->size() / n, inType.getShape(),
+                                       outType.getShape(), dimOf, offset, step);
+  Value folded = makeConstantFromBytes(rewriter, op->getLoc(), outType, out,
+                                       weightBlobName(input, blobSuffix));
+  rewriter.replaceOp(op, folded);
+  return success();
+}
+
 struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -78,36 +129,41 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
 
   LogicalResult matchAndRewrite(TransposeOp op,
                                 PatternRewriter &rewriter) const override {
+    int64_t rank = op.getPermutation().size();
+    SmallVector<int64_t> zeros(rank, 0), ones(rank, 1);
+    return foldByCopy(rewriter, op, op.getInput(), op.getPermutation(), zeros, ones, "_t");
+  }
+};
+
+/// slice(constant) -> constant: the window's elements copied out (the
+/// per-direction and per-gate weights of recurrent layers, for one).
+struct FoldConstantSlice : OpRewritePattern<SliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SliceOp op, PatternRewriter &rewriter) const override {
+    SmallVector<int64_t> identity;
+    for (int64_t d = 0; d < (int64_t)op.getStarts().size(); ++d)
+      identity.push_back(d);
+    return foldByCopy(rewriter, op, op.getInput(), identity, op.getStarts(), op.getSteps(),
+                      "_s");
+  }
+};
+
+/// reshape(constant) -> constant with the same bytes.
+struct FoldConstantReshape : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
+    // Only the constant's last use: a reshaped copy beside the original
+    // would store the weight twice.
+    if (!op.getInput().getDefiningOp<ConstantOp>() || !op.getInput().hasOneUse())
+      return failure();
     auto bytes = readConstantBytes(op.getInput());
     if (!bytes)
       return rewriter.notifyMatchFailure(op, "input is not a dense constant");
-    auto inType = cast<RankedTensorType>(op.getInput().getType());
-    auto outType = cast<RankedTensorType>(op.getType());
-    int64_t n = inType.getNumElements();
-    if (n == 0 || (int64_t)bytes->size() % n != 0)
-      return failure();
-    int64_t width = bytes->size() / n;
-    int64_t rank = inType.getRank();
-    ArrayRef<int64_t> perm = op.getPermutation();
-    // Strides of the input, in elements, visited in output order.
-    SmallVector<int64_t> inStrides(rank, 1);
-    for (int64_t d = rank - 2; d >= 0; --d)
-      inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
-    std::vector<char> out(bytes->size());
-    SmallVector<int64_t> index(rank, 0);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t src = 0;
-      for (int64_t d = 0; d < rank; ++d)
-        src += index[d] * inStrides[perm[d]];
-      std::memcpy(&out[i * width], &(*bytes)[src * width], width);
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        if (++index[d] < outType.getDimSize(d))
-          break;
-        index[d] = 0;
-      }
-    }
-    Value folded = makeConstantFromBytes(rewriter, op.getLoc(), outType, out,
-                                         weightBlobName(op.getInput(), "_t"));
+    Value folded = makeConstantFromBytes(rewriter, op.getLoc(),
+                                         cast<RankedTensorType>(op.getType()), *bytes,
+                                         weightBlobName(op.getInput(), "_r"));
     rewriter.replaceOp(op, folded);
     return success();
   }
@@ -116,7 +172,8 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
 struct FoldWeightsPass : kiln::impl::FoldWeightsBase<FoldWeightsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntoConv, FoldConstantTranspose>(&getContext());
+    patterns.add<FoldIntoConv, FoldConstantTranspose, FoldConstantSlice, FoldConstantReshape>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

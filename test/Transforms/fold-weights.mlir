@@ -91,3 +91,51 @@ func.func @transpose_resource() -> tensor<10x2xi32> {
     }
   }
 #-}
+
+// -----
+
+// A slice of a resource constant (a recurrent layer's weights of one
+// direction) becomes a constant; so does a reshape of the slice, its last
+// use. rows[1] of [[1, 2, 3], [4, 5, 6]] = [4, 5, 6].
+// CHECK-LABEL: func.func @slice_reshape
+// CHECK-DAG: %[[S:.+]] = kiln.constant dense<[4.000000e+00, 5.000000e+00, 6.000000e+00]> : tensor<3xf32>
+// CHECK-NOT: kiln.slice
+// CHECK-NOT: kiln.reshape
+// CHECK: kiln.binary add %arg0, %[[S]]
+func.func @slice_reshape(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %c = kiln.constant dense_resource<m> : tensor<2x3xf32>
+  %s = kiln.slice %c {starts = array<i64: 1, 0>, steps = array<i64: 1, 1>} : tensor<2x3xf32> -> tensor<1x3xf32>
+  %r = kiln.reshape %s : tensor<1x3xf32> -> tensor<3xf32>
+  %y = kiln.binary add %x, %r : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
+  return %y : tensor<3xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      m: "0x040000000000803f0000004000004040000080400000a0400000c040"
+    }
+  }
+#-}
+
+// -----
+
+// A reshape of a constant that has another use stays a view: folding it
+// would store the weight twice.
+// CHECK-LABEL: func.func @reshape_shared
+// CHECK: kiln.reshape
+func.func @reshape_shared(%x: tensor<6xf32>, %z: tensor<2x3xf32>) -> (tensor<6xf32>, tensor<2x3xf32>) {
+  %c = kiln.constant dense_resource<m> : tensor<2x3xf32>
+  %r = kiln.reshape %c : tensor<2x3xf32> -> tensor<6xf32>
+  %y = kiln.binary add %x, %r : tensor<6xf32>, tensor<6xf32> -> tensor<6xf32>
+  %w = kiln.binary mul %z, %c : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+  return %y, %w : tensor<6xf32>, tensor<2x3xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      m: "0x040000000000803f0000004000004040000080400000a0400000c040"
+    }
+  }
+#-}

@@ -7,9 +7,11 @@ include "mlir/Pass/PassBase.td"
 def FoldWeights : Pass<"kiln-fold-weights", "mlir::func::FuncOp"> {
   let summary = "Precompute weight transformations at compile time";
   let description = [{
-    Transposes of constants of any size become constants (op folders only
-    handle small ones), so a Gemm's `transB` weight is stored transposed
-    instead of transposed at every run.
+    Transposes and slices of constants of any size become constants (op
+    folders only handle small ones), and so do reshapes of a constant's
+    last use, so a Gemm's `transB` weight is stored transposed instead of
+    transposed at every run, and a recurrent layer's per-direction
+    weights are sliced once.
 
     `kiln.batch_norm(kiln.conv(x, W, b))`, where the convolution's only use
     is the normalization and W, b and the normalization's parameters are
