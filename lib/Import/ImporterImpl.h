@@ -136,6 +136,33 @@ private:
   mlir::FailureOr<llvm::SmallVector<mlir::Value>> finalize(mlir::Operation *op);
 };
 
+/// Imports a control-flow subgraph (If's branch, Loop's or Scan's body)
+/// inline where `nc`'s node is: its inputs bound to `inputs`, its nodes
+/// imported, its outputs returned. Outer-scope values stay visible.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+importSubgraph(NodeContext &nc, const onnx::GraphProto &graph, llvm::ArrayRef<mlir::Value> inputs);
+
+/// `parts` joined along `axis`, as a tree of concats of at most 16 inputs
+/// each: one concat of hundreds of parts (an unrolled sequence's steps)
+/// makes bufferization's alias analysis grow quadratically.
+mlir::FailureOr<mlir::Value> concatTree(NodeContext &nc, llvm::ArrayRef<mlir::Value> parts,
+                                        int64_t axis);
+
+/// Elements [start, start + size * step) step `step` of `x`'s last dim.
+mlir::FailureOr<mlir::Value> sliceLast(NodeContext &nc, mlir::Value x, int64_t start,
+                                       int64_t size, int64_t step = 1);
+
+/// `sum` + gather(data, indices, axis) * weight (`weight` broadcasts
+/// against the gathered values; a null `sum` starts the sum): one tap of
+/// the interpolations composed of gathers (GridSample, DeformConv, Resize).
+mlir::FailureOr<mlir::Value> addWeightedGather(NodeContext &nc, mlir::Value sum,
+                                               mlir::Value data, mlir::Value indices,
+                                               int64_t axis, mlir::Value weight);
+
+/// Whether input `i` is a constant stored as INT4/UINT4 (read as
+/// int8/uint8 values).
+bool isFourBitConstant(NodeContext &nc, int i);
+
 /// Converts one ONNX op type. Returns failure after reporting an error.
 using OpImporter = std::function<mlir::LogicalResult(NodeContext &)>;
 
@@ -154,6 +181,15 @@ void addQuantizationImporters(llvm::StringMap<OpImporter> &table);
 /// layers newer than the core set (losses, Hardmax, LRN, ...):
 /// OnnxLayerImporters.cpp.
 void addLayerImporters(llvm::StringMap<OpImporter> &table);
+/// Adds RNN, GRU and LSTM, unrolled over the sequence:
+/// OnnxRecurrentImporters.cpp.
+void addRecurrentImporters(llvm::StringMap<OpImporter> &table);
+/// Adds If, Loop and Scan, which inline or unroll their subgraphs:
+/// OnnxControlFlowImporters.cpp.
+void addControlFlowImporters(llvm::StringMap<OpImporter> &table);
+/// Adds DFT, STFT, the window functions and MelWeightMatrix:
+/// OnnxSignalImporters.cpp.
+void addSignalImporters(llvm::StringMap<OpImporter> &table);
 
 /// Evaluates EXPR (a FailureOr); on failure returns failure() from the
 /// enclosing function, else binds its value to VAR.

@@ -560,6 +560,90 @@ ValueImporter poolOp(PoolKind kind) {
   };
 }
 
+/// |x|^p, elementwise (p = 1 and 2 without pow).
+FailureOr<Value> absPow(NodeContext &nc, Value x, double p) {
+  if (p == 2)
+    return nc.binary(BinaryKind::Mul, x, x);
+  TRY(a, nc.unary(UnaryKind::Abs, x));
+  if (p == 1)
+    return a;
+  return nc.binary(BinaryKind::Pow, a, nc.scalarConstant(elementTypeOf(x), p));
+}
+
+/// s^(1/p), elementwise.
+FailureOr<Value> rootOf(NodeContext &nc, Value s, double p) {
+  if (p == 1)
+    return s;
+  if (p == 2)
+    return nc.unary(UnaryKind::Sqrt, s);
+  return nc.binary(BinaryKind::Pow, s, nc.scalarConstant(elementTypeOf(s), 1.0 / p));
+}
+
+/// LpPool's and GlobalLpPool's p: a float attribute in opset 1, an int
+/// since 2.
+FailureOr<double> lpPoolP(NodeContext &nc) {
+  double p = nc.opset < 2 ? nc.attrFloat("p", 2.0f) : (double)nc.attrInt("p", 2);
+  if (!(p > 0))
+    return nc.error() << "p must be positive, got " << p;
+  return p;
+}
+
+/// LpPool: (sum over each window of |x|^p)^(1/p). The window sums are a
+/// depthwise convolution with a filter of ones (padding adds zeros);
+/// ceil_mode's extra last window becomes extra end padding.
+FailureOr<Value> importLpPool(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  ArrayRef<int64_t> shape = shapeOf(x);
+  if (shape.size() < 3)
+    return nc.error() << "input must have rank >= 3, got " << shapeToString(shape);
+  size_t n = shape.size() - 2;
+  auto kernel = nc.attrInts("kernel_shape");
+  if (!kernel || kernel->size() != n)
+    return nc.error() << "kernel_shape must list " << n << " sizes";
+  TRY(p, lpPoolP(nc));
+  TRY(win, readWindow(nc, shape, *kernel));
+  if (nc.attrInt("ceil_mode", 0) != 0) {
+    for (size_t i = 0; i < n; ++i) {
+      int64_t in = shape[2 + i], s = win.strides[i];
+      int64_t span = in + win.pads[i] + win.pads[n + i] - (win.kernel[i] - 1) * win.dilations[i] - 1;
+      if (span < 0)
+        continue; // no window fits; the convolution reports it
+      int64_t q = (span + s - 1) / s;
+      // A last window starting in the end padding is dropped.
+      if (q * s >= in + win.pads[i])
+        --q;
+      int64_t need = q * s + (win.kernel[i] - 1) * win.dilations[i] + 1;
+      int64_t have = in + win.pads[i] + win.pads[n + i];
+      if (need > have)
+        win.pads[n + i] += need - have;
+    }
+  }
+  Type et = elementTypeOf(x);
+  int64_t channels = shape[1];
+  SmallVector<int64_t> wshape{channels, 1};
+  wshape.append(win.kernel.begin(), win.kernel.end());
+  Value ones = nc.constant(
+      DenseElementsAttr::get(RankedTensorType::get(wshape, et), FloatAttr::get(et, 1.0)));
+  TRY(xp, absPow(nc, x, p));
+  TRY(sum, nc.create<ConvOp>(nc.inferred(), xp, ones, Value(), win.strides, win.pads,
+                             win.dilations, channels));
+  return rootOf(nc, sum, p);
+}
+
+/// GlobalLpPool: (sum over all spatial positions of |x|^p)^(1/p).
+FailureOr<Value> importGlobalLpPool(NodeContext &nc) {
+  TRY(x, floatInput(nc));
+  if (shapeOf(x).size() < 3)
+    return nc.error() << "input must have rank >= 3, got " << shapeToString(shapeOf(x));
+  TRY(p, lpPoolP(nc));
+  SmallVector<int64_t> axes;
+  for (size_t d = 2; d < shapeOf(x).size(); ++d)
+    axes.push_back(d);
+  TRY(xp, absPow(nc, x, p));
+  TRY(sum, nc.reduce(ReduceKind::Sum, xp, axes, /*keepDims=*/true));
+  return rootOf(nc, sum, p);
+}
+
 ValueImporter globalPoolOp(ReduceKind kind) {
   return [kind](NodeContext &nc) -> FailureOr<Value> {
     TRY(x, nc.requiredInput(0));
@@ -938,23 +1022,43 @@ FailureOr<Value> importGather(NodeContext &nc) {
 FailureOr<Value> importGatherND(NodeContext &nc) {
   TRY(data, nc.requiredInput(0));
   TRY(indices, nc.requiredInput(1));
-  if (nc.attrInt("batch_dims", 0) != 0)
-    return nc.error() << "batch_dims " << nc.attrInt("batch_dims", 0)
-                      << " is not supported (0 is)";
   ArrayRef<int64_t> ds = shapeOf(data), is = shapeOf(indices);
   Type i64 = IntegerType::get(nc.ctx(), 64);
   if (elementTypeOf(indices) != i64)
     return nc.error() << "indices must be int64, got " << elementTypeOf(indices);
-  if (is.empty() || is.back() < 1 || is.back() > (int64_t)ds.size())
+  // batch_dims b: the first b dims of data and indices pair up; each batch
+  // entry gathers from its own slice of the data.
+  int64_t b = nc.attrInt("batch_dims", 0);
+  if (b < 0 || b >= (int64_t)is.size() || b >= (int64_t)ds.size() ||
+      ds.take_front(b) != is.take_front(b))
+    return nc.error() << "batch_dims " << b << " must be below both ranks, and data "
+                      << shapeToString(ds) << " and indices " << shapeToString(is)
+                      << " must agree on those dims";
+  if (is.back() < 1 || is.back() > (int64_t)ds.size() - b)
     return nc.error() << "indices of shape " << shapeToString(is)
-                      << " must end in a dim of 1 to " << ds.size() << " (the data's rank)";
+                      << " must end in a dim of 1 to " << ds.size() - b
+                      << " (the data's rank after batch_dims)";
   int64_t k = is.back();
-  SmallVector<int64_t> dims(ds.take_front(k));
+  SmallVector<int64_t> dims(ds.slice(b, k));
   if (failed(nc.checkIndices(1, dims, /*componentwise=*/true)))
     return failure();
-  TRY(linear, linearIndices(nc, indices, dims));
-  SmallVector<int64_t> flatShape{product(dims)};
-  llvm::append_range(flatShape, ds.drop_front(k));
+  TRY(linear0, linearIndices(nc, indices, dims));
+  Value linear = linear0;
+  int64_t batches = product(ds.take_front(b));
+  if (b > 0) {
+    // Each batch entry's offset into the flattened data.
+    SmallVector<int64_t> offShape(is.take_front(b));
+    offShape.append(is.size() - 1 - b, 1);
+    SmallVector<int64_t> offsets(batches);
+    for (int64_t i = 0; i < batches; ++i)
+      offsets[i] = i * product(dims);
+    Value off = nc.constant(DenseElementsAttr::get(RankedTensorType::get(offShape, i64),
+                                                   ArrayRef<int64_t>(offsets)));
+    TRY(shifted, nc.binary(BinaryKind::Add, linear0, off));
+    linear = shifted;
+  }
+  SmallVector<int64_t> flatShape{batches * product(dims)};
+  llvm::append_range(flatShape, ds.drop_front(b + k));
   TRY(flat, nc.reshape(data, flatShape));
   return nc.create<GatherOp>(nc.inferred(), flat, linear, 0);
 }
@@ -1042,58 +1146,327 @@ FailureOr<Value> importPad(NodeContext &nc) {
   return nc.create<PadOp>(nc.inferred(), *mode, x, pads, APFloat(value));
 }
 
+/// One axis of a separable resize as taps: for each output position,
+/// `taps` input positions (clamped into the input) and their weights.
+struct AxisTaps {
+  int64_t taps = 0;
+  SmallVector<int64_t> index;  // [out * taps]
+  SmallVector<double> weight;  // [out * taps]
+  SmallVector<bool> extrapolated; // [out]: tf_crop_and_resize outside the input
+};
+
+/// The taps of one axis as ONNX's Resize reference computes them for
+/// linear and cubic interpolation, with antialias and exclude_outside:
+/// the source coordinate of each output position by the coordinate
+/// transformation, the filter coefficients at its fraction (1, not 0, for
+/// a whole number), paired with the n input positions nearest to it (ties
+/// to the smaller; positions past the edges repeat the edge).
+FailureOr<AxisTaps> resizeAxisTaps(NodeContext &nc, int64_t in, int64_t out, double scale,
+                                   StringRef ctm, bool cubic, bool antialias, double a,
+                                   bool excludeOutside, double roiStart, double roiEnd) {
+  AxisTaps t;
+  double outWidth = scale * in;
+  for (int64_t x = 0; x < out; ++x) {
+    double xo;
+    bool outside = false;
+    if (ctm == "tf_crop_and_resize") {
+      xo = outWidth == 1 ? (roiEnd - roiStart) * (in - 1) / 2.0
+                         : x * (roiEnd - roiStart) * (in - 1) / (outWidth - 1);
+      xo += roiStart * (in - 1);
+      outside = xo < 0 || xo > in - 1;
+    } else if (ctm == "align_corners")
+      xo = outWidth == 1 ? 0.0 : x * (in - 1) / (outWidth - 1);
+    else if (ctm == "asymmetric")
+      xo = x / scale;
+    else if (ctm == "pytorch_half_pixel")
+      xo = outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+    else if (ctm == "half_pixel")
+      xo = (x + 0.5) / scale - 0.5;
+    else if (ctm == "half_pixel_symmetric")
+      xo = (in / 2.0) * (1 - out / outWidth) + (x + 0.5) / scale - 0.5;
+    else
+      return nc.error() << "coordinate_transformation_mode '" << ctm
+                        << "' is not supported with this mode";
+    double fl = std::floor(xo);
+    double ratio = xo == fl ? 1.0 : xo - fl;
+    SmallVector<double> c;
+    double s = std::min(scale, 1.0);
+    auto cubicAt = [&](double d) {
+      d = std::fabs(d);
+      if (d <= 1)
+        return ((a + 2) * d - (a + 3)) * d * d + 1;
+      if (d < 2)
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+      return 0.0;
+    };
+    if (!antialias) {
+      if (cubic)
+        c = {cubicAt(ratio + 1), cubicAt(ratio), cubicAt(1 - ratio), cubicAt(2 - ratio)};
+      else
+        c = {1 - ratio, ratio};
+    } else if (cubic) {
+      int64_t start = (int64_t)std::floor(-2 / s) + 1, end = 2 - start;
+      double sum = 0;
+      for (int64_t i = start; i < end; ++i) {
+        c.push_back(cubicAt(s * (i - ratio)));
+        sum += c.back();
+      }
+      for (double &v : c)
+        v /= sum;
+    } else {
+      int64_t start = (int64_t)std::floor(-1 / s) + 1, foot = 2 - 2 * start;
+      double sum = 0;
+      for (int64_t i = start; i < start + foot; ++i) {
+        c.push_back(std::clamp(1 - std::fabs((i - ratio) * s), 0.0, 1.0));
+        sum += c.back();
+      }
+      for (double &v : c)
+        v /= sum;
+    }
+    int64_t n = c.size();
+    if (n > 4096)
+      return nc.error() << "the resize filter needs " << n << " taps per output";
+    if (t.taps == 0)
+      t.taps = n;
+    else if (t.taps != n)
+      return nc.error() << "internal: the resize filter width varies along an axis";
+    // The n positions nearest to xo within the input padded by ceil(n/2)
+    // on each side; ties prefer the smaller.
+    int64_t pad = (n + 1) / 2, len = in + 2 * pad;
+    double xp = xo + pad;
+    SmallVector<int64_t> cand;
+    for (int64_t i = (int64_t)std::floor(xp) - n - 1; i <= (int64_t)std::floor(xp) + n + 1; ++i)
+      if (i >= 0 && i < len)
+        cand.push_back(i);
+    llvm::stable_sort(cand, [&](int64_t p, int64_t q) {
+      double dp = std::fabs(xp - p), dq = std::fabs(xp - q);
+      return dp != dq ? dp < dq : p < q;
+    });
+    if ((int64_t)cand.size() < n)
+      return nc.error() << "the input (" << in << ") is too small for a filter of " << n
+                        << " taps";
+    cand.resize(n);
+    llvm::sort(cand);
+    if (excludeOutside) {
+      double sum = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        int64_t idx = cand[k] - pad;
+        if (idx < 0 || idx >= in)
+          c[k] = 0;
+        sum += c[k];
+      }
+      for (double &v : c)
+        v = sum != 0 ? v / sum : v;
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      t.index.push_back(std::clamp<int64_t>(cand[k] - pad, 0, in - 1));
+      t.weight.push_back(c[k]);
+    }
+    t.extrapolated.push_back(outside);
+  }
+  return t;
+}
+
+/// Resize by separable taps (cubic, antialiased, half_pixel_symmetric):
+/// each resized axis in turn is a sum over its taps of a gather along
+/// the axis times the taps' constant weights.
+FailureOr<Value> resizeByTaps(NodeContext &nc, Value x, ArrayRef<int64_t> out,
+                              ArrayRef<double> scales, StringRef ctm, bool cubic,
+                              bool antialias, double a, bool excludeOutside,
+                              ArrayRef<double> roi, double extrapolation) {
+  Type et = elementTypeOf(x);
+  if (!isa<FloatType>(et))
+    return nc.error() << "linear and cubic resizing need a floating-point input";
+  Value v = x;
+  int64_t rank = out.size();
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t in = shapeOf(v)[d];
+    if (in == out[d] && scales[d] == 1.0 &&
+        (ctm != "tf_crop_and_resize" || (roi[d] == 0.0 && roi[rank + d] == 1.0)))
+      continue;
+    if (in == 0 || out[d] == 0)
+      return nc.error() << "cannot resize an empty dim";
+    TRY(t, resizeAxisTaps(nc, in, out[d], scales[d], ctm, cubic, antialias, a,
+                          excludeOutside, roi[d], roi[rank + d]));
+    if ((int64_t)t.taps * out[d] > (int64_t(1) << 26))
+      return nc.error() << "the resize filter is too large (" << t.taps << " taps x " << out[d]
+                        << " outputs)";
+    Value sum;
+    for (int64_t k = 0; k < t.taps; ++k) {
+      SmallVector<int64_t> idx(out[d]);
+      SmallVector<double> w(out[d]);
+      for (int64_t o = 0; o < out[d]; ++o) {
+        idx[o] = t.index[o * t.taps + k];
+        w[o] = t.weight[o * t.taps + k];
+      }
+      if (llvm::all_of(w, [](double q) { return q == 0; }))
+        continue;
+      Value iv = nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get({out[d]}, IntegerType::get(nc.ctx(), 64)), ArrayRef<int64_t>(idx)));
+      SmallVector<int64_t> wshape(rank, 1);
+      wshape[d] = out[d];
+      Value wv = nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get(wshape, Float64Type::get(nc.ctx())), ArrayRef<double>(w)));
+      TRY(wc, nc.castTo(wv, et));
+      TRY(ns, addWeightedGather(nc, sum, v, iv, d, wc));
+      sum = ns;
+    }
+    if (!sum)
+      return nc.error() << "internal: a resize filter with no weight";
+    if (llvm::is_contained(t.extrapolated, true)) {
+      // tf_crop_and_resize: positions outside the input take the
+      // extrapolation value.
+      SmallVector<int64_t> mshape(rank, 1);
+      mshape[d] = out[d];
+      Value mask = nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get(mshape, IntegerType::get(nc.ctx(), 1)),
+          ArrayRef<bool>(t.extrapolated)));
+      TRY(sel, nc.create<SelectOp>(nc.inferred(), mask, nc.scalarConstant(et, extrapolation),
+                                   sum));
+      sum = sel;
+    }
+    v = sum;
+  }
+  return v;
+}
+
 FailureOr<Value> importResize(NodeContext &nc) {
   TRY(x, nc.requiredInput(0));
   ArrayRef<int64_t> in = shapeOf(x);
   int64_t rank = in.size();
   std::string modeName = nc.attrString("mode", "nearest");
-  std::optional<ResizeMode> mode = symbolizeResizeMode(modeName);
-  if (!mode)
-    return nc.error() << "mode '" << modeName
-                      << "' is not supported (nearest and linear are)";
   bool v10 = nc.opset < 11;
+  bool cubic = modeName == "cubic" && !v10;
+  std::optional<ResizeMode> mode = symbolizeResizeMode(modeName);
+  if (!mode && !cubic)
+    return nc.error() << "mode '" << modeName
+                      << "' is not supported (nearest, linear and cubic are)";
   std::string ctm = nc.attrString("coordinate_transformation_mode",
                                   v10 ? "asymmetric" : "half_pixel");
   auto coord = symbolizeCoordMode(ctm);
-  if (!coord)
+  bool antialias = nc.attrInt("antialias", 0) != 0;
+  // Cubic, antialiased and half_pixel_symmetric resizes are composed of
+  // gathers (resizeByTaps); the rest are kiln.resize.
+  bool byTaps = cubic || (antialias && mode == ResizeMode::Linear) ||
+                ((ctm == "half_pixel_symmetric" || ctm == "tf_crop_and_resize") &&
+                 mode == ResizeMode::Linear);
+  if (!coord && !byTaps)
     return nc.error() << "coordinate_transformation_mode '" << ctm
                       << "' is not supported";
   std::string nm = nc.attrString("nearest_mode", v10 ? "floor" : "round_prefer_floor");
   auto nearest = symbolizeNearestMode(nm);
   if (!nearest)
     return nc.error() << "nearest_mode '" << nm << "' is not supported";
-  if (nc.attrInt("antialias", 0) != 0 || nc.attr("axes"))
-    return nc.error() << "antialias and axes are not supported";
+  if (antialias && !byTaps)
+    return nc.error() << "antialias is supported for linear and cubic modes";
+  // The dims that scales/sizes list (the axes attribute, opset 18): all
+  // by default.
+  SmallVector<int64_t> axes;
+  if (auto given = nc.attrInts("axes")) {
+    for (int64_t a : *given) {
+      TRY(ax, nc.normalizeAxis(a, rank, "axes entry"));
+      if (llvm::is_contained(axes, ax))
+        return nc.error() << "axes lists dim " << ax << " twice";
+      axes.push_back(ax);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
   std::string policy = nc.attrString("keep_aspect_ratio_policy", "stretch");
-  if (policy != "stretch")
-    return nc.error() << "keep_aspect_ratio_policy '" << policy
-                      << "' is not supported (stretch is)";
-  SmallVector<int64_t> out;
-  SmallVector<double> scales;
+  if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+    return nc.error() << "unknown keep_aspect_ratio_policy '" << policy << "'";
+  SmallVector<int64_t> out(in.begin(), in.end());
+  SmallVector<double> scales(rank, 1.0);
   int scalesInput = v10 ? 1 : 2;
   DenseElementsAttr scalesAttr = nc.constInput(scalesInput);
   bool haveScales = scalesAttr && scalesAttr.getNumElements() > 0;
   if (!v10 && nc.hasInput(3)) {
     TRY(sizes, nc.constInts(3, "sizes"));
-    if ((int64_t)sizes.size() != rank)
-      return nc.error() << "sizes has " << sizes.size() << " entries, rank is "
-                        << rank;
-    out = sizes;
-    for (int64_t d = 0; d < rank; ++d)
-      scales.push_back(in[d] ? (double)out[d] / in[d] : 1.0);
+    if (sizes.size() != axes.size())
+      return nc.error() << "sizes has " << sizes.size() << " entries, " << axes.size()
+                        << " expected";
+    for (auto [i, d] : llvm::enumerate(axes)) {
+      if (sizes[i] < 0)
+        return nc.error() << "sizes holds a negative size " << sizes[i];
+      out[d] = sizes[i];
+      scales[d] = in[d] ? (double)out[d] / in[d] : 1.0;
+    }
+    if (policy != "stretch" && !axes.empty()) {
+      double scale = scales[axes[0]];
+      for (int64_t d : axes)
+        scale = policy == "not_larger" ? std::min(scale, scales[d]) : std::max(scale, scales[d]);
+      for (int64_t d : axes) {
+        scales[d] = scale;
+        out[d] = (int64_t)(scale * in[d] + 0.5);
+      }
+    }
   } else if (haveScales) {
-    TRY(s, nc.constFloats(scalesInput, "scales"));
-    if ((int64_t)s.size() != rank)
-      return nc.error() << "scales has " << s.size() << " entries, rank is "
-                        << rank;
-    scales = s;
-    for (int64_t d = 0; d < rank; ++d)
-      out.push_back((int64_t)std::floor(in[d] * s[d]));
+    TRY(sv, nc.constFloats(scalesInput, "scales"));
+    if (sv.size() != axes.size())
+      return nc.error() << "scales has " << sv.size() << " entries, " << axes.size()
+                        << " expected";
+    for (auto [i, d] : llvm::enumerate(axes)) {
+      if (!(sv[i] > 0))
+        return nc.error() << "scales must be positive, got " << sv[i];
+      scales[d] = sv[i];
+      out[d] = (int64_t)std::floor(in[d] * sv[i]);
+    }
   } else {
     return nc.error() << "needs constant scales or sizes";
   }
+  if (byTaps) {
+    // The region of interest of tf_crop_and_resize (input 1): starts then
+    // ends, normalized, for the listed axes; [0, 1] elsewhere.
+    SmallVector<double> roi(rank, 0.0);
+    roi.append(rank, 1.0);
+    if (ctm == "tf_crop_and_resize") {
+      TRY(r, nc.constFloats(1, "roi"));
+      if (r.size() != 2 * axes.size())
+        return nc.error() << "roi has " << r.size() << " entries, " << 2 * axes.size()
+                          << " expected";
+      for (auto [i, d] : llvm::enumerate(axes)) {
+        roi[d] = r[i];
+        roi[rank + d] = r[axes.size() + i];
+      }
+    }
+    return resizeByTaps(nc, x, out, scales, ctm, cubic, antialias,
+                        nc.attrFloat("cubic_coeff_a", -0.75f),
+                        nc.attrInt("exclude_outside", 0) != 0, roi,
+                        nc.attrFloat("extrapolation_value", 0.0f));
+  }
   return nc.create<ResizeOp>(RankedTensorType::get(out, elementTypeOf(x)), *mode, x, scales, *coord,
                              *nearest);
+}
+
+/// Upsample (opsets 7 and 9, deprecated in 10): Resize with asymmetric
+/// coordinates and floor rounding; its scales are an attribute in opset 7
+/// and input 1 from 9 on (read as Resize-10 reads them).
+FailureOr<Value> importUpsample(NodeContext &nc) {
+  if (nc.opset >= 9)
+    return importResize(nc);
+  TRY(x, nc.requiredInput(0));
+  std::string modeName = nc.attrString("mode", "nearest");
+  if (modeName == "bilinear")
+    modeName = "linear";
+  std::optional<ResizeMode> mode = symbolizeResizeMode(modeName);
+  if (!mode)
+    return nc.error() << "mode '" << modeName << "' is not supported (nearest and linear are)";
+  const onnx::AttributeProto *a = nc.attr("scales");
+  ArrayRef<int64_t> in = shapeOf(x);
+  if (!a || a->floats_size() != (int)in.size())
+    return nc.error() << "scales must list " << in.size() << " values";
+  SmallVector<double> scales;
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < (int64_t)in.size(); ++d) {
+    double sc = a->floats(d);
+    if (!(sc >= 1))
+      return nc.error() << "scales must be >= 1, got " << sc;
+    scales.push_back(sc);
+    out.push_back((int64_t)std::floor(in[d] * sc));
+  }
+  return nc.create<ResizeOp>(RankedTensorType::get(out, elementTypeOf(x)), *mode, x, scales,
+                             CoordMode::Asymmetric, NearestMode::Floor);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1703,6 +2076,8 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"AveragePool", poolOp(PoolKind::Avg)},
         {"GlobalAveragePool", globalPoolOp(ReduceKind::Mean)},
         {"GlobalMaxPool", globalPoolOp(ReduceKind::Max)},
+        {"LpPool", importLpPool},
+        {"GlobalLpPool", importGlobalLpPool},
         {"CumSum", importCumSum},
         {"Reshape", importReshape},
         {"Flatten", importFlatten},
@@ -1717,6 +2092,7 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"Tile", importTile},
         {"Pad", importPad},
         {"Resize", importResize},
+        {"Upsample", importUpsample},
         {"Shape", importShape},
         {"Size", importSize},
         {"ConstantOfShape", importConstantOfShape},
@@ -1732,6 +2108,9 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
     t["Split"] = importSplit;
     addQuantizationImporters(t);
     addLayerImporters(t);
+    addRecurrentImporters(t);
+    addSignalImporters(t);
+    addControlFlowImporters(t);
     return t;
   }();
   return table;
@@ -1745,7 +2124,8 @@ int64_t kiln::detail::oldestImplementedOpVersion(StringRef op) {
   // without broadcasting (before 7).
   static const llvm::StringMap<int64_t> older = {{"Reshape", 5}, {"Cast", 6}, {"Tile", 6},
                                                  {"Concat", 4}, {"Split", 2}, {"Pad", 2},
-                                                 {"PRelu", 7}};
+                                                 {"PRelu", 7}, {"Upsample", 7},
+                                                 {"Scan", 9}};
   auto it = older.find(op);
   return it == older.end() ? 1 : it->second;
 }
@@ -1783,7 +2163,21 @@ int64_t kiln::detail::implementedOpVersion(StringRef op) {
       // (21), Attention's nonpad_kv_seqlen (24); the rest add types.
       {"Attention", 24}, {"RotaryEmbedding", 23}, {"GroupNormalization", 21},
       {"EyeLike", 22}, {"LpNormalization", 22}, {"NegativeLogLikelihoodLoss", 22},
-      {"ScatterElements", 18}, {"ScatterND", 18}};
+      {"ScatterElements", 18}, {"ScatterND", 18},
+      // OnnxRecurrentImporters.cpp: 22 adds bfloat16.
+      {"RNN", 22}, {"GRU", 22}, {"LSTM", 22},
+      // LpPool's ceil_mode and dilations (18); 22 adds bfloat16.
+      {"LpPool", 22}, {"GlobalLpPool", 22},
+      // GridSample: N-d and the linear/cubic names in 20; 22 adds bfloat16.
+      {"GridSample", 22}, {"AffineGrid", 20}, {"CenterCropPad", 18}, {"Col2Im", 18},
+      {"DeformConv", 22},
+      // Upsample's opset-10 form is its deprecation.
+      {"Upsample", 9},
+      // OnnxSignalImporters.cpp: DFT's axis input (20).
+      {"DFT", 20},
+      // OnnxControlFlowImporters.cpp: the versions after 16 add element
+      // types (checked where the values are converted).
+      {"If", 25}, {"Loop", 25}, {"Scan", 25}};
   auto it = newer.find(op);
   return it == newer.end() ? 17 : it->second;
 }

@@ -144,6 +144,9 @@ FailureOr<Value> importQuantizeLinear(NodeContext &nc) {
   ArrayRef<int64_t> xs = shapeOf(x);
   TRY(qa, readQuantAxis(nc));
   TRY(requested, outputDtype(nc));
+  if (isFourBitConstant(nc, 2))
+    return nc.error() << "quantizing to a 4-bit type is not supported (4-bit tensors are read "
+                         "as constant weights)";
   Value zp = nc.input(2);
   Type yt = zp ? elementTypeOf(zp) : requested ? requested : Type(IntegerType::get(nc.ctx(), 8, IntegerType::Unsigned));
   if (zp && requested && requested != yt)

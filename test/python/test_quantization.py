@@ -6,6 +6,7 @@ reference (ONNX's reference evaluator, onnxruntime) on the CPU target and
 in GPU emulation."""
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
@@ -225,3 +226,57 @@ def test_onnxruntime_quantize_static(fmt, per_channel, opts, rng, tmp_path):
     np.testing.assert_allclose(got, expected, atol=step)
     floaty = ReferenceEvaluator(onnx.load(fp32)).run(None, {"x": x})[0]
     assert np.abs(got - floaty).max() < 0.25 * np.abs(floaty).max() + 0.05
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["int4", "uint4"])
+@pytest.mark.parametrize("raw", [True, False], ids=["raw", "int32_data"])
+@pytest.mark.parametrize("block", [0, 4], ids=["per_axis", "blocked"])
+def test_int4_weights(signed, raw, block, rng):
+    """4-bit weights (packed two to a byte, an odd count) dequantized into
+    a MatMul, per output column or in blocks along K, against onnxruntime."""
+    k, n = 8, 5
+    lo, hi = (-8, 7) if signed else (0, 15)
+    w = rng.integers(lo, hi + 1, size=(k, n))
+    elem = TensorProto.INT4 if signed else TensorProto.UINT4
+    w_t = helper.make_tensor("w", elem, [k, n], w.flatten().tolist(), raw=False)
+    if raw:
+        packed = [int(v) & 0xF for v in w.flatten()] + [0]
+        data = bytes((packed[i] | (packed[i + 1] << 4)) for i in range(0, k * n, 2))
+        w_t = helper.make_tensor("w", elem, [k, n], data, raw=True)
+    if block:
+        scale = (rng.random((k // block, n)) + 0.5).astype(np.float32)
+        zp_vals = rng.integers(lo, hi + 1, size=(k // block, n))
+        attrs = dict(axis=0, block_size=block)
+    else:
+        scale = (rng.random(n) + 0.5).astype(np.float32)
+        zp_vals = rng.integers(lo, hi + 1, size=(n,))
+        attrs = dict(axis=1)
+    zp_t = helper.make_tensor("zp", elem, list(zp_vals.shape), zp_vals.flatten().tolist())
+    nodes = [helper.make_node("DequantizeLinear", ["w", "s", "zp"], ["wf"], **attrs),
+             helper.make_node("MatMul", ["x", "wf"], ["y"])]
+    g = helper.make_graph(nodes, "int4", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                        [3, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, n])],
+                          [w_t, zp_t, numpy_helper.from_array(scale, "s")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    x = rng.standard_normal((3, k)).astype(np.float32)
+    # Unoptimized: onnxruntime's optimizer would fuse the pair into its own
+    # 4-bit matmul, which computes at a lower precision.
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    expected = ort.InferenceSession(m.SerializeToString(), so,
+                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(kiln.compile(m, target="cpu")(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_quantize_to_int4_is_an_error(rng):
+    zp = helper.make_tensor("zp", TensorProto.INT4, [], [0])
+    g = helper.make_graph([helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["y"], name="q")],
+                          "q4", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT4, [4])],
+                          [numpy_helper.from_array(np.array(0.1, np.float32), "s"), zp])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    with pytest.raises(kiln.CompileError, match="quantizing to a 4-bit type is not supported"):
+        kiln.compile(m, target="cpu")

@@ -100,9 +100,9 @@ def test_bert_with_attention_mask_matches_eager_at_several_shapes(monkeypatch):
     assert counter.count == 2
 
 
-class _WithGridSample(torch.nn.Module):
-    """A model with an op that Kiln does not compile (GridSample) between
-    layers that it does."""
+class _WithDet(torch.nn.Module):
+    """A model with an op that Kiln does not compile (Det, the determinant)
+    between layers that it does."""
 
     def __init__(self):
         super().__init__()
@@ -110,16 +110,16 @@ class _WithGridSample(torch.nn.Module):
         self.head = torch.nn.Linear(4 * 8 * 8, 5)
 
     def forward(self, x, grid):
-        y = torch.relu(self.conv(x))
-        y = torch.nn.functional.grid_sample(y, grid, align_corners=False)
+        y = torch.relu(self.conv(x)) + grid
+        y = y * torch.linalg.det(y)[..., None, None]
         return torch.softmax(self.head(y.flatten(1)), dim=-1)
 
 
 def test_unsupported_op_runs_eagerly_with_one_warning(monkeypatch):
     torch.manual_seed(0)
-    model = _WithGridSample().eval()
+    model = _WithDet().eval()
     x = torch.randn(2, 3, 8, 8)
-    grid = torch.rand(2, 8, 8, 2) * 2 - 1
+    grid = torch.rand(2, 1, 8, 8) * 0.1
     with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         compiled = torch.compile(model, backend="kiln")
@@ -130,16 +130,16 @@ def test_unsupported_op_runs_eagerly_with_one_warning(monkeypatch):
     _close(got2, want)
     ours = [w for w in caught if issubclass(w.category, kiln.dynamo.KilnFallbackWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
-    assert "grid_sample" in str(ours[0].message), str(ours[0].message)
+    assert "det" in str(ours[0].message), str(ours[0].message)
 
 
 def test_parts_around_the_unsupported_op_run_in_kiln(monkeypatch):
     """The convolution before and the head after the eager node are Kiln
     subgraphs: replacing Kiln's runs by zeros changes the answer."""
     torch.manual_seed(0)
-    model = _WithGridSample().eval()
+    model = _WithDet().eval()
     x = torch.randn(2, 3, 8, 8)
-    grid = torch.rand(2, 8, 8, 2) * 2 - 1
+    grid = torch.rand(2, 1, 8, 8) * 0.1
     calls = []
     real_call = kiln.dynamo._KilnCall.__call__
 
@@ -153,9 +153,10 @@ def test_parts_around_the_unsupported_op_run_in_kiln(monkeypatch):
         compiled = torch.compile(model, backend="kiln")
         calls.clear()
         _close(compiled(x, grid), model(x, grid))
-    # the conv subgraph takes x; the head takes the sampled activations
-    assert [(2, 3, 8, 8)] in calls, calls
-    assert [(2, 4, 8, 8)] in calls, calls
+    # the conv subgraph takes x and grid; the head takes the activations
+    # and their determinants
+    assert [(2, 3, 8, 8), (2, 1, 8, 8)] in calls, calls
+    assert [(2, 4, 8, 8), (2, 4, 1, 1)] in calls, calls
 
 
 def test_input_mutation_stays_eager():

@@ -584,6 +584,56 @@ def constant_of_shape_huge(d):
     return save(d, m)
 
 
+def nested_if(depth):
+    """An If whose then branch is another If, `depth` deep, on a
+    constant condition."""
+    def leaf(level):
+        return helper.make_graph([helper.make_node("Neg", ["x"], [f"e{level}"])], f"leaf{level}",
+                                 [], [vi(f"e{level}", F, [2])])
+    inner = helper.make_graph([helper.make_node("Neg", ["x"], ["o0"])], "g0", [],
+                              [vi("o0", F, [2])])
+    for level in range(1, depth + 1):
+        node = helper.make_node("If", ["c"], [f"o{level}"], name=f"if{level}",
+                                then_branch=inner, else_branch=leaf(level))
+        inner = helper.make_graph([node], f"g{level}", [], [vi(f"o{level}", F, [2])])
+    return model([helper.make_node("If", ["c"], ["y"], name="n0", then_branch=inner,
+                                   else_branch=leaf(depth + 1))],
+                 [vi("x", F, [2])], [vi("y", F, [2])], [const("c", np.array(True))])
+
+
+@case(r"nested more than 16 deep")
+def if_nested_too_deep(d):
+    return save(d, nested_if(20))
+
+
+@case(r"" + N0 + r".*If: the condition must be a compile-time constant")
+def if_on_run_time_data(d):
+    g = helper.make_graph([helper.make_node("Neg", ["x"], ["o"])], "b", [], [vi("o", F, [2])])
+    return save(d, model([helper.make_node("If", ["c"], ["y"], name="n0", then_branch=g,
+                                           else_branch=g)],
+                         [vi("c", TensorProto.BOOL, []), vi("x", F, [2])], [vi("y", F, [2])]))
+
+
+@case(r"" + N0 + r".*Loop: runs more than")
+def loop_unbounded(d):
+    body = helper.make_graph(
+        [helper.make_node("Neg", ["v_in"], ["v_out"]),
+         helper.make_node("Identity", ["c_in"], ["c_out"])], "body",
+        [vi("i", TensorProto.INT64, []), vi("c_in", TensorProto.BOOL, []), vi("v_in", F, [2])],
+        [vi("c_out", TensorProto.BOOL, []), vi("v_out", F, [2])])
+    return save(d, model([helper.make_node("Loop", ["", "", "x"], ["y"], name="n0", body=body)],
+                         [vi("x", F, [2])], [vi("y", F, [2])]))
+
+
+@case(r"" + N0 + r".*(LSTM: input W has shape|W)")
+def lstm_wrong_weight_shape(d):
+    inits = [const("W", np.zeros((1, 12, 3), np.float32)),
+             const("R", np.zeros((1, 16, 4), np.float32))]
+    m = model([helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="n0", hidden_size=4)],
+              [vi("x", F, [5, 2, 3])], [vi("y", F, [5, 1, 2, 4])], inits)
+    return save(d, m)
+
+
 def summed(op, x_shape, inits, elem=F, **attrs):
     """`op` (node n0) on input x and `inits`, summed to a scalar output, so
     that only n0's result is huge, not a declared graph output."""
