@@ -133,6 +133,7 @@ static int64_t byteWidth(Type et) {
 //===----------------------------------------------------------------------===//
 
 namespace kiln::detail {
+class ExternalFiles;
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *ctx, const onnx::ModelProto &model,
@@ -194,6 +195,10 @@ public:
   FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &t,
                                         StringRef what, Location loc,
                                         bool allowResource);
+  /// A resource name for the weight `what`.
+  static std::string resourceName(StringRef what);
+  /// The model's external data, mapped (null for a model without).
+  ExternalFiles *external = nullptr;
   FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &vi,
                                                Location loc, StringRef role);
   LogicalResult checkAgainstInference(const onnx::NodeProto &node,
@@ -232,10 +237,33 @@ Location GraphImporter::nodeLoc(const onnx::NodeProto &node, int index) {
                       modelLoc());
 }
 
-/// Reads the external data of `t` from a file inside the model's folder.
-static FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
-                                               StringRef what, Location loc,
-                                               const ImportOptions &options) {
+/// The external data files of one model, each mapped once: tensors read
+/// from them point into the mapping (no copy), which lives as long as a
+/// tensor does.
+class kiln::detail::ExternalFiles {
+public:
+  explicit ExternalFiles(const ImportOptions &options) : options(options) {}
+
+  struct Data {
+    ArrayRef<char> bytes;
+    std::shared_ptr<llvm::MemoryBuffer> file; // holds `bytes`
+  };
+  /// The external data of `t`, from a file inside the model's folder.
+  FailureOr<Data> read(const onnx::TensorProto &t, StringRef what, Location loc);
+
+  /// Initializers over kInlineBytes keep their data in the file: the proto
+  /// holds a stand-in that the checker accepts, and the importer reads the
+  /// bytes from here.
+  static constexpr int64_t kInlineBytes = int64_t(1) << 20;
+  llvm::DenseMap<const onnx::TensorProto *, Data> mapped;
+
+private:
+  const ImportOptions &options;
+  llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> files; // by real path
+};
+
+FailureOr<ExternalFiles::Data> ExternalFiles::read(const onnx::TensorProto &t, StringRef what,
+                                                   Location loc) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : t.external_data()) {
@@ -266,16 +294,23 @@ static FailureOr<std::string> readExternalData(const onnx::TensorProto &t,
       !llvm::sys::path::is_separator(fileReal[dir.size()]))
     return emitError(loc) << "tensor '" << what << "': external data path '"
                           << location << "' escapes the model's folder";
-  auto buf = llvm::MemoryBuffer::getFile(fileReal, /*IsText=*/false);
-  if (!buf)
-    return emitError(loc) << "tensor '" << what << "': cannot read '"
-                          << location << "': " << buf.getError().message();
-  StringRef data = (*buf)->getBuffer();
+  std::shared_ptr<llvm::MemoryBuffer> &file = files[fileReal];
+  if (!file) {
+    // Mapped, not read: a model's weights are not copied into memory.
+    auto buf = llvm::MemoryBuffer::getFile(fileReal, /*IsText=*/false,
+                                           /*RequiresNullTerminator=*/false);
+    if (!buf)
+      return emitError(loc) << "tensor '" << what << "': cannot read '"
+                            << location << "': " << buf.getError().message();
+    file = std::move(*buf);
+  }
+  StringRef data = file->getBuffer();
   if (offset < 0 || (size_t)offset > data.size() ||
-      (length >= 0 && (size_t)(offset + length) > data.size()))
+      (length >= 0 && (size_t)length > data.size() - (size_t)offset))
     return emitError(loc) << "tensor '" << what << "': offset/length exceed '"
                           << location << "' (" << data.size() << " bytes)";
-  return data.substr(offset, length < 0 ? StringRef::npos : length).str();
+  StringRef part = data.substr(offset, length < 0 ? StringRef::npos : length);
+  return Data{ArrayRef<char>(part.data(), part.size()), file};
 }
 
 /// Extracts the dense little-endian bytes of an embedded tensor; returns an
@@ -354,6 +389,32 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
   }
   auto type = RankedTensorType::get(shape, et);
   int64_t width = byteWidth(et);
+  if (auto it = external ? external->mapped.find(&t) : decltype(external->mapped)::iterator();
+      external && it != external->mapped.end()) {
+    {
+      ArrayRef<char> data = it->second.bytes;
+      if (fourBit || et.isInteger(1) || (int64_t)data.size() != numel * width)
+        return emitError(loc) << "tensor '" << what << "' has " << data.size()
+                              << " bytes of external data, its shape needs " << numel * width
+                              << " (type " << type << ")";
+      // Aligned data stays in the mapping; the blob keeps the file mapped.
+      if (allowResource && width > 0 && (uintptr_t)data.data() % width == 0) {
+        std::shared_ptr<llvm::MemoryBuffer> file = it->second.file;
+        AsmResourceBlob blob(
+            data, std::min<size_t>(width, alignof(std::max_align_t)),
+            [file](void *, size_t, size_t) mutable { file.reset(); },
+            /*dataIsMutable=*/false);
+        return cast<ElementsAttr>(
+            DenseResourceElementsAttr::get(type, resourceName(what), std::move(blob)));
+      }
+      std::string copy(data.data(), data.size());
+      onnx::TensorProto withData;
+      withData.set_data_type(t.data_type());
+      withData.mutable_dims()->CopyFrom(t.dims());
+      withData.set_raw_data(std::move(copy));
+      return convertTensor(withData, what, loc, allowResource);
+    }
+  }
   if (t.data_location() == TP::EXTERNAL)
     return emitError(loc) << "tensor '" << what
                           << "' uses external data, which is only supported "
@@ -398,15 +459,19 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
       return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<Attribute>{}));
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, raw));
   }
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(bytes.data(), bytes.size()), alignof(std::max_align_t));
+  return cast<ElementsAttr>(
+      DenseResourceElementsAttr::get(type, resourceName(what), std::move(blob)));
+}
+
+std::string GraphImporter::resourceName(StringRef what) {
   std::string blobName;
   for (char c : what)
     blobName += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
   if (blobName.empty() || llvm::isDigit(blobName[0]))
     blobName = "w_" + blobName;
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(bytes.data(), bytes.size()), alignof(std::max_align_t));
-  return cast<ElementsAttr>(
-      DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
+  return blobName;
 }
 
 FailureOr<RankedTensorType>
@@ -1350,18 +1415,29 @@ static LogicalResult checkOpVersions(const onnx::ModelProto &model, int64_t opse
   return failure();
 }
 
-/// Loads every initializer stored in an external file into the model, so
-/// that the checker and the importer see self-contained tensors.
-static LogicalResult inlineExternalData(onnx::ModelProto &model,
-                                        const ImportOptions &options,
+/// Resolves every initializer stored in an external file, so that the
+/// checker and the importer see self-contained tensors: small ones (shape
+/// data that inference may read) are copied into the model; larger ones
+/// stay in the mapped file (ExternalFiles::mapped), their proto holding a
+/// stand-in.
+static LogicalResult inlineExternalData(onnx::ModelProto &model, ExternalFiles &files,
                                         Location loc) {
   for (auto &t : *model.mutable_graph()->mutable_initializer()) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL)
       continue;
-    auto data = readExternalData(t, t.name(), loc, options);
+    auto data = files.read(t, t.name(), loc);
     if (failed(data))
       return failure();
-    t.set_raw_data(std::move(*data));
+    if ((int64_t)data->bytes.size() > ExternalFiles::kInlineBytes) {
+      // libonnx's checker wants one value field and looks an external
+      // file up from the working folder: one byte stands in for the data,
+      // which no check or inference reads (its sizes are not checked, and
+      // inference reads the values of shape-like inputs only).
+      files.mapped[&t] = *data;
+      t.set_raw_data(std::string(1, '\0'));
+    } else {
+      t.set_raw_data(std::string(data->bytes.data(), data->bytes.size()));
+    }
     t.clear_external_data();
     t.set_data_location(onnx::TensorProto::DEFAULT);
   }
@@ -1446,8 +1522,9 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
                      << kMaxIrVersion << ")";
       return nullptr;
     }
+    ExternalFiles externalFiles(options);
     if (failed(checkUnsupported(model, loc)) ||
-        failed(inlineExternalData(model, options, loc)))
+        failed(inlineExternalData(model, externalFiles, loc)))
       return nullptr;
     if (failed(checkOpVersions(model, opset, loc)))
       return nullptr;
@@ -1502,6 +1579,7 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef bytes,
     // models the importer has accepted, and checks their shapes after.
     model.mutable_graph()->clear_value_info();
     GraphImporter importer(&ctx, model, options, opset);
+    importer.external = &externalFiles;
     OwningOpRef<ModuleOp> module = importer.run();
     if (!module || failed(checkResultSizes(*module, options.maxTensorBytes)))
       return nullptr;

@@ -283,6 +283,18 @@ llvm::Expected<kiln::Precision> kiln::parsePrecision(StringRef text) {
   return unknownValue("precision", text, "fp32, tf32, fp16, bf16");
 }
 
+llvm::Expected<kiln::WeightsPlacement> kiln::parseWeightsPlacement(StringRef text) {
+  std::optional<WeightsPlacement> placement =
+      llvm::StringSwitch<std::optional<WeightsPlacement>>(text)
+          .Case("auto", WeightsPlacement::Auto)
+          .Case("embed", WeightsPlacement::Embed)
+          .Case("file", WeightsPlacement::File)
+          .Default(std::nullopt);
+  if (placement)
+    return *placement;
+  return unknownValue("weights placement", text, "auto, embed, file");
+}
+
 llvm::Expected<kiln::Stage> kiln::parseStage(StringRef text) {
   std::optional<Stage> stage = llvm::StringSwitch<std::optional<Stage>>(text)
                                    .Case("imported", Stage::Imported)

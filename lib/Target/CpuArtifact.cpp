@@ -13,6 +13,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -46,6 +47,10 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
     return failure();
 
   RawWeights weights = RawWeights::detach(module);
+  std::string weightsPath = (outputPath + ".weights").str();
+  if (failed(placeWeights(module, weights, options.weights,
+                          llvm::sys::path::filename(weightsPath))))
+    return failure();
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_model");
   if (!llvmModule)
@@ -59,7 +64,13 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   HostArtifactOptions host{cpu, 3, llvm::CodeGenOptLevel::Aggressive, "kiln-model", libs,
                            /*recordCpuFeatures=*/true, &weights};
   host.timing = options.timing;
-  return emitHostArtifact(module, *llvmModule, kind, outputPath, host);
+  if (failed(emitHostArtifact(module, *llvmModule, kind, outputPath, host)))
+    return failure();
+  if (weights.inFile())
+    return weights.writeFile(weightsPath, module.getLoc());
+  // No stale file of an earlier compilation stays beside the library.
+  llvm::sys::fs::remove(weightsPath);
+  return success();
 }
 
 LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,

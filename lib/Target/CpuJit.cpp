@@ -354,6 +354,10 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
   std::function<llvm::Error(llvm::Module *)> optimizeCode =
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, hostMachine->get());
   RawWeights weights = RawWeights::detach(module);
+  // Weights in a file's place are read where they are, in the imported
+  // model's memory (its context outlives the compiled model).
+  if (failed(placeWeights(module, weights, options.weights, "")))
+    return failure();
   std::function<llvm::Error(llvm::Module *)> optimize = [&](llvm::Module *m) -> llvm::Error {
     if (llvm::Error e = optimizeCode(m))
       return e;
@@ -372,6 +376,14 @@ FailureOr<std::unique_ptr<CpuJitModel>> CpuJitModel::compile(ModuleOp module,
   if (!entry) {
     std::string msg = llvm::toString(entry.takeError());
     return module.emitError() << "JIT compilation failed: " << msg;
+  }
+  if (weights.inFile()) {
+    auto slots = (*engine)->lookup(KILN_MODEL_WEIGHT_SLOTS_SYMBOL);
+    if (!slots) {
+      std::string msg = llvm::toString(slots.takeError());
+      return module.emitError() << "JIT compilation failed: " << msg;
+    }
+    weights.fillSlots((const void **)*slots);
   }
   // The runtime's messages and profiles name the model by its graph.
   std::string name = "<jit>";

@@ -1,12 +1,22 @@
 //===- RawWeights.cpp - weights as raw bytes beside the code -------------===//
 #include "RawWeights.h"
 #include "kiln/Transforms/WeightData.h"
+#include "kiln_runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+#include <random>
 
 using namespace mlir;
 using namespace kiln;
@@ -85,4 +95,144 @@ int64_t RawWeights::totalBytes() const {
   for (const Entry &entry : list)
     total += entry.bytes.size();
   return total;
+}
+
+/// The file: KILN_WEIGHTS_MAGIC, the tag, then the weights, each at an
+/// offset that is a multiple of its alignment (the file is mapped at a
+/// page boundary).
+static constexpr uint64_t kWeightsHeaderBytes = 16;
+
+LogicalResult RawWeights::moveToFile(ModuleOp module, StringRef fileName) {
+  MLIRContext *ctx = module.getContext();
+  Location loc = module.getLoc();
+  // Weights the code no longer addresses are left out.
+  llvm::StringSet<> addressed;
+  module.walk([&](LLVM::AddressOfOp op) { addressed.insert(op.getGlobalName()); });
+  std::vector<Entry> kept;
+  for (Entry &entry : list) {
+    if (addressed.contains(entry.name))
+      kept.push_back(std::move(entry));
+    else if (auto global = module.lookupSymbol<LLVM::GlobalOp>(entry.name))
+      global.erase();
+  }
+  list = std::move(kept);
+  llvm::StringMap<int32_t> slotOf;
+  offsets.clear();
+  uint64_t end = kWeightsHeaderBytes;
+  for (auto [i, entry] : llvm::enumerate(list)) {
+    slotOf[entry.name] = (int32_t)i;
+    end = llvm::alignTo(end, std::max<uint64_t>(entry.alignment, 64));
+    offsets.push_back(end);
+    end += entry.bytes.size();
+  }
+  fileBytes = end;
+  // A random tag ties the library to the file written with it: a file
+  // left over from another compilation of the model is refused.
+  std::random_device device;
+  tag = (uint64_t(device()) << 32) ^ device() ^ (uint64_t)llvm::sys::Process::getProcessId();
+
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto i8 = IntegerType::get(ctx, 8);
+  auto i64 = IntegerType::get(ctx, 64);
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto slotsType = LLVM::LLVMArrayType::get(ptrType, std::max<size_t>(list.size(), 1));
+  auto slots = LLVM::GlobalOp::create(b, loc, slotsType, /*isConstant=*/false,
+                                      LLVM::Linkage::External, KILN_MODEL_WEIGHT_SLOTS_SYMBOL,
+                                      Attribute());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.createBlock(&slots.getInitializerRegion());
+    LLVM::ReturnOp::create(b, loc, LLVM::ZeroOp::create(b, loc, slotsType).getResult());
+  }
+  std::string name = fileName.str();
+  name.push_back('\0');
+  LLVM::GlobalOp::create(b, loc, LLVM::LLVMArrayType::get(i8, name.size()), /*isConstant=*/true,
+                         LLVM::Linkage::External, KILN_MODEL_WEIGHTS_FILE_SYMBOL,
+                         b.getStringAttr(name));
+  SmallVector<int64_t> layout{(int64_t)list.size(), (int64_t)fileBytes, (int64_t)tag};
+  for (auto [i, entry] : llvm::enumerate(list)) {
+    layout.push_back((int64_t)offsets[i]);
+    layout.push_back((int64_t)entry.bytes.size());
+  }
+  LLVM::GlobalOp::create(
+      b, loc, LLVM::LLVMArrayType::get(i64, layout.size()), /*isConstant=*/true,
+      LLVM::Linkage::External, KILN_MODEL_WEIGHTS_LAYOUT_SYMBOL,
+      DenseElementsAttr::get(RankedTensorType::get({(int64_t)layout.size()}, i64),
+                             ArrayRef<int64_t>(layout)));
+
+  // Every address of a weight becomes a load of its slot, which never
+  // changes while the code runs (invariant: LLVM may hoist it).
+  SmallVector<LLVM::AddressOfOp> uses;
+  module.walk([&](LLVM::AddressOfOp op) {
+    if (slotOf.count(op.getGlobalName()))
+      uses.push_back(op);
+  });
+  for (LLVM::AddressOfOp op : uses) {
+    if (op->getParentOfType<LLVM::GlobalOp>())
+      return op.emitError() << "weight '" << op.getGlobalName()
+                            << "' is addressed from a constant table, so it cannot move to a "
+                               "weights file (compile with --weights=embed)";
+    b.setInsertionPoint(op);
+    Value table = LLVM::AddressOfOp::create(b, op.getLoc(), slots);
+    Value slot = LLVM::GEPOp::create(b, op.getLoc(), ptrType, slotsType, table,
+                                     ArrayRef<LLVM::GEPArg>{0, slotOf[op.getGlobalName()]});
+    Value address = LLVM::LoadOp::create(b, op.getLoc(), ptrType, slot, /*alignment=*/8,
+                                         /*isVolatile=*/false, /*isNonTemporal=*/false,
+                                         /*isInvariant=*/true);
+    op.replaceAllUsesWith(address);
+    op.erase();
+  }
+  for (const Entry &entry : list)
+    if (auto global = module.lookupSymbol<LLVM::GlobalOp>(entry.name))
+      global.erase();
+  moved = true;
+  return success();
+}
+
+LogicalResult RawWeights::writeFile(StringRef path, Location loc) const {
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return emitError(loc) << "cannot write the weights file '" << path << "': " << ec.message();
+  out.write(KILN_WEIGHTS_MAGIC, 8);
+  char tagBytes[8];
+  std::memcpy(tagBytes, &tag, 8);
+  out.write(tagBytes, 8);
+  uint64_t at = kWeightsHeaderBytes;
+  for (auto [i, entry] : llvm::enumerate(list)) {
+    out.write_zeros(offsets[i] - at);
+    out.write(entry.bytes.data(), entry.bytes.size());
+    at = offsets[i] + entry.bytes.size();
+  }
+  out.close();
+  if (out.has_error()) {
+    std::string why = out.error().message();
+    out.clear_error();
+    llvm::sys::fs::remove(path);
+    return emitError(loc) << "cannot write the weights file '" << path << "': " << why;
+  }
+  return success();
+}
+
+void RawWeights::fillSlots(const void **slots) const {
+  for (auto [i, entry] : llvm::enumerate(list))
+    slots[i] = entry.bytes.data();
+}
+
+LogicalResult kiln::placeWeights(ModuleOp module, RawWeights &weights,
+                                 WeightsPlacement placement, StringRef fileName) {
+  bool toFile = placement == WeightsPlacement::File ||
+                (placement == WeightsPlacement::Auto &&
+                 weights.totalBytes() >= kWeightsFileThreshold);
+  // The library's code addresses its data PC-relative, within 2 GiB.
+  constexpr int64_t kMaxEmbeddedBytes = (int64_t(1) << 31) - (int64_t(64) << 20);
+  if (!toFile && weights.totalBytes() > kMaxEmbeddedBytes)
+    return module.emitError() << "the model's " << weights.totalBytes()
+                              << " bytes of weights cannot be embedded in one library (its "
+                                 "code addresses 2 GiB); keep them in a file beside it "
+                                 "(--weights=auto or --weights=file)";
+  if (!toFile)
+    return success();
+  return weights.moveToFile(module, fileName);
 }

@@ -16,6 +16,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "kiln/Pipelines/Pipelines.h"
 
 #include <memory>
 #include <string>
@@ -49,9 +50,38 @@ public:
   const std::vector<Entry> &entries() const { return list; }
   int64_t totalBytes() const;
 
+  /// Takes the detached weights out of the code for good: every address
+  /// of one becomes a load of its slot in KILN_MODEL_WEIGHT_SLOTS_SYMBOL,
+  /// and the library records the file that holds them (`fileName`, in the
+  /// library's folder), its size, a tag naming this compilation and each
+  /// weight's place in it (kiln_runtime.h). kiln_model_load maps the file
+  /// and fills the slots; a JIT fills them with the bytes in memory
+  /// (fillSlots). A library over 2 GiB cannot address its own data, and
+  /// its bytes would pass through the object writer's memory again.
+  mlir::LogicalResult moveToFile(mlir::ModuleOp module, llvm::StringRef fileName);
+  /// Whether moveToFile took the weights out.
+  bool inFile() const { return moved; }
+  /// Writes the file moveToFile described.
+  mlir::LogicalResult writeFile(llvm::StringRef path, mlir::Location loc) const;
+  /// Points each slot (an array of `entries().size()` pointers) at its
+  /// weight's bytes in memory.
+  void fillSlots(const void **slots) const;
+
 private:
   std::vector<Entry> list;
+  bool moved = false;
+  uint64_t tag = 0, fileBytes = 0;
+  std::vector<uint64_t> offsets;
 };
+
+/// Where the weights of a library go (PipelineOptions::weights): Auto puts
+/// them in a file beside it once they reach this many bytes.
+constexpr int64_t kWeightsFileThreshold = int64_t(1) << 30;
+
+/// Moves `weights` to a file named `fileName` (RawWeights::moveToFile) if
+/// `placement` asks for it.
+mlir::LogicalResult placeWeights(mlir::ModuleOp module, RawWeights &weights,
+                                 WeightsPlacement placement, llvm::StringRef fileName);
 
 } // namespace kiln
 

@@ -148,8 +148,10 @@ struct CudaLibrary {
   std::string loadError;
   ~CudaLibrary() {
     kiln_model_free(model);
-    if (!path.empty())
+    if (!path.empty()) {
       llvm::sys::fs::remove(path);
+      llvm::sys::fs::remove(path + ".weights");
+    }
   }
 };
 

@@ -237,6 +237,22 @@ void kiln_profile_end(int32_t kernel);
  * KILN_CPU_FEATURE_NAMES: kiln_model_load refuses the library on a machine
  * that lacks one. */
 #define KILN_MODEL_CPU_FEATURES_SYMBOL "kiln_model_cpu_features"
+/* A library whose weights are in a file beside it (kilnc --weights=file,
+ * and by default once they reach 1 GiB) exports three more symbols:
+ *   const char kiln_model_weights_file[]: the file's name, looked up in
+ *     the library's folder (kilnc -o model.so writes model.so.weights);
+ *   const uint64_t kiln_model_weights_layout[3 + 2n]: n, the file's size,
+ *     the tag of the compilation that wrote both, then each weight's offset
+ *     and size in the file;
+ *   const void *kiln_model_weight_slots[n]: the weights' addresses, which
+ *     kiln_model_load fills after mapping the file (read-only, shared by
+ *     every load of the library).
+ * The file starts with KILN_WEIGHTS_MAGIC and the tag (8 bytes each); a
+ * missing file, one of another size or with another tag is an error. */
+#define KILN_MODEL_WEIGHTS_FILE_SYMBOL "kiln_model_weights_file"
+#define KILN_MODEL_WEIGHTS_LAYOUT_SYMBOL "kiln_model_weights_layout"
+#define KILN_MODEL_WEIGHT_SLOTS_SYMBOL "kiln_model_weight_slots"
+#define KILN_WEIGHTS_MAGIC "KILNWTS1"
 #define KILN_CPU_FEATURE_NAMES                                                 \
   "sse4.2", "avx", "avx2", "fma", "f16c", "bmi", "bmi2", "avx512f",            \
       "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512vnni",            \

@@ -21,6 +21,10 @@
 #include "model_profile.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -32,6 +36,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <cstring>
@@ -414,9 +419,94 @@ std::string missingCpuFeatures(const char *list) {
 
 } // namespace
 
+namespace {
+/// A library's weights file, mapped read-only; shared by every load of
+/// the library (they share its weight slots).
+struct WeightsMapping {
+  void *base = nullptr;
+  size_t bytes = 0;
+  ~WeightsMapping() {
+    if (base)
+      munmap(base, bytes);
+  }
+};
+} // namespace
+
+/// Maps the weights file of the library `lib`, loaded from `path`, if it
+/// has one (kiln_runtime.h: KILN_MODEL_WEIGHTS_FILE_SYMBOL), and points its
+/// weight slots into it. False with `err` set for a missing, short or
+/// foreign file.
+static bool mapWeights(void *lib, const std::string &path,
+                       std::shared_ptr<WeightsMapping> &out, std::string &err) {
+  auto fileName = (const char *)dlsym(lib, KILN_MODEL_WEIGHTS_FILE_SYMBOL);
+  if (!fileName)
+    return true;
+  auto layout = (const uint64_t *)dlsym(lib, KILN_MODEL_WEIGHTS_LAYOUT_SYMBOL);
+  auto slots = (const void **)dlsym(lib, KILN_MODEL_WEIGHT_SLOTS_SYMBOL);
+  if (!layout || !slots) {
+    err = path + ": the library names a weights file but lacks its layout";
+    return false;
+  }
+  static std::mutex mutex;
+  static std::map<void *, std::weak_ptr<WeightsMapping>> byLibrary;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (std::shared_ptr<WeightsMapping> live = byLibrary[lib].lock()) {
+    out = std::move(live);
+    return true;
+  }
+  size_t slash = path.rfind('/');
+  std::string file = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) +
+                     "/" + fileName;
+  uint64_t count = layout[0], expected = layout[1], tag = layout[2];
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = path + ": cannot open its weights file '" + file + "': " + std::strerror(errno) +
+          " (kilnc writes it beside the library; keep the two together)";
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != expected) {
+    err = path + ": its weights file '" + file + "' has " + std::to_string((uint64_t)st.st_size) +
+          " bytes, the library expects " + std::to_string(expected) +
+          " (the file comes from another compilation of the model)";
+    close(fd);
+    return false;
+  }
+  void *base = mmap(nullptr, expected, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (base == MAP_FAILED) {
+    err = path + ": cannot map its weights file '" + file + "': " + std::strerror(errno);
+    return false;
+  }
+  auto mapping = std::make_shared<WeightsMapping>();
+  mapping->base = base;
+  mapping->bytes = expected;
+  uint64_t fileTag = 0;
+  if (expected >= 16)
+    std::memcpy(&fileTag, (const char *)base + 8, 8);
+  if (expected < 16 || std::memcmp(base, KILN_WEIGHTS_MAGIC, 8) != 0 || fileTag != tag) {
+    err = path + ": its weights file '" + file +
+          "' was not written with this library (another compilation of the model, or not a "
+          "weights file)";
+    return false;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t offset = layout[3 + 2 * i], size = layout[4 + 2 * i];
+    if (offset > expected || size > expected - offset) {
+      err = path + ": weight " + std::to_string(i) + " lies outside its weights file";
+      return false;
+    }
+    slots[i] = (const char *)base + offset;
+  }
+  byLibrary[lib] = mapping;
+  out = std::move(mapping);
+  return true;
+}
+
 struct kiln_model {
   std::string name;
   void *library = nullptr;
+  std::shared_ptr<WeightsMapping> weights; // the library's weights file, if any
   kiln_entry_fn entry = nullptr;
   std::vector<Tensor> inputs, outputs;
   std::vector<Tensor> checks; // run-time index checks, extra results after the outputs
@@ -513,11 +603,19 @@ kiln_model *kiln_model_load(const char *path) {
     setError(std::string("cannot load model '") + path + "': " + (e ? e : "unknown error"));
     return nullptr;
   }
+  std::shared_ptr<WeightsMapping> weights;
+  std::string weightsErr;
+  if (!mapWeights(lib, file, weights, weightsErr)) {
+    setError(weightsErr);
+    dlclose(lib);
+    return nullptr;
+  }
   auto signature = (const char *)dlsym(lib, KILN_MODEL_SIGNATURE_SYMBOL);
   if (signature && dlsym(lib, KILN_CUDA_ENTRY_SYMBOL)) {
     auto m = std::make_unique<kiln_model>();
     m->name = path;
     m->library = lib;
+    m->weights = weights;
     kiln_model *model = finishModel(std::move(m), signature);
     if (!model)
       return nullptr;
@@ -562,6 +660,7 @@ kiln_model *kiln_model_load(const char *path) {
   auto m = std::make_unique<kiln_model>();
   m->name = path;
   m->library = lib;
+  m->weights = std::move(weights);
   m->entry = entry;
   return finishModel(std::move(m), signature);
 }

@@ -82,6 +82,12 @@ cl::opt<unsigned> profileRuns("profile-runs", cl::desc("Runs --profile times (de
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Pin an input shape, NAME=D0xD1x... (repeatable)"),
                                   cl::cat(category));
+cl::opt<std::string> weights(
+    "weights",
+    cl::desc("Where a model compiled here reads its weights: auto (default: in place, in the "
+             "imported model's memory, from 1 GiB on), embed (copied into the code), file (in "
+             "place)"),
+    cl::init("auto"), cl::cat(category));
 cl::list<std::string> freezeInputs(
     "freeze-input",
     cl::desc("Compile the given value of this input in as a constant (repeatable)"),
@@ -256,6 +262,10 @@ int main(int argc, char **argv) {
     return fail(toString(p.takeError()));
   pipeline.gpuArch = gpuArch;
   pipeline.emulation = emulate;
+  if (auto w = parseWeightsPlacement(weights))
+    pipeline.weights = *w;
+  else
+    return fail(toString(w.takeError()));
   Stage to = pipeline.target == Target::CUDA && !emulate ? Stage::Ptx : Stage::LLVM;
   if (Error e = verifyOptions(pipeline, to))
     return fail(toString(std::move(e)));
@@ -397,7 +407,10 @@ int main(int argc, char **argv) {
       if (sys::fs::createTemporaryFile(stem.empty() ? "model" : stem, "so", fd, libPath))
         return fail("cannot create a temporary file for the compiled model");
       sys::Process::SafelyCloseFileDescriptor(fd);
-      llvm::scope_exit removeLib([&] { sys::fs::remove(libPath); });
+      llvm::scope_exit removeLib([&] {
+        sys::fs::remove(libPath);
+        sys::fs::remove(libPath + ".weights");
+      });
       CudaArtifactOptions cudaOptions;
       cudaOptions.pipeline = pipeline;
       if (mlir::failed(emitCudaArtifact(*module, CpuArtifact::SharedLibrary, libPath,

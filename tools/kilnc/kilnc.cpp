@@ -110,6 +110,12 @@ cl::opt<std::string> cpu("cpu",
                                  "machine) or sapphirerapids; loading it on a CPU without its "
                                  "extensions is an error"),
                         cl::init("host"), cl::cat(kilncCategory));
+cl::opt<std::string> weights(
+    "weights",
+    cl::desc("Where a library keeps its weights: auto (default: in the library below 1 GiB, "
+             "else in OUT.weights beside it), embed (in the library), file (in OUT.weights, "
+             "which must stay in the library's folder)"),
+    cl::init("auto"), cl::cat(kilncCategory));
 cl::opt<bool> quiet("quiet",
                     cl::desc("No status line (stage, pass, kernels, time) on the terminal "
                              "during long compilations"),
@@ -222,6 +228,10 @@ int main(int argc, char **argv) {
   pipeline.printIRAfterAll = printIRAfterAll;
   pipeline.timing = timing;
   pipeline.cpu = cpu;
+  if (auto w = kiln::parseWeightsPlacement(weights))
+    pipeline.weights = *w;
+  else
+    return fail(toString(w.takeError()));
   // `-o model.so` without --emit asks for a model library.
   if (!emit.getNumOccurrences() && StringRef(outputPath).ends_with(".so"))
     emit = Emit::So;
@@ -236,6 +246,11 @@ int main(int argc, char **argv) {
   if (elideWeights && pipeline.target != kiln::Target::CUDA)
     return fail("--elide-weights needs --target=cuda");
   bool artifact = emit == Emit::LLVM || emit == Emit::Obj || emit == Emit::So;
+  if (pipeline.weights == kiln::WeightsPlacement::File && (!artifact || outputPath == "-"))
+    return fail("--weights=file needs a library, object or LLVM IR written to a file "
+                "(-o OUT): the weights go to OUT.weights");
+  if (outputPath == "-")
+    pipeline.weights = kiln::WeightsPlacement::Embed;
   if ((emit == Emit::Obj || emit == Emit::So) && outputPath == "-")
     return fail(Twine("--emit=") + (emit == Emit::So ? "so" : "obj") +
                 " needs an output file (-o)");

@@ -29,6 +29,13 @@ enum class Stage {
 /// Every choice that shapes a compilation, parsed once by each driver
 /// (kilnc, kiln-run, the Python module, kiln-opt's registered pipelines)
 /// and handed to buildPipeline and the target builders.
+/// Where a compiled model keeps its weights (kilnc --weights).
+enum class WeightsPlacement {
+  Auto,  ///< in the library below 1 GiB of weights, else in a file beside it
+  Embed, ///< in the library
+  File,  ///< in a file beside the library (`<library>.weights`)
+};
+
 struct PipelineOptions {
   Target target = Target::CPU;
   /// The GPU architecture (sm_80, sm_86, sm_89, sm_90).
@@ -52,12 +59,16 @@ struct PipelineOptions {
   /// The library records the extensions it may use; the runtime refuses to
   /// load it on a CPU without them.
   std::string cpu = "host";
+  /// Where a library keeps its weights; a JIT-compiled model in a file's
+  /// place reads them from the imported model's memory.
+  WeightsPlacement weights = WeightsPlacement::Auto;
 };
 
 /// Parse a value of one option; the error names the accepted values.
 llvm::Expected<Target> parseTarget(llvm::StringRef text);
 llvm::Expected<Precision> parsePrecision(llvm::StringRef text);
 llvm::Expected<Stage> parseStage(llvm::StringRef text);
+llvm::Expected<WeightsPlacement> parseWeightsPlacement(llvm::StringRef text);
 /// The GPU architectures Kiln generates code for.
 llvm::ArrayRef<llvm::StringRef> supportedGpuArchs();
 
