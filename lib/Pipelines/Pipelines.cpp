@@ -126,6 +126,9 @@ static void addHostLoweringToLLVM(OpPassManager &pm, bool threadEmulation,
     pm.addPass(createCpuProfileMarkers());
   }
   pm.addPass(createOutlineParallelLoops());
+  // LLVM's time grows faster than the size of a function: the host code
+  // of a model of many kernels is cut into functions of bounded size.
+  pm.addPass(createSplitHostCode());
   pm.addPass(createConvertMemRefCopyToLinalg());
   pm.addPass(createConvertLinalgToLoopsPass());
   // Register blocks: n-D transfers unroll to 1-D loads and stores, and

@@ -189,4 +189,28 @@ def OutlineParallelLoops : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect"];
 }
 
+def SplitHostCode : Pass<"kiln-split-host-code", "mlir::ModuleOp"> {
+  let summary = "Split a long host function into functions of bounded size";
+  let description = [{
+    A model's host code is one function (`main`) that runs its kernels in
+    order. LLVM's optimizer and code generator take more than linear time
+    in the size of a function, so a model of many small kernels (an
+    unrolled recurrence, a deep stack of layers) compiled slowly. Once the
+    parallel loops are outlined, the top-level ops of every function with
+    more than `ops-per-function` nested ops are cut, in order, into runs
+    of at most that many, and each run becomes a private `noinline`
+    function called in its place. A run takes as arguments the values it
+    uses that are defined before it (side-effect free ops without regions,
+    such as constants, weights' `memref.get_global` and views of the
+    arena, are recomputed inside instead), and returns the values that
+    later ops use. Allocations stay in the calling function. Side-effect
+    free ops that read a run's values go with it, uncounted.
+  }];
+  let options = [
+    Option<"opsPerFunction", "ops-per-function", "int64_t", /*default=*/"1000",
+           "Most nested ops in one function (0: never split)">,
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 #endif // KILN_CODEGEN_CPU_PASSES_TD
