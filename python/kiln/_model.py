@@ -591,6 +591,12 @@ def _model_source(model: Any) -> Tuple[bytes, bool]:
     if hasattr(model, "SerializeToString"):
         # onnx.ModelProto: serialized here, so that PyPI's onnx (its own
         # protobuf) and Kiln's libonnx never exchange C++ objects.
+        size = model.ByteSize() if hasattr(model, "ByteSize") else 0
+        if size >= 2**31:
+            raise ValueError(
+                f"the model is {size} bytes, over protobuf's 2 GiB limit: save it with its "
+                "weights as external data (onnx.save_model(model, 'model.onnx', "
+                "save_as_external_data=True)) and compile the path")
         return model.SerializeToString(), False
     raise TypeError("kiln.compile expects a path, bytes or an onnx.ModelProto, "
                     f"got {type(model).__name__}")

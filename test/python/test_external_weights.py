@@ -242,3 +242,18 @@ def test_model_over_2_gib(tmp_path):
     np.testing.assert_array_equal(kiln.load(lib)(idx), want)
     (tmp_path / "embedding.so.weights").unlink()
     np.testing.assert_array_equal(kiln.compile(str(source))(idx), want)
+
+
+def test_model_proto_over_2_gib_is_refused_with_advice():
+    class Huge:
+        """Stands in for an onnx.ModelProto whose weights are inline."""
+
+        def ByteSize(self):
+            return 2**31 + 5
+
+        def SerializeToString(self):
+            raise AssertionError("not serialized: protobuf cannot")
+
+    with pytest.raises(ValueError, match=r"2147483653 bytes, over protobuf's 2 GiB limit.*"
+                                         r"save_as_external_data=True"):
+        kiln.compile(Huge())
