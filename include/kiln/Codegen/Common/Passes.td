@@ -34,6 +34,9 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise"> {
     by expansion, constant folding), refusing a fusion whose body would
     exceed `max-body-ops` operations. Fusion clones both bodies each time,
     so an unbounded chain costs quadratic time; bounded, it is linear.
+    First, each chain of plain elementwise generics (identity maps, each
+    result read only by the next) is merged in one step, every body cloned
+    once, under the same bound.
   }];
   let options = [
     Option<"maxBodyOps", "max-body-ops", "int64_t", /*default=*/"256",
