@@ -182,6 +182,42 @@ FailureOr<Value> importCast(NodeContext &nc) {
   return nc.castTo(x, et);
 }
 
+/// BitShift of unsigned integers in their wrapping arithmetic: x << y is
+/// x * 2^y, x >> y is x / 2^y, with 2^y the product of 2^(2^b) over the
+/// bits b of y (plain integer ops, which every target lowers); a shift by
+/// the width or more gives 0 (the divisor is then 1).
+FailureOr<Value> importBitShift(NodeContext &nc) {
+  TRY(x, nc.requiredInput(0));
+  TRY(y, nc.requiredInput(1));
+  std::string direction = nc.attrString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return nc.error() << "direction must be LEFT or RIGHT, got '" << direction << "'";
+  Type et = elementTypeOf(x);
+  if (!et.isUnsignedInteger() || elementTypeOf(y) != et)
+    return nc.error() << "shifts unsigned integers of one type, got " << et << " and "
+                      << elementTypeOf(y);
+  Value zero = nc.scalarConstant(et, 0), one = nc.scalarConstant(et, 1);
+  unsigned width = et.getIntOrFloatBitWidth();
+  TRY(wide, nc.binary(BinaryKind::Ge, y, nc.scalarConstant(et, width)));
+  Value power = one;
+  for (unsigned b = 0; (1u << b) < width; ++b) {
+    TRY(high, nc.binary(BinaryKind::Div, y, nc.scalarConstant(et, double(1u << b))));
+    TRY(bit, nc.binary(BinaryKind::Mod, high, nc.scalarConstant(et, 2)));
+    TRY(set, nc.binary(BinaryKind::Eq, bit, one));
+    TRY(factor, nc.create<SelectOp>(nc.inferred(), set,
+                                    nc.scalarConstant(et, std::ldexp(1.0, 1 << b)), one));
+    TRY(product, nc.binary(BinaryKind::Mul, power, factor));
+    power = product;
+  }
+  if (direction == "LEFT") {
+    TRY(shifted, nc.binary(BinaryKind::Mul, x, power));
+    return nc.create<SelectOp>(nc.inferred(), wide, zero, shifted);
+  }
+  TRY(divisor, nc.create<SelectOp>(nc.inferred(), wide, one, power));
+  TRY(shifted, nc.binary(BinaryKind::Div, x, divisor));
+  return nc.create<SelectOp>(nc.inferred(), wide, zero, shifted);
+}
+
 FailureOr<Value> importWhere(NodeContext &nc) {
   TRY(c, nc.requiredInput(0));
   TRY(t, nc.requiredInput(1));
@@ -2035,6 +2071,7 @@ const llvm::StringMap<OpImporter> &kiln::detail::getOpImporters() {
         {"BitwiseXor", bitwiseOp(B::Xor)}, {"BitwiseNot", importBitwiseNot},
         {"Mean", importMean},
         {"Mod", importMod},
+        {"BitShift", importBitShift},
         {"Identity", importIdentity},
         {"Cast", importCast},
         {"Where", importWhere},
