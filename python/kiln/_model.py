@@ -427,10 +427,19 @@ class CompiledModel:
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the compiled model as a shared library that
         :func:`kiln.load` (or the C runtime, kiln_model_load) runs without
-        the compiler."""
+        the compiler. Weights of 1 GiB or more go to a file beside it
+        (``PATH.weights``), which must stay in the library's folder."""
         path = os.fspath(path)
         if self._compiled is None:
             shutil.copyfile(self._library, path)
+            # A library with its weights in a file finds it by name in its
+            # own folder: the file goes along.
+            weights = self._runner.weights_file()
+            if weights:
+                target = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                      os.path.basename(weights))
+                if not (os.path.exists(target) and os.path.samefile(weights, target)):
+                    shutil.copyfile(weights, target)
             return
         self._compiled.save(path)
 

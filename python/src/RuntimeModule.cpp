@@ -181,6 +181,11 @@ public:
     return kiln_model_target(handle) == KILN_TARGET_CUDA ? "cuda" : "cpu";
   }
 
+  std::optional<std::string> weightsFile() const {
+    const char *file = kiln_model_weights_file(handle);
+    return file ? std::optional<std::string>(file) : std::nullopt;
+  }
+
   py::list outputs() const {
     py::list out;
     for (int i = 0; i < kiln_model_num_outputs(handle); ++i)
@@ -313,6 +318,8 @@ PYBIND11_MODULE(_runtime, m) {
                   "Wraps the kiln_model handle of a just-in-time compiled model.")
       .def("inputs", &RuntimeModel::inputs)
       .def("target", &RuntimeModel::target)
+      .def("weights_file", &RuntimeModel::weightsFile,
+           "The weights file the library maps (kilnc --weights), or None.")
       .def("outputs", &RuntimeModel::outputs)
       .def("run", &RuntimeModel::run, py::arg("inputs"), py::arg("outputs"),
            py::arg("profile") = std::nullopt, py::arg("runs") = 1)

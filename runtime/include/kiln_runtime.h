@@ -284,6 +284,9 @@ int kiln_model_target(const kiln_model *model);
  * --elide-weights) and filled with seeded values at load (KILN_WEIGHT_SEED,
  * default 0): when not 0, the outputs are for timing only. */
 int kiln_model_elided_weights(const kiln_model *model);
+/* The path of the weights file a loaded library maps (kilnc --weights), or
+ * NULL when its weights are inside it. Valid while the model lives. */
+const char *kiln_model_weights_file(const kiln_model *model);
 
 /* CUDA models: capture a whole run in a CUDA graph the first time and
  * replay it afterwards (less launch overhead for small batches). Off by

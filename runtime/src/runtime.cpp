@@ -425,6 +425,7 @@ namespace {
 struct WeightsMapping {
   void *base = nullptr;
   size_t bytes = 0;
+  std::string file;
   ~WeightsMapping() {
     if (base)
       munmap(base, bytes);
@@ -481,6 +482,7 @@ static bool mapWeights(void *lib, const std::string &path,
   auto mapping = std::make_shared<WeightsMapping>();
   mapping->base = base;
   mapping->bytes = expected;
+  mapping->file = file;
   uint64_t fileTag = 0;
   if (expected >= 16)
     std::memcpy(&fileTag, (const char *)base + 8, 8);
@@ -690,6 +692,10 @@ int kiln_model_target(const kiln_model *m) {
   if (!m)
     return -1;
   return m->cuda ? KILN_TARGET_CUDA : KILN_TARGET_CPU;
+}
+
+const char *kiln_model_weights_file(const kiln_model *m) {
+  return m && m->weights ? m->weights->file.c_str() : nullptr;
 }
 
 int kiln_model_elided_weights(const kiln_model *m) {

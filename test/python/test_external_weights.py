@@ -121,6 +121,16 @@ def test_library_with_a_weights_file(tmp_path, rng):
     shutil.copy(lib, moved / "m.so")
     shutil.copy(side, moved / "mlp.so.weights")
     np.testing.assert_allclose(kiln.load(moved / "m.so")(x), want, rtol=1e-4, atol=1e-4)
+    # A loaded library saved elsewhere takes its weights file along (under
+    # the name the library records); saved beside itself, it shares it.
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    kiln.load(moved / "m.so").save(saved / "copy.so")
+    assert (saved / "mlp.so.weights").read_bytes() == side.read_bytes()
+    np.testing.assert_allclose(kiln.load(saved / "copy.so")(x), want, rtol=1e-4, atol=1e-4)
+    kiln.load(saved / "copy.so").save(saved / "again.so")
+    np.testing.assert_allclose(kiln.load(saved / "again.so")(x), want, rtol=1e-4, atol=1e-4)
+    assert sorted(os.listdir(saved)) == ["again.so", "copy.so", "mlp.so.weights"]
     # Two loads of one library share its mapping; freeing one keeps the
     # other's weights.
     a, b = kiln.load(lib), kiln.load(lib)
