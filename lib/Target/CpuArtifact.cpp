@@ -13,7 +13,6 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -47,9 +46,7 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
     return failure();
 
   RawWeights weights = RawWeights::detach(module);
-  std::string weightsPath = (outputPath + ".weights").str();
-  if (failed(placeWeights(module, weights, options.weights,
-                          llvm::sys::path::filename(weightsPath))))
+  if (failed(placeWeights(module, weights, options.weights, outputPath)))
     return failure();
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_model");
@@ -64,18 +61,31 @@ LogicalResult kiln::emitCpuArtifact(ModuleOp module, CpuArtifact kind, StringRef
   HostArtifactOptions host{cpu, 3, llvm::CodeGenOptLevel::Aggressive, "kiln-model", libs,
                            /*recordCpuFeatures=*/true, &weights};
   host.timing = options.timing;
-  if (failed(emitHostArtifact(module, *llvmModule, kind, outputPath, host)))
+  return emitHostArtifact(module, *llvmModule, kind, outputPath, host);
+}
+
+static LogicalResult emitHostCode(ModuleOp module, llvm::Module &llvmModule,
+                                  CpuArtifact kind, StringRef outputPath,
+                                  const HostArtifactOptions &options);
+
+LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
+                                     CpuArtifact kind, StringRef outputPath,
+                                     const HostArtifactOptions &options) {
+  if (failed(emitHostCode(module, llvmModule, kind, outputPath, options)))
     return failure();
-  if (weights.inFile())
-    return weights.writeFile(weightsPath, module.getLoc());
+  if (!options.weights || outputPath == "-")
+    return success();
+  std::string weightsPath = weightsFilePath(outputPath);
+  if (options.weights->inFile())
+    return options.weights->writeFile(weightsPath, module.getLoc());
   // No stale file of an earlier compilation stays beside the library.
   llvm::sys::fs::remove(weightsPath);
   return success();
 }
 
-LogicalResult kiln::emitHostArtifact(ModuleOp module, llvm::Module &llvmModule,
-                                     CpuArtifact kind, StringRef outputPath,
-                                     const HostArtifactOptions &options) {
+static LogicalResult emitHostCode(ModuleOp module, llvm::Module &llvmModule,
+                                  CpuArtifact kind, StringRef outputPath,
+                                  const HostArtifactOptions &options) {
   std::string triple = llvm::sys::getProcessTriple();
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), err);

@@ -590,9 +590,7 @@ LogicalResult kiln::emitCudaArtifact(ModuleOp module, CpuArtifact kind, StringRe
     return failure();
 
   RawWeights weights = RawWeights::detach(module);
-  std::string weightsPath = (outputPath + ".weights").str();
-  if (failed(placeWeights(module, weights, options.pipeline.weights,
-                          llvm::sys::path::filename(weightsPath))))
+  if (failed(placeWeights(module, weights, options.pipeline.weights, outputPath)))
     return failure();
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx, "kiln_cuda_model");
@@ -602,12 +600,7 @@ LogicalResult kiln::emitCudaArtifact(ModuleOp module, CpuArtifact kind, StringRe
   // keeps the library portable across hosts. The kiln_cuda_* functions come
   // from libkiln_runtime, which the process that loads the model has loaded
   // already, so nothing more is linked.
-  if (failed(emitHostArtifact(module, *llvmModule, kind, outputPath,
-                              {"generic", 2, llvm::CodeGenOptLevel::Default,
-                               "kiln-cuda-model", {}, /*recordCpuFeatures=*/false, &weights})))
-    return failure();
-  if (weights.inFile())
-    return weights.writeFile(weightsPath, module.getLoc());
-  llvm::sys::fs::remove(weightsPath);
-  return success();
+  return emitHostArtifact(module, *llvmModule, kind, outputPath,
+                          {"generic", 2, llvm::CodeGenOptLevel::Default,
+                           "kiln-cuda-model", {}, /*recordCpuFeatures=*/false, &weights});
 }

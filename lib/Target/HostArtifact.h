@@ -25,7 +25,9 @@ struct HostArtifactOptions {
   /// use, which the runtime checks before it loads the library.
   bool recordCpuFeatures = false;
   /// Weights detached from the module before translation: attached as raw
-  /// bytes after the code is optimized.
+  /// bytes after the code is optimized, or, once moved to a file
+  /// (placeWeights), written to `<output>.weights`; a stale file of an
+  /// earlier compilation is removed.
   const RawWeights *weights = nullptr;
   /// Print the time of LLVM optimization, code generation and linking.
   bool timing = false;

@@ -11,6 +11,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
@@ -220,8 +221,12 @@ void RawWeights::fillSlots(const void **slots) const {
     slots[i] = entry.bytes.data();
 }
 
+std::string kiln::weightsFilePath(StringRef libraryPath) {
+  return (libraryPath + ".weights").str();
+}
+
 LogicalResult kiln::placeWeights(ModuleOp module, RawWeights &weights,
-                                 WeightsPlacement placement, StringRef fileName) {
+                                 WeightsPlacement placement, StringRef libraryPath) {
   bool toFile = placement == WeightsPlacement::File ||
                 (placement == WeightsPlacement::Auto &&
                  weights.totalBytes() >= kWeightsFileThreshold);
@@ -234,5 +239,5 @@ LogicalResult kiln::placeWeights(ModuleOp module, RawWeights &weights,
                                  "(--weights=auto or --weights=file)";
   if (!toFile)
     return success();
-  return weights.moveToFile(module, fileName);
+  return weights.moveToFile(module, llvm::sys::path::filename(weightsFilePath(libraryPath)));
 }

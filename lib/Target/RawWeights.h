@@ -78,10 +78,13 @@ private:
 /// them in a file beside it once they reach this many bytes.
 constexpr int64_t kWeightsFileThreshold = int64_t(1) << 30;
 
-/// Moves `weights` to a file named `fileName` (RawWeights::moveToFile) if
-/// `placement` asks for it.
+/// The weights file of the library `libraryPath`: `<libraryPath>.weights`.
+std::string weightsFilePath(llvm::StringRef libraryPath);
+
+/// Moves `weights` to the weights file of the library `libraryPath`
+/// (RawWeights::moveToFile) if `placement` asks for it.
 mlir::LogicalResult placeWeights(mlir::ModuleOp module, RawWeights &weights,
-                                 WeightsPlacement placement, llvm::StringRef fileName);
+                                 WeightsPlacement placement, llvm::StringRef libraryPath);
 
 } // namespace kiln
 
