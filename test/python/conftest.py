@@ -41,6 +41,27 @@ def build_fake_driver(out_path):
     return str(out_path)
 
 
+def onnxruntime_outputs(model, feeds):
+    """What onnxruntime's CPU provider computes for `model` on `feeds`."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def assert_kiln_outputs(model, feeds, expected, opts, tol):
+    """Kiln's outputs of `model` (compiled with `opts`) on `feeds`, every
+    one of them, against `expected` within `tol` (rtol and atol)."""
+    import kiln
+
+    got = kiln.compile(model, **opts)(*feeds.values())
+    if not isinstance(got, (list, tuple)):
+        got = [got]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+
+
 @pytest.fixture
 def rng(request):
     # A seed per test, so that failures reproduce.

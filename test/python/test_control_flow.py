@@ -5,11 +5,11 @@ values and scan outputs, a Loop ended by its body's condition, a Loop
 nested If, Scan with reversed inputs and outputs on other axes; a
 condition or trip count known only at run time is one clear error."""
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import kiln
+from conftest import assert_kiln_outputs, onnxruntime_outputs
 
 TARGETS = [dict(target="cpu"), dict(target="cuda", emulate=True)]
 TARGET_IDS = ["cpu", "emulation"]
@@ -28,14 +28,7 @@ def model(nodes, inputs, outputs, inits=(), opset=17):
 
 
 def check(m, feeds, opts=dict(target="cpu"), tol=1e-5):
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    expected = sess.run(None, feeds)
-    got = kiln.compile(m, **opts)(*feeds.values())
-    if not isinstance(got, (list, tuple)):
-        got = [got]
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected):
-        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    assert_kiln_outputs(m, feeds, onnxruntime_outputs(m, feeds), opts, tol)
 
 
 def const(name, value):

@@ -5,11 +5,11 @@ as an input, the batch-first layout (against the sequence-first result),
 the outputs used alone; malformed nodes are one clear error.
 LpPool and GlobalLpPool against onnxruntime too."""
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import kiln
+from conftest import assert_kiln_outputs, onnxruntime_outputs
 
 TARGETS = [dict(target="cpu"), dict(target="cuda", emulate=True)]
 TARGET_IDS = ["cpu", "emulation"]
@@ -75,20 +75,10 @@ def recurrent_model(op, seq, batch, inp, hidden, *, direction="forward", bias=Tr
     return m, feeds
 
 
-def run_ort(m, feeds):
-    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    return s.run(None, feeds)
-
-
 def check(m, feeds, opts, expected=None, tol=2e-5):
     if expected is None:
-        expected = run_ort(m, feeds)
-    got = kiln.compile(m, **opts)(*feeds.values())
-    if not isinstance(got, (list, tuple)):
-        got = [got]
-    assert len(got) == len(expected)
-    for g, e in zip(got, expected):
-        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+        expected = onnxruntime_outputs(m, feeds)
+    assert_kiln_outputs(m, feeds, expected, opts, tol)
 
 
 @pytest.mark.parametrize("opts", TARGETS, ids=TARGET_IDS)
@@ -177,7 +167,7 @@ def test_batch_first_layout(op):
     # Same weights: both models were seeded alike except for the layout.
     for a, b in zip(m0.graph.initializer, m1.graph.initializer):
         b.CopyFrom(a)
-    ref = run_ort(m0, f0)
+    ref = onnxruntime_outputs(m0, f0)
     expected = [ref[0].transpose(2, 0, 1, 3)] + [r.transpose(1, 0, 2) for r in ref[1:]]
     check(m1, feeds, dict(target="cpu"), expected=expected)
 
