@@ -256,6 +256,10 @@ public:
   /// bytes from here.
   static constexpr int64_t kInlineBytes = int64_t(1) << 20;
   llvm::DenseMap<const onnx::TensorProto *, Data> mapped;
+  const Data *find(const onnx::TensorProto *t) const {
+    auto it = mapped.find(t);
+    return it == mapped.end() ? nullptr : &it->second;
+  }
 
 private:
   const ImportOptions &options;
@@ -389,42 +393,35 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
   }
   auto type = RankedTensorType::get(shape, et);
   int64_t width = byteWidth(et);
-  if (auto it = external ? external->mapped.find(&t) : decltype(external->mapped)::iterator();
-      external && it != external->mapped.end()) {
-    {
-      ArrayRef<char> data = it->second.bytes;
-      if (fourBit || et.isInteger(1) || (int64_t)data.size() != numel * width)
-        return emitError(loc) << "tensor '" << what << "' has " << data.size()
-                              << " bytes of external data, its shape needs " << numel * width
-                              << " (type " << type << ")";
-      // Aligned data stays in the mapping; the blob keeps the file mapped.
-      if (allowResource && width > 0 && (uintptr_t)data.data() % width == 0) {
-        std::shared_ptr<llvm::MemoryBuffer> file = it->second.file;
-        AsmResourceBlob blob(
-            data, std::min<size_t>(width, alignof(std::max_align_t)),
-            [file](void *, size_t, size_t) mutable { file.reset(); },
-            /*dataIsMutable=*/false);
-        return cast<ElementsAttr>(
-            DenseResourceElementsAttr::get(type, resourceName(what), std::move(blob)));
-      }
-      std::string copy(data.data(), data.size());
-      onnx::TensorProto withData;
-      withData.set_data_type(t.data_type());
-      withData.mutable_dims()->CopyFrom(t.dims());
-      withData.set_raw_data(std::move(copy));
-      return convertTensor(withData, what, loc, allowResource);
+  const ExternalFiles::Data *mapped = external ? external->find(&t) : nullptr;
+  if (mapped && !fourBit) {
+    ArrayRef<char> data = mapped->bytes;
+    if ((int64_t)data.size() != numel * width)
+      return emitError(loc) << "tensor '" << what << "' has " << data.size()
+                            << " bytes of external data, its shape needs " << numel * width
+                            << " (type " << type << ")";
+    // Aligned data stays in the mapping; the blob keeps the file mapped.
+    if (allowResource && !et.isInteger(1) && width > 0 &&
+        (uintptr_t)data.data() % width == 0) {
+      std::shared_ptr<llvm::MemoryBuffer> file = mapped->file;
+      AsmResourceBlob blob(
+          data, std::min<size_t>(width, alignof(std::max_align_t)),
+          [file](void *, size_t, size_t) mutable { file.reset(); },
+          /*dataIsMutable=*/false);
+      return cast<ElementsAttr>(
+          DenseResourceElementsAttr::get(type, resourceName(what), std::move(blob)));
     }
-  }
-  if (t.data_location() == TP::EXTERNAL)
+  } else if (!mapped && t.data_location() == TP::EXTERNAL) {
     return emitError(loc) << "tensor '" << what
                           << "' uses external data, which is only supported "
                              "for initializers";
+  }
   std::string bytes;
   if (fourBit) {
-    if (t.data_location() == TP::EXTERNAL)
-      return emitError(loc) << "tensor '" << what << "': 4-bit external data is not supported";
     std::string packed;
-    if (t.has_raw_data()) {
+    if (mapped) {
+      packed.assign(mapped->bytes.data(), mapped->bytes.size());
+    } else if (t.has_raw_data()) {
       packed = t.raw_data();
     } else {
       for (int32_t v : t.int32_data())
@@ -442,6 +439,9 @@ FailureOr<ElementsAttr> GraphImporter::convertTensor(const onnx::TensorProto &t,
       bytes[i] = (char)v;
     }
     fourBitValues.insert(what);
+  } else if (mapped) {
+    // Unaligned, or booleans: copied out of the mapping.
+    bytes.assign(mapped->bytes.data(), mapped->bytes.size());
   } else if (auto err = decodeTensorBytes(t, numel, width, bytes)) {
     return emitError(loc) << "tensor '" << what << "' " << *err
                           << " (type " << type << ")";

@@ -267,3 +267,37 @@ def test_model_proto_over_2_gib_is_refused_with_advice():
     with pytest.raises(ValueError, match=r"2147483653 bytes, over protobuf's 2 GiB limit.*"
                                          r"save_as_external_data=True"):
         kiln.compile(Huge())
+
+
+def test_mapped_booleans_and_4_bit_weights(tmp_path, rng):
+    """External booleans and INT4 weights over 1 MiB are read from the
+    mapping too (unpacked, not kept in place)."""
+    mask = rng.random((2, 600_000)) < 0.5
+    q = rng.integers(-8, 8, size=(2048, 1040))
+    flat = q.flatten().astype(np.uint8) & 0xF  # two to a byte, low nibble first
+    w4 = helper.make_tensor("W", TensorProto.INT4, q.shape,
+                            (flat[0::2] | (flat[1::2] << 4)).tobytes(), raw=True)
+    graph = helper.make_graph(
+        [helper.make_node("Where", ["M", "A", "zero"], ["masked"]),
+         helper.make_node("DequantizeLinear", ["W", "scale"], ["Wf"]),
+         helper.make_node("MatMul", ["X", "Wf"], ["Y"])],
+        "mapped",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, [2, 600_000]),
+         helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 2048])],
+        [helper.make_tensor_value_info("masked", TensorProto.FLOAT, [2, 600_000]),
+         helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 1040])],
+        [numpy_helper.from_array(mask, "M"), w4,
+         numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+         numpy_helper.from_array(np.array(0.5, dtype=np.float32), "scale")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    path = _save_external(model, str(tmp_path))
+    loaded = onnx.load(path, load_external_data=False)
+    external = {t.name for t in loaded.graph.initializer
+                if t.data_location == TensorProto.EXTERNAL}
+    assert {"M", "W"} <= external
+    a = rng.standard_normal((2, 600_000)).astype(np.float32)
+    x = rng.standard_normal((2, 2048)).astype(np.float32)
+    masked, y = kiln.compile(path)(a, x)
+    np.testing.assert_array_equal(masked, np.where(mask, a, 0))
+    np.testing.assert_allclose(y, x @ (q.astype(np.float32) * 0.5), rtol=1e-4, atol=1e-3)
